@@ -1,0 +1,340 @@
+"""Local conda channels: create, add, index, remove — atomically and safely under concurrency.
+
+The one mechanism that keeps a channel consistent for readers at every instant:
+
+1. package files are written under a temporary name in their subdir and renamed into place
+   (a reader that uses the old repodata never looks at them);
+2. ``repodata.json`` is produced by rattler's indexer in a staging copy (hard links) and
+   renamed over the old one, so readers see either the old or the new index, never half of one;
+3. files that leave the channel are deleted only after the new index is in place.
+
+Every write happens under an exclusive ``flock`` on ``<channel>/.fastconda.lock``, so two
+concurrent writers serialise and nothing is lost. A crash or Ctrl-C at any point leaves the
+previous index valid; leftovers (temporary files, staging folders) are removed by the next writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from conda_package_streaming.package_streaming import stream_conda_info
+
+from fastconda.errors import ChannelError
+from fastconda.progress import Progress, ProgressEvent, null_progress
+
+LOCK_NAME = ".fastconda.lock"
+TEMP_PREFIX = ".fastconda-tmp-"
+PACKAGE_SUFFIXES = (".conda", ".tar.bz2")
+EMPTY_REPODATA = {"info": {"subdir": "noarch"}, "packages": {}, "packages.conda": {}, "repodata_version": 1}
+
+
+@dataclasses.dataclass(frozen=True)
+class PackageInfo:
+    """What a package file says about itself (its ``info/index.json``) plus its file identity."""
+
+    path: Path
+    name: str
+    version: str
+    build: str
+    subdir: str
+    sha256: str
+
+
+@dataclasses.dataclass(frozen=True)
+class AddResult:
+    channel: Path
+    added: tuple[PackageInfo, ...]
+    unchanged: tuple[PackageInfo, ...]
+
+
+def channel_url(path: Path) -> str:
+    """The ``file://`` URL of a local channel (what rattler and rattler-build expect)."""
+    return path.resolve().as_uri()
+
+
+def is_channel(path: Path) -> bool:
+    return (path / "noarch" / "repodata.json").is_file()
+
+
+def check_channel_dir(path: Path, *, create: bool) -> None:
+    """Refuse a path that exists and is not a channel, before anything is written to it."""
+    if path.exists() and not path.is_dir():
+        msg = f"{path} exists and is not a folder; a channel is a folder with noarch/repodata.json"
+        raise ChannelError(msg)
+    if is_channel(path):
+        return
+    if not path.exists() or not any(path.iterdir()):
+        if create:
+            return
+        msg = f"{path} is not a channel (no noarch/repodata.json); create one with `fastconda channel index {path}`"
+        raise ChannelError(msg)
+    msg = (
+        f"{path} exists and is not a conda channel (no noarch/repodata.json) but is not empty; "
+        "refusing to write into it. Choose a new or empty folder, or index it first with `fastconda channel index`."
+    )
+    raise ChannelError(msg)
+
+
+@contextlib.contextmanager
+def locked(channel: Path) -> Iterator[None]:
+    """Exclusive writer lock on *channel* (created if missing); cleans leftovers of killed writers."""
+    try:
+        channel.mkdir(parents=True, exist_ok=True)
+        fd = os.open(channel / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        msg = f"cannot lock channel {channel}: {exc.strerror}"
+        raise ChannelError(msg) from None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        _remove_leftovers(channel)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _remove_leftovers(channel: Path) -> None:
+    for item in [channel, *_subdirs(channel)]:
+        for leftover in item.glob(TEMP_PREFIX + "*"):
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
+
+
+def _subdirs(channel: Path) -> list[Path]:
+    if not channel.is_dir():
+        return []
+    return sorted(p for p in channel.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _package_files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(PACKAGE_SUFFIXES))
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_package(path: Path) -> PackageInfo:
+    """Read ``info/index.json`` of a ``.conda`` / ``.tar.bz2``; a clear error when it is not a package."""
+    if not path.is_file():
+        msg = f"{path}: no such package file"
+        raise ChannelError(msg)
+    if not path.name.endswith(PACKAGE_SUFFIXES):
+        msg = f"{path}: not a conda package (expected a .conda or .tar.bz2 file)"
+        raise ChannelError(msg)
+    index: dict[str, Any] | None = None
+    try:
+        for tar, member in stream_conda_info(str(path)):
+            if member.name == "info/index.json":
+                handle = tar.extractfile(member)
+                if handle is not None:
+                    index = json.load(handle)
+                break
+    except Exception as exc:  # noqa: BLE001 - the streaming library raises zip, tar, zstd and json errors
+        msg = f"{path}: not a valid conda package ({type(exc).__name__}: {exc})"
+        raise ChannelError(msg) from None
+    if index is None:
+        msg = f"{path}: not a valid conda package (no info/index.json)"
+        raise ChannelError(msg)
+    try:
+        return PackageInfo(
+            path=path,
+            name=str(index["name"]),
+            version=str(index["version"]),
+            build=str(index["build"]),
+            subdir=str(index.get("subdir") or "noarch"),
+            sha256=file_sha256(path),
+        )
+    except KeyError as exc:
+        msg = f"{path}: info/index.json has no {exc.args[0]!r}"
+        raise ChannelError(msg) from None
+
+
+def _write_json_atomic(path: Path, data: object) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    os.replace(tmp, path)
+
+
+def _ensure_skeleton(channel: Path) -> None:
+    noarch = channel / "noarch" / "repodata.json"
+    if not noarch.is_file():
+        _write_json_atomic(noarch, EMPTY_REPODATA)
+
+
+def create_channel(channel: Path) -> None:
+    """Make *channel* an (empty) indexed channel if it is not one yet."""
+    check_channel_dir(channel, create=True)
+    with locked(channel):
+        _ensure_skeleton(channel)
+
+
+def add_packages(
+    channel: Path,
+    packages: Sequence[Path],
+    *,
+    replace: bool = False,
+    create: bool = True,
+    progress: Progress = null_progress,
+) -> AddResult:
+    """Copy *packages* into *channel* and re-index it, atomically.
+
+    A file that is already there with the same content is left alone; with different content
+    it is an error unless ``replace`` is true (a published package must not change silently).
+    """
+    check_channel_dir(channel, create=create)
+    infos = [read_package(Path(p)) for p in packages]  # validate everything before writing anything
+    added: list[PackageInfo] = []
+    unchanged: list[PackageInfo] = []
+    with locked(channel):
+        _ensure_skeleton(channel)
+        for number, info in enumerate(infos, 1):
+            target = channel / info.subdir / info.path.name
+            progress(ProgressEvent("add", info.path.name, number, len(infos)))
+            if target.exists():
+                if file_sha256(target) == info.sha256:
+                    unchanged.append(dataclasses.replace(info, path=target))
+                    continue
+                if not replace:
+                    msg = (
+                        f"{target} already exists with different content; a package in a channel must not "
+                        "change (bump the build number, or pass --replace to overwrite)"
+                    )
+                    raise ChannelError(msg)
+            _copy_atomic(info.path, target)
+            added.append(dataclasses.replace(info, path=target))
+        if added:
+            progress(ProgressEvent("index", str(channel)))
+            _index_locked(channel)
+    return AddResult(channel=channel, added=tuple(added), unchanged=tuple(unchanged))
+
+
+def _copy_atomic(source: Path, target: Path) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def remove_packages(channel: Path, filenames: Iterable[str]) -> list[str]:
+    """Drop package files from *channel*: re-index first, then delete the files."""
+    names = set(filenames)
+    removed: list[str] = []
+    with locked(channel):
+        doomed = [p for sub in _subdirs(channel) for p in _package_files(sub) if p.name in names]
+        if not doomed:
+            return removed
+        # hide them from the index first (rename to a leftover name), then index, then delete
+        hidden: list[Path] = []
+        for path in doomed:
+            tmp = path.with_name(f"{TEMP_PREFIX}{path.name}.removed")
+            os.replace(path, tmp)
+            hidden.append(tmp)
+            removed.append(path.name)
+        _index_locked(channel)
+        for tmp in hidden:
+            tmp.unlink(missing_ok=True)
+    return removed
+
+
+def index_channel(channel: Path, *, create: bool = False) -> None:
+    """Re-index every subdir of *channel* (writes ``<subdir>/repodata.json`` atomically)."""
+    if channel.exists() and channel.is_dir() and not is_channel(channel):
+        # a folder of packages laid out in subdirs becomes a channel; anything else is refused
+        stray = [p.name for p in channel.iterdir() if not p.name.startswith(".") and p.is_file()]
+        unknown = [p.name for p in _subdirs(channel) if not _looks_like_subdir(p)]
+        if stray or unknown:
+            msg = (
+                f"{channel} is not a conda channel and does not look like one "
+                f"(unexpected: {', '.join(sorted(stray + unknown)[:5])}); nothing was changed"
+            )
+            raise ChannelError(msg)
+    elif not channel.exists() and not create:
+        msg = f"{channel}: no such folder"
+        raise ChannelError(msg)
+    with locked(channel):
+        _ensure_skeleton(channel)
+        _index_locked(channel)
+
+
+def _looks_like_subdir(path: Path) -> bool:
+    name = path.name
+    return name == "noarch" or (name.count("-") == 1 and name.split("-")[0] in _PLATFORM_PREFIXES)
+
+
+_PLATFORM_PREFIXES = {"linux", "osx", "win", "emscripten", "wasi", "zos", "freebsd"}
+
+
+def _index_locked(channel: Path) -> None:
+    """Index into a staging copy made of hard links, then move each repodata.json into place."""
+    from rattler.index import index_fs  # imported late: loading rattler costs ~0.1 s
+
+    staging = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX + "index-", dir=channel))
+    try:
+        subdirs = {p.name: p for p in _subdirs(channel)}
+        subdirs.setdefault("noarch", channel / "noarch")
+        for name, source in subdirs.items():
+            stage = staging / name
+            stage.mkdir()
+            if source.is_dir():
+                for package in _package_files(source):
+                    _link_or_copy(package, stage / package.name)
+        try:
+            asyncio.run(index_fs(staging, write_zst=False, write_shards=False, force=True))
+        except Exception as exc:  # noqa: BLE001 - rattler raises its own exception types
+            msg = f"indexing {channel} failed: {exc}"
+            raise ChannelError(msg) from None
+        for name in subdirs:
+            produced = staging / name / "repodata.json"
+            if produced.is_file():
+                (channel / name).mkdir(exist_ok=True)
+                os.replace(produced, channel / name / "repodata.json")
+            for stale in ("repodata.json.zst", "repodata_shards.msgpack.zst", "repodata.json.bz2"):
+                (channel / name / stale).unlink(missing_ok=True)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
+def list_packages(channel: Path) -> list[dict[str, Any]]:
+    """The records of every subdir's repodata.json (what a solver sees)."""
+    records: list[dict[str, Any]] = []
+    for sub in _subdirs(channel):
+        repodata = sub / "repodata.json"
+        if not repodata.is_file():
+            continue
+        data = json.loads(repodata.read_text(encoding="utf-8"))
+        for key in ("packages", "packages.conda"):
+            for filename, record in sorted(data.get(key, {}).items()):
+                records.append({"filename": filename, **record})
+    return records

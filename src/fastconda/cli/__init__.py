@@ -1,0 +1,103 @@
+"""The command-line front end: parse, call a stage, show results, return an exit code.
+
+Each subcommand lives in its own module of this package and exposes
+``register(subparsers) -> None``; ``register`` adds a parser and sets ``handler`` with
+``parser.set_defaults(handler=fn)`` where ``fn(args, ui) -> int``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from fastconda import __version__
+from fastconda.cli import channel as channel_cmd
+from fastconda.cli import env as env_cmd
+from fastconda.cli._ui import ExitCode, Ui
+from fastconda.errors import FastcondaError, SettingsError
+
+__all__ = ["ExitCode", "main", "run"]
+
+COMMANDS = (channel_cmd, env_cmd)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that raises instead of exiting, so main() decides the exit code."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _UsageError(f"{self.prog}: error: {message}\n{self.format_usage().strip()}")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _common_options(*, top: bool) -> argparse.ArgumentParser:
+    """-v/-q/--json, accepted before and after the subcommand.
+
+    The subcommand copies default to SUPPRESS so they do not overwrite what was given before it.
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    zero: object = 0 if top else argparse.SUPPRESS
+    common.add_argument("-v", "--verbose", action="count", default=zero, help="more output (repeat for debug)")
+    common.add_argument("-q", "--quiet", action="count", default=zero, help="less output")
+    common.add_argument(
+        "--json",
+        action="store_true",
+        default=False if top else argparse.SUPPRESS,
+        help="print a machine-readable result on stdout",
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options(top=False)
+    parser = _Parser(
+        prog="fastconda",
+        description="Fast conda packaging: convert meta.yaml, build with rattler-build, wheels to .conda.",
+        parents=[_common_options(top=True)],
+        epilog="Exit codes: " + ", ".join(f"{c.value} {c.name.lower()}" for c in ExitCode),
+    )
+    parser.add_argument("--version", action="version", version=f"fastconda {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for module in COMMANDS:
+        module.register(sub, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(list(sys.argv[1:] if argv is None else argv))
+    except _UsageError as exc:
+        print(exc, file=sys.stderr)
+        return ExitCode.USAGE
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0)
+    ui = Ui(verbosity=args.verbose - args.quiet, json_output=args.json)
+    logging.basicConfig(
+        level=logging.DEBUG if ui.verbosity >= 2 else logging.INFO if ui.verbosity == 1 else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    handler = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help(sys.stderr)
+        return ExitCode.USAGE
+    try:
+        return int(handler(args, ui))
+    except SettingsError as exc:
+        ui.error(str(exc))
+        return ExitCode.USAGE
+    except FastcondaError as exc:
+        ui.error(str(exc))
+        return ExitCode.FAILURE
+    except KeyboardInterrupt:
+        ui.error("interrupted")
+        return ExitCode.INTERRUPTED
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

@@ -1,0 +1,120 @@
+"""Adapter for the rattler-build engine (py-rattler-build): the one place that knows its quirks.
+
+Quirks handled here (see DESIGN.md):
+
+- ``ToolConfiguration()`` defaults to ``test_strategy="skip"``: we always pass ``native`` unless
+  tests are explicitly disabled, so package tests never silently stop running.
+- ``channels=None`` means conda-forge: we refuse to call the engine without explicit channels.
+- the output folder also receives ``bld/``, ``src_cache/`` and ``test/`` and is indexed by the
+  engine: callers pass a scratch folder and move the packages where they belong.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fastconda.errors import EngineError
+from fastconda.progress import Progress, ProgressEvent, null_progress
+
+DEFAULT_PACKAGE_FORMAT = "conda"
+
+
+@dataclasses.dataclass(frozen=True)
+class BuiltPackage:
+    path: Path
+    name: str
+    version: str
+    build: str
+    subdir: str
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildOutcome:
+    packages: tuple[BuiltPackage, ...]
+    log: tuple[str, ...]
+    seconds: float
+
+
+class _Events:
+    """Receives rattler-build's progress callbacks; keeps the log for error messages."""
+
+    def __init__(self, progress: Progress, phase: str) -> None:
+        self.progress = progress
+        self.phase = phase
+        self.log: list[str] = []
+
+    def on_download_start(self, event: Any) -> None:
+        pass
+
+    def on_download_progress(self, event: Any) -> None:
+        pass
+
+    def on_download_complete(self, event: Any) -> None:
+        pass
+
+    def on_build_step(self, event: Any) -> None:
+        self.progress(ProgressEvent(self.phase, f"{event.step_name}: {event.message}"))
+
+    def on_log(self, event: Any) -> None:
+        message = str(event.message).rstrip()
+        if message:
+            self.log.append(f"{event.level}: {message}")
+
+
+def build_recipe(
+    recipe: Path,
+    *,
+    channels: Sequence[str],
+    work_dir: Path,
+    variant_config: Path | None = None,
+    variant_overrides: Mapping[str, Sequence[str]] | None = None,
+    test: bool = True,
+    package_format: str = DEFAULT_PACKAGE_FORMAT,
+    progress: Progress = null_progress,
+) -> BuildOutcome:
+    """Render, build and (unless ``test`` is false) test *recipe*; packages land in ``work_dir``."""
+    if not channels:
+        msg = f"{recipe}: no channels given; refusing to let the engine fall back to conda-forge"
+        raise EngineError(msg)
+    from rattler_build import RattlerBuildError, Stage0Recipe, ToolConfiguration, VariantConfig
+
+    events = _Events(progress, f"build {recipe.parent.name or recipe.name}")
+    started = time.perf_counter()
+    try:
+        stage0 = Stage0Recipe.from_file(recipe)
+        variants = VariantConfig.from_file(variant_config) if variant_config else None
+        if variant_overrides:
+            overrides = {k: list(v) for k, v in variant_overrides.items()}
+            base = variants.to_dict() if variants is not None else {}
+            base.update(overrides)
+            variants = VariantConfig(base)
+        results = stage0.run_build(
+            variant_config=variants,
+            tool_config=ToolConfiguration(test_strategy="native" if test else "skip"),
+            output_dir=work_dir,
+            channels=list(channels),
+            progress_callback=events,
+            package_format=package_format,
+        )
+    except RattlerBuildError as exc:
+        tail = "\n".join(f"    {line}" for line in "\n".join(events.log).splitlines()[-30:])
+        msg = f"rattler-build failed on {recipe}: {exc}"
+        if tail:
+            msg += f"\n  build log (last lines):\n{tail}"
+        raise EngineError(msg) from None
+    packages = tuple(
+        BuiltPackage(
+            path=Path(path),
+            name=result.name,
+            version=result.version,
+            build=result.build_string,
+            subdir=result.platform,
+        )
+        for result in results
+        for path in result.packages
+    )
+    return BuildOutcome(packages=packages, log=tuple(events.log), seconds=time.perf_counter() - started)

@@ -1,0 +1,60 @@
+"""The one exception root of fastconda, with one subclass per stage.
+
+Every error a user can cause says what was wrong, where, and what to do; the CLI prints
+``str(error)`` and maps the class to an exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class FastcondaError(Exception):
+    """Root of every error fastconda raises on purpose."""
+
+
+class SettingsError(FastcondaError):
+    """Invalid configuration in pyproject.toml, the environment or on the command line."""
+
+
+class ChannelError(FastcondaError):
+    """A local channel cannot be read, written or indexed."""
+
+
+class ConvertError(FastcondaError):
+    """A meta.yaml cannot be read or converted into a v1 recipe."""
+
+
+class SeedError(FastcondaError):
+    """The seed channel cannot be bootstrapped (missing wheels, unusable interpreter, ...)."""
+
+
+class WheelError(FastcondaError):
+    """A wheel cannot be read, verified or converted into a conda package."""
+
+
+class EngineError(FastcondaError):
+    """The rattler-build engine failed to render, build or test a recipe."""
+
+
+class EnvironmentError_(FastcondaError):  # noqa: N801 - the builtin name is taken
+    """An environment cannot be solved or installed with rattler."""
+
+
+class TemplateError(FastcondaError):
+    """A bundled template is missing or cannot be rendered."""
+
+
+class CommandError(FastcondaError):
+    """An external command failed; carries the command, its exit code and the tail of its output."""
+
+    def __init__(self, command: Sequence[str], returncode: int, output: str, *, what: str = "") -> None:
+        self.command = list(command)
+        self.returncode = returncode
+        self.output = output
+        tail = "\n".join(output.strip().splitlines()[-25:])
+        head = what or f"command failed: {' '.join(self.command)}"
+        msg = f"{head}\n  command: {' '.join(self.command)}\n  exit code: {returncode}"
+        if tail:
+            msg += "\n  output (last lines):\n" + "\n".join(f"    {line}" for line in tail.splitlines())
+        super().__init__(msg)

@@ -1,0 +1,250 @@
+"""``fastconda channel bootstrap``: a seed channel built offline from the host Python and PyPI wheels.
+
+Inputs: the running interpreter, the profile's wheels (from the wheel cache), the converter
+options. Each package is built once per distinct input and kept in the package cache; a channel is
+then an ``add`` of those files plus the removal of seed packages that are no longer wanted, done
+through :mod:`fastconda.channel` so readers never see a half-written index.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+import tomllib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from fastconda import channel as channels
+from fastconda import hostpython, wheelcache
+from fastconda.errors import SeedError
+from fastconda.progress import Progress, ProgressEvent, null_progress
+from fastconda.settings import Settings
+from fastconda.templates import read_template
+
+MANIFEST = ".fastconda-seed.json"
+# bump when the way seed packages are made changes, so caches and channels are rebuilt
+SEED_FORMAT = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Profile:
+    name: str
+    description: str
+    wheels: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class SeedPackage:
+    filename: str
+    source: str  # "interpreter" or the wheel's file name
+    cached: bool  # taken from the package cache rather than built in this run
+
+
+@dataclasses.dataclass(frozen=True)
+class BootstrapResult:
+    channel: Path
+    profile: str
+    changed: bool
+    packages: tuple[SeedPackage, ...]
+    removed: tuple[str, ...]
+    seconds: float
+    phases: dict[str, float]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "channel": str(self.channel),
+            "url": channels.channel_url(self.channel),
+            "profile": self.profile,
+            "changed": self.changed,
+            "packages": [dataclasses.asdict(p) for p in self.packages],
+            "removed": list(self.removed),
+            "seconds": round(self.seconds, 3),
+            "phases": {k: round(v, 3) for k, v in self.phases.items()},
+        }
+
+
+def profiles() -> dict[str, Profile]:
+    """The bundled profiles, with ``extends`` resolved."""
+    data = tomllib.loads(read_template("recipe", "seed/profiles.toml"))["profiles"]
+
+    def wheels(name: str, seen: tuple[str, ...] = ()) -> tuple[str, ...]:
+        if name in seen:
+            msg = f"seed profiles: 'extends' loops through {' -> '.join((*seen, name))}"
+            raise SeedError(msg)
+        entry = data[name]
+        base = wheels(entry["extends"], (*seen, name)) if "extends" in entry else ()
+        return (*base, *entry.get("wheels", ()))
+
+    return {name: Profile(name, entry.get("description", ""), wheels(name)) for name, entry in data.items()}
+
+
+def get_profile(name: str) -> Profile:
+    known = profiles()
+    if name not in known:
+        msg = f"unknown seed profile {name!r}; choose one of: {', '.join(sorted(known))}"
+        raise SeedError(msg)
+    return known[name]
+
+
+def bootstrap(
+    channel: Path,
+    profile_name: str,
+    settings: Settings,
+    *,
+    refresh: bool = False,
+    progress: Progress = null_progress,
+) -> BootstrapResult:
+    """Make *channel* hold exactly the seed packages of *profile_name* (plus anything else added to it)."""
+    started = time.perf_counter()
+    phases: dict[str, float] = {}
+    channels.check_channel_dir(channel, create=True)  # refuse before any work, and touch nothing
+    profile = get_profile(profile_name)
+    interpreter = hostpython.Interpreter.running()
+
+    mark = time.perf_counter()
+    wheels = wheelcache.resolve_wheels(
+        profile.wheels, settings.wheel_cache_dir, offline=settings.offline, refresh=refresh, progress=progress
+    )
+    phases["wheels"] = time.perf_counter() - mark
+
+    from fastconda.wheel import WheelOptions  # the wheel stage is only needed from here on
+
+    options = WheelOptions(python=interpreter.short, compression_level=settings.compression_level)
+    key = _inputs_key(interpreter, wheels, options)
+    previous = _read_manifest(channel)
+    if (
+        previous.get("key") == key
+        and channels.is_channel(channel)
+        and all(_in_channel(channel, name) for name in previous.get("files", []))
+    ):
+        return BootstrapResult(
+            channel=channel,
+            profile=profile.name,
+            changed=False,
+            packages=tuple(SeedPackage(**p) for p in previous.get("packages", [])),
+            removed=(),
+            seconds=time.perf_counter() - started,
+            phases=phases,
+        )
+
+    mark = time.perf_counter()
+    made = _make_packages(interpreter, wheels, options, settings, progress)
+    phases["packages"] = time.perf_counter() - mark
+
+    mark = time.perf_counter()
+    files = [path for path, _ in made]
+    channels.add_packages(channel, files, replace=True, progress=progress)
+    wanted = {p.name for p in files}
+    stale = [name for name in previous.get("files", []) if name not in wanted]
+    removed = channels.remove_packages(channel, stale) if stale else []
+    packages = tuple(made_package for _, made_package in made)
+    _write_manifest(channel, {"key": key, "profile": profile.name, "files": sorted(wanted),
+                              "packages": [dataclasses.asdict(p) for p in packages]})  # fmt: skip
+    phases["channel"] = time.perf_counter() - mark
+    return BootstrapResult(
+        channel=channel,
+        profile=profile.name,
+        changed=True,
+        packages=packages,
+        removed=tuple(removed),
+        seconds=time.perf_counter() - started,
+        phases=phases,
+    )
+
+
+def _inputs_key(interpreter: hostpython.Interpreter, wheels: Sequence[Path], options: Any) -> str:
+    digest = hashlib.sha256(f"{SEED_FORMAT}\0{interpreter.cache_key()}\0{options!r}".encode())
+    for wheel in wheels:
+        digest.update(f"\0{wheel.name}\0{wheel.stat().st_size}\0{wheel.stat().st_mtime_ns}".encode())
+    return digest.hexdigest()[:24]
+
+
+def _make_packages(
+    interpreter: hostpython.Interpreter,
+    wheels: Sequence[Path],
+    options: Any,
+    settings: Settings,
+    progress: Progress,
+) -> list[tuple[Path, SeedPackage]]:
+    """Every seed package file, from the package cache or built now (in parallel)."""
+    from fastconda.wheel import wheel_to_conda
+
+    cache = settings.package_cache_dir
+    total = len(wheels) + 1
+    done = 0
+
+    def report(message: str) -> None:
+        nonlocal done
+        done += 1
+        progress(ProgressEvent("packages", message, done, total))
+
+    def python_job() -> list[tuple[Path, SeedPackage]]:
+        entry, cached = _cached(
+            cache / "python" / f"{SEED_FORMAT}-{interpreter.cache_key()}",
+            lambda out: hostpython.build_python_packages(interpreter, out),
+        )
+        report(f"python {interpreter.version} ({'cached' if cached else 'built'})")
+        return [(p, SeedPackage(p.name, "interpreter", cached)) for p in entry]
+
+    def wheel_job(wheel: Path) -> list[tuple[Path, SeedPackage]]:
+        digest = hashlib.sha256(f"{SEED_FORMAT}\0{options!r}".encode())
+        digest.update(channels.file_sha256(wheel).encode())
+        entry, cached = _cached(
+            cache / "wheels" / f"{wheel.name}-{digest.hexdigest()[:16]}",
+            lambda out: [wheel_to_conda(wheel, out, options).path],
+        )
+        report(f"{wheel.name} ({'cached' if cached else 'converted'})")
+        return [(p, SeedPackage(p.name, wheel.name, cached)) for p in entry]
+
+    workers = max(2, min(8, os.cpu_count() or 2))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(python_job)] + [pool.submit(wheel_job, w) for w in wheels]
+        results = [item for future in futures for item in future.result()]
+    return results
+
+
+def _cached(entry: Path, make: Callable[[Path], list[Path]]) -> tuple[list[Path], bool]:
+    """Files of a package-cache entry, made into a temp folder and renamed into place when missing."""
+    if entry.is_dir():
+        files = sorted(p for p in entry.iterdir() if p.name.endswith(channels.PACKAGE_SUFFIXES))
+        if files:
+            return files, True
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))
+    try:
+        make(scratch)
+        try:
+            os.rename(scratch, entry)
+        except OSError:  # another process filled the entry first: use theirs
+            shutil.rmtree(scratch, ignore_errors=True)
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+    return sorted(p for p in entry.iterdir() if p.name.endswith(channels.PACKAGE_SUFFIXES)), False
+
+
+def _in_channel(channel: Path, filename: str) -> bool:
+    return any((sub / filename).is_file() for sub in channel.iterdir() if sub.is_dir())
+
+
+def _read_manifest(channel: Path) -> dict[str, Any]:
+    try:
+        data = json.loads((channel / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_manifest(channel: Path, data: dict[str, Any]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=channels.TEMP_PREFIX, dir=channel)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1, sort_keys=True)
+    os.replace(tmp, channel / MANIFEST)
+

@@ -1,0 +1,26 @@
+"""Access to the template folders shipped inside the package (``recipe_templates``, ``cmake_templates``)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Literal
+
+from fastconda.errors import TemplateError
+
+Kind = Literal["recipe", "cmake"]
+_PACKAGES: dict[Kind, str] = {
+    "recipe": "fastconda.recipe_templates",
+    "cmake": "fastconda.cmake_templates",
+}
+
+
+def read_template(kind: Kind, name: str) -> str:
+    """The text of template *name* (a relative path like ``seed/python.yaml``)."""
+    node = resources.files(_PACKAGES[kind])
+    for part in name.split("/"):
+        node = node / part
+    try:
+        return node.read_text(encoding="utf-8")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        msg = f"template {kind}:{name} is missing from the fastconda installation (reinstall fastconda)"
+        raise TemplateError(msg) from None

@@ -1,0 +1,39 @@
+"""Session-wide setup: every test runs offline against caches inside the repository.
+
+- ``FASTCONDA_CACHE_DIR`` and ``RATTLER_CACHE_DIR`` point into ``<repo>/.cache`` so tests never
+  read or pollute the user's caches, and stay warm between runs.
+- ``seed_channel`` bootstraps the tango seed channel once per session (a no-op when its inputs
+  did not change since the last session). Its wheels must be in the wheel cache: CI fetches them
+  before running the tests with the network switched off.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("FASTCONDA_TEST_CACHE", REPO / ".cache"))
+
+os.environ.setdefault("FASTCONDA_CACHE_DIR", str(CACHE / "fastconda"))
+os.environ.setdefault("RATTLER_CACHE_DIR", str(CACHE / "rattler"))
+
+
+@pytest.fixture(scope="session")
+def seed_channel() -> Iterator[Path]:
+    """The tango-profile seed channel (python, pip, build backends, pytango, numpy)."""
+    from fastconda.seed import bootstrap
+    from fastconda.settings import load_settings
+
+    channel = CACHE / "test-seed" / "tango"
+    settings = load_settings(overrides={"offline": os.environ.get("FASTCONDA_OFFLINE", "") or None})
+    bootstrap(channel, "tango", settings)
+    yield channel
+
+
+@pytest.fixture
+def seed_url(seed_channel: Path) -> str:
+    return seed_channel.resolve().as_uri()

@@ -1,0 +1,62 @@
+"""Small real packages for channel tests, written with conda-package-streaming."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import tarfile
+from pathlib import Path
+
+from conda_package_streaming.create import conda_builder
+
+
+def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+def make_conda(
+    folder: Path,
+    name: str,
+    version: str = "1.0",
+    build: str = "0",
+    *,
+    subdir: str = "noarch",
+    depends: tuple[str, ...] = (),
+    payload: str = "hello",
+) -> Path:
+    """A minimal but valid .conda: one file under share/, index.json, paths.json."""
+    folder.mkdir(parents=True, exist_ok=True)
+    content = payload.encode()
+    index = {
+        "name": name,
+        "version": version,
+        "build": build,
+        "build_number": 0,
+        "depends": list(depends),
+        "subdir": subdir,
+        "timestamp": 1700000000000,
+    }
+    if subdir == "noarch":
+        index["noarch"] = "generic"
+    paths = {
+        "paths": [
+            {
+                "_path": f"share/{name}/data.txt",
+                "path_type": "hardlink",
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "size_in_bytes": len(content),
+            }
+        ],
+        "paths_version": 1,
+    }
+    stem = f"{name}-{version}-{build}"
+    with conda_builder(stem, folder, compression_level=1) as tar:
+        _add(tar, f"share/{name}/data.txt", content)
+        _add(tar, "info/index.json", json.dumps(index).encode())
+        _add(tar, "info/paths.json", json.dumps(paths).encode())
+        _add(tar, "info/files", f"share/{name}/data.txt\n".encode())
+    return folder / f"{stem}.conda"

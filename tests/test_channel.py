@@ -1,0 +1,147 @@
+"""Local channels: add and index atomically, refuse what is not a channel, lose nothing under concurrency."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fastconda import channel as channels
+from fastconda.errors import ChannelError
+from tests.helpers import make_conda
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def assert_consistent(channel: Path) -> list[str]:
+    """Every record in every repodata.json names a file that exists with that sha256."""
+    names = []
+    for repodata in channel.glob("*/repodata.json"):
+        data = json.loads(repodata.read_text())
+        for key in ("packages", "packages.conda"):
+            for filename, record in data.get(key, {}).items():
+                path = repodata.parent / filename
+                assert path.is_file(), f"{filename} is indexed but missing"
+                assert hashlib.sha256(path.read_bytes()).hexdigest() == record["sha256"]
+                names.append(record["name"])
+    return sorted(names)
+
+
+def test_add_copies_package_into_its_subdir_and_indexes_it(tmp_path: Path) -> None:
+    pkg = make_conda(tmp_path / "build", "alpha", depends=("beta >=1",))
+    result = channels.add_packages(tmp_path / "ch", [pkg])
+    assert [p.name for p in result.added] == ["alpha"]
+    record = json.loads((tmp_path / "ch/noarch/repodata.json").read_text())["packages.conda"]["alpha-1.0-0.conda"]
+    assert record["depends"] == ["beta >=1"]
+    assert assert_consistent(tmp_path / "ch") == ["alpha"]
+
+
+def test_platform_package_gets_its_own_subdir(tmp_path: Path) -> None:
+    pkg = make_conda(tmp_path / "build", "native", subdir="linux-64")
+    channels.add_packages(tmp_path / "ch", [pkg])
+    assert (tmp_path / "ch/linux-64/native-1.0-0.conda").is_file()
+    assert channels.is_channel(tmp_path / "ch")  # noarch/repodata.json exists even when empty
+    assert [r["name"] for r in channels.list_packages(tmp_path / "ch")] == ["native"]
+
+
+def test_adding_the_same_package_twice_is_a_no_op(tmp_path: Path) -> None:
+    pkg = make_conda(tmp_path / "build", "alpha")
+    channels.add_packages(tmp_path / "ch", [pkg])
+    before = snapshot(tmp_path / "ch")
+    result = channels.add_packages(tmp_path / "ch", [pkg])
+    assert result.added == ()
+    assert [p.name for p in result.unchanged] == ["alpha"]
+    assert snapshot(tmp_path / "ch") == before
+
+
+def test_same_file_name_with_other_content_is_refused_and_channel_untouched(tmp_path: Path) -> None:
+    channels.add_packages(tmp_path / "ch", [make_conda(tmp_path / "a", "alpha", payload="one")])
+    before = snapshot(tmp_path / "ch")
+    with pytest.raises(ChannelError, match="already exists with different content"):
+        channels.add_packages(tmp_path / "ch", [make_conda(tmp_path / "b", "alpha", payload="two")])
+    assert snapshot(tmp_path / "ch") == before
+
+
+def test_replace_overwrites_a_changed_package(tmp_path: Path) -> None:
+    channels.add_packages(tmp_path / "ch", [make_conda(tmp_path / "a", "alpha", payload="one")])
+    new = make_conda(tmp_path / "b", "alpha", payload="two")
+    channels.add_packages(tmp_path / "ch", [new], replace=True)
+    assert (tmp_path / "ch/noarch/alpha-1.0-0.conda").read_bytes() == new.read_bytes()
+    assert_consistent(tmp_path / "ch")
+
+
+def test_folder_that_is_not_a_channel_is_refused_and_untouched(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "cat.jpg").write_bytes(b"\xff\xd8")
+    before = snapshot(folder)
+    with pytest.raises(ChannelError, match="exists and is not a conda channel"):
+        channels.add_packages(folder, [make_conda(tmp_path / "a", "alpha")])
+    with pytest.raises(ChannelError, match="not a conda channel"):
+        channels.index_channel(folder)
+    assert snapshot(folder) == before
+    assert sorted(p.name for p in folder.iterdir()) == ["cat.jpg"]
+
+
+def test_a_file_that_is_not_a_package_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    bogus = tmp_path / "broken-1.0-0.conda"
+    bogus.write_bytes(b"not a zip")
+    good = make_conda(tmp_path / "a", "alpha")
+    with pytest.raises(ChannelError, match=r"broken-1.0-0.conda: not a valid conda package"):
+        channels.add_packages(tmp_path / "ch", [good, bogus])
+    assert not (tmp_path / "ch" / "noarch" / "alpha-1.0-0.conda").exists()
+
+
+def test_remove_reindexes_before_deleting(tmp_path: Path) -> None:
+    pkgs = [make_conda(tmp_path / "a", n) for n in ("alpha", "beta")]
+    channels.add_packages(tmp_path / "ch", pkgs)
+    assert channels.remove_packages(tmp_path / "ch", ["alpha-1.0-0.conda"]) == ["alpha-1.0-0.conda"]
+    assert assert_consistent(tmp_path / "ch") == ["beta"]
+    assert not (tmp_path / "ch/noarch/alpha-1.0-0.conda").exists()
+
+
+def test_index_turns_a_folder_of_packages_into_a_channel(tmp_path: Path) -> None:
+    make_conda(tmp_path / "ch" / "noarch", "alpha")
+    make_conda(tmp_path / "ch" / "linux-64", "native", subdir="linux-64")
+    channels.index_channel(tmp_path / "ch")
+    assert assert_consistent(tmp_path / "ch") == ["alpha", "native"]
+
+
+def test_leftovers_of_a_killed_writer_are_cleaned_by_the_next_one(tmp_path: Path) -> None:
+    channels.add_packages(tmp_path / "ch", [make_conda(tmp_path / "a", "alpha")])
+    (tmp_path / "ch/noarch" / f"{channels.TEMP_PREFIX}half-written").write_bytes(b"partial")
+    (tmp_path / "ch" / f"{channels.TEMP_PREFIX}index-dead").mkdir()
+    channels.add_packages(tmp_path / "ch", [make_conda(tmp_path / "b", "beta")])
+    leftovers = [p for p in (tmp_path / "ch").rglob(f"{channels.TEMP_PREFIX}*")]
+    assert leftovers == []
+    assert assert_consistent(tmp_path / "ch") == ["alpha", "beta"]
+
+
+ADDER = """
+import sys
+from pathlib import Path
+from fastconda.channel import add_packages
+for pkg in sys.argv[2:]:
+    add_packages(Path(sys.argv[1]), [Path(pkg)])
+"""
+
+
+def test_concurrent_adds_lose_nothing(tmp_path: Path) -> None:
+    per_writer = 6
+    writers = []
+    for w in range(3):
+        pkgs = [str(make_conda(tmp_path / f"w{w}", f"pkg-{w}-{i}")) for i in range(per_writer)]
+        writers.append(subprocess.Popen([sys.executable, "-c", ADDER, str(tmp_path / "ch"), *pkgs]))
+    assert [p.wait(timeout=120) for p in writers] == [0, 0, 0]
+    names = assert_consistent(tmp_path / "ch")
+    assert names == sorted(f"pkg-{w}-{i}" for w in range(3) for i in range(per_writer))

@@ -1,0 +1,67 @@
+"""The CLI is thin and testable in-process: exit codes, --json, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from fastconda import __version__
+from fastconda.cli import ExitCode, main
+from tests.helpers import make_conda
+
+
+def test_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["--version"]) == ExitCode.OK
+    assert __version__ in capsys.readouterr().out
+    assert main(["--help"]) == ExitCode.OK
+    out = capsys.readouterr().out
+    assert "channel" in out
+    assert "Exit codes: 0 ok, 1 failure, 2 usage, 3 warnings" in out
+
+
+def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main([]) == ExitCode.USAGE
+    assert main(["no-such-command"]) == ExitCode.USAGE
+    assert "invalid choice" in capsys.readouterr().err
+    assert main(["channel", "add"]) == ExitCode.USAGE
+
+
+def test_json_result_on_stdout_and_messages_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pkg = make_conda(tmp_path / "b", "alpha")
+    assert main(["channel", "add", str(tmp_path / "ch"), str(pkg), "--json"]) == ExitCode.OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["added"] == [str(tmp_path / "ch" / "noarch" / pkg.name)]
+    assert main(["--json", "channel", "list", str(tmp_path / "ch")]) == ExitCode.OK
+    listed = json.loads(capsys.readouterr().out)
+    assert [p["name"] for p in listed["packages"]] == ["alpha"]
+
+
+def test_user_error_is_one_clear_line_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.txt").write_text("x")
+    code = main(["channel", "add", str(tmp_path), str(make_conda(tmp_path / "b", "alpha"))])
+    err = capsys.readouterr().err
+    assert code == ExitCode.FAILURE
+    assert err.startswith("error: ")
+    assert "is not a conda channel" in err
+    assert "Traceback" not in err
+
+
+def test_bad_environment_setting_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("FASTCONDA_OFFLINE", "perhaps")
+    monkeypatch.chdir(tmp_path)
+    assert main(["channel", "bootstrap", str(tmp_path / "ch")]) == ExitCode.USAGE
+    assert "FASTCONDA_OFFLINE" in capsys.readouterr().err
+    assert not (tmp_path / "ch").exists()
+
+
+def test_console_script_and_module_entry_points_run() -> None:
+    for argv in ([sys.executable, "-m", "fastconda", "--version"], [str(Path(sys.executable).parent / "fastconda"), "--version"]):
+        proc = subprocess.run(argv, capture_output=True, text=True, check=False)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("fastconda ")

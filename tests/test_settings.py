@@ -1,0 +1,72 @@
+"""Settings merge in a fixed order: defaults < [tool.fastconda] < FASTCONDA_* < flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fastconda.errors import SettingsError
+from fastconda.settings import Settings, load_settings
+
+
+def write_pyproject(folder: Path, body: str) -> Path:
+    (folder / "pyproject.toml").write_text(f"[project]\nname = 'x'\n\n[tool.fastconda]\n{body}\n")
+    return folder
+
+
+def test_defaults_use_conda_forge_on_a_normal_machine(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, environ={})
+    assert settings.channels == ("conda-forge",)
+    assert settings.offline is False
+    assert settings == Settings(cache_dir=settings.cache_dir)
+
+
+def test_each_layer_overrides_the_one_before(tmp_path: Path) -> None:
+    project = write_pyproject(tmp_path, 'channels = ["file:///site"]\ncompression-level = 7\noffline = true')
+    from_file = load_settings(project, environ={})
+    assert from_file.channels == ("file:///site",)
+    assert from_file.compression_level == 7
+    from_env = load_settings(project, environ={"FASTCONDA_COMPRESSION_LEVEL": "9", "FASTCONDA_OFFLINE": "no"})
+    assert (from_env.channels, from_env.compression_level, from_env.offline) == (("file:///site",), 9, False)
+    from_flags = load_settings(
+        project, environ={"FASTCONDA_COMPRESSION_LEVEL": "9"}, overrides={"compression_level": 1, "offline": None}
+    )
+    assert from_flags.compression_level == 1
+    assert from_flags.offline is True  # a flag that was not given (None) does not override
+
+
+def test_pyproject_is_found_from_a_subfolder_and_relative_paths_are_resolved_against_it(tmp_path: Path) -> None:
+    project = write_pyproject(tmp_path, 'wheel-cache = "wheels"')
+    (project / "src" / "pkg").mkdir(parents=True)
+    settings = load_settings(project / "src" / "pkg", environ={})
+    assert settings.wheel_cache_dir == tmp_path / "wheels"
+
+
+def test_env_list_is_comma_separated(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, environ={"FASTCONDA_CHANNELS": "file:///a, conda-forge"})
+    assert settings.channels == ("file:///a", "conda-forge")
+
+
+def test_unknown_key_in_pyproject_names_file_and_known_keys(tmp_path: Path) -> None:
+    project = write_pyproject(tmp_path, "chanels = []")
+    with pytest.raises(SettingsError, match=r"pyproject.toml: unknown setting 'chanels'.*channels"):
+        load_settings(project, environ={})
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"FASTCONDA_OFFLINE": "maybe"}, "FASTCONDA_OFFLINE: invalid value for 'offline'"),
+        ({"FASTCONDA_COMPRESSION_LEVEL": "high"}, "FASTCONDA_COMPRESSION_LEVEL: invalid value"),
+    ],
+)
+def test_bad_environment_values_say_which_variable(tmp_path: Path, environ: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings(tmp_path, environ=environ)
+
+
+def test_broken_toml_is_reported_with_its_path(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.fastconda\n")
+    with pytest.raises(SettingsError, match="pyproject.toml: cannot read"):
+        load_settings(tmp_path, environ={})
