@@ -232,8 +232,9 @@ def _copy_atomic(source: Path, target: Path) -> None:
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
     os.close(fd)
     try:
-        shutil.copyfile(source, tmp)
-        os.chmod(tmp, 0o644)
+        os.unlink(tmp)
+        _link_or_copy(source, Path(tmp))  # packages never change in place: a hard link is a safe copy
+        os.chmod(tmp, 0o644)  # readable by whoever serves the channel
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -241,23 +242,18 @@ def _copy_atomic(source: Path, target: Path) -> None:
 
 
 def remove_packages(channel: Path, filenames: Iterable[str]) -> list[str]:
-    """Drop package files from *channel*: re-index first, then delete the files."""
+    """Drop package files from *channel*: write an index without them first, then delete them."""
     names = set(filenames)
     removed: list[str] = []
     with locked(channel):
         doomed = [p for sub in _subdirs(channel) for p in _package_files(sub) if p.name in names]
         if not doomed:
             return removed
-        # hide them from the index first (rename to a leftover name), then index, then delete
-        hidden: list[Path] = []
+        # the new index leaves them out; only once it is in place are the files deleted
+        _index_locked(channel, exclude={p.name for p in doomed})
         for path in doomed:
-            tmp = path.with_name(f"{TEMP_PREFIX}{path.name}.removed")
-            os.replace(path, tmp)
-            hidden.append(tmp)
+            path.unlink(missing_ok=True)
             removed.append(path.name)
-        _index_locked(channel)
-        for tmp in hidden:
-            tmp.unlink(missing_ok=True)
     return removed
 
 
@@ -289,8 +285,11 @@ def _looks_like_subdir(path: Path) -> bool:
 _PLATFORM_PREFIXES = {"linux", "osx", "win", "emscripten", "wasi", "zos", "freebsd"}
 
 
-def _index_locked(channel: Path) -> None:
-    """Index into a staging copy made of hard links, then move each repodata.json into place."""
+def _index_locked(channel: Path, exclude: frozenset[str] | set[str] = frozenset()) -> None:
+    """Index into a staging copy made of hard links, then move each repodata.json into place.
+
+    Files named in *exclude* are left out of the new index (they are about to be deleted).
+    """
     from rattler.index import index_fs  # imported late: loading rattler costs ~0.1 s
 
     staging = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX + "index-", dir=channel))
@@ -302,7 +301,8 @@ def _index_locked(channel: Path) -> None:
             stage.mkdir()
             if source.is_dir():
                 for package in _package_files(source):
-                    _link_or_copy(package, stage / package.name)
+                    if package.name not in exclude:
+                        _link_or_copy(package, stage / package.name)
         try:
             asyncio.run(index_fs(staging, write_zst=False, write_shards=False, force=True))
         except Exception as exc:  # noqa: BLE001 - rattler raises its own exception types

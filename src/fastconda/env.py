@@ -63,7 +63,7 @@ async def _create(prefix: Path, specs: list[str], channels: list[str], platform:
     from rattler.exceptions import SolverError
 
     started = time.perf_counter()
-    subdir = platform or str(rattler.Platform.current())
+    subdir = platform or str(rattler.Subdir.current())
     try:
         virtual = rattler.VirtualPackage.detect()
         records = await rattler.solve(

@@ -14,13 +14,14 @@ from collections.abc import Sequence
 
 from fastconda import __version__
 from fastconda.cli import channel as channel_cmd
+from fastconda.cli import convert as convert_cmd
 from fastconda.cli import env as env_cmd
 from fastconda.cli._ui import ExitCode, Ui
 from fastconda.errors import FastcondaError, SettingsError
 
 __all__ = ["ExitCode", "main", "run"]
 
-COMMANDS = (channel_cmd, env_cmd)
+COMMANDS = (channel_cmd, env_cmd, convert_cmd)
 
 
 class _Parser(argparse.ArgumentParser):

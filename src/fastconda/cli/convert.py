@@ -1,0 +1,91 @@
+"""``fastconda convert``: meta.yaml → recipe.yaml (and conda_build_config.yaml → variants.yaml)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from fastconda.cli._ui import ExitCode, Ui
+from fastconda.convert import ConversionResult, convert
+from fastconda.convert.check import check
+from fastconda.errors import ConvertError
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "convert",
+        parents=[common],
+        help="convert a conda-build meta.yaml into a rattler-build recipe.yaml",
+        description=(
+            "Convert a conda-build meta.yaml (jinja, selectors and all) into a rattler-build v1 recipe.yaml "
+            "that means the same, keeping comments. A folder converts FOLDER/meta.yaml and a sibling "
+            "conda_build_config.yaml into variants.yaml. Exits 3 when the conversion has warnings."
+        ),
+    )
+    parser.add_argument("recipe", type=Path, help="a meta.yaml, or a folder holding one")
+    parser.add_argument("-o", "--output", type=Path, help="write the v1 recipe here (default: stdout)")
+    parser.add_argument(
+        "--variant-config", type=Path, help="conda_build_config.yaml to convert into variants.yaml next to -o"
+    )
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="render both recipes (meta.yaml with its own jinja, recipe.yaml with rattler-build) and compare",
+    )
+    parser.add_argument("--platform", default="linux-64", help="platform for --check (default: linux-64)")
+    parser.set_defaults(handler=_handler)
+
+
+def _handler(args: argparse.Namespace, ui: Ui) -> int:
+    source: Path = args.recipe
+    meta = source / "meta.yaml" if source.is_dir() else source
+    variant_config: Path | None = args.variant_config
+    if variant_config is None and source.is_dir() and (source / "conda_build_config.yaml").is_file():
+        variant_config = source / "conda_build_config.yaml"
+    result = convert(meta, variant_config=variant_config)
+    messages = [w.format(str(meta)) for w in result.warnings]
+    differences: list[str] = []
+    if args.check:
+        report = check(meta, result, platform=args.platform, variant_config=variant_config)
+        differences = list(report.differences)
+    if args.output is not None:
+        _write_atomic(args.output, result.recipe_text)
+        if result.variants_text is not None:
+            _write_atomic(args.output.parent / "variants.yaml", result.variants_text)
+    for message in messages:
+        ui.warn(message)
+    for difference in differences:
+        ui.error(f"--check: {difference}")
+    ui.result(_data(result, meta, args, differences), "" if args.output else result.recipe_text.rstrip("\n"))
+    if differences:
+        return ExitCode.FAILURE
+    return ExitCode.WARNINGS if result.warnings else ExitCode.OK
+
+
+def _data(
+    result: ConversionResult, meta: Path, args: argparse.Namespace, differences: list[str]
+) -> dict[str, Any]:
+    return {
+        "recipe": str(meta),
+        "output": str(args.output) if args.output else None,
+        "recipe_text": None if args.output else result.recipe_text,
+        "variants_text": result.variants_text,
+        "warnings": [{"line": w.line, "message": w.message} for w in result.warnings],
+        "check": {"run": bool(args.check), "differences": differences},
+    }
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        Path(tmp).replace(path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        msg = f"{path}: cannot write the recipe: {exc}"
+        raise ConvertError(msg) from None

@@ -1,0 +1,281 @@
+"""``--check``: prove that a converted recipe means the same as its meta.yaml.
+
+The meta.yaml is rendered the way conda-build would (jinja2 with conda-build's functions, then its
+line selectors, then YAML, last duplicate key winning) and the v1 recipe with the rattler-build
+engine, for one platform and variant. What matters for the package is compared output by output:
+version, build number, noarch, requirements, run_exports, entry points, test imports and commands,
+about. Each difference is one line that names the package and the field.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from rattler_build import PlatformConfig, RenderConfig, Stage0Recipe, VariantConfig
+from ruamel.yaml import YAML
+from ruamel.yaml.constructor import SafeConstructor
+from ruamel.yaml.error import YAMLError
+
+from fastconda.convert.check_meta import render_meta
+from fastconda.convert.expressions import ENV
+from fastconda.convert.model import ConversionResult
+from fastconda.convert.sections import fuzzy_version
+
+DEFAULT_VARIANT: dict[str, str] = {
+    "python": "3.11",
+    "numpy": "1.26",
+    "python_min": "3.9",
+    "c_stdlib": "sysroot",
+    "c_stdlib_version": "2.17",
+}
+ABOUT = {
+    "home": "homepage",
+    "license": "license",
+    "summary": "summary",
+    "dev_url": "repository",
+    "doc_url": "documentation",
+    "license_family": "license_family",
+    "license_file": "license_file",
+}
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    platform: str
+    packages: tuple[str, ...]
+    differences: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+
+class _LastWins(SafeConstructor):
+    def check_mapping_key(self, node: Any, key_node: Any, mapping: Any, key: Any, value: Any) -> bool:
+        return True  # conda-build (PyYAML) keeps the last of duplicate keys
+
+
+def check(
+    meta: str | Path,
+    result: ConversionResult,
+    *,
+    platform: str = "linux-64",
+    variant: Mapping[str, str] | None = None,
+    variant_config: Path | None = None,
+) -> CheckReport:
+    """Compare the meta.yaml rendered by its own rules with the converted recipe rendered by rattler-build."""
+    values = {**DEFAULT_VARIANT, **(variant or {})}
+    text = meta.read_text(encoding="utf-8") if isinstance(meta, Path) else meta
+    try:
+        if variant_config is not None:
+            values = {**values, **_first_variant(variant_config, platform, values), **(variant or {})}
+        original = _packages_from_meta(render_meta(text, platform, values))
+    except (jinja2.TemplateError, YAMLError, SyntaxError, NameError, TypeError) as exc:
+        return CheckReport(platform, (), (f"meta.yaml does not render for {platform}: {exc}",))
+    try:
+        converted = _packages_from_v1(result.recipe_text, platform, values)
+    except Exception as exc:
+        return CheckReport(platform, (), (f"recipe.yaml does not render for {platform}: {exc}",))
+    differences: list[str] = []
+    for name in sorted(original.keys() | converted.keys()):
+        if name not in converted:
+            differences.append(f"{name}: built by meta.yaml but not by recipe.yaml")
+            continue
+        if name not in original:
+            differences.append(f"{name}: built by recipe.yaml but not by meta.yaml")
+            continue
+        for field in sorted(original[name].keys() | converted[name].keys()):
+            left, right = original[name].get(field), converted[name].get(field)
+            if left != right:
+                differences.append(
+                    f"{name}: {field}: meta.yaml has {_show(left)}, recipe.yaml has {_show(right)}"
+                )
+    return CheckReport(platform, tuple(sorted(original.keys() | converted.keys())), tuple(differences))
+
+
+def _first_variant(path: Path, platform: str, values: Mapping[str, str]) -> dict[str, str]:
+    """The first value of every key of a conda_build_config.yaml, after its selectors."""
+    data = _load(render_meta(path.read_text(encoding="utf-8"), platform, values)) or {}
+    return {str(k): str(v[0]) for k, v in data.items() if isinstance(v, list) and v}
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(str(v) for v in value) + "]"
+    return repr(value)
+
+
+def _load(text: str) -> Any:
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Constructor = _LastWins
+    return yaml.load(text)
+
+
+Package = dict[str, Any]
+
+
+def _packages_from_meta(text: str) -> dict[str, Package]:
+    data = _load(text) or {}
+    top_build = data.get("build") or {}
+    if top_build.get("skip") is True:
+        return {}
+    outputs = data.get("outputs")
+    if not outputs:
+        return {str(data["package"]["name"]): _meta_package(data, data, top_build)}
+    packages = {}
+    for output in outputs:
+        build = {**{k: top_build[k] for k in ("number",) if k in top_build}, **(output.get("build") or {})}
+        if build.get("skip") is True:
+            continue
+        packages[str(output["name"])] = _meta_package(output, data, build)
+    return packages
+
+
+def _meta_package(section: dict[str, Any], top: dict[str, Any], build: dict[str, Any]) -> Package:
+    reqs = section.get("requirements") or {}
+    if isinstance(reqs, list):
+        reqs = {"run": reqs}
+    test = section.get("test") or {}
+    version = section.get("version", (top.get("package") or {}).get("version"))
+    run_exports = build.get("run_exports") or []
+    if isinstance(run_exports, list):
+        run_exports = {"weak": run_exports}
+    commands = [str(c) for c in test.get("commands") or []]
+    package: Package = {
+        "version": str(version),
+        "build.number": int(build.get("number", 0) or 0),
+        "build.noarch": build.get("noarch"),
+        "build.entry_points": sorted(build.get("entry_points") or []),
+        "test.imports": sorted(str(i) for i in test.get("imports") or []),
+        "test.commands": sorted(commands),
+    }
+    for kind in ("build", "host", "run", "run_constrained"):
+        package[f"requirements.{kind}"] = sorted(_dep(d) for d in reqs.get(kind) or [] if d is not None)
+    for kind, deps in sorted(run_exports.items()):
+        if deps:
+            package[f"run_exports.{kind.replace('constrains', 'constraints')}"] = sorted(
+                _dep(d) for d in deps
+            )
+    about = {**(top.get("about") or {}), **(section.get("about") or {})}
+    for key, target in ABOUT.items():
+        package[f"about.{target}"] = _about_value(target, about.get(key))
+    return package
+
+
+def _about_value(key: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if key == "license_file":
+        return sorted(str(v) for v in (value if isinstance(value, list) else [value]))
+    text = str(value).strip()
+    return text.rstrip("/") if key in {"homepage", "repository", "documentation"} else text
+
+
+def _dep(value: Any) -> str:
+    if isinstance(value, dict):
+        kind, args = next(iter(value.items()))
+        if args.get("exact"):
+            return f"{kind}({args['name']}, exact)"
+        return f"{kind}({args['name']}, {args.get('lower_bound')}, {args.get('upper_bound')})"
+    if str(value).startswith("pin_"):
+        return str(value)
+    return fuzzy_version(" ".join(str(value).split()))
+
+
+def _packages_from_v1(recipe: str, platform: str, values: Mapping[str, str]) -> dict[str, Package]:
+    config = VariantConfig({k: [v] for k, v in values.items()})
+    target = PlatformConfig(target_platform=platform, build_platform=platform, host_platform=platform)
+    with tempfile.TemporaryDirectory(prefix="fastconda-check-") as tmp:
+        parsed = Stage0Recipe.from_yaml(_mark_skips(recipe), recipe_dir=tmp)
+        rendered = parsed.render(config, RenderConfig(platform=target))
+    packages: dict[str, Package] = {}
+    for variant in rendered:
+        data = variant.recipe.to_dict()
+        constraints = (data.get("requirements") or {}).get("run_constraints") or []
+        if _SKIPPED in constraints:
+            continue
+        data.get("requirements", {})["run_constraints"] = [c for c in constraints if c != _SKIPPED]
+        packages[str(data["package"]["name"])] = _v1_package(data)
+    return packages
+
+
+_SKIPPED = "fastconda-check-skipped"
+
+
+def _mark_skips(recipe: str) -> str:
+    """The engine's render does not say whether a variant is skipped: let it evaluate the skip
+    conditions as conditional run constraints (a marker that is dropped again after rendering)."""
+    yaml = YAML(typ="rt")
+    data = yaml.load(recipe)
+    sections = [data, *(o for o in data.get("outputs") or [] if "package" in o)]
+    top_skip = (data.get("build") or {}).get("skip")
+    for section in sections:
+        skips = [top_skip, (section.get("build") or {}).get("skip") if section is not data else None]
+        conditions = [c for s in skips if s is not None for c in (s if isinstance(s, list) else [s])]
+        if not conditions or (data.get("outputs") and section is data):
+            continue
+        reqs = section.setdefault("requirements", {})
+        marks = reqs.setdefault("run_constraints", [])
+        for cond in conditions:
+            marks.append(_SKIPPED if cond is True else {"if": str(cond), "then": _SKIPPED})
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def _script_text(line: str, context: Mapping[str, Any]) -> str:
+    """Scripts are rendered at build time by rattler-build; render their context variables here."""
+    if "${{" not in line:
+        return line
+    keep = {"PYTHON": "${{ PYTHON }}", "hash": "${{ hash }}"}
+    try:
+        return ENV.from_string(line.replace("${{", "{{")).render(**{**keep, **context})
+    except jinja2.TemplateError:
+        return line
+
+
+def _v1_package(data: dict[str, Any]) -> Package:
+    build = data.get("build") or {}
+    reqs = data.get("requirements") or {}
+    imports: list[str] = []
+    commands: list[str] = []
+    for test in data.get("tests") or []:
+        if "python" in test:
+            imports.extend(test["python"].get("imports") or [])
+            if test["python"].get("pip_check", True):
+                commands.append("pip check")
+        elif "script" in test and not isinstance(test["script"], dict):
+            script = test["script"]
+            lines = script if isinstance(script, list) else str(script).splitlines()
+            commands.extend(_script_text(str(line), data.get("context") or {}) for line in lines)
+    run_exports = reqs.get("run_exports") or {}
+    if isinstance(run_exports, list):
+        run_exports = {"weak": run_exports}
+    package: Package = {
+        "version": str(data["package"]["version"]),
+        "build.number": int(build.get("number", 0) or 0),
+        "build.noarch": build.get("noarch"),
+        "build.entry_points": sorted((build.get("python") or {}).get("entry_points") or []),
+        "test.imports": sorted(imports),
+        "test.commands": sorted(commands),
+    }
+    for kind, target in (
+        ("build", "build"),
+        ("host", "host"),
+        ("run", "run"),
+        ("run_constraints", "run_constrained"),
+    ):
+        package[f"requirements.{target}"] = sorted(_dep(d) for d in reqs.get(kind) or [])
+    for kind, deps in sorted(run_exports.items()):
+        if deps:
+            package[f"run_exports.{kind}"] = sorted(_dep(d) for d in deps)
+    about = data.get("about") or {}
+    for target in ABOUT.values():
+        package[f"about.{target}"] = _about_value(target, about.get(target))
+    return package

@@ -1,0 +1,118 @@
+"""Render a meta.yaml the way conda-build would, for one platform and variant, without conda-build.
+
+jinja2 with conda-build's namespace and functions, then line selectors evaluated as Python
+expressions. Pins render as canonical text (``pin_subpackage(name, lower, upper)``) so that
+:mod:`check` can compare them with what rattler-build renders.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from fastconda.convert.expressions import ENV
+from fastconda.convert.selectors import split_selector
+
+_COMPILERS = {
+    "linux": {"c": "gcc", "cxx": "gxx", "fortran": "gfortran"},
+    "osx": {"c": "clang", "cxx": "clangxx", "fortran": "gfortran"},
+    "win": {"c": "vs2022", "cxx": "vs2022", "fortran": "flang"},  # rattler-build's defaults
+}
+_ARCH = {
+    "64": "x86_64",
+    "aarch64": "aarch64",
+    "arm64": "arm64",
+    "ppc64le": "ppc64le",
+    "s390x": "s390x",
+    "32": "x86",
+}
+
+
+def namespace(platform: str, variant: Mapping[str, str]) -> dict[str, Any]:
+    """conda-build's selector names for a platform such as ``linux-64``."""
+    system, _, arch = platform.partition("-")
+    ns: dict[str, Any] = dict.fromkeys(("linux", "osx", "win", "unix", *_ARCH.values()), False)
+    ns.update({"linux": system == "linux", "osx": system == "osx", "win": system == "win"})
+    ns["unix"] = ns["linux"] or ns["osx"]
+    if arch in _ARCH:
+        ns[_ARCH[arch]] = True
+    bits64 = arch in {"64", "aarch64", "arm64", "ppc64le", "s390x"}
+    ns.update(linux64=ns["linux"] and arch == "64", linux32=ns["linux"] and arch == "32")
+    ns.update(win64=ns["win"] and bits64, win32=ns["win"] and not bits64, osx64=ns["osx"] and arch == "64")
+    ns.update(target_platform=platform, build_platform=platform, host_platform=platform)
+    ns.update(variant)
+    python = variant.get("python", "3.11").split(".")
+    ns["py"] = int(python[0] + python[1])
+    ns.update({f"py{major}k": python[0] == str(major) for major in (2, 3)})
+    ns.update({f"py{v}": ns["py"] == v for v in (27, *range(34, 40), *range(310, 316))})
+    numpy = variant.get("numpy", "1.26").split(".")
+    ns["np"] = int(numpy[0] + numpy[1])
+    ns["environ"] = os.environ
+    ns["os"] = os
+    return ns
+
+
+def _functions(platform: str, variant: Mapping[str, str], system: str) -> dict[str, Any]:
+    def compiler(lang: str) -> str:
+        name = variant.get(f"{lang}_compiler") or _COMPILERS.get(system, {}).get(lang, lang)
+        version = variant.get(f"{lang}_compiler_version")
+        return f"{name}_{platform}" + (f" {version}" if version else "")
+
+    def stdlib(lang: str) -> str:
+        name = variant.get(f"{lang}_stdlib", "sysroot")
+        version = variant.get(f"{lang}_stdlib_version")
+        return f"{name}_{platform}" + (f" {version}" if version else "")
+
+    def pin(kind: str) -> Any:
+        def function(  # noqa: PLR0917 - conda-build's signature, positional pins included
+            name: str,
+            min_pin: str = "x.x.x.x.x.x",
+            max_pin: str = "x",
+            exact: bool = False,
+            lower_bound: str | None = None,
+            upper_bound: str | None = None,
+        ) -> str:
+            if exact:
+                return f"{kind}({name}, exact)"
+            return f"{kind}({name}, {lower_bound or min_pin}, {upper_bound or max_pin})"
+
+        return function
+
+    def nothing(*_args: Any, **_kwargs: Any) -> dict[str, Any]:
+        return {}
+
+    def cdt(name: str) -> str:
+        arch = platform.partition("-")[2]
+        default = "cos6" if arch == "64" else "cos7"  # conda-build's and rattler-build's defaults
+        return f"{name}-{variant.get('cdt_name', default)}-{'x86_64' if arch == '64' else arch}"
+
+    return {
+        "compiler": compiler,
+        "stdlib": stdlib,
+        "cdt": cdt,
+        "pin_subpackage": pin("pin_subpackage"),
+        "pin_compatible": pin("pin_compatible"),
+        "load_setup_py_data": nothing,
+        "load_file_regex": nothing,
+        "load_file_data": nothing,
+        "PYTHON": "${{ PYTHON }}",
+        **{name: f"${name}" for name in ("PREFIX", "RECIPE_DIR", "SRC_DIR", "SP_DIR", "BUILD_PREFIX")},
+        "PKG_HASH": "h${{ hash }}",
+    }
+
+
+def render_meta(text: str, platform: str, variant: Mapping[str, str]) -> str:
+    """The meta.yaml after jinja and selectors, as YAML text; raises jinja2 / SyntaxError / NameError."""
+    ns = namespace(platform, variant)
+    context = {**ns, **_functions(platform, variant, platform.partition("-")[0])}
+    rendered = ENV.from_string(text).render(**context)
+    lines = []
+    for line in rendered.splitlines():
+        body, selector = split_selector(line)
+        if selector is None:
+            lines.append(line)
+        elif eval(selector, {"__builtins__": {}}, ns):
+            lines.append(body)
+    return "\n".join(re.sub(r"\s+$", "", line) for line in lines) + "\n"

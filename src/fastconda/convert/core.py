@@ -1,0 +1,64 @@
+"""``convert()``: a meta.yaml (text or path) → a v1 recipe, with warnings for every lossy step."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from fastconda.convert.model import ConversionResult, Warnings
+from fastconda.convert.preprocess import prepare
+from fastconda.convert.recipe import build_recipe
+from fastconda.convert.tree import Doc
+from fastconda.convert.variants import convert_variants, read_variant_keys
+from fastconda.convert.writer import dump, header_comments
+from fastconda.errors import ConvertError
+
+VariantInput = str | Path | Mapping[str, Sequence[object]] | None
+
+
+def convert(
+    text_or_path: str | Path,
+    *,
+    variant_config: VariantInput = None,
+    filename: str | None = None,
+    recipe_dir: Path | None = None,
+) -> ConversionResult:
+    """Convert a conda-build ``meta.yaml`` into a rattler-build v1 ``recipe.yaml``.
+
+    ``text_or_path`` is the recipe text, or a :class:`~pathlib.Path` to a meta.yaml or to the folder
+    holding it (a ``str`` is always text). ``variant_config`` is a conda_build_config.yaml (path or
+    text) or a mapping; its keys are accepted as selector names and, when it is a file or text, it is
+    converted into ``ConversionResult.variants_text``. Raises :class:`ConvertError` on bad input.
+    """
+    text, name, folder = _read(text_or_path)
+    filename = filename or name
+    recipe_dir = recipe_dir or folder
+    warnings = Warnings()
+    variants_text: str | None = None
+    keys: frozenset[str] = frozenset()
+    if variant_config is not None:
+        keys = read_variant_keys(variant_config)
+        if not isinstance(variant_config, Mapping):
+            variants_text = convert_variants(variant_config, warnings)
+    prepared = prepare(text, filename, warnings, keys)
+    doc = Doc(prepared, filename, warnings)
+    recipe, notes = build_recipe(doc, prepared.context, recipe_dir)
+    recipe_text = dump(recipe, header=header_comments(text), notes=notes)
+    return ConversionResult(recipe_text, warnings.frozen(), variants_text)
+
+
+def _read(text_or_path: str | Path) -> tuple[str, str, Path | None]:
+    if isinstance(text_or_path, str):
+        return text_or_path, "meta.yaml", None
+    path = text_or_path
+    if path.is_dir():
+        path = path / "meta.yaml"
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        msg = f"{path}: no such file; pass a meta.yaml or the folder that holds one"
+        raise ConvertError(msg) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"{path}: cannot read the recipe: {exc}"
+        raise ConvertError(msg) from None
+    return text, str(path), path.parent

@@ -1,0 +1,314 @@
+"""Jinja expressions of conda-build (Python jinja2) → expressions of rattler-build (minijinja).
+
+conda-build evaluates ``{{ ... }}`` with Python's jinja2, where strings have Python methods
+(``version.split('.')[0]``) and a few conda-build functions exist (``pin_subpackage(max_pin=...)``,
+``environ.get``, ``load_setup_py_data``). v1 recipes are evaluated by minijinja, which has filters
+instead of methods and its own function signatures. ``translate`` rewrites one expression; what v1
+cannot express is evaluated now when every input is a known constant, otherwise kept verbatim and
+reported as a problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.sandbox import SandboxedEnvironment
+
+ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+
+# Filters that exist, with the same meaning, in minijinja as rattler-build configures it.
+FILTERS = frozenset(
+    {
+        "lower", "upper", "replace", "join", "default", "int", "float", "string", "trim", "first", "last",
+        "length", "list", "split", "version_to_buildstring", "unique", "sort", "reverse", "abs", "bool",
+        "round", "min", "max", "sum", "items", "capitalize", "escape", "safe", "indent", "title",
+    }
+)  # fmt: skip
+FILTER_ALIASES = {"d": "default", "count": "length", "e": "escape"}
+# Python str methods that have a minijinja filter: method → (filter, max positional arguments).
+METHODS = {"split": ("split", 1), "lower": ("lower", 0), "upper": ("upper", 0), "strip": ("trim", 0),
+           "replace": ("replace", 2), "title": ("title", 0), "capitalize": ("capitalize", 0)}  # fmt: skip
+FUNCTIONS = frozenset({"compiler", "stdlib", "cdt", "pin_subpackage", "pin_compatible", "match", "range"})
+PIN_KWARGS = {"max_pin": "upper_bound", "min_pin": "lower_bound"}
+# conda-build names that are environment variables of the build script in rattler-build.
+SCRIPT_VARIABLES = frozenset(
+    {"PREFIX", "BUILD_PREFIX", "RECIPE_DIR", "SRC_DIR", "SP_DIR", "PY_VER", "STDLIB_DIR", "PKG_NAME",
+     "PKG_VERSION", "PKG_BUILDNUM", "LIBRARY_PREFIX", "LIBRARY_BIN", "LIBRARY_LIB", "LIBRARY_INC",
+     "SCRIPTS", "CPU_COUNT", "HOST", "MAKEFLAGS"}
+)  # fmt: skip
+COMPARE = {
+    "eq": "==",
+    "ne": "!=",
+    "gt": ">",
+    "gteq": ">=",
+    "lt": "<",
+    "lteq": "<=",
+    "in": "in",
+    "notin": "not in",
+}
+BINOPS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/", nodes.FloorDiv: "//",
+          nodes.Mod: "%", nodes.Pow: "**"}  # fmt: skip
+
+ATOM, FILTER, UNARY, BINARY, LOGIC, COND = 6, 5, 4, 3, 2, 1
+
+
+@dataclass(frozen=True)
+class Translated:
+    """A v1 expression; ``problems`` lists what could not be expressed (the text is then kept as written)."""
+
+    text: str
+    problems: tuple[str, ...] = ()
+    evaluated: bool = False
+
+
+def parse_expression(expr: str) -> nodes.Expr:
+    """Parse one jinja expression; raises ``jinja2.TemplateSyntaxError``."""
+    template = ENV.parse("{{ " + expr + " }}")
+    output = template.body[0]
+    assert isinstance(output, nodes.Output)
+    node = output.nodes[0]
+    assert isinstance(node, nodes.Expr)
+    return node
+
+
+def free_names(expr: str) -> set[str]:
+    return set(meta.find_undeclared_variables(ENV.parse("{{ " + expr + " }}")))
+
+
+def evaluate(expr: str, context: Mapping[str, object]) -> object:
+    """Evaluate with conda-build's own semantics (jinja2); raises jinja2 errors."""
+    return ENV.compile_expression(expr, undefined_to_none=False)(**context)
+
+
+def literal(value: object) -> str:
+    """A constant as minijinja source text."""
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
+    text = str(value)
+    if "'" in text and '"' not in text:
+        return '"' + text.replace("\\", "\\\\") + '"'
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def translate(expr: str, static: Mapping[str, object] | None = None) -> Translated:
+    """Translate one conda-build jinja expression (without braces) into v1 syntax."""
+    node = parse_expression(expr)
+    unparser = _Unparser()
+    text, _ = unparser.visit(node)
+    if not unparser.problems:
+        return Translated(text)
+    names = free_names(expr)
+    if static is not None and names <= static.keys():
+        try:
+            value = evaluate(expr, static)
+        except (jinja2.TemplateError, TypeError, ValueError, AttributeError, IndexError, KeyError):
+            pass
+        else:
+            return Translated(literal(value), tuple(unparser.problems), evaluated=True)
+    return Translated(expr.strip(), tuple(unparser.problems))
+
+
+class _Unparser:
+    """jinja2 AST → minijinja text; each visit returns (text, precedence)."""
+
+    def __init__(self) -> None:
+        self.problems: list[str] = []
+
+    def visit(self, node: nodes.Node) -> tuple[str, int]:
+        method: Callable[[nodes.Node], tuple[str, int]] | None = getattr(
+            self, f"visit_{type(node).__name__}", None
+        )
+        if method is None:
+            self.problems.append(f"jinja construct {type(node).__name__} has no v1 equivalent")
+            return "<?>", ATOM
+        return method(node)
+
+    def sub(self, node: nodes.Node, minimum: int) -> str:
+        text, precedence = self.visit(node)
+        return text if precedence >= minimum else f"({text})"
+
+    def visit_Name(self, node: nodes.Name) -> tuple[str, int]:
+        return node.name, ATOM
+
+    def visit_Const(self, node: nodes.Const) -> tuple[str, int]:
+        return literal(node.value), ATOM
+
+    def visit_List(self, node: nodes.List) -> tuple[str, int]:
+        return "[" + ", ".join(self.sub(i, COND) for i in node.items) + "]", ATOM
+
+    def visit_Tuple(self, node: nodes.Tuple) -> tuple[str, int]:
+        return "[" + ", ".join(self.sub(i, COND) for i in node.items) + "]", ATOM
+
+    def visit_Dict(self, node: nodes.Dict) -> tuple[str, int]:
+        pairs = ", ".join(f"{self.sub(p.key, COND)}: {self.sub(p.value, COND)}" for p in node.items)
+        return "{" + pairs + "}", ATOM
+
+    def _is_environ(self, node: nodes.Node) -> bool:
+        if isinstance(node, nodes.Name):
+            return node.name == "environ"
+        return (
+            isinstance(node, nodes.Getattr)
+            and node.attr == "environ"
+            and isinstance(node.node, nodes.Name)
+            and node.node.name == "os"
+        )
+
+    def visit_Getattr(self, node: nodes.Getattr) -> tuple[str, int]:
+        if self._is_environ(node.node):
+            return f"env.get({literal(node.attr)})", ATOM
+        return f"{self.sub(node.node, ATOM)}.{node.attr}", ATOM
+
+    def visit_Getitem(self, node: nodes.Getitem) -> tuple[str, int]:
+        if self._is_environ(node.node):
+            return f"env.get({self.sub(node.arg, COND)})", ATOM
+        return f"{self.sub(node.node, ATOM)}[{self.sub(node.arg, COND)}]", ATOM
+
+    def visit_Slice(self, node: nodes.Slice) -> tuple[str, int]:
+        parts = [self.sub(p, COND) if p is not None else "" for p in (node.start, node.stop)]
+        text = ":".join(parts)
+        if node.step is not None:
+            text += ":" + self.sub(node.step, COND)
+        return text, ATOM
+
+    def _args(self, node: nodes.Call | nodes.Filter, rename: Mapping[str, str] | None = None) -> list[str]:
+        args = [self.sub(a, COND) for a in node.args]
+        for kw in node.kwargs:
+            key = (rename or {}).get(str(kw.key), str(kw.key))
+            args.append(f"{key}={self.sub(kw.value, COND)}")
+        if node.dyn_args is not None or node.dyn_kwargs is not None:
+            self.problems.append("*args / **kwargs in a call")
+        return args
+
+    def visit_Call(self, node: nodes.Call) -> tuple[str, int]:
+        func = node.node
+        if isinstance(func, nodes.Getattr):
+            return self._method(func, node)
+        if isinstance(func, nodes.Name):
+            name = func.name
+            if name in FUNCTIONS:
+                rename = PIN_KWARGS if name.startswith("pin_") else None
+                return f"{name}({', '.join(self._args(node, rename))})", ATOM
+            if name in {"int", "str", "float"} and len(node.args) == 1 and not node.kwargs:
+                target = {"int": "int", "str": "string", "float": "float"}[name]
+                return f"{self.sub(node.args[0], FILTER)} | {target}", FILTER
+            self.problems.append(f"function {name}() does not exist in v1 recipes")
+        else:
+            self.problems.append("call of a computed function")
+        return f"{self.sub(func, ATOM)}({', '.join(self._args(node))})", ATOM
+
+    def _method(self, func: nodes.Getattr, node: nodes.Call) -> tuple[str, int]:
+        args = self._args(node)
+        if (
+            func.attr == "get"
+            and self._is_environ(func.node)
+            and 1 <= len(node.args) <= 2
+            and not node.kwargs
+        ):
+            key = self.sub(node.args[0], COND)
+            if len(node.args) == 2:
+                return f"env.get({key}, default={self.sub(node.args[1], COND)})", ATOM
+            return f"env.get({key})", ATOM
+        if func.attr == "join" and len(node.args) == 1 and not node.kwargs:
+            return f"{self.sub(node.args[0], FILTER)} | join({self.sub(func.node, COND)})", FILTER
+        known = METHODS.get(func.attr)
+        if known is not None and len(node.args) <= known[1] and not node.kwargs:
+            filter_name, _ = known
+            call = f"({', '.join(args)})" if args else ""
+            return f"{self.sub(func.node, FILTER)} | {filter_name}{call}", FILTER
+        self.problems.append(f"string method .{func.attr}() does not exist in v1 recipes")
+        return f"{self.sub(func.node, ATOM)}.{func.attr}({', '.join(args)})", ATOM
+
+    def visit_Filter(self, node: nodes.Filter) -> tuple[str, int]:
+        name = FILTER_ALIASES.get(node.name, node.name)
+        if name not in FILTERS:
+            self.problems.append(f"filter '{node.name}' does not exist in v1 recipes")
+        args = self._args(node)
+        call = f"({', '.join(args)})" if args else ""
+        assert node.node is not None
+        return f"{self.sub(node.node, FILTER)} | {name}{call}", FILTER
+
+    def visit_Test(self, node: nodes.Test) -> tuple[str, int]:
+        args = self._args(node)  # type: ignore[arg-type]
+        call = f"({', '.join(args)})" if args else ""
+        return f"{self.sub(node.node, FILTER)} is {node.name}{call}", BINARY
+
+    def visit_Concat(self, node: nodes.Concat) -> tuple[str, int]:
+        return " ~ ".join(self.sub(n, UNARY) for n in node.nodes), BINARY
+
+    def _binary(self, node: nodes.BinExpr) -> tuple[str, int]:
+        op = BINOPS[type(node)]
+        if op == "%" and isinstance(node.left, nodes.Const) and isinstance(node.left.value, str):
+            self.problems.append("'%' string formatting does not exist in v1 recipes")
+        return f"{self.sub(node.left, UNARY)} {op} {self.sub(node.right, UNARY)}", BINARY
+
+    visit_Add = visit_Sub = visit_Mul = visit_Div = visit_FloorDiv = visit_Mod = visit_Pow = _binary
+
+    def visit_Compare(self, node: nodes.Compare) -> tuple[str, int]:
+        parts = [self.sub(node.expr, BINARY)]
+        for operand in node.ops:
+            parts.append(f"{COMPARE[operand.op]} {self.sub(operand.expr, BINARY)}")
+        return " ".join(parts), LOGIC + 1
+
+    def visit_And(self, node: nodes.And) -> tuple[str, int]:
+        return f"{self.sub(node.left, LOGIC)} and {self.sub(node.right, LOGIC + 1)}", LOGIC
+
+    def visit_Or(self, node: nodes.Or) -> tuple[str, int]:
+        # 'or' binds weaker than 'and'; parenthesise mixed chains so they read unambiguously
+        return f"{self.sub(node.left, LOGIC)} or {self.sub(node.right, LOGIC + 1)}", LOGIC
+
+    def visit_Not(self, node: nodes.Not) -> tuple[str, int]:
+        return f"not {self.sub(node.node, LOGIC + 1)}", LOGIC + 1
+
+    def visit_Neg(self, node: nodes.Neg) -> tuple[str, int]:
+        return f"-{self.sub(node.node, ATOM)}", UNARY
+
+    def visit_CondExpr(self, node: nodes.CondExpr) -> tuple[str, int]:
+        text = f"{self.sub(node.expr1, LOGIC)} if {self.sub(node.test, LOGIC)}"
+        if node.expr2 is not None:
+            text += f" else {self.sub(node.expr2, COND)}"
+        return text, COND
+
+
+_TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
+
+
+def template_parts(text: str) -> list[tuple[bool, str]]:
+    """Split a v1 template string into (is_expression, text) parts."""
+    parts: list[tuple[bool, str]] = []
+    pos = 0
+    for match in _TEMPLATE.finditer(text):
+        if match.start() > pos:
+            parts.append((False, text[pos : match.start()]))
+        parts.append((True, match.group(1).strip()))
+        pos = match.end()
+    if pos < len(text):
+        parts.append((False, text[pos:]))
+    return parts
+
+
+def as_expression(value: object) -> str:
+    """A YAML value (possibly a template string with ``${{ }}``) as one jinja expression."""
+    if not isinstance(value, str):
+        return literal(value)
+    parts = template_parts(value)
+    if len(parts) == 1 and parts[0][0]:
+        return parts[0][1]
+    pieces = [f"({text})" if is_expr and not _simple(text) else text if is_expr else literal(text)
+              for is_expr, text in parts]  # fmt: skip
+    return " ~ ".join(pieces) if pieces else "''"
+
+
+def _simple(expr: str) -> bool:
+    return re.fullmatch(r"[\w.]+", expr) is not None

@@ -1,0 +1,277 @@
+"""Line-level pass over a meta.yaml: jinja statements and selectors out, plain YAML with ``${{ }}`` in.
+
+After this pass every line is YAML that ruamel can parse; what the removed text meant is kept on
+the side: ``{% set %}`` statements become context variables, ``{% if %}`` blocks and ``# [sel]``
+comments become a condition per line, ``{% for %}`` loops over known lists are unrolled.
+Each line remembers the source line it came from, for warnings and errors.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import jinja2
+
+from fastconda.convert import expressions as ex
+from fastconda.convert.model import Warnings
+from fastconda.convert.selectors import SelectorError, combine, negate, split_selector, translate_selector
+from fastconda.errors import ConvertError
+
+_STATEMENT = re.compile(r"^\s*\{%-?\s*(?P<kw>\w+)\b(?P<body>.*?)\s*-?%\}\s*$", re.DOTALL)
+_INLINE_IF = re.compile(r"\{%-?\s*if\s+(.+?)\s*-?%\}(.*?)(?:\{%-?\s*else\s*-?%\}(.*?))?\{%-?\s*endif\s*-?%\}")
+_SET = re.compile(r"^\s*(?P<name>[A-Za-z_]\w*)\s*=\s*(?P<expr>.+)$", re.DOTALL)
+_FOR = re.compile(r"^\s*(?P<var>[A-Za-z_]\w*)\s+in\s+(?P<expr>.+)$", re.DOTALL)
+_EXPR = re.compile(r"(?<!\$)\{\{(.*?)\}\}")
+_JINJA_COMMENT = re.compile(r"\{#(.*?)#\}")
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    origin: int  # 1-based line of the meta.yaml
+    cond: str | None = None
+
+
+@dataclass
+class ContextVar:
+    name: str
+    value: object  # a constant, or a "${{ expr }}" string
+    line: int
+
+
+@dataclass
+class Prepared:
+    lines: list[Line]
+    context: list[ContextVar] = field(default_factory=list)
+    static: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(line.text for line in self.lines) + "\n"
+
+
+@dataclass
+class _Frame:
+    seen: list[str]  # conditions of the earlier branches of this if/elif chain
+    current: str | None
+
+
+def prepare(
+    text: str, filename: str, warnings: Warnings, variables: frozenset[str] = frozenset()
+) -> Prepared:
+    """Run the line pass; raises :class:`ConvertError` with ``file:line`` on broken jinja or selectors."""
+    try:
+        ex.ENV.parse(text)
+    except jinja2.TemplateSyntaxError as exc:
+        msg = f"{filename}:{exc.lineno}: broken jinja: {exc.message}; fix the template so jinja2 can parse it"
+        raise ConvertError(msg) from None
+    return _Pass(filename, warnings, variables).run(text)
+
+
+class _Pass:
+    def __init__(self, filename: str, warnings: Warnings, variables: frozenset[str]) -> None:
+        self.filename = filename
+        self.warnings = warnings
+        self.variables = variables
+        self.result = Prepared(lines=[])
+        self.frames: list[_Frame] = []
+
+    def fail(self, line: int, message: str) -> ConvertError:
+        return ConvertError(f"{self.filename}:{line}: {message}")
+
+    def run(self, text: str) -> Prepared:
+        pending = [(t, i + 1) for i, t in enumerate(text.splitlines())]
+        index = 0
+        while index < len(pending):
+            raw, origin = pending[index]
+            raw = _JINJA_COMMENT.sub(lambda m: "#" + m.group(1).rstrip(), raw)
+            statement = _STATEMENT.match(raw)
+            if statement is None and raw.lstrip().startswith("{%") and "%}" not in raw:
+                # a statement spanning several lines: join until it closes
+                last = index
+                while last + 1 < len(pending) and "%}" not in pending[last][0]:
+                    last += 1
+                block = pending[index : last + 1]
+                joined = " ".join(t.strip() for t, _ in block)
+                pending[index : last + 1] = [(joined, origin)] + [("", o) for _, o in block[1:]]
+                continue
+            if statement is None:
+                self.emit(raw, origin)
+                index += 1
+                continue
+            keyword, body = statement.group("kw"), statement.group("body").strip()
+            if keyword == "for":
+                end = _matching_end(pending, index)
+                if end is None:
+                    raise self.fail(origin, "'{% for %}' without '{% endfor %}'")
+                pending[index : end + 1] = self.unroll(body, pending[index + 1 : end], origin)
+                continue
+            self.statement(keyword, body, origin)
+            self.result.lines.append(Line("", origin))
+            index += 1
+        if self.frames:
+            raise self.fail(len(pending), "'{% if %}' without '{% endif %}'")
+        return self.result
+
+    # -- statements -------------------------------------------------------------------------------
+
+    def statement(self, keyword: str, body: str, origin: int) -> None:
+        if keyword == "set":
+            self.set_variable(body, origin)
+        elif keyword == "if":
+            cond = self.condition(body, origin)
+            self.frames.append(_Frame([cond], cond))
+        elif keyword in {"elif", "else"}:
+            if not self.frames:
+                raise self.fail(origin, f"'{{% {keyword} %}}' outside an '{{% if %}}' block")
+            frame = self.frames[-1]
+            earlier = [negate(c) for c in frame.seen]
+            if keyword == "elif":
+                cond = self.condition(body, origin)
+                frame.seen.append(cond)
+                frame.current = combine(*earlier, cond)
+            else:
+                frame.current = combine(*earlier)
+        elif keyword == "endif":
+            if not self.frames:
+                raise self.fail(origin, "'{% endif %}' without '{% if %}'")
+            self.frames.pop()
+        else:
+            self.warnings.add(f"jinja statement '{{% {keyword} %}}' has no v1 equivalent; dropped", origin)
+
+    def condition(self, expr: str, origin: int) -> str:
+        return self.translate(expr, origin)
+
+    def translate(self, expr: str, origin: int) -> str:
+        try:
+            result = ex.translate(expr, self.result.static)
+        except jinja2.TemplateSyntaxError as exc:
+            raise self.fail(origin, f"broken jinja expression '{expr}': {exc.message}") from None
+        for problem in result.problems:
+            if result.evaluated:
+                self.warnings.add(f"{problem}: '{expr}' evaluated at conversion time", origin)
+            else:
+                self.warnings.add(f"{problem}: '{expr}' kept as written, it will not render", origin)
+        return result.text
+
+    def set_variable(self, body: str, origin: int) -> None:
+        match = _SET.match(body)
+        if match is None:
+            raise self.fail(origin, f"cannot read '{{% set {body} %}}': expected '{{% set name = value %}}'")
+        name, expr = match.group("name"), match.group("expr").strip()
+        static = self.result.static
+        value: object
+        try:
+            constant = ex.evaluate(expr, static) if ex.free_names(expr) <= static.keys() else None
+            evaluated = ex.free_names(expr) <= static.keys()
+        except (jinja2.TemplateError, TypeError, ValueError, AttributeError, IndexError, KeyError):
+            constant, evaluated = None, False
+        node = ex.parse_expression(expr)
+        existing = next((c for c in self.result.context if c.name == name), None)
+        if isinstance(node, jinja2.nodes.Const | jinja2.nodes.List) and evaluated:
+            value = constant
+        elif existing is not None and name in ex.free_names(expr) and evaluated:
+            value = constant  # a redefinition that uses the old value: fold it, v1 keys are unique
+        else:
+            value = "${{ " + self.translate(expr, origin) + " }}"
+            if existing is not None and name in ex.free_names(expr):
+                self.warnings.add(f"'{name}' is redefined from itself and cannot be folded; check it", origin)
+        if evaluated:
+            static[name] = constant
+        else:
+            static.pop(name, None)
+        if existing is not None:
+            existing.value, existing.line = value, origin
+        else:
+            self.result.context.append(ContextVar(name, value, origin))
+
+    def unroll(self, body: str, block: list[tuple[str, int]], origin: int) -> list[tuple[str, int]]:
+        match = _FOR.match(body)
+        values: object = None
+        if match is not None:
+            try:
+                values = ex.evaluate(match.group("expr"), self.result.static)
+            except (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError):
+                values = None
+        if match is None or not isinstance(values, list | tuple):
+            self.warnings.add(
+                f"'{{% for {body} %}}' loops over values unknown before the build; its lines are kept as comments",  # noqa: E501
+                origin,
+            )
+            return [("", origin)] + [(f"# {text.strip()}", o) for text, o in block] + [("", origin)]
+        var = match.group("var")
+        out: list[tuple[str, int]] = [("", origin)]
+        for value in values:
+            static = {**self.result.static, var: value}
+            for text, line in block:
+                out.append((_substitute(text, var, value, static), line))
+        out.append(("", block[-1][1] + 1 if block else origin))
+        return out
+
+    # -- ordinary lines ---------------------------------------------------------------------------
+
+    def emit(self, raw: str, origin: int) -> None:
+        body, selector = split_selector(raw)
+        cond = None
+        if selector is not None:
+            try:
+                cond = translate_selector(selector, self.variables)
+            except SelectorError as exc:
+                hint = "use platform names (linux, osx, win, ...), py/np comparisons or a variant variable"
+                raise self.fail(origin, f"{exc}; {hint}") from None
+        if "{%" in body:
+            body = self.inline_if(body, origin)
+        body = _EXPR.sub(lambda m: "${{" + m.group(1) + "}}", body)
+        block = combine(*(f.current for f in self.frames))
+        self.result.lines.append(Line(body.rstrip(), origin, combine(block, cond)))
+
+    def inline_if(self, body: str, origin: int) -> str:
+        def replace(match: re.Match[str]) -> str:
+            cond = self.translate(match.group(1), origin)
+            then = ex.as_expression(_EXPR.sub(lambda m: "${{" + m.group(1) + "}}", match.group(2)))
+            other = match.group(3)
+            text = f"{then} if {cond}"
+            if other is not None:
+                text += f" else {ex.as_expression(_EXPR.sub(lambda m: '${{' + m.group(1) + '}}', other))}"
+            return "${{ " + text + " }}"
+
+        result = _INLINE_IF.sub(replace, body)
+        if "{%" in result:
+            raise self.fail(
+                origin, "jinja statement inside a line cannot be converted; put it on its own line"
+            )
+        return result
+
+
+def _matching_end(lines: list[tuple[str, int]], start: int) -> int | None:
+    depth = 0
+    for index in range(start, len(lines)):
+        match = _STATEMENT.match(lines[index][0])
+        if match is None:
+            continue
+        if match.group("kw") == "for":
+            depth += 1
+        elif match.group("kw") == "endfor":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
+def _substitute(text: str, var: str, value: object, static: dict[str, object]) -> str:
+    """Replace the loop variable inside the ``{{ }}`` expressions of one line."""
+
+    def replace(match: re.Match[str]) -> str:
+        expr = match.group(1)
+        names = ex.free_names(expr)
+        if var not in names:
+            return match.group(0)
+        if names <= static.keys():
+            try:
+                return str(ex.evaluate(expr, static))
+            except (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError):
+                pass
+        return "{{" + re.sub(rf"\b{re.escape(var)}\b", ex.literal(value), expr) + "}}"
+
+    return _EXPR.sub(replace, text)

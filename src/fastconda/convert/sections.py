@@ -1,0 +1,220 @@
+"""Simple sections of a recipe: package, source, requirements, about, extra, and generic values.
+
+Each converter takes the (flattened, conditional) entries of one conda-build section and returns the
+v1 mapping; what has no v1 equivalent goes to :class:`Notes` (a warning and a comment in the output).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+from fastconda.convert.selectors import combine
+from fastconda.convert.tree import (
+    Doc,
+    Entry,
+    cond_list,
+    cond_scalar,
+    copy_comment,
+    entries,
+    group,
+    items,
+    merged,
+)
+
+
+@dataclass
+class Notes:
+    """Parts of the meta.yaml that the v1 recipe cannot hold: kept as a comment block and warned about."""
+
+    doc: Doc
+    lines: list[str] = field(default_factory=list)
+
+    def drop(self, where: str, entry: Entry, why: str) -> None:
+        shown = entry.value if isinstance(entry.value, str) else json.dumps(entry.value, default=str)
+        self.lines.append(f"{Path(self.doc.filename).name}:{entry.line} {where}.{entry.key}: {shown}")
+        self.doc.warnings.add(f"{where}.{entry.key}: {why}; kept as a comment", entry.line)
+
+
+def scalar_text(value: Any) -> Any:
+    """Numbers that are really versions stay strings (``1.10`` is not ``1.1``)."""
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+def generic(doc: Doc, value: Any, inherited: str | None = None) -> Any:
+    """A value copied as is, with conditions turned into ``if:`` items or inline expressions."""
+    if isinstance(value, CommentedMap):
+        out = CommentedMap()
+        for key, found in group(entries(doc, value, inherited=inherited)).items():
+            out[key] = generic(doc, cond_scalar(found)) if _has_cond(found) else generic(doc, found[0].value)
+            copy_comment(out, key, found[0])
+        if value.ca.comment:
+            out.ca.comment = value.ca.comment
+        return out
+    if isinstance(value, CommentedSeq):
+        return cond_list(doc, [Entry("", value, None, 0)], lambda item: generic(doc, item.value, item.cond))
+    return value
+
+
+def _has_cond(found: list[Entry]) -> bool:
+    return len(found) > 1 or found[0].cond is not None
+
+
+def value_of(doc: Doc, found: list[Entry]) -> Any:
+    """One key's value: conditional scalars inline, conditional lists as ``if:`` items."""
+    if any(isinstance(e.value, CommentedSeq) for e in found):
+        return cond_list(doc, found, lambda item: generic(doc, item.value, item.cond))
+    if _has_cond(found):
+        return cond_scalar(found)
+    return generic(doc, found[0].value)
+
+
+def package(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
+    out = CommentedMap()
+    for key, group_ in group(found).items():
+        if key in {"name", "version"}:
+            out[key] = scalar_text(value_of(doc, group_))
+            copy_comment(out, key, group_[0])
+        else:
+            notes.drop("package", group_[0], "not a package field")
+    return out
+
+
+SOURCE_KEYS = {
+    "url": "url", "sha256": "sha256", "md5": "md5", "fn": "file_name", "folder": "target_directory",
+    "patches": "patches", "git_url": "git", "git_rev": "rev", "git_tag": "tag", "git_branch": "branch",
+    "git_depth": "depth", "path": "path", "lfs": "lfs", "git_lfs": "lfs", "use_gitignore": "use_gitignore",
+}  # fmt: skip
+_RECIPE_DIR = re.compile(r"^(\$RECIPE_DIR|%RECIPE_DIR%)[/\\]?")
+
+
+def sources(doc: Doc, found: list[Entry], notes: Notes) -> Any:
+    """``source:`` (a mapping or a list of them) → one v1 source mapping or a list with ``if:`` items."""
+    out = CommentedSeq()
+    for item in [i for e in found for i in _with_cond(doc, e)]:
+        source_entries = entries(doc, item.value, where="source", inherited=item.cond)
+        for cond, part in _split_by_cond(source_entries):
+            converted = _source(doc, part, notes)
+            out.append(CommentedMap([("if", cond), ("then", converted)]) if cond else converted)
+    if len(out) == 1 and not (isinstance(out[0], CommentedMap) and "if" in out[0]):
+        return out[0]
+    return out
+
+
+def _with_cond(doc: Doc, entry: Entry) -> list[Entry]:
+    if isinstance(entry.value, CommentedSeq):
+        return [
+            Entry("source", i.value, combine(entry.cond, i.cond), i.line, i.comment)
+            for i in items(doc, entry.value)
+        ]
+    return [entry]
+
+
+def _split_by_cond(found: list[Entry]) -> list[tuple[str | None, list[Entry]]]:
+    """Every key conditional and each condition names a url/git/path: one source per condition."""
+    conds = [e.cond for e in found]
+    if not found or None in conds:
+        return [(None, found)]
+    groups: dict[str, list[Entry]] = {}
+    for entry in found:
+        assert entry.cond is not None
+        groups.setdefault(entry.cond, []).append(entry)
+    locations = {"url", "git_url", "path"}
+    if len(groups) > 1 and all(any(e.key in locations for e in g) for g in groups.values()):
+        return [
+            (cond, [Entry(e.key, e.value, None, e.line, e.comment) for e in g]) for cond, g in groups.items()
+        ]
+    return [(None, found)]
+
+
+def _source(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
+    out = CommentedMap()
+    for key, group_ in group(found).items():
+        target = SOURCE_KEYS.get(key)
+        if target is None:
+            notes.drop("source", group_[0], "has no v1 equivalent")
+            continue
+        value = value_of(doc, group_)
+        if key == "path" and isinstance(value, str):
+            value = _RECIPE_DIR.sub("", value) or "."
+        if key == "patches" and not isinstance(value, CommentedSeq):
+            value = CommentedSeq([value])
+        if key == "git_depth" and isinstance(value, str) and value.lstrip("-").isdigit():
+            value = int(value)
+        out[target] = value
+        copy_comment(out, target, group_[0])
+    return out
+
+
+REQUIREMENT_KEYS = {"build": "build", "host": "host", "run": "run", "run_constrained": "run_constraints"}
+
+
+def requirements(
+    doc: Doc, found: list[Entry], notes: Notes, extra: CommentedMap | None = None
+) -> CommentedMap:
+    """``requirements:``; ``extra`` carries run_exports / ignore_run_exports moved here from ``build:``."""
+    out = CommentedMap()
+    if isinstance(found, list) and found and found[0].key == "":  # shorthand list in an output: run
+        found = [Entry("run", found[0].value, found[0].cond, found[0].line)]
+    for key, group_ in group(found).items():
+        target = REQUIREMENT_KEYS.get(key)
+        if target is None:
+            notes.drop("requirements", group_[0], "is not a requirement section")
+            continue
+        deps = cond_list(doc, group_, requirement)
+        if deps:
+            out[target] = deps
+            copy_comment(out, target, group_[0])
+    for key, value in (extra or {}).items():
+        out[key] = value
+    return out
+
+
+_OPERATOR = re.compile(r"^[<>=!~]|[*,|]")
+
+
+def requirement(item: Any) -> Any:
+    value = item.value
+    if not isinstance(value, str):
+        return scalar_text(value)
+    return fuzzy_version(value)
+
+
+def fuzzy_version(spec: str) -> str:
+    """``python 3.9`` means ``python 3.9.*`` to conda; rattler wants it spelled out."""
+    if spec.lstrip().startswith("${{") and spec.rstrip().endswith("}}") and spec.count("${{") == 1:
+        return spec.strip()
+    parts = re.split(r"\s+(?![^{]*\}\})", spec.strip())
+    if len(parts) in {2, 3} and not _OPERATOR.search(parts[1]):
+        parts[1] += ".*"
+    return " ".join(parts)
+
+
+ABOUT_KEYS = {
+    "home": "homepage", "dev_url": "repository", "doc_url": "documentation", "license": "license",
+    "license_family": "license_family", "license_file": "license_file", "summary": "summary",
+    "description": "description", "prelink_message": "prelink_message",
+}  # fmt: skip
+
+
+def about(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
+    out = CommentedMap()
+    for key, group_ in group(found).items():
+        target = ABOUT_KEYS.get(key)
+        if target is None:
+            notes.drop("about", group_[0], "has no v1 equivalent (v1 'about' has no such field)")
+            continue
+        out[target] = value_of(doc, group_)
+        copy_comment(out, target, group_[0])
+    return out
+
+
+def section_entries(doc: Doc, found: list[Entry] | None, where: str) -> list[Entry]:
+    return merged(doc, found or [], where=where)

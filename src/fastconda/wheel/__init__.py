@@ -1,0 +1,12 @@
+"""Wheel → conda stage: turn a verified wheel into a ``.conda`` package.
+
+Pure wheels become ``noarch: python`` packages with entry points in ``info/link.json``; binary wheels become
+packages for one Python version and conda platform, with launcher scripts in ``bin/``.
+"""
+
+from __future__ import annotations
+
+from fastconda.wheel.convert import CondaPackage, WheelOptions, wheel_to_conda
+from fastconda.wheel.specs import conda_name, conda_version_spec
+
+__all__ = ["CondaPackage", "WheelOptions", "conda_name", "conda_version_spec", "wheel_to_conda"]

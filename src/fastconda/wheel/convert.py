@@ -1,0 +1,130 @@
+"""The wheel → conda stage: :func:`wheel_to_conda` composes read, target, metadata, layout and write."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fastconda.wheel.layout import PackageFile, package_files
+from fastconda.wheel.metadata import read_metadata
+from fastconda.wheel.source import WheelContents, read_wheel
+from fastconda.wheel.target import Target, resolve_target
+from fastconda.wheel.writer import InfoInputs, info_files, write_conda
+
+__all__ = ["CondaPackage", "WheelOptions", "wheel_to_conda"]
+
+log = logging.getLogger(__name__)
+_LICENSE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")
+
+
+@dataclass(frozen=True)
+class WheelOptions:
+    """How to convert a wheel."""
+
+    #: target Python "X.Y"; None = the wheel's own CPython tag for binary wheels, else the running interpreter
+    python: str | None = None
+    #: extra PyPI → conda names; they override the built-in table (names.toml)
+    name_map: Mapping[str, str] = field(default_factory=dict)
+    #: extras whose requirements are included
+    extras: tuple[str, ...] = ()
+    build_number: int = 0
+    #: zstd level of the .conda components
+    compression_level: int = 3
+    #: conda subdir for binary wheels; None = this machine's
+    platform: str | None = None
+
+
+@dataclass(frozen=True)
+class CondaPackage:
+    """The written package."""
+
+    path: Path
+    name: str
+    version: str
+    build: str
+    subdir: str
+    depends: tuple[str, ...]
+    #: "name = module:attr" of console and GUI scripts
+    entry_points: tuple[str, ...]
+    sha256: str
+    #: lossy steps of the conversion (dropped URL dependencies, unknown extras, ...)
+    warnings: tuple[str, ...] = ()
+
+
+def _build_string(target: Target, depends: tuple[str, ...], constrains: tuple[str, ...], number: int) -> str:
+    key = json.dumps([target.subdir, target.python if not target.noarch else "", depends, constrains])
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:7]
+    py = "py" if target.noarch else target.py_tag
+    return f"{py}h{digest}_{number}"
+
+
+def _licenses(contents: WheelContents) -> tuple[PackageFile, ...]:
+    """License files of the dist-info (PEP 639 ``licenses/`` or the classic ``LICENSE*`` next to METADATA)."""
+    prefix = contents.dist_info_dir + "/"
+    found: list[PackageFile] = []
+    for entry in contents.entries:
+        if not entry.path.startswith(prefix):
+            continue
+        rel = entry.path[len(prefix) :]
+        if rel.startswith("licenses/"):
+            found.append(PackageFile(rel[len("licenses/") :], entry.data))
+        elif "/" not in rel and rel.upper().startswith(_LICENSE_NAMES):
+            found.append(PackageFile(rel, entry.data))
+    return tuple(found)
+
+
+def wheel_to_conda(wheel: Path, output_dir: Path, options: WheelOptions | None = None) -> CondaPackage:
+    """Convert ``wheel`` into ``output_dir/<name>-<version>-<build>.conda`` and describe the result.
+
+    Raises :class:`fastconda.errors.WheelError` (naming the wheel and the problem) for anything that is
+    not a valid, intact and convertible wheel; nothing is left in ``output_dir`` then.
+    """
+    options = options or WheelOptions()
+    wheel = Path(wheel)
+    contents = read_wheel(wheel)
+    target = resolve_target(contents.filename, contents.tags, options.python, options.platform)
+    meta = read_metadata(contents, target, options.name_map, options.extras)
+    files = package_files(contents, target, meta.entry_points)
+    build = _build_string(target, meta.depends, meta.constrains, options.build_number)
+    entry_points = tuple(p.spec() for p in meta.entry_points)
+    inputs = InfoInputs(
+        name=meta.name,
+        version=meta.version,
+        build=build,
+        build_number=options.build_number,
+        subdir=target.subdir,
+        noarch=target.noarch,
+        depends=meta.depends,
+        constrains=meta.constrains,
+        license=meta.license,
+        about=meta.about,
+        entry_points=entry_points,
+        timestamp=contents.timestamp,
+        licenses=_licenses(contents),
+    )
+    stem = f"{meta.name}-{meta.version}-{build}"
+    path, sha256 = write_conda(
+        Path(output_dir),
+        stem,
+        info_files(inputs, files),
+        files,
+        mtime=contents.timestamp,
+        compression_level=options.compression_level,
+    )
+    for warning in meta.warnings:
+        log.warning("%s: %s", contents.filename, warning)
+    return CondaPackage(
+        path=path,
+        name=meta.name,
+        version=meta.version,
+        build=build,
+        subdir=target.subdir,
+        depends=meta.depends,
+        entry_points=entry_points,
+        sha256=sha256,
+        warnings=meta.warnings,
+    )

@@ -1,0 +1,111 @@
+"""PEP 440 version specifiers → conda version specs, and PyPI names → conda names.
+
+Translation table (``V`` is normalised by ``packaging``):
+
+==========================  ==================================  =========================================
+PEP 440                     conda                               why
+==========================  ==================================  =========================================
+``==V`` / ``!=V``           ``==V`` / ``!=V``                   same meaning; conda also pads zeros
+``==V.*`` / ``!=V.*``       ``V.*`` / ``!=V.*``                 prefix match
+``~=X.Y.Z``                 ``>=X.Y.Z,X.Y.*``                   compatible release spelled out
+``<V`` (V final)            ``<Va0``                            PEP 440 excludes pre-releases of V itself
+``<V`` (V pre/dev), ``>``,  unchanged
+``>=``, ``<=``
+``===S``                    ``==S``                             arbitrary equality, best effort
+==========================  ==================================  =========================================
+
+Known differences that cannot be expressed in a conda spec: PEP 440 ``==V`` also matches ``V+local`` and
+``>V`` excludes ``V.postN``; conda channels almost never hold such versions.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from functools import cache
+from importlib.resources import files
+
+from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+from fastconda.errors import WheelError
+
+__all__ = ["builtin_name_map", "conda_name", "conda_version_spec", "normalize_name", "python_spec"]
+
+_NORMALIZE = re.compile(r"[-_.]+")
+# lower bounds first, then pins and exclusions, then upper bounds: ">=1.2,!=1.5,<2a0"
+_ORDER = {">=": 0, ">": 0, "~=": 0, "==": 1, "===": 1, "!=": 2, "<=": 3, "<": 3}
+
+
+def normalize_name(name: str) -> str:
+    """PEP 503 normalisation: lowercase, runs of ``-``, ``_`` and ``.`` become one ``-``."""
+    return _NORMALIZE.sub("-", name).lower()
+
+
+@cache
+def builtin_name_map() -> Mapping[str, str]:
+    """The built-in PyPI → conda name table (``names.toml`` shipped in this package)."""
+    text = files("fastconda.wheel").joinpath("names.toml").read_text(encoding="utf-8")
+    table = tomllib.loads(text)["names"]
+    return {normalize_name(k): str(v) for k, v in table.items()}
+
+
+def conda_name(pypi_name: str, name_map: Mapping[str, str] | None = None) -> str:
+    """Conda name of PyPI project ``pypi_name``: normalised, then mapped (``name_map`` beats the table)."""
+    key = normalize_name(pypi_name)
+    for raw, value in (name_map or {}).items():
+        if normalize_name(raw) == key:
+            return value
+    return builtin_name_map().get(key, key)
+
+
+def _strip_zeros(version: Version) -> str:
+    """``V`` without trailing zero release parts (``3.0.0`` → ``3``), keeping the epoch."""
+    release = list(version.release)
+    while len(release) > 1 and release[-1] == 0:
+        release.pop()
+    text = ".".join(str(p) for p in release)
+    return f"{version.epoch}!{text}" if version.epoch else text
+
+
+def _one(spec: Specifier) -> str:
+    op, raw = spec.operator, spec.version
+    if op == "===":
+        return f"=={raw}"
+    if raw.endswith(".*"):
+        prefix = str(Version(raw[:-2]))
+        return f"{prefix}.*" if op == "==" else f"!={prefix}.*"
+    version = Version(raw)
+    if op == "~=":
+        release = version.release[:-1]
+        prefix = ".".join(str(p) for p in release)
+        if version.epoch:
+            prefix = f"{version.epoch}!{prefix}"
+        return f">={version},{prefix}.*"
+    if op == "<" and not version.is_prerelease and not version.is_postrelease and version.local is None:
+        return f"<{_strip_zeros(version)}a0"
+    return f"{op}{version}"
+
+
+def conda_version_spec(specifier: SpecifierSet | str) -> str:
+    """Translate a PEP 440 specifier set into a conda version spec ('' for no constraint)."""
+    try:
+        spec_set = SpecifierSet(str(specifier))
+    except InvalidSpecifier as exc:
+        msg = f"invalid version specifier {specifier!r}: {exc}"
+        raise WheelError(msg) from None
+    try:
+        parts = [_one(s) for s in sorted(spec_set, key=lambda s: (_ORDER.get(s.operator, 9), s.version))]
+    except InvalidVersion as exc:
+        msg = f"cannot translate version specifier {specifier!r}: {exc}"
+        raise WheelError(msg) from None
+    return ",".join(parts)
+
+
+def python_spec(requires_python: str | None) -> str:
+    """``python`` match spec for a Requires-Python value (``python`` alone when there is none)."""
+    if not requires_python or not requires_python.strip():
+        return "python"
+    spec = conda_version_spec(requires_python.strip())
+    return f"python {spec}" if spec else "python"

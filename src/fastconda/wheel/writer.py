@@ -1,0 +1,171 @@
+"""Write a ``.conda``: the ``info/`` files and the payload, deterministically and atomically.
+
+``conda_package_streaming.create.conda_builder`` produces the two zstd tar components; the members are
+added sorted with fixed owner, mode and mtime, and the outer zip is then rewritten with a fixed date so
+that the same wheel always gives the same bytes. Everything happens in a temporary folder inside the
+output directory; only the finished file is moved into place with ``os.replace``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import tarfile
+import tempfile
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from conda_package_streaming.create import conda_builder
+
+from fastconda.errors import WheelError
+from fastconda.wheel.layout import PLACEHOLDER, PackageFile
+
+__all__ = ["InfoInputs", "info_files", "write_conda"]
+
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+#: zstd worker threads; zstd output does not depend on the number of workers (>= 1)
+_THREADS = min(4, os.cpu_count() or 1)
+
+
+@dataclass(frozen=True)
+class InfoInputs:
+    """What ``info/`` is made from, besides the payload files."""
+
+    name: str
+    version: str
+    build: str
+    build_number: int
+    subdir: str
+    noarch: bool
+    depends: tuple[str, ...]
+    constrains: tuple[str, ...]
+    license: str | None
+    about: dict[str, Any]
+    entry_points: tuple[str, ...]
+    timestamp: int  # seconds
+    licenses: tuple[PackageFile, ...] = ()  # paths relative to info/licenses/
+
+
+def _json(data: object) -> bytes:
+    return (json.dumps(data, indent=2, sort_keys=True) + "\n").encode("utf-8")
+
+
+def _paths_json(files: Sequence[PackageFile]) -> bytes:
+    paths: list[dict[str, Any]] = []
+    for item in files:
+        entry: dict[str, Any] = {
+            "_path": item.path,
+            "path_type": "hardlink",
+            "sha256": item.sha256.hex(),
+            "size_in_bytes": len(item.data),
+        }
+        if item.has_placeholder:
+            entry["file_mode"] = "text"
+            entry["prefix_placeholder"] = PLACEHOLDER
+        paths.append(entry)
+    return _json({"paths": paths, "paths_version": 1})
+
+
+def info_files(inputs: InfoInputs, files: Sequence[PackageFile]) -> list[PackageFile]:
+    """The ``info/`` members for a package with payload ``files``."""
+    index: dict[str, Any] = {
+        "build": inputs.build,
+        "build_number": inputs.build_number,
+        "depends": list(inputs.depends),
+        "name": inputs.name,
+        "subdir": inputs.subdir,
+        "timestamp": inputs.timestamp * 1000,
+        "version": inputs.version,
+    }
+    if inputs.constrains:
+        index["constrains"] = list(inputs.constrains)
+    if inputs.license:
+        index["license"] = inputs.license
+    if inputs.noarch:
+        index["noarch"] = "python"
+    else:
+        platform, _, arch = inputs.subdir.partition("-")
+        index["platform"] = platform
+        index["arch"] = {"64": "x86_64", "32": "x86", "arm64": "arm64"}.get(arch, arch)
+    info = [
+        PackageFile("info/index.json", _json(index)),
+        PackageFile("info/paths.json", _paths_json(files)),
+        PackageFile("info/files", "".join(f"{f.path}\n" for f in files).encode("utf-8")),
+        PackageFile("info/about.json", _json(inputs.about)),
+    ]
+    if inputs.noarch:
+        noarch = {"type": "python", "entry_points": list(inputs.entry_points)}
+        link = {"noarch": noarch, "package_metadata_version": 1}
+        info.append(PackageFile("info/link.json", _json(link)))
+    prefixed = [f for f in files if f.has_placeholder]
+    if prefixed:
+        lines = "".join(f"{PLACEHOLDER} text {f.path}\n" for f in prefixed)
+        info.append(PackageFile("info/has_prefix", lines.encode("utf-8")))
+    info.extend(PackageFile(f"info/licenses/{lic.path}", lic.data) for lic in inputs.licenses)
+    return sorted(info, key=lambda f: f.path)
+
+
+def _tarinfo(item: PackageFile, mtime: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(item.path)
+    info.size = len(item.data)
+    info.mtime = mtime
+    info.mode = 0o755 if item.executable else 0o644
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info
+
+
+def _normalise_zip(source: Path, target: Path) -> None:
+    """Copy the (stored) outer zip with a fixed member date: ``zipfile`` stamps members with the clock."""
+    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "x") as dst:
+        for member in src.infolist():
+            fixed = zipfile.ZipInfo(member.filename, date_time=_ZIP_DATE)
+            fixed.compress_type = zipfile.ZIP_STORED
+            fixed.external_attr = 0o644 << 16
+            big = member.file_size > 2**31
+            with src.open(member) as reader, dst.open(fixed, "w", force_zip64=big) as writer:
+                shutil.copyfileobj(reader, writer, 1 << 20)
+
+
+def write_conda(
+    output_dir: Path,
+    stem: str,
+    info: Sequence[PackageFile],
+    files: Sequence[PackageFile],
+    *,
+    mtime: int,
+    compression_level: int,
+) -> tuple[Path, str]:
+    """Write ``output_dir/<stem>.conda`` atomically; returns its path and sha256."""
+    if not 1 <= compression_level <= 22:
+        msg = f"zstd compression level must be 1-22, got {compression_level}"
+        raise WheelError(msg)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    final = output_dir / f"{stem}.conda"
+    workdir = Path(tempfile.mkdtemp(prefix=f".{stem}.", suffix=".tmp", dir=output_dir))
+    try:
+        with conda_builder(
+            stem, workdir, compression_level=compression_level, compression_threads=_THREADS
+        ) as tar:
+            for item in [*info, *files]:
+                tar.addfile(_tarinfo(item, mtime), io.BytesIO(item.data))
+        staged = workdir / f"{stem}.fixed"
+        _normalise_zip(workdir / f"{stem}.conda", staged)
+        digest = hashlib.sha256()
+        with staged.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        staged.chmod(0o644)
+        staged.replace(final)
+    except OSError as exc:
+        msg = f"cannot write {final}: {exc}"
+        raise WheelError(msg) from exc
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    return final, digest.hexdigest()

@@ -1,0 +1,101 @@
+"""Bad input gives a one-line error with file:line; the CLI exits 0/3/1 and writes files atomically."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from fastconda.cli import main
+from fastconda.convert import ConversionResult, convert
+from fastconda.errors import ConvertError
+from tests.convert.helpers import RECIPES
+
+GOOD = "package:\n  name: good\n  version: '1.0'\nbuild:\n  number: 0\n"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "what"),
+    [
+        ("package:\n  name: x\n   version: 1\n", 3, "invalid YAML"),
+        ("{% set v = '1' %}\npackage:\n  name: {{ v }\n", 3, "broken jinja"),
+        (
+            "package:\n  name: x\nrequirements:\n  run:\n    - foo  # [linnux]\n",
+            5,
+            "unknown selector name 'linnux'",
+        ),
+        ("{% if linux %}\npackage:\n  name: x\n", 1, "broken jinja"),
+        ("package:\n  name: x\n  version: {{ v.split(') }}\n", 3, "broken jinja"),
+    ],
+)
+def test_bad_input_is_a_one_line_error_with_file_and_line(text: str, line: int, what: str) -> None:
+    with pytest.raises(ConvertError) as info:
+        convert(text)
+    message = str(info.value)
+    assert message.startswith(f"meta.yaml:{line}: ")
+    assert what in message
+    assert "\n" not in message
+
+
+def test_missing_file_says_what_to_pass(tmp_path: Path) -> None:
+    with pytest.raises(ConvertError, match="no such file"):
+        convert(tmp_path / "nothing" / "meta.yaml")
+
+
+def test_result_is_frozen_and_exported() -> None:
+    result = convert(GOOD)
+    assert isinstance(result, ConversionResult)
+    assert result.warnings == ()
+    with pytest.raises(AttributeError):
+        result.recipe_text = ""  # type: ignore[misc]
+
+
+def test_cli_clean_conversion_exits_0_and_writes_output(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    meta = tmp_path / "meta.yaml"
+    meta.write_text(GOOD)
+    out = tmp_path / "out" / "recipe.yaml"
+    assert main(["convert", str(meta), "-o", str(out)]) == 0
+    assert "name: good" in out.read_text()
+    assert [p.name for p in out.parent.iterdir()] == ["recipe.yaml"]  # no temp file left behind
+
+
+def test_cli_warnings_exit_3_and_go_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["convert", str(RECIPES / "about_full")]) == 3
+    captured = capsys.readouterr()
+    assert "about.license_url" in captured.err
+    assert "homepage: https://about.example.org" in captured.out
+
+
+def test_cli_bad_input_exits_1_and_writes_nothing(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    meta = tmp_path / "meta.yaml"
+    meta.write_text("package:\n  name: x\n  - broken\n")
+    out = tmp_path / "recipe.yaml"
+    assert main(["convert", str(meta), "-o", str(out)]) == 1
+    assert not out.exists()
+    assert f"{meta}:3:" in capsys.readouterr().err
+
+
+def test_cli_json_reports_warnings_with_lines(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["convert", str(RECIPES / "build_options"), "--json"]) == 3
+    data = json.loads(capsys.readouterr().out)
+    assert {w["line"] for w in data["warnings"]} >= {36, 37, 38}
+    assert data["recipe_text"].startswith("# fastconda: not converted")
+
+
+def test_cli_directory_converts_conda_build_config_into_variants(tmp_path: Path) -> None:
+    (tmp_path / "meta.yaml").write_text(
+        GOOD + "requirements:\n  host:\n    - libfoo  # [foo_flavour == 'a']\n"
+    )
+    (tmp_path / "conda_build_config.yaml").write_text("foo_flavour:\n  - a  # [linux]\n  - b  # [win]\n")
+    out = tmp_path / "v1" / "recipe.yaml"
+    assert main(["convert", str(tmp_path), "-o", str(out)]) == 0
+    variants = (out.parent / "variants.yaml").read_text()
+    assert "- if: linux\n    then: a\n" in variants
+
+
+def test_cli_check_passes_on_a_faithful_conversion(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["convert", str(RECIPES / "selectors_everywhere"), "--check", "--platform", "win-64"]) == 0
+    assert "--check" not in capsys.readouterr().err

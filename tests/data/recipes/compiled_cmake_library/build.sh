@@ -1,0 +1,2 @@
+#!/bin/bash
+cmake -G Ninja ${CMAKE_ARGS} -B build . && cmake --build build --target install

@@ -1,0 +1,3 @@
+#!/bin/bash
+set -ex
+test -d $SP_DIR

@@ -1,0 +1,33 @@
+"""Fetch everything the test suite needs from the package registry, before it runs offline.
+
+    python -m tests.fetch
+
+The seed channel's wheels are fetched by ``fastconda channel bootstrap`` itself (./dev.sh test runs it
+first); this fetches the pinned real wheels the wheel-stage tests convert. Exits non-zero when one
+cannot be had, so CI fails here, loudly, instead of skipping tests later.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from tests.wheel.conftest import WHEEL_CACHE, _cached, _download
+from tests.wheel.test_wheel_real import BINARY, PURE
+
+
+def main() -> int:
+    WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
+    missing = []
+    for requirement in (*PURE, *BINARY):
+        if _cached(requirement) is None:
+            problem = _download(requirement)
+            if _cached(requirement) is None:
+                missing.append(f"{requirement}: {problem}")
+    for line in missing:
+        print(f"error: cannot fetch {line}", file=sys.stderr)
+    print(f"test wheels in {WHEEL_CACHE}: {len(PURE) + len(BINARY) - len(missing)} ready, {len(missing)} missing")
+    return 1 if missing else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
