@@ -25,6 +25,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from fastconda import __version__
@@ -42,7 +43,9 @@ def timed(fn: Callable[[], object]) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--profile", default="tango")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=Path("benchmarks/out/seed"))
@@ -54,22 +57,28 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as warmup:
         bootstrap(Path(warmup) / "ch", args.profile, base)
 
-    samples: dict[str, list[float]] = {"cold packages": [], "warm packages": [], "no-op": [], "env create": []}
+    samples: dict[str, list[float]] = {
+        "cold packages": [],
+        "warm packages": [],
+        "no-op": [],
+        "env create": [],
+    }
     with tempfile.TemporaryDirectory(prefix="fastconda-bench-") as scratch:
         root = Path(scratch)
         os.environ["RATTLER_CACHE_DIR"] = str(root / "rattler")
         for run in range(args.repeat):
-            cold = load_settings(overrides={"cache_dir": root / f"cache{run}", "wheel_cache": wheel_cache, "offline": True})
-            channel = root / f"cold{run}"
-            samples["cold packages"].append(timed(lambda: bootstrap(channel, args.profile, cold)))
-            samples["no-op"].append(timed(lambda: bootstrap(channel, args.profile, cold)))
-            warm_channel = root / f"warm{run}"
-            samples["warm packages"].append(timed(lambda: bootstrap(warm_channel, args.profile, cold)))
+            cold = load_settings(
+                overrides={"cache_dir": root / f"cache{run}", "wheel_cache": wheel_cache, "offline": True}
+            )
+            channel, warm_channel, prefix = root / f"cold{run}", root / f"warm{run}", root / f"env{run}"
+            samples["cold packages"].append(timed(partial(bootstrap, channel, args.profile, cold)))
+            samples["no-op"].append(timed(partial(bootstrap, channel, args.profile, cold)))
+            samples["warm packages"].append(timed(partial(bootstrap, warm_channel, args.profile, cold)))
             url = channel.resolve().as_uri()
             if run == 0:  # fill rattler's package cache once; what is measured is a warm cache
                 create_environment(root / "env-warmup", SPECS, channels=[url])
-            samples["env create"].append(timed(lambda: create_environment(root / f"env{run}", SPECS, channels=[url])))
-            shutil.rmtree(root / f"env{run}")
+            samples["env create"].append(timed(partial(create_environment, prefix, SPECS, channels=[url])))
+            shutil.rmtree(prefix)
 
     machine = {
         "cpus": os.cpu_count(),
@@ -82,16 +91,22 @@ def main() -> None:
         for name, v in samples.items()
     }
     args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "seed.json").write_text(json.dumps({"profile": args.profile, "machine": machine, "results": rows}, indent=2))
+    (args.out / "seed.json").write_text(
+        json.dumps({"profile": args.profile, "machine": machine, "results": rows}, indent=2)
+    )
     lines = [
         f"# Seed channel benchmark ({args.profile} profile)",
         "",
-        f"Machine: {machine['cpus']} cores, Python {machine['python']}, {machine['platform']}, fastconda {machine['fastconda']}",
+        f"Machine: {machine['cpus']} cores, Python {machine['python']}, {machine['platform']}, "
+        f"fastconda {machine['fastconda']}",
         "",
         "| scenario | min | median | max | runs |",
         "| --- | --- | --- | --- | --- |",
     ]
-    lines += [f"| {k} | {r['min']:.2f} s | {r['median']:.2f} s | {r['max']:.2f} s | {r['runs']} |" for k, r in rows.items()]
+    lines += [
+        f"| {k} | {r['min']:.2f} s | {r['median']:.2f} s | {r['max']:.2f} s | {r['runs']} |"
+        for k, r in rows.items()
+    ]
     report = "\n".join(lines) + "\n"
     (args.out / "seed.md").write_text(report)
     print(report)

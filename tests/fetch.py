@@ -25,7 +25,8 @@ def main() -> int:
                 missing.append(f"{requirement}: {problem}")
     for line in missing:
         print(f"error: cannot fetch {line}", file=sys.stderr)
-    print(f"test wheels in {WHEEL_CACHE}: {len(PURE) + len(BINARY) - len(missing)} ready, {len(missing)} missing")
+    ready = len(PURE) + len(BINARY) - len(missing)
+    print(f"test wheels in {WHEEL_CACHE}: {ready} ready, {len(missing)} missing")
     return 1 if missing else 0
 
 

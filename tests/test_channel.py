@@ -41,7 +41,9 @@ def test_add_copies_package_into_its_subdir_and_indexes_it(tmp_path: Path) -> No
     pkg = make_conda(tmp_path / "build", "alpha", depends=("beta >=1",))
     result = channels.add_packages(tmp_path / "ch", [pkg])
     assert [p.name for p in result.added] == ["alpha"]
-    record = json.loads((tmp_path / "ch/noarch/repodata.json").read_text())["packages.conda"]["alpha-1.0-0.conda"]
+    record = json.loads((tmp_path / "ch/noarch/repodata.json").read_text())["packages.conda"][
+        "alpha-1.0-0.conda"
+    ]
     assert record["depends"] == ["beta >=1"]
     assert assert_consistent(tmp_path / "ch") == ["alpha"]
 
@@ -122,7 +124,7 @@ def test_leftovers_of_a_killed_writer_are_cleaned_by_the_next_one(tmp_path: Path
     (tmp_path / "ch/noarch" / f"{channels.TEMP_PREFIX}half-written").write_bytes(b"partial")
     (tmp_path / "ch" / f"{channels.TEMP_PREFIX}index-dead").mkdir()
     channels.add_packages(tmp_path / "ch", [make_conda(tmp_path / "b", "beta")])
-    leftovers = [p for p in (tmp_path / "ch").rglob(f"{channels.TEMP_PREFIX}*")]
+    leftovers = list((tmp_path / "ch").rglob(f"{channels.TEMP_PREFIX}*"))
     assert leftovers == []
     assert assert_consistent(tmp_path / "ch") == ["alpha", "beta"]
 

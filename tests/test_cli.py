@@ -30,7 +30,9 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["channel", "add"]) == ExitCode.USAGE
 
 
-def test_json_result_on_stdout_and_messages_on_stderr(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_json_result_on_stdout_and_messages_on_stderr(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     pkg = make_conda(tmp_path / "b", "alpha")
     assert main(["channel", "add", str(tmp_path / "ch"), str(pkg), "--json"]) == ExitCode.OK
     data = json.loads(capsys.readouterr().out)
@@ -40,7 +42,9 @@ def test_json_result_on_stdout_and_messages_on_stderr(tmp_path: Path, capsys: py
     assert [p["name"] for p in listed["packages"]] == ["alpha"]
 
 
-def test_user_error_is_one_clear_line_without_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_user_error_is_one_clear_line_without_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "notes.txt").write_text("x")
     code = main(["channel", "add", str(tmp_path), str(make_conda(tmp_path / "b", "alpha"))])
     err = capsys.readouterr().err
@@ -61,7 +65,10 @@ def test_bad_environment_setting_is_a_usage_error(
 
 
 def test_console_script_and_module_entry_points_run() -> None:
-    for argv in ([sys.executable, "-m", "fastconda", "--version"], [str(Path(sys.executable).parent / "fastconda"), "--version"]):
+    for argv in (
+        [sys.executable, "-m", "fastconda", "--version"],
+        [str(Path(sys.executable).parent / "fastconda"), "--version"],
+    ):
         proc = subprocess.run(argv, capture_output=True, text=True, check=False)
         assert proc.returncode == 0, proc.stderr
         assert proc.stdout.startswith("fastconda ")

@@ -28,14 +28,18 @@ def test_profiles_resolve_extends() -> None:
 
 
 @pytest.mark.slow
-def test_env_from_seed_runs_python_pytango_and_install_time_entry_points(seed_channel: Path, tmp_path: Path) -> None:
+def test_env_from_seed_runs_python_pytango_and_install_time_entry_points(
+    seed_channel: Path, tmp_path: Path
+) -> None:
     prefix = tmp_path / "env"
-    env = create_environment(prefix, ["python", "pytango", "numpy", "pip", "wheel"], channels=[seed_channel.as_uri()])
+    env = create_environment(
+        prefix, ["python", "pytango", "numpy", "pip", "wheel"], channels=[seed_channel.as_uri()]
+    )
     names = {p.name for p in env.packages}
     assert {"python", "python_abi", "pytango", "numpy", "pip", "wheel", "packaging"} <= names
 
     run = subprocess.run(
-        [prefix / "bin" / "python", "-c", "import sys, tango, numpy; print(sys.prefix); print(tango.__version__)"],
+        [prefix / "bin" / "python", "-c", "import sys, tango, numpy; print(sys.prefix)"],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert run.stdout.splitlines()[0] == str(prefix)
@@ -45,7 +49,10 @@ def test_env_from_seed_runs_python_pytango_and_install_time_entry_points(seed_ch
     assert pip.read_text().startswith(f"#!{prefix}/bin/python")
     version = subprocess.run([pip, "--version"], capture_output=True, text=True, check=True).stdout
     assert str(prefix / "lib" / "python3.11" / "site-packages" / "pip") in version
-    assert subprocess.run([prefix / "bin" / "wheel", "version"], capture_output=True, check=False).returncode == 0
+    assert (
+        subprocess.run([prefix / "bin" / "wheel", "version"], capture_output=True, check=False).returncode
+        == 0
+    )
 
 
 def test_bootstrap_with_unchanged_inputs_is_a_no_op(seed_channel: Path) -> None:
@@ -101,7 +108,17 @@ def test_interrupted_bootstrap_leaves_the_previous_channel_intact(
         "FASTCONDA_WHEEL_CACHE": str(load_settings().wheel_cache_dir),
         "FASTCONDA_OFFLINE": "1",
     }
-    command = [sys.executable, "-m", "fastconda", "-q", "channel", "bootstrap", str(channel), "--profile", "python"]
+    command = [
+        sys.executable,
+        "-m",
+        "fastconda",
+        "-q",
+        "channel",
+        "bootstrap",
+        str(channel),
+        "--profile",
+        "python",
+    ]
     for delay in (0.3, 1.0, 2.5, 4.0):
         proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(delay)

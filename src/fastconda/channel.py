@@ -77,11 +77,15 @@ def check_channel_dir(path: Path, *, create: bool) -> None:
     if not path.exists() or not any(path.iterdir()):
         if create:
             return
-        msg = f"{path} is not a channel (no noarch/repodata.json); create one with `fastconda channel index {path}`"
+        msg = (
+            f"{path} is not a channel (no noarch/repodata.json); "
+            f"create one with `fastconda channel index {path}`"
+        )
         raise ChannelError(msg)
     msg = (
         f"{path} exists and is not a conda channel (no noarch/repodata.json) but is not empty; "
-        "refusing to write into it. Choose a new or empty folder, or index it first with `fastconda channel index`."
+        "refusing to write into it. Choose a new or empty folder, "
+        "or index it first with `fastconda channel index`."
     )
     raise ChannelError(msg)
 
@@ -146,7 +150,7 @@ def read_package(path: Path) -> PackageInfo:
                 if handle is not None:
                     index = json.load(handle)
                 break
-    except Exception as exc:  # noqa: BLE001 - the streaming library raises zip, tar, zstd and json errors
+    except Exception as exc:
         msg = f"{path}: not a valid conda package ({type(exc).__name__}: {exc})"
         raise ChannelError(msg) from None
     if index is None:
@@ -305,7 +309,7 @@ def _index_locked(channel: Path, exclude: frozenset[str] | set[str] = frozenset(
                         _link_or_copy(package, stage / package.name)
         try:
             asyncio.run(index_fs(staging, write_zst=False, write_shards=False, force=True))
-        except Exception as exc:  # noqa: BLE001 - rattler raises its own exception types
+        except Exception as exc:
             msg = f"indexing {channel} failed: {exc}"
             raise ChannelError(msg) from None
         for name in subdirs:

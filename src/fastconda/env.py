@@ -69,7 +69,7 @@ async def _create(prefix: Path, specs: list[str], channels: list[str], platform:
         records = await rattler.solve(
             sources=channels,
             specs=specs,
-            platforms=[subdir, "noarch"],
+            platforms=[rattler.Subdir(subdir), rattler.Subdir("noarch")],
             virtual_packages=virtual,
         )
     except SolverError as exc:

@@ -37,7 +37,7 @@ class EngineError(FastcondaError):
     """The rattler-build engine failed to render, build or test a recipe."""
 
 
-class EnvironmentError_(FastcondaError):  # noqa: N801 - the builtin name is taken
+class EnvironmentError_(FastcondaError):
     """An environment cannot be solved or installed with rattler."""
 
 

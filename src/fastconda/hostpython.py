@@ -50,18 +50,27 @@ class Interpreter:
         libpython = prefix / "lib" / library
         if not sysconfig.get_config_var("Py_ENABLE_SHARED") or not libpython.is_file():
             msg = (
-                f"{prefix}: this CPython was built without --enable-shared (no lib/{library or 'libpython*.so'}); "
+                f"{prefix}: this CPython was built without --enable-shared "
+                f"(no lib/{library or 'libpython*.so'}); "
                 "the seed channel repackages a shared-library build (pyenv: "
                 "PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install X.Y)"
             )
             raise SeedError(msg)
-        return cls(prefix=prefix, version=version, short=short, nodot=short.replace(".", ""), libpython=libpython)
+        return cls(
+            prefix=prefix, version=version, short=short, nodot=short.replace(".", ""), libpython=libpython
+        )
 
     def cache_key(self) -> str:
         """Changes when the interpreter or the recipe template changes."""
         stat = self.libpython.stat()
         digest = hashlib.sha256()
-        for part in (str(self.prefix), sys.version, str(stat.st_size), str(stat.st_mtime_ns), read_template("recipe", TEMPLATE)):
+        for part in (
+            str(self.prefix),
+            sys.version,
+            str(stat.st_size),
+            str(stat.st_mtime_ns),
+            read_template("recipe", TEMPLATE),
+        ):
             digest.update(part.encode())
             digest.update(b"\0")
         return digest.hexdigest()[:20]
@@ -112,4 +121,3 @@ def build_python_packages(
             os.replace(package.path, target)
             results.append(target)
     return results
-

@@ -206,8 +206,7 @@ def _make_packages(
     workers = max(2, min(8, os.cpu_count() or 2))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(python_job)] + [pool.submit(wheel_job, w) for w in wheels]
-        results = [item for future in futures for item in future.result()]
-    return results
+        return [item for future in futures for item in future.result()]
 
 
 def _cached(entry: Path, make: Callable[[Path], list[Path]]) -> tuple[list[Path], bool]:
@@ -247,4 +246,3 @@ def _write_manifest(channel: Path, data: dict[str, Any]) -> None:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=1, sort_keys=True)
     os.replace(tmp, channel / MANIFEST)
-

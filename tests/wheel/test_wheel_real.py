@@ -133,7 +133,9 @@ def test_black_binary_console_scripts(real_wheel: Callable[[str], Path], tmp_pat
 
 
 @pytest.mark.parametrize("requirement", ["numpy==2.4.6", "pytango==10.3.1", "pip==26.3"])
-def test_conversion_is_deterministic(requirement: str, real_wheel: Callable[[str], Path], tmp_path: Path) -> None:
+def test_conversion_is_deterministic(
+    requirement: str, real_wheel: Callable[[str], Path], tmp_path: Path
+) -> None:
     # speed is measured in benchmarks/, not asserted here
     wheel = real_wheel(requirement)
     first = wheel_to_conda(wheel, tmp_path / "a", OPTIONS)

@@ -28,7 +28,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that raises instead of exiting, so main() decides the exit code."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        raise _UsageError(f"{self.prog}: error: {message}\n{self.format_usage().strip()}")
+        msg = f"{self.prog}: error: {message}\n{self.format_usage().strip()}"
+        raise _UsageError(msg)
 
 
 class _UsageError(Exception):
@@ -42,7 +43,9 @@ def _common_options(*, top: bool) -> argparse.ArgumentParser:
     """
     common = argparse.ArgumentParser(add_help=False)
     zero: object = 0 if top else argparse.SUPPRESS
-    common.add_argument("-v", "--verbose", action="count", default=zero, help="more output (repeat for debug)")
+    common.add_argument(
+        "-v", "--verbose", action="count", default=zero, help="more output (repeat for debug)"
+    )
     common.add_argument("-q", "--quiet", action="count", default=zero, help="less output")
     common.add_argument(
         "--json",

@@ -10,7 +10,9 @@ from fastconda.cli._ui import ExitCode, Ui
 from fastconda.settings import load_settings
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser(
         "channel",
         parents=[common],
@@ -44,7 +46,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
     )
     add.add_argument("dir", type=Path, metavar="DIR")
     add.add_argument("packages", type=Path, nargs="+", metavar="PKG")
-    add.add_argument("--replace", action="store_true", help="overwrite a package that exists with other content")
+    add.add_argument(
+        "--replace", action="store_true", help="overwrite a package that exists with other content"
+    )
     add.set_defaults(handler=_add)
 
     index = sub.add_parser("index", parents=[common], help="(re-)write a channel's repodata.json files")
@@ -59,9 +63,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], co
 def _bootstrap(args: argparse.Namespace, ui: Ui) -> int:
     from fastconda import seed
 
-    settings = load_settings(
-        Path.cwd(), overrides={"offline": args.offline, "wheel_cache": args.wheel_cache}
-    )
+    settings = load_settings(Path.cwd(), overrides={"offline": args.offline, "wheel_cache": args.wheel_cache})
     with ui.progress() as progress:
         result = seed.bootstrap(args.dir, args.profile, settings, refresh=args.refresh, progress=progress)
     state = "updated" if result.changed else "already up to date"

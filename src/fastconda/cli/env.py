@@ -9,7 +9,9 @@ from fastconda.cli._ui import ExitCode, Ui
 from fastconda.env import create_environment
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser(
         "env",
         parents=[common],
