@@ -19,7 +19,12 @@ def test_every_python_package_is_listed_in_pyproject() -> None:
         ".".join(p.parent.relative_to(REPO / "src").parts)
         for p in (REPO / "src" / "fastconda").rglob("__init__.py")
     }
-    found |= {"fastconda.recipe_templates", "fastconda.cmake_templates"}
+    for top in ("recipe_templates", "cmake_templates"):  # data folders ship as packages too
+        found |= {
+            ".".join(("fastconda", *d.relative_to(REPO).parts))
+            for d in [REPO / top, *(REPO / top).rglob("*")]
+            if d.is_dir() and d.name != "__pycache__"
+        }
     assert listed == found
 
 
