@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fastconda developer entry point. Two commands set up everything on a fresh machine:
 #
-#   ./dev.sh demo   install, bootstrap the offline seed channel, create an environment from it, run it
+#   ./dev.sh demo   install, bootstrap the offline seed channel, build the bundled PyTango server into a
+#                   local channel with `fastconda build`, install it and start the device
 #   ./dev.sh test   install, fetch what the tests need, lint, run the test suite with the network off
 #
 # Everything lives in the repository: .venv/ (the tools), .cache/ (wheels, packages, rattler cache).
@@ -35,14 +36,25 @@ fc() { "$VENV/bin/fastconda" "$@"; }
 demo() {
   setup
   local out="$ROOT/demo"
-  log "bootstrapping the seed channel (tango profile) into demo/channel"
-  fc channel bootstrap "$out/channel" --profile tango
-  log "creating an environment from it with rattler (no conda, no network)"
+  log "bootstrapping the seed channel (tango profile) into demo/seed"
+  fc channel bootstrap "$out/seed" --profile tango
+  log "building the bundled PyTango server: sdist -> grayskull -> convert -> rattler-build (build + tests), offline"
+  fc build examples/pytango-powersupply -c "$out/seed" -o "$out/channel" --offline --force
+  log "installing it into a fresh environment with rattler and starting the device under DeviceTestContext"
   rm -rf "$out/env"
-  fc env create "$out/env" python pytango numpy pip -c "$out/channel"
-  log "running it"
-  "$out/env/bin/python" -c 'import sys, tango, numpy; print("python", sys.version.split()[0], "| pytango", tango.__version__, "| numpy", numpy.__version__, "| prefix", sys.prefix)'
-  "$out/env/bin/pip" --version
+  fc -q env create "$out/env" tango-powersupply -c "$out/channel" -c "$out/seed"
+  "$out/env/bin/python" - <<'PY'
+from tango import DevState
+from tango.test_context import DeviceTestContext
+from powersupply.server import PowerSupply
+with DeviceTestContext(PowerSupply, properties={"max_voltage": 24.0}) as ps:
+    ps.voltage = 5.0
+    ps.current_limit = 0.2
+    ps.On()
+    print(f"PowerSupply: state {ps.state()}, voltage {ps.voltage} V, current {ps.current:.3f} A")
+PY
+  log "the channel"
+  fc channel list "$out/channel"
 }
 
 offline() {

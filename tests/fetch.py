@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import sys
 
+from tests.fastpath.wheels import ALL
 from tests.wheel.conftest import WHEEL_CACHE, _cached, _download
-from tests.wheel.test_wheel_real import BINARY, PURE
 
 
 def main() -> int:
     WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
     missing = []
-    for requirement in (*PURE, *BINARY):
+    for requirement in ALL:
         if _cached(requirement) is None:
             problem = _download(requirement)
             if _cached(requirement) is None:
                 missing.append(f"{requirement}: {problem}")
     for line in missing:
         print(f"error: cannot fetch {line}", file=sys.stderr)
-    ready = len(PURE) + len(BINARY) - len(missing)
+    ready = len(ALL) - len(missing)
     print(f"test wheels in {WHEEL_CACHE}: {ready} ready, {len(missing)} missing")
     return 1 if missing else 0
 

@@ -21,6 +21,8 @@ from fastconda.errors import EngineError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 
 DEFAULT_PACKAGE_FORMAT = "conda"
+# first log lines of the engine's test phase (py-rattler-build 0.73)
+TEST_MARKERS = ("Collecting tests from", "Running tests for")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,6 +39,7 @@ class BuildOutcome:
     packages: tuple[BuiltPackage, ...]
     log: tuple[str, ...]
     seconds: float
+    test_seconds: float = 0.0  # the part of ``seconds`` spent testing the package
 
 
 class _Events:
@@ -46,6 +49,7 @@ class _Events:
         self.progress = progress
         self.phase = phase
         self.log: list[str] = []
+        self.steps: list[tuple[float, str]] = []
 
     def on_download_start(self, event: Any) -> None:
         pass
@@ -57,12 +61,18 @@ class _Events:
         pass
 
     def on_build_step(self, event: Any) -> None:
+        self.steps.append((time.perf_counter(), str(event.step_name)))
         self.progress(ProgressEvent(self.phase, f"{event.step_name}: {event.message}"))
+
+    def test_started(self) -> float | None:
+        return next((t for t, name in self.steps if "test" in name.lower()), None)
 
     def on_log(self, event: Any) -> None:
         message = str(event.message).rstrip()
         if message:
             self.log.append(f"{event.level}: {message}")
+            if message.startswith(TEST_MARKERS):  # the engine emits no build step events: its log tells
+                self.steps.append((time.perf_counter(), "test"))
 
 
 def build_recipe(
@@ -117,4 +127,11 @@ def build_recipe(
         for result in results
         for path in result.packages
     )
-    return BuildOutcome(packages=packages, log=tuple(events.log), seconds=time.perf_counter() - started)
+    finished = time.perf_counter()
+    test_start = events.test_started()
+    return BuildOutcome(
+        packages=packages,
+        log=tuple(events.log),
+        seconds=finished - started,
+        test_seconds=finished - test_start if test_start is not None else 0.0,
+    )

@@ -41,6 +41,22 @@ class EnvironmentError_(FastcondaError):
     """An environment cannot be solved or installed with rattler."""
 
 
+class ProjectError(FastcondaError):
+    """A source tree is not a project fastconda can build, or its sdist cannot be made."""
+
+
+class RecipeError(FastcondaError):
+    """A recipe cannot be generated (grayskull) or breaks a facility rule."""
+
+
+class BuildFailed(FastcondaError):
+    """Building or testing a package failed; carries the phase that failed."""
+
+    def __init__(self, phase: str, message: str) -> None:
+        self.phase = phase
+        super().__init__(f"{phase} failed: {message}")
+
+
 class TemplateError(FastcondaError):
     """A bundled template is missing or cannot be rendered."""
 

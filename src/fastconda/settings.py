@@ -1,9 +1,11 @@
-"""Settings: one frozen dataclass, merged in a fixed order.
+"""Settings: frozen dataclasses, merged in a fixed order.
 
 defaults < ``[tool.fastconda]`` in pyproject.toml < ``FASTCONDA_*`` environment variables < CLI flags
 
 Each field's type decides how a string from the environment is parsed: ``bool`` accepts
-1/0/true/false/yes/no/on/off, ``tuple[str, ...]`` is comma separated, ``Path`` expands ``~``.
+1/0/true/false/yes/no/on/off, ``tuple[str, ...]`` is comma separated (``commands``: one per line),
+``Path`` expands ``~``. The ``[tool.fastconda.test]`` table (:class:`PackageTestSettings`, used by
+``fastconda test``) merges the same way, field by field; its variables are ``FASTCONDA_TEST_<FIELD>``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,30 @@ def default_cache_dir() -> Path:
 
 
 @dataclasses.dataclass(frozen=True)
+class PackageTestSettings:
+    """``[tool.fastconda.test]``: what ``fastconda test`` checks in the installed package."""
+
+    #: shell commands run in the test environment (``bin/`` first on PATH); env: one per line
+    commands: tuple[str, ...] = dataclasses.field(default=(), metadata={"separator": "\n"})
+    #: modules to import; empty means the package's top-level modules
+    imports: tuple[str, ...] = ()
+    #: modules left out of the automatic import list
+    skip_imports: tuple[str, ...] = ()
+    #: extra match specs installed next to the package (test requirements)
+    requires: tuple[str, ...] = ()
+    pip_check: bool = True
+    #: run ``<entry point> --help`` for each console script (never for packages that use taurus)
+    entry_points: bool = True
+    #: console scripts whose ``--help`` is not run
+    skip_entry_points: tuple[str, ...] = ()
+    #: the project's test suite (file or folder) to run with pytest in the environment
+    pytest: Path | None = None
+    pytest_args: tuple[str, ...] = ()
+    #: seconds each check may take
+    timeout: int = 600
+
+
+@dataclasses.dataclass(frozen=True)
 class Settings:
     """Everything fastconda can be configured with.
 
@@ -39,6 +65,7 @@ class Settings:
     offline: bool = False
     compression_level: int = 3
     python: str | None = None
+    test: PackageTestSettings = dataclasses.field(default_factory=PackageTestSettings)
 
     @property
     def wheel_cache_dir(self) -> Path:
@@ -50,11 +77,12 @@ class Settings:
         return self.cache_dir / "packages"
 
 
-_FIELDS = {f.name: f for f in dataclasses.fields(Settings)}
+_FIELDS = {f.name: f for f in dataclasses.fields(Settings) if f.name != "test"}
+_TEST_FIELDS = {f.name: f for f in dataclasses.fields(PackageTestSettings)}
 
 
-def _convert(name: str, raw: Any, source: str) -> Any:
-    kind = str(_FIELDS[name].type)
+def _convert(name: str, raw: Any, source: str, fields: Mapping[str, dataclasses.Field[Any]] = _FIELDS) -> Any:
+    kind = str(fields[name].type)
     try:
         if kind == "bool":
             if isinstance(raw, bool):
@@ -72,7 +100,8 @@ def _convert(name: str, raw: Any, source: str) -> Any:
                 raise ValueError(msg)
             return int(raw)
         if kind.startswith("tuple"):
-            items = raw.split(",") if isinstance(raw, str) else list(raw)
+            separator = fields[name].metadata.get("separator", ",")
+            items = raw.split(separator) if isinstance(raw, str) else list(raw)
             if not all(isinstance(i, str) for i in items):
                 msg = f"expected a list of strings, got {raw!r}"
                 raise ValueError(msg)
@@ -113,14 +142,28 @@ def from_pyproject(path: Path) -> dict[str, Any]:
     if not isinstance(table, dict):
         msg = f"{path}: [tool.fastconda] must be a table"
         raise SettingsError(msg)
+    values = _table(path, "tool.fastconda", {k: v for k, v in table.items() if k != "test"}, _FIELDS)
+    test = table.get("test", {})
+    if not isinstance(test, dict):
+        msg = f"{path}: [tool.fastconda.test] must be a table"
+        raise SettingsError(msg)
+    if test:
+        values["test"] = _table(path, "tool.fastconda.test", test, _TEST_FIELDS)
+    return values
+
+
+def _table(
+    path: Path, where: str, table: Mapping[str, Any], fields: Mapping[str, dataclasses.Field[Any]]
+) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, raw in table.items():
         name = key.replace("-", "_")
-        if name not in _FIELDS:
-            known = ", ".join(sorted(f.replace("_", "-") for f in _FIELDS))
-            msg = f"{path}: unknown setting {key!r} in [tool.fastconda] (known: {known})"
+        if name not in fields:
+            names = [*fields, "test"] if fields is _FIELDS else list(fields)
+            known = ", ".join(sorted(f.replace("_", "-") for f in names))
+            msg = f"{path}: unknown setting {key!r} in [{where}] (known: {known})"
             raise SettingsError(msg)
-        values[name] = _convert(name, raw, f"{path} [tool.fastconda]")
+        values[name] = _convert(name, raw, f"{path} [{where}]", fields)
     # relative paths in pyproject.toml are relative to the project
     for name, value in values.items():
         if isinstance(value, Path) and not value.is_absolute():
@@ -134,6 +177,13 @@ def from_environ(environ: Mapping[str, str]) -> dict[str, Any]:
         key = ENV_PREFIX + name.upper()
         if key in environ:
             values[name] = _convert(name, environ[key], f"environment variable {key}")
+    test: dict[str, Any] = {}
+    for name in _TEST_FIELDS:
+        key = f"{ENV_PREFIX}TEST_{name.upper()}"
+        if key in environ:
+            test[name] = _convert(name, environ[key], f"environment variable {key}", _TEST_FIELDS)
+    if test:
+        values["test"] = test
     return values
 
 
@@ -143,15 +193,36 @@ def load_settings(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Any] | None = None,
 ) -> Settings:
-    """Merge defaults < pyproject < environment < *overrides* (CLI flags; ``None`` means not given)."""
+    """Merge defaults < pyproject < environment < *overrides* (CLI flags; ``None`` means not given).
+
+    ``overrides["test"]`` is a mapping of :class:`PackageTestSettings` fields, merged field by field.
+    """
     values: dict[str, Any] = {}
+    test: dict[str, Any] = {}
+    layers = [from_environ(os.environ if environ is None else environ)]
     if project_dir is not None and (pyproject := find_pyproject(project_dir)) is not None:
-        values.update(from_pyproject(pyproject))
-    values.update(from_environ(os.environ if environ is None else environ))
+        layers.insert(0, from_pyproject(pyproject))
+    for layer in layers:
+        test.update(layer.pop("test", {}))
+        values.update(layer)
     for name, value in (overrides or {}).items():
+        if name == "test":
+            test.update(_test_overrides(value))
+            continue
         if name not in _FIELDS:
             msg = f"unknown setting {name!r}"
             raise SettingsError(msg)
         if value is not None:
             values[name] = _convert(name, value, f"option --{name.replace('_', '-')}")
-    return Settings(**values)
+    return Settings(**values, test=PackageTestSettings(**test))
+
+
+def _test_overrides(flags: Mapping[str, Any]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, value in flags.items():
+        if name not in _TEST_FIELDS:
+            msg = f"unknown test setting {name!r}"
+            raise SettingsError(msg)
+        if value is not None:
+            values[name] = _convert(name, value, f"option --{name.replace('_', '-')}", _TEST_FIELDS)
+    return values

@@ -8,20 +8,25 @@ Each subcommand lives in its own module of this package and exposes
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from fastconda import __version__
+from fastconda.cli import build as build_cmd
 from fastconda.cli import channel as channel_cmd
 from fastconda.cli import convert as convert_cmd
 from fastconda.cli import env as env_cmd
+from fastconda.cli import test as test_cmd
+from fastconda.cli import wheel as wheel_cmd
 from fastconda.cli._ui import ExitCode, Ui
 from fastconda.errors import FastcondaError, SettingsError
 
 __all__ = ["ExitCode", "main", "run"]
 
-COMMANDS = (channel_cmd, env_cmd, convert_cmd)
+COMMANDS = (build_cmd, channel_cmd, env_cmd, convert_cmd, wheel_cmd, test_cmd)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,5 +108,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point.
+
+    Ends with ``os._exit`` after flushing: rattler's native worker threads can still be winding
+    down when the interpreter finalizes, and a thread touching the GIL then aborts the process
+    (seen as "PyGILState_Release ... finalizing"), turning a finished command into a crash.
+    """
+    code = main()
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(code)

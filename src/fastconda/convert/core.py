@@ -42,8 +42,8 @@ def convert(
             variants_text = convert_variants(variant_config, warnings)
     prepared = prepare(text, filename, warnings, keys)
     doc = Doc(prepared, filename, warnings)
-    recipe, notes = build_recipe(doc, prepared.context, recipe_dir)
-    recipe_text = dump(recipe, header=header_comments(text), notes=notes)
+    built = build_recipe(doc, prepared.context, recipe_dir)
+    recipe_text = dump(built.recipe, header=header_comments(text), notes=built.notes, leading=built.leading)
     return ConversionResult(recipe_text, warnings.frozen(), variants_text)
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jinja2
 from jinja2 import meta, nodes
@@ -65,8 +66,9 @@ class Translated:
     evaluated: bool = False
 
 
+@lru_cache(maxsize=4096)
 def parse_expression(expr: str) -> nodes.Expr:
-    """Parse one jinja expression; raises ``jinja2.TemplateSyntaxError``."""
+    """Parse one jinja expression (cached: do not modify the tree); raises ``TemplateSyntaxError``."""
     template = ENV.parse("{{ " + expr + " }}")
     output = template.body[0]
     assert isinstance(output, nodes.Output)
@@ -75,13 +77,27 @@ def parse_expression(expr: str) -> nodes.Expr:
     return node
 
 
-def free_names(expr: str) -> set[str]:
-    return set(meta.find_undeclared_variables(ENV.parse("{{ " + expr + " }}")))
+@lru_cache(maxsize=4096)
+def free_names(expr: str) -> frozenset[str]:
+    return frozenset(meta.find_undeclared_variables(ENV.parse("{{ " + expr + " }}")))
+
+
+@lru_cache(maxsize=1024)
+def _compiled(expr: str) -> Callable[..., object]:
+    return ENV.compile_expression(expr, undefined_to_none=False)
 
 
 def evaluate(expr: str, context: Mapping[str, object]) -> object:
     """Evaluate with conda-build's own semantics (jinja2); raises jinja2 errors."""
-    return ENV.compile_expression(expr, undefined_to_none=False)(**context)
+    node = parse_expression(expr)
+    if isinstance(node, nodes.Const | nodes.List | nodes.Tuple):
+        try:  # constants need no compiled code (compiling one costs about a millisecond)
+            value = node.as_const()
+        except nodes.Impossible:
+            pass
+        else:
+            return list(value) if isinstance(node, nodes.List) else value
+    return _compiled(expr)(**context)
 
 
 def literal(value: object) -> str:
@@ -102,12 +118,17 @@ def literal(value: object) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+@lru_cache(maxsize=4096)
+def _unparse(expr: str) -> tuple[str, tuple[str, ...]]:
+    unparser = _Unparser()
+    text, _ = unparser.visit(parse_expression(expr))
+    return text, tuple(unparser.problems)
+
+
 def translate(expr: str, static: Mapping[str, object] | None = None) -> Translated:
     """Translate one conda-build jinja expression (without braces) into v1 syntax."""
-    node = parse_expression(expr)
-    unparser = _Unparser()
-    text, _ = unparser.visit(node)
-    if not unparser.problems:
+    text, problems = _unparse(expr)
+    if not problems:
         return Translated(text)
     names = free_names(expr)
     if static is not None and names <= static.keys():
@@ -116,8 +137,8 @@ def translate(expr: str, static: Mapping[str, object] | None = None) -> Translat
         except (jinja2.TemplateError, TypeError, ValueError, AttributeError, IndexError, KeyError):
             pass
         else:
-            return Translated(literal(value), tuple(unparser.problems), evaluated=True)
-    return Translated(expr.strip(), tuple(unparser.problems))
+            return Translated(literal(value), problems, evaluated=True)
+    return Translated(expr.strip(), problems)
 
 
 class _Unparser:
@@ -312,3 +333,9 @@ def as_expression(value: object) -> str:
 
 def _simple(expr: str) -> bool:
     return re.fullmatch(r"[\w.]+", expr) is not None
+
+
+def clear_caches() -> None:
+    """Forget parsed and compiled expressions (benchmarks measure conversions without warm caches)."""
+    for cached in (parse_expression, free_names, _compiled, _unparse):
+        cached.cache_clear()

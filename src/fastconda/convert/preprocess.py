@@ -38,6 +38,7 @@ class ContextVar:
     name: str
     value: object  # a constant, or a "${{ expr }}" string
     line: int
+    quote: str = ""  # the quote of a string constant in the meta.yaml, kept in the v1 context
 
 
 @dataclass
@@ -181,10 +182,12 @@ class _Pass:
             static[name] = constant
         else:
             static.pop(name, None)
+        constant_text = isinstance(node, jinja2.nodes.Const) and isinstance(value, str)
+        quote = expr[0] if constant_text and expr[:1] in {"'", '"'} else ""
         if existing is not None:
-            existing.value, existing.line = value, origin
+            existing.value, existing.line, existing.quote = value, origin, quote
         else:
-            self.result.context.append(ContextVar(name, value, origin))
+            self.result.context.append(ContextVar(name, value, origin, quote))
 
     def unroll(self, body: str, block: list[tuple[str, int]], origin: int) -> list[tuple[str, int]]:
         match = _FOR.match(body)
@@ -199,7 +202,8 @@ class _Pass:
                 f"'{{% for {body} %}}' loops over values unknown before the build; its lines are kept as comments",  # noqa: E501
                 origin,
             )
-            return [("", origin)] + [(f"# {text.strip()}", o) for text, o in block] + [("", origin)]
+            kept = [(f"{text[: len(text) - len(text.lstrip())]}# {text.strip()}", o) for text, o in block]
+            return [("", origin), *kept, ("", origin)]
         var = match.group("var")
         out: list[tuple[str, int]] = [("", origin)]
         for value in values:

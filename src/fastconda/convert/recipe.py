@@ -7,31 +7,41 @@ conda-build's "build once at the top, split into outputs".
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from fastconda.convert import sections as sec
 from fastconda.convert.build_section import convert_build
 from fastconda.convert.preprocess import ContextVar
 from fastconda.convert.selectors import combine, negate
 from fastconda.convert.tests_section import convert_tests
-from fastconda.convert.tree import Doc, Entry, Item, copy_comment, entries, group, items, merged
+from fastconda.convert.tree import RENAMED, Doc, Entry, Item, copy_comment, entries, group, items, merged
 
 TOP_LEVEL = ("package", "source", "build", "requirements", "test", "outputs", "about", "extra", "app")
+V1_NAMES = {"package": ("package", "recipe"), "test": ("tests",)}
 
 
-def build_recipe(
-    doc: Doc, context: list[ContextVar], recipe_dir: Path | None
-) -> tuple[CommentedMap, list[str]]:
-    """The v1 recipe as ruamel nodes, plus the comment lines for what could not be converted."""
+@dataclass
+class BuiltRecipe:
+    """The v1 recipe as ruamel nodes, the lines of what could not be converted, and the comments
+    that introduced each top-level section (by v1 key)."""
+
+    recipe: CommentedMap
+    notes: list[str]
+    leading: dict[str, list[str]] = field(default_factory=dict)
+
+
+def build_recipe(doc: Doc, context: list[ContextVar], recipe_dir: Path | None) -> BuiltRecipe:
+    """Convert the parsed meta.yaml into a v1 recipe."""
     notes = sec.Notes(doc)
     top = group(entries(doc, doc.root, where="recipe"))
     out = CommentedMap()
     if context:
-        out["context"] = CommentedMap((c.name, sec.scalar_text(c.value) if c.name == "version" else c.value)
-                                      for c in context)  # fmt: skip
+        out["context"] = CommentedMap((c.name, _context_value(c)) for c in context)
     outputs = top.pop("outputs", [])
     package = sec.package(doc, merged(doc, top.pop("package", []), where="package"), notes)
     out["recipe" if outputs else "package"] = package
@@ -80,7 +90,34 @@ def build_recipe(
         original = {"recipe": "package", "tests": "test"}.get(key, key)
         if original in (doc.root or {}):
             copy_comment(out, key, Entry(key, None, None, 0, doc.root.ca.items.get(original)))
-    return out, notes.lines
+    return BuiltRecipe(out, notes.lines, _leading(doc, out))
+
+
+def _context_value(var: ContextVar) -> Any:
+    value = sec.scalar_text(var.value) if var.name == "version" else var.value
+    if isinstance(value, str) and var.quote == '"':
+        return DoubleQuotedScalarString(value)
+    if isinstance(value, str) and var.quote == "'":
+        return SingleQuotedScalarString(value)
+    return value
+
+
+def _leading(doc: Doc, out: CommentedMap) -> dict[str, list[str]]:
+    """Comments above a meta.yaml section go above its v1 section (or the next one that exists);
+    key ``""`` holds those with no section after them (the writer puts them at the end)."""
+    leading: dict[str, list[str]] = {}
+    waiting: list[str] = []
+    for key in doc.root:
+        waiting.extend(doc.leading.get(str(key), []))
+        renamed = RENAMED.match(str(key))
+        name = renamed["key"] if renamed else str(key)
+        target = next((t for t in V1_NAMES.get(name, (name,)) if t in out), None)
+        if target is not None and waiting:
+            leading.setdefault(target, []).extend(waiting)
+            waiting = []
+    if waiting:
+        leading[""] = waiting
+    return leading
 
 
 def _staging(

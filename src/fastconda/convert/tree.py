@@ -8,24 +8,22 @@ conda-build's duplicate keys (``script: a  # [unix]`` / ``script: b  # [win]``) 
 
 from __future__ import annotations
 
-import io
 import re
 from dataclasses import dataclass
 from typing import Any
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 from ruamel.yaml.tokens import CommentToken
 
 from fastconda.convert import expressions as ex
+from fastconda.convert import yamlio
 from fastconda.convert.model import Warnings
 from fastconda.convert.preprocess import Line, Prepared
 from fastconda.convert.selectors import combine
 from fastconda.errors import ConvertError
 
 _KEY = re.compile(r"^(?P<lead>\s*(?:-\s+)*)(?P<key>[A-Za-z_][\w.-]*)(?P<colon>\s*:)(?=\s|$)")
-_RENAMED = re.compile(r"^(?P<key>.+)__fcsel(?P<line>\d+)__$")
+RENAMED = re.compile(r"^(?P<key>.+)__fcsel(?P<line>\d+)__$")
 _ENV_ONLY = re.compile(r"^\s*(?P<name>[A-Z_][A-Z0-9_]*)\s*$")
 
 
@@ -61,16 +59,16 @@ class Doc:
         self.filename = filename
         self.warnings = warnings
         self.static = prepared.static
-        yaml = YAML(typ="rt")
         source = "\n".join(line.text for line in self.lines) + "\n"
         try:
-            root = yaml.load(io.StringIO(source))
-        except MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            lineno = self.origin(mark.line) if mark is not None else 0
-            problem = (exc.problem or exc.context or "invalid YAML").replace("__fcsel", "").strip()
+            loaded = yamlio.load(source)
+        except yamlio.YamlError as exc:
+            lineno = self.origin(exc.line)
+            problem = exc.problem.replace("__fcsel", "").strip()
             msg = f"{filename}:{lineno}: invalid YAML after jinja and selectors: {problem}; fix indentation"
             raise ConvertError(msg) from None
+        root = loaded.root
+        self.leading: dict[str, list[str]] = loaded.leading
         if root is None:
             root = CommentedMap()
         if not isinstance(root, CommentedMap):
@@ -163,7 +161,7 @@ def entries(doc: Doc, node: Any, *, where: str = "", inherited: str | None = Non
     for key in node:
         name = str(key)
         cond = None
-        renamed = _RENAMED.match(name)
+        renamed = RENAMED.match(name)
         if renamed is not None:
             name, cond = renamed["key"], doc.cond(int(renamed["line"]))
             cond = None if cond == inherited else cond

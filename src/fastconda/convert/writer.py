@@ -2,28 +2,31 @@
 
 Two-space indentation with list dashes indented under their key, no line folding, one blank line
 between top-level sections, the meta.yaml's header comments first, then a comment block listing
-anything that could not be converted.
+anything that could not be converted. Comments that introduced a section of the meta.yaml go right
+above that section; blank lines inside block scalars (``|``) are content and stay.
 """
 
 from __future__ import annotations
 
-import io
 import re
+from collections.abc import Mapping
 
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-_TOP_KEY = re.compile(r"^[A-Za-z_][\w-]*:")
+from fastconda.convert import yamlio
+
+_TOP_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*):")
+_BLOCK = re.compile(r"^(?P<indent>\s*)(?:-\s+)*(?:[^\s#][^#]*?:\s+|-\s+|)[|>][-+0-9]*\s*(?:#.*)?$")
 
 
-def dump(recipe: CommentedMap, *, header: list[str], notes: list[str]) -> str:
-    yaml = YAML(typ="rt")
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096
-    yaml.allow_unicode = True
-    buffer = io.StringIO()
-    yaml.dump(recipe, buffer)
-    body = _blank_lines(buffer.getvalue())
+def dump(
+    recipe: CommentedMap,
+    *,
+    header: list[str],
+    notes: list[str],
+    leading: Mapping[str, list[str]] | None = None,
+) -> str:
+    body = _layout(yamlio.dump(recipe), leading or {})
     lines = [*header]
     if notes:
         if lines:
@@ -34,19 +37,52 @@ def dump(recipe: CommentedMap, *, header: list[str], notes: list[str]) -> str:
     return prefix + body
 
 
-def _blank_lines(text: str) -> str:
-    """One blank line before each top-level key (but the first) and nowhere else."""
+def _layout(text: str, leading: Mapping[str, list[str]]) -> str:
+    """One blank line before each top-level key (but the first) and its leading comments."""
     out: list[str] = []
+    block_indent: int | None = None  # inside a block scalar whose key is indented this much
+    pending_blanks = 0
     for line in text.splitlines():
         stripped = line.rstrip()
-        if _TOP_KEY.match(stripped) and out and out[-1] != "":
-            out.append("")
-        if stripped == "":
-            continue  # blank lines come only from the layout above
+        if block_indent is not None:
+            if not stripped:
+                pending_blanks += 1
+                continue
+            if len(stripped) - len(stripped.lstrip()) > block_indent:
+                out.extend([""] * pending_blanks)
+                pending_blanks = 0
+                out.append(stripped)
+                continue
+            block_indent = None
+        pending_blanks = 0
+        if not stripped:
+            continue  # blank lines come only from the layout here
+        top = _TOP_KEY.match(stripped)
+        if top is not None:
+            if out and out[-1] != "":
+                out.append("")
+            out.extend(leading.get(top["key"], []))
         out.append(stripped)
+        if _BLOCK.match(stripped):
+            block_indent = _owner_column(stripped)
     while out and out[-1] == "":
         out.pop()
+    if leading.get(""):
+        out.extend(["", *leading[""]])
     return "\n".join(out) + "\n"
+
+
+def _owner_column(line: str) -> int:
+    """The column of the key (or of the last dash) that a block scalar header line belongs to."""
+    rest = line.lstrip(" ")
+    column = len(line) - len(rest)
+    while rest.startswith("- "):
+        after = rest[2:].lstrip(" ")
+        if after[:1] in {"|", ">"}:
+            return column
+        column += len(rest) - len(after)
+        rest = after
+    return column
 
 
 def header_comments(text: str) -> list[str]:

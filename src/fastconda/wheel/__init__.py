@@ -6,7 +6,15 @@ packages for one Python version and conda platform, with launcher scripts in ``b
 
 from __future__ import annotations
 
-from fastconda.wheel.convert import CondaPackage, WheelOptions, wheel_to_conda
-from fastconda.wheel.specs import conda_name, conda_version_spec
+from fastconda.wheel.convert import CondaPackage, WheelOptions, wheel_to_conda, wheels_to_conda
+from fastconda.wheel.specs import conda_name, conda_version_spec, load_name_map
 
-__all__ = ["CondaPackage", "WheelOptions", "conda_name", "conda_version_spec", "wheel_to_conda"]
+__all__ = [
+    "CondaPackage",
+    "WheelOptions",
+    "conda_name",
+    "conda_version_spec",
+    "load_name_map",
+    "wheel_to_conda",
+    "wheels_to_conda",
+]

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fastconda.errors import WheelError
+from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.wheel.layout import PackageFile, package_files
 from fastconda.wheel.metadata import read_metadata
 from fastconda.wheel.source import WheelContents, read_wheel
 from fastconda.wheel.target import Target, resolve_target
 from fastconda.wheel.writer import InfoInputs, info_files, write_conda
 
-__all__ = ["CondaPackage", "WheelOptions", "wheel_to_conda"]
+__all__ = ["CondaPackage", "WheelOptions", "wheel_to_conda", "wheels_to_conda"]
 
 log = logging.getLogger(__name__)
 _LICENSE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")
@@ -128,3 +134,55 @@ def wheel_to_conda(wheel: Path, output_dir: Path, options: WheelOptions | None =
         sha256=sha256,
         warnings=meta.warnings,
     )
+
+
+def _move_into(source: Path, folder: Path) -> Path:
+    """Move ``source`` into ``folder`` atomically (copy to a temp file there first across file systems)."""
+    target = folder / source.name
+    try:
+        source.replace(target)
+    except OSError:
+        handle, temp = tempfile.mkstemp(prefix=f".{source.name}.", suffix=".tmp", dir=folder)
+        os.close(handle)
+        try:
+            shutil.copyfile(source, temp)
+            Path(temp).chmod(0o644)
+            Path(temp).replace(target)
+        except BaseException:
+            Path(temp).unlink(missing_ok=True)
+            raise
+    return target
+
+
+def wheels_to_conda(
+    wheels: Sequence[Path],
+    output_dir: Path,
+    options: WheelOptions | None = None,
+    *,
+    progress: Progress = null_progress,
+) -> tuple[CondaPackage, ...]:
+    """Convert every wheel of ``wheels`` into ``output_dir``, all or nothing.
+
+    The packages are written into a staging folder first; only when every wheel converted are they moved
+    into ``output_dir`` (each one atomically). A bad wheel raises :class:`WheelError` and writes nothing.
+    """
+    output_dir = Path(output_dir)
+    if output_dir.exists() and not output_dir.is_dir():
+        msg = f"output folder {output_dir} is a file"
+        raise WheelError(msg)
+    staging = Path(
+        tempfile.mkdtemp(prefix=".fastconda-wheel-", dir=output_dir if output_dir.is_dir() else None)
+    )
+    try:
+        staged: list[CondaPackage] = []
+        for number, wheel in enumerate(wheels, 1):
+            progress(ProgressEvent("convert", Path(wheel).name, number, len(wheels)))
+            staged.append(wheel_to_conda(Path(wheel), staging, options))
+        try:
+            output_dir.mkdir(parents=True, exist_ok=True)
+            return tuple(dataclasses.replace(p, path=_move_into(p.path, output_dir)) for p in staged)
+        except OSError as exc:
+            msg = f"cannot write into {output_dir}: {exc}"
+            raise WheelError(msg) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

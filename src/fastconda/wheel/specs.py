@@ -20,18 +20,28 @@ Known differences that cannot be expressed in a conda spec: PEP 440 ``==V`` also
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from collections.abc import Mapping
 from functools import cache
 from importlib.resources import files
+from pathlib import Path
+from typing import Any
 
 from packaging.specifiers import InvalidSpecifier, Specifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 from fastconda.errors import WheelError
 
-__all__ = ["builtin_name_map", "conda_name", "conda_version_spec", "normalize_name", "python_spec"]
+__all__ = [
+    "builtin_name_map",
+    "conda_name",
+    "conda_version_spec",
+    "load_name_map",
+    "normalize_name",
+    "python_spec",
+]
 
 _NORMALIZE = re.compile(r"[-_.]+")
 # lower bounds first, then pins and exclusions, then upper bounds: ">=1.2,!=1.5,<2a0"
@@ -49,6 +59,52 @@ def builtin_name_map() -> Mapping[str, str]:
     text = files("fastconda.wheel").joinpath("names.toml").read_text(encoding="utf-8")
     table = tomllib.loads(text)["names"]
     return {normalize_name(k): str(v) for k, v in table.items()}
+
+
+def _parse_mapping_file(path: Path, text: str) -> Any:
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        return tomllib.loads(text)
+    if suffix == ".json":
+        return json.loads(text)
+    if suffix in (".yaml", ".yml"):
+        from ruamel.yaml import YAML
+        from ruamel.yaml.error import YAMLError
+
+        try:
+            return YAML(typ="safe", pure=True).load(text)
+        except YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" (line {mark.line + 1})" if mark is not None else ""
+            msg = f"{path}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}"
+            raise WheelError(msg) from None
+    msg = f"{path}: unknown name map format {suffix!r}; use a .toml, .yaml/.yml or .json file"
+    raise WheelError(msg)
+
+
+def load_name_map(path: Path) -> dict[str, str]:
+    """A user's PyPI → conda name map: a TOML, YAML or JSON mapping, at the top or under ``names``.
+
+    Keys are PyPI names (normalised here), values conda names, as in the built-in ``names.toml``.
+    """
+    try:
+        data = _parse_mapping_file(path, path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        msg = f"cannot read name map {path}: {exc.strerror or exc}"
+        raise WheelError(msg) from None
+    except ValueError as exc:  # TOMLDecodeError, JSONDecodeError, UnicodeDecodeError
+        msg = f"{path}: not a valid name map: {exc}"
+        raise WheelError(msg) from None
+    if isinstance(data, dict) and set(data) == {"names"}:
+        data = data["names"]
+    if not isinstance(data, dict):
+        msg = f"{path}: a name map must be a mapping of PyPI names to conda names"
+        raise WheelError(msg)
+    bad = [f"{k}" for k, v in data.items() if not isinstance(k, str) or not isinstance(v, str) or not v]
+    if bad:
+        msg = f"{path}: every entry must map a PyPI name to a conda name (string); check {', '.join(bad[:5])}"
+        raise WheelError(msg)
+    return {normalize_name(k): v.strip() for k, v in data.items()}
 
 
 def conda_name(pypi_name: str, name_map: Mapping[str, str] | None = None) -> str:

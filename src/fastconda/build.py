@@ -1,0 +1,231 @@
+"""``fastconda build``: a source tree → a tested ``.conda`` in a channel.
+
+Python projects: sdist → grayskull → convert → facility rules → rattler-build (build + test) →
+atomic add to the output channel. A project's own ``recipe.yaml`` (or ``meta.yaml``, converted on
+the fly) replaces the first four steps. Nothing reaches the channel unless the package tests pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from fastconda import __version__, engine, grayskull_, sdist
+from fastconda import channel as channels
+from fastconda.convert import convert
+from fastconda.errors import BuildFailed, EngineError, FastcondaError, ProjectError
+from fastconda.progress import Progress, ProgressEvent, null_progress
+from fastconda.project import Kind, Project, detect
+from fastconda.rules import Rules, apply_rules, write_recipe
+
+IGNORED = {".git", ".hg", ".venv", "venv", "build", "dist", "__pycache__", ".pytest_cache", ".mypy_cache",
+           ".ruff_cache", ".tox", ".nox", ".cache", "output"}  # fmt: skip
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildOptions:
+    channels: tuple[str, ...]
+    output: Path
+    cache_dir: Path
+    wheel_cache: Path
+    recipe: Path | None = None
+    test: bool = True
+    force: bool = False
+    offline: bool = False
+    rules: Rules = Rules()
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildResult:
+    package: Path
+    name: str
+    version: str
+    sha256: str
+    skipped: bool
+    phases: dict[str, float]
+    recipe: str
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "package": str(self.package),
+            "name": self.name,
+            "version": self.version,
+            "sha256": self.sha256,
+            "skipped": self.skipped,
+            "phases": {k: round(v, 3) for k, v in self.phases.items()},
+            "seconds": round(sum(self.phases.values()), 3),
+            "notes": list(self.notes),
+        }
+
+
+class _Clock:
+    def __init__(self, progress: Progress) -> None:
+        self.phases: dict[str, float] = {}
+        self.progress = progress
+
+    @contextmanager
+    def phase(self, name: str, message: str) -> Iterator[None]:
+        self.progress(ProgressEvent(name, message))
+        start = time.perf_counter()
+        try:
+            yield
+        except FastcondaError as exc:
+            if isinstance(exc, BuildFailed):
+                raise
+            raise BuildFailed(name, str(exc)) from None
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - start
+
+
+def build_project(path: Path, options: BuildOptions, *, progress: Progress = null_progress) -> BuildResult:
+    """Build *path* into ``options.output``; skipped when nothing that goes into it changed."""
+    project = detect(path)
+    if project.kind is not Kind.PYTHON:
+        msg = f"{project.root}: building {project.kind.value} projects is not supported yet"
+        raise ProjectError(msg)
+    channels.check_channel_dir(options.output, create=True)
+    if not options.channels:
+        msg = "no channels to build against: pass -c CHANNEL (or set [tool.fastconda] channels)"
+        raise ProjectError(msg)
+    recipe_file = options.recipe or project.recipe
+    key = _inputs_key(project, options, recipe_file)
+    record_file = options.cache_dir / "builds" / f"{key}.json"
+    if not options.force and (previous := _still_there(record_file, options.output)) is not None:
+        return previous
+
+    clock = _Clock(progress)
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="fastconda-build-") as scratch:
+        work = Path(scratch)
+        recipe_path = _recipe(project, recipe_file, work, options, clock, notes)
+        recipe_text = recipe_path.read_text(encoding="utf-8")
+        with clock.phase("build", f"rattler-build: build and test {project.name or project.root.name}"):
+            outcome = _run_engine(recipe_path, work / "out", options, progress)
+        clock.phases.update(_split_build_and_test(outcome, clock.phases.pop("build")))
+        with clock.phase("index", f"adding to {options.output}"):
+            added = channels.add_packages(options.output, [p.path for p in outcome.packages], replace=True)
+    info = (added.added + added.unchanged)[0]
+    result = BuildResult(
+        package=info.path,
+        name=info.name,
+        version=info.version,
+        sha256=info.sha256,
+        skipped=False,
+        phases=clock.phases,
+        recipe=recipe_text,
+        notes=tuple(notes),
+    )
+    record_file.parent.mkdir(parents=True, exist_ok=True)
+    record_file.write_text(json.dumps({**result.to_json(), "recipe": recipe_text}), encoding="utf-8")
+    return result
+
+
+def _recipe(
+    project: Project,
+    recipe_file: Path | None,
+    work: Path,
+    options: BuildOptions,
+    clock: _Clock,
+    notes: list[str],
+) -> Path:
+    if recipe_file is not None and recipe_file.name == "recipe.yaml":
+        notes.append(f"using the project's recipe {recipe_file}")
+        return recipe_file
+    if recipe_file is not None:  # a meta.yaml: convert it next to a copy of its folder
+        with clock.phase("convert", f"converting {recipe_file}"):
+            folder = work / "recipe"
+            shutil.copytree(recipe_file.parent, folder)
+            result = convert(recipe_file)
+            notes += [f"convert: {w}" for w in result.warnings]
+            return write_recipe(result.recipe_text, folder)
+    with clock.phase("sdist", f"building the sdist of {project.root.name}"):
+        tarball = sdist.build_sdist(
+            project.root, work / "sdist", offline=options.offline, wheel_cache=options.wheel_cache
+        )
+    with clock.phase("recipe", f"grayskull on {tarball.name}"):
+        meta = grayskull_.generate_meta_yaml(tarball, work / "grayskull")
+    with clock.phase("convert", "meta.yaml → recipe.yaml, facility rules"):
+        converted = convert(meta)
+        notes += [f"convert: {w}" for w in converted.warnings]
+        ruled = apply_rules(converted.recipe_text, project, options.rules)
+        notes += list(ruled.notes)
+        return write_recipe(ruled.text, work / "recipe")
+
+
+def _run_engine(recipe: Path, out: Path, options: BuildOptions, progress: Progress) -> engine.BuildOutcome:
+    try:
+        return engine.build_recipe(
+            recipe, channels=options.channels, work_dir=out, test=options.test, progress=progress
+        )
+    except EngineError as exc:
+        raise BuildFailed("build", str(exc)) from None
+
+
+def _split_build_and_test(outcome: engine.BuildOutcome, total: float) -> dict[str, float]:
+    test = outcome.test_seconds
+    return {"build": max(total - test, 0.0), "test": test}
+
+
+def _inputs_key(project: Project, options: BuildOptions, recipe: Path | None) -> str:
+    digest = hashlib.sha256()
+    parts = [__version__, repr(options.channels), repr(options.rules), str(options.test), str(recipe)]
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    for file in _source_files(project.root):
+        digest.update(str(file.relative_to(project.root)).encode() + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    head = _git_head(project.root)  # versions from git tags change with the commit
+    digest.update(head.encode())
+    return digest.hexdigest()[:24]
+
+
+def _source_files(root: Path) -> list[Path]:
+    files: list[Path] = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in IGNORED and not d.endswith(".egg-info"))
+        files += [Path(folder) / n for n in sorted(names) if not n.endswith((".pyc", ".conda"))]
+    return files
+
+
+def _git_head(root: Path) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--tags", "--always", "--dirty"], cwd=root, capture_output=True, text=True,
+            timeout=30, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.strip()
+
+
+def _still_there(record_file: Path, output: Path) -> BuildResult | None:
+    try:
+        record = json.loads(record_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    package = Path(record["package"])
+    if package.parent.parent.resolve() != output.resolve() or not package.is_file():
+        return None
+    if channels.file_sha256(package) != record["sha256"]:
+        return None
+    return BuildResult(
+        package=package,
+        name=record["name"],
+        version=record["version"],
+        sha256=record["sha256"],
+        skipped=True,
+        phases={},
+        recipe=record.get("recipe", ""),
+        notes=("nothing changed since the last successful build (use --force to rebuild)",),
+    )

@@ -1,0 +1,158 @@
+"""fastconda build, end to end with the real engine against the offline seed channel."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fastconda.build import BuildOptions, BuildResult, build_project
+from fastconda.cli import ExitCode, main
+from fastconda.env import create_environment
+from fastconda.errors import BuildFailed, ProjectError, RecipeError
+from fastconda.project import detect
+from fastconda.rules import apply_rules
+from fastconda.settings import load_settings
+from tests.conftest import REPO
+from tests.test_channel import assert_consistent, snapshot
+
+EXAMPLE = REPO / "examples" / "pytango-powersupply"
+
+DEVICE_CHECK = """
+from tango import DevState
+from tango.test_context import DeviceTestContext
+from powersupply.server import PowerSupply
+with DeviceTestContext(PowerSupply, properties={"max_voltage": 24.0}) as proxy:
+    assert proxy.state() == DevState.OFF
+    proxy.voltage = 5.0
+    proxy.current_limit = 0.2
+    assert proxy.On()
+    assert abs(proxy.current - 0.2) < 0.01, proxy.current
+    print("device ok", proxy.status())
+"""
+
+
+def options(seed_url: str, output: Path, **extra: object) -> BuildOptions:
+    settings = load_settings(overrides={"offline": True})
+    return BuildOptions(
+        channels=(seed_url,),
+        output=output,
+        cache_dir=output.parent / "build-cache",
+        wheel_cache=settings.wheel_cache_dir,
+        offline=True,
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Built:
+    project: Path
+    options: BuildOptions
+    result: BuildResult
+
+
+@pytest.fixture(scope="module")
+def built(seed_channel: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    root = tmp_path_factory.mktemp("build")
+    project = root / "pytango-powersupply"
+    shutil.copytree(EXAMPLE, project)
+    opts = options(seed_channel.as_uri(), root / "channel")
+    return Built(project, opts, build_project(project, opts))
+
+
+@pytest.mark.slow
+def test_example_server_builds_tests_and_lands_in_the_channel(built: Built) -> None:
+    result = built.result
+    assert result.name == "tango-powersupply"
+    assert result.package.parent == built.options.output / "noarch"
+    assert set(result.phases) == {"sdist", "recipe", "convert", "build", "test", "index"}
+    assert result.phases["test"] > 0
+    assert assert_consistent(built.options.output) == ["tango-powersupply"]
+    assert "python -c 'import powersupply'" in result.recipe  # the real import, not grayskull's guess
+    assert "PowerSupply --help" in result.recipe
+    assert "--no-build-isolation" in result.recipe
+
+
+@pytest.mark.slow
+def test_built_package_installs_and_the_server_runs_under_device_test_context(
+    built: Built, seed_url: str, tmp_path: Path
+) -> None:
+    prefix = tmp_path / "env"
+    create_environment(prefix, ["tango-powersupply"], channels=[built.options.output.resolve().as_uri(), seed_url])
+    done = subprocess.run([prefix / "bin" / "python", "-c", DEVICE_CHECK], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "device ok" in done.stdout
+    assert (prefix / "bin" / "PowerSupply").is_file()
+
+
+@pytest.mark.slow
+def test_unchanged_project_is_not_rebuilt_and_a_change_or_force_rebuilds(built: Built) -> None:
+    again = build_project(built.project, built.options)
+    assert again.skipped is True
+    assert again.package == built.result.package
+    forced = build_project(built.project, dataclasses.replace(built.options, force=True, test=False))
+    assert forced.skipped is False
+
+
+@pytest.mark.slow
+def test_cli_json_reports_package_sha256_and_phases(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["build", str(built.project), "-o", str(built.options.output), "--offline", "--json"]
+    argv += ["-c", built.options.channels[0]]
+    env_cache = ["--force"]  # the CLI uses the default cache dir: force a real build through the CLI
+    assert main([*argv, *env_cache]) == ExitCode.OK
+    data = json.loads(capsys.readouterr().out)
+    assert data["package"] == str(built.result.package)
+    assert len(data["sha256"]) == 64
+    assert set(data["phases"]) == {"sdist", "recipe", "convert", "build", "test", "index"}
+
+
+@pytest.mark.slow
+def test_failing_package_test_fails_the_build_and_leaves_the_channel_untouched(
+    seed_url: str, tmp_path: Path
+) -> None:
+    project = tmp_path / "broken"
+    shutil.copytree(EXAMPLE, project)
+    server = project / "src" / "powersupply" / "server.py"
+    server.write_text(server.read_text().replace("    run((PowerSupply,), args=args)", "    raise SystemExit(3)"))
+    output = tmp_path / "channel"
+    output.mkdir()
+    before = snapshot(output)
+    with pytest.raises(BuildFailed) as info:
+        build_project(project, options(seed_url, output))
+    assert info.value.phase == "build"
+    assert "PowerSupply --help" in str(info.value)
+    assert snapshot(output) == before
+
+
+def test_not_a_python_project_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ProjectError, match="is not a Python project"):
+        detect(tmp_path)
+    code = main(["build", str(tmp_path), "-c", str(tmp_path), "-o", str(tmp_path / "out")])
+    assert code == ExitCode.FAILURE
+    assert "is not a Python project" in capsys.readouterr().err
+
+
+def test_recipe_that_is_not_noarch_python_is_refused_with_the_fix(tmp_path: Path) -> None:
+    (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup(scripts=['bin/server'])\n")
+    recipe = "package:\n  name: x\n  version: '1'\nbuild:\n  script: pip install .\n"
+    with pytest.raises(RecipeError, match="replace them by an entry point"):
+        apply_rules(recipe, detect(tmp_path))
+
+
+def test_help_tests_are_dropped_for_taurus_applications(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'gui'\n")
+    (tmp_path / "gui").mkdir()
+    (tmp_path / "gui" / "__init__.py").write_text("")
+    recipe = (
+        "package:\n  name: gui\n  version: '1'\nbuild:\n  noarch: python\n  python:\n"
+        "    entry_points:\n      - gui = gui:main\nrequirements:\n  run:\n    - python\n    - taurus >=5\n"
+    )
+    ruled = apply_rules(recipe, detect(tmp_path))
+    assert "--help" not in ruled.text
+    assert "python -c 'import gui'" in ruled.text
+    assert any("taurus" in note for note in ruled.notes)
