@@ -7,6 +7,7 @@ the fly) replaces the first four steps. Nothing reaches the channel unless the p
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -23,6 +24,7 @@ from typing import Any
 from fastconda import __version__, engine, grayskull_, sdist
 from fastconda import channel as channels
 from fastconda.convert import convert
+from fastconda.env import prefill_package_cache
 from fastconda.errors import BuildFailed, EngineError, FastcondaError, ProjectError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.project import Kind, Project, detect
@@ -42,7 +44,7 @@ class BuildOptions:
     test: bool = True
     force: bool = False
     offline: bool = False
-    rules: Rules = Rules()
+    rules: Rules = dataclasses.field(default_factory=Rules)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,11 +110,16 @@ def build_project(path: Path, options: BuildOptions, *, progress: Progress = nul
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="fastconda-build-") as scratch:
         work = Path(scratch)
-        recipe_path = _recipe(project, recipe_file, work, options, clock, notes)
+        recipe_path = _recipe(project, recipe_file, work, options=options, clock=clock, notes=notes)
         recipe_text = recipe_path.read_text(encoding="utf-8")
+        if options.test:
+            with clock.phase("test", "warming the package cache for the test environment"):
+                _prefill(recipe_text, options)
         with clock.phase("build", f"rattler-build: build and test {project.name or project.root.name}"):
             outcome = _run_engine(recipe_path, work / "out", options, progress)
-        clock.phases.update(_split_build_and_test(outcome, clock.phases.pop("build")))
+        split = _split_build_and_test(outcome, clock.phases.pop("build"))
+        clock.phases["build"] = split["build"]
+        clock.phases["test"] = clock.phases.get("test", 0.0) + split["test"]
         with clock.phase("index", f"adding to {options.output}"):
             added = channels.add_packages(options.output, [p.path for p in outcome.packages], replace=True)
     info = (added.added + added.unchanged)[0]
@@ -135,6 +142,7 @@ def _recipe(
     project: Project,
     recipe_file: Path | None,
     work: Path,
+    *,
     options: BuildOptions,
     clock: _Clock,
     notes: list[str],
@@ -151,7 +159,11 @@ def _recipe(
             return write_recipe(result.recipe_text, folder)
     with clock.phase("sdist", f"building the sdist of {project.root.name}"):
         tarball = sdist.build_sdist(
-            project.root, work / "sdist", offline=options.offline, wheel_cache=options.wheel_cache
+            project.root,
+            work / "sdist",
+            cache_dir=options.cache_dir,
+            offline=options.offline,
+            wheel_cache=options.wheel_cache,
         )
     with clock.phase("recipe", f"grayskull on {tarball.name}"):
         meta = grayskull_.generate_meta_yaml(tarball, work / "grayskull")
@@ -169,12 +181,28 @@ def _run_engine(recipe: Path, out: Path, options: BuildOptions, progress: Progre
             recipe, channels=options.channels, work_dir=out, test=options.test, progress=progress
         )
     except EngineError as exc:
-        raise BuildFailed("build", str(exc)) from None
+        phase = "test" if "test" in str(exc).lower() and options.test else "build"
+        raise BuildFailed(phase, str(exc)) from None
 
 
 def _split_build_and_test(outcome: engine.BuildOutcome, total: float) -> dict[str, float]:
     test = outcome.test_seconds
     return {"build": max(total - test, 0.0), "test": test}
+
+
+def _prefill(recipe_text: str, options: BuildOptions) -> None:
+    """Unpack the test environment's packages into rattler's cache once (see env.prefill_package_cache)."""
+    from ruamel.yaml import YAML
+
+    data = YAML(typ="safe").load(recipe_text) or {}
+    requirements = data.get("requirements") or {}
+    specs = ["python", "pip"]
+    for spec in requirements.get("run") or []:
+        if isinstance(spec, str) and "${{" not in spec and not spec.startswith("python"):
+            specs.append(spec)
+    # only an optimisation: the engine reports unsolvable test environments itself
+    with contextlib.suppress(FastcondaError):
+        prefill_package_cache(specs, channels=options.channels, marker_dir=options.cache_dir / "prefilled")
 
 
 def _inputs_key(project: Project, options: BuildOptions, recipe: Path | None) -> str:

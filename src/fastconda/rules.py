@@ -53,7 +53,8 @@ def apply_rules(recipe_text: str, project: Project, rules: Rules = Rules()) -> R
     build = data.setdefault("build", CommentedMap())
     if rules.require_noarch and build.get("noarch") != "python":
         msg = (
-            f"{project.root}: the recipe is not `noarch: python` (the facility requires it for Python servers). "
+            f"{project.root}: the recipe is not `noarch: python` "
+            "(the facility requires it for Python servers). "
             "This usually means the project installs files with `scripts=` in setup.py: replace them by an "
             "entry point ([project.scripts] in pyproject.toml, or entry_points={'console_scripts': [...]})."
         )

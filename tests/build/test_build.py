@@ -82,8 +82,12 @@ def test_built_package_installs_and_the_server_runs_under_device_test_context(
     built: Built, seed_url: str, tmp_path: Path
 ) -> None:
     prefix = tmp_path / "env"
-    create_environment(prefix, ["tango-powersupply"], channels=[built.options.output.resolve().as_uri(), seed_url])
-    done = subprocess.run([prefix / "bin" / "python", "-c", DEVICE_CHECK], capture_output=True, text=True, check=False)
+    create_environment(
+        prefix, ["tango-powersupply"], channels=[built.options.output.resolve().as_uri(), seed_url]
+    )
+    done = subprocess.run(
+        [prefix / "bin" / "python", "-c", DEVICE_CHECK], capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "device ok" in done.stdout
     assert (prefix / "bin" / "PowerSupply").is_file()
@@ -117,13 +121,15 @@ def test_failing_package_test_fails_the_build_and_leaves_the_channel_untouched(
     project = tmp_path / "broken"
     shutil.copytree(EXAMPLE, project)
     server = project / "src" / "powersupply" / "server.py"
-    server.write_text(server.read_text().replace("    run((PowerSupply,), args=args)", "    raise SystemExit(3)"))
+    server.write_text(
+        server.read_text().replace("    run((PowerSupply,), args=args)", "    raise SystemExit(3)")
+    )
     output = tmp_path / "channel"
     output.mkdir()
     before = snapshot(output)
     with pytest.raises(BuildFailed) as info:
         build_project(project, options(seed_url, output))
-    assert info.value.phase == "build"
+    assert info.value.phase == "test"
     assert "PowerSupply --help" in str(info.value)
     assert snapshot(output) == before
 

@@ -12,7 +12,9 @@ from fastconda.rules import Rules
 from fastconda.settings import load_settings
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser) -> None:
+def register(
+    subparsers: argparse._SubParsersAction[argparse.ArgumentParser], common: argparse.ArgumentParser
+) -> None:
     parser = subparsers.add_parser(
         "build",
         parents=[common],
@@ -60,7 +62,11 @@ def _build(args: argparse.Namespace, ui: Ui) -> int:
     for note in result.notes:
         ui.info(f"note: {note}")
     phases = ", ".join(f"{k} {v:.2f} s" for k, v in result.phases.items())
-    state = "up to date (skipped)" if result.skipped else f"built in {sum(result.phases.values()):.1f} s ({phases})"
+    state = (
+        "up to date (skipped)"
+        if result.skipped
+        else f"built in {sum(result.phases.values()):.1f} s ({phases})"
+    )
     human = f"{result.package} {state}\n  sha256 {result.sha256}\n  channel {channel_url(args.output)}"
     ui.result(result.to_json(), human)
     return ExitCode.OK
