@@ -30,11 +30,11 @@ from typing import Any
 
 from conda_package_streaming.package_streaming import stream_conda_info
 
+from fastconda._files import TEMP_PREFIX, write_text_atomic
 from fastconda.errors import ChannelError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 
 LOCK_NAME = ".fastconda.lock"
-TEMP_PREFIX = ".fastconda-tmp-"
 PACKAGE_SUFFIXES = (".conda", ".tar.bz2")
 EMPTY_REPODATA = {"info": {"subdir": "noarch"}, "packages": {}, "packages.conda": {}, "repodata_version": 1}
 
@@ -61,6 +61,12 @@ class AddResult:
 def channel_url(path: Path) -> str:
     """The ``file://`` URL of a local channel (what rattler and rattler-build expect)."""
     return path.resolve().as_uri()
+
+
+def as_channel_url(value: str) -> str:
+    """A channel named on the command line: an existing local folder becomes its ``file://`` URL."""
+    path = Path(value)
+    return channel_url(path) if "://" not in value and path.exists() else value
 
 
 def is_channel(path: Path) -> bool:
@@ -170,18 +176,10 @@ def read_package(path: Path) -> PackageInfo:
         raise ChannelError(msg) from None
 
 
-def _write_json_atomic(path: Path, data: object) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-    os.replace(tmp, path)
-
-
 def _ensure_skeleton(channel: Path) -> None:
     noarch = channel / "noarch" / "repodata.json"
     if not noarch.is_file():
-        _write_json_atomic(noarch, EMPTY_REPODATA)
+        write_text_atomic(noarch, json.dumps(EMPTY_REPODATA))
 
 
 def create_channel(channel: Path) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 from fastconda import channel as channels
 from fastconda import hostpython, wheelcache
+from fastconda._files import write_text_atomic
 from fastconda.errors import SeedError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.settings import Settings
@@ -242,7 +243,4 @@ def _read_manifest(channel: Path) -> dict[str, Any]:
 
 
 def _write_manifest(channel: Path, data: dict[str, Any]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=channels.TEMP_PREFIX, dir=channel)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=1, sort_keys=True)
-    os.replace(tmp, channel / MANIFEST)
+    write_text_atomic(channel / MANIFEST, json.dumps(data, indent=1, sort_keys=True))

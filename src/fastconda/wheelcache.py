@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from fastconda import _proc
+from fastconda._files import write_text_atomic
 from fastconda.errors import CommandError, SeedError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 
@@ -63,7 +64,7 @@ def resolve_wheels(
         progress(ProgressEvent("wheels", f"downloading {', '.join(requirements)} into {cache}"))
         _download(requirements, cache, offline_error)
         wheels = _resolve_from_cache(requirements, cache)
-    _write_atomic(manifest, json.dumps(sorted(w.name for w in wheels), indent=1))
+    write_text_atomic(manifest, json.dumps(sorted(w.name for w in wheels), indent=1))
     return wheels
 
 
@@ -112,10 +113,3 @@ def _download(requirements: Sequence[str], cache: Path, cause: SeedError) -> Non
             f"    {line}" for line in exc.output.strip().splitlines()[-8:]
         )
         raise SeedError(msg) from None
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.replace(tmp, path)

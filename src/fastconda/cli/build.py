@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from fastconda.build import BuildOptions, build_project
-from fastconda.channel import channel_url
+from fastconda.channel import as_channel_url, channel_url
 from fastconda.cli._ui import ExitCode, Ui
 from fastconda.rules import Rules
 from fastconda.settings import load_settings
@@ -38,16 +38,11 @@ def register(
     parser.set_defaults(handler=_build)
 
 
-def _as_url(value: str) -> str:
-    path = Path(value)
-    return path.resolve().as_uri() if "://" not in value and path.exists() else value
-
-
 def _build(args: argparse.Namespace, ui: Ui) -> int:
     settings = load_settings(args.path, overrides={"offline": args.offline})
     chosen = args.channels or list(settings.channels)
     options = BuildOptions(
-        channels=tuple(_as_url(c) for c in chosen),
+        channels=tuple(as_channel_url(c) for c in chosen),
         output=args.output,
         cache_dir=settings.cache_dir,
         wheel_cache=settings.wheel_cache_dir,

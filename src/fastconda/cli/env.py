@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fastconda.channel import as_channel_url
 from fastconda.cli._ui import ExitCode, Ui
 from fastconda.env import create_environment
 
@@ -29,13 +30,8 @@ def register(
     create.set_defaults(handler=_create)
 
 
-def _channel(value: str) -> str:
-    path = Path(value)
-    return path.resolve().as_uri() if "://" not in value and path.exists() else value
-
-
 def _create(args: argparse.Namespace, ui: Ui) -> int:
-    env = create_environment(args.prefix, args.specs, channels=[_channel(c) for c in args.channels])
+    env = create_environment(args.prefix, args.specs, channels=[as_channel_url(c) for c in args.channels])
     data = {
         "prefix": str(env.prefix),
         "packages": [p.__dict__ for p in env.packages],
