@@ -162,3 +162,40 @@ def test_help_tests_are_dropped_for_taurus_applications(tmp_path: Path) -> None:
     assert "--help" not in ruled.text
     assert "python -c 'import gui'" in ruled.text
     assert any("taurus" in note for note in ruled.notes)
+
+
+SCM_PYPROJECT = """
+[build-system]
+requires = ["setuptools>=64", "setuptools-scm>=8"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "tango-counter"
+dynamic = ["version"]
+requires-python = ">=3.9"
+license = "MIT"
+dependencies = ["pytango"]
+
+[project.scripts]
+Counter = "counter:main"
+
+[tool.setuptools_scm]
+"""
+
+
+@pytest.mark.slow
+def test_version_comes_from_the_git_tag(seed_url: str, tmp_path: Path) -> None:
+    project = tmp_path / "counter"
+    (project / "counter").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(SCM_PYPROJECT)
+    (project / "counter" / "__init__.py").write_text(
+        "import sys\n\ndef main():\n    print('usage: Counter instance')\n    sys.exit(0)\n"
+    )
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q", project], check=True)
+    subprocess.run([*git, "-C", project, "add", "."], check=True)
+    subprocess.run([*git, "-C", project, "commit", "-qm", "first"], check=True)
+    subprocess.run([*git, "-C", project, "tag", "v0.3.1"], check=True)
+    result = build_project(project, options(seed_url, tmp_path / "channel"))
+    assert result.version == "0.3.1"
+    assert result.package.name.startswith("tango-counter-0.3.1-")
