@@ -5,6 +5,7 @@ run_exports and ignore_run_exports move to v1 ``requirements:``; they are return
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +62,7 @@ def convert_build(
     subs: dict[str, CommentedMap] = {}
     extra = CommentedMap()
     script_env: list[Entry] = []
+    interpreter: Any = None
     for key, group_ in group(found).items():
         first = group_[0]
         if key in MOVED:
@@ -79,6 +81,8 @@ def convert_build(
             parts["script"] = _script(doc, group_)
         elif key == "script_env":
             script_env.extend(group_)
+        elif key == "script_interpreter":
+            interpreter = value_of(doc, group_)
         elif key == "noarch_python":
             if any(e.value is True for e in group_):
                 parts["noarch"] = "python"
@@ -107,6 +111,8 @@ def convert_build(
             extra.setdefault("ignore_run_exports", CommentedMap())[target] = cond_list(doc, group_)
         else:
             notes.drop("build", first, WHY_NOT.get(key, "has no v1 equivalent"))
+    if interpreter is not None and "script" in parts:
+        parts["script"] = _interpreter(parts["script"], interpreter)
     if script_env:
         parts["script"] = _with_env(doc, parts.get("script"), script_env)
     if files:
@@ -140,10 +146,38 @@ def _skip(found: list[Entry]) -> Any:
     return CommentedSeq(conds)
 
 
+_SCRIPT_FILE = re.compile(r"^(?P<stem>[\w./-]+)\.(?P<ext>sh|bat)$")
+
+
 def _script(doc: Doc, found: list[Entry]) -> Any:
     if len(found) == 1 and found[0].cond is None:
         return generic(doc, found[0].value)
+    stem = _script_stem(found)
+    if stem is not None:
+        return stem  # rattler-build runs <stem>.sh on unix and <stem>.bat on Windows
     return cond_list(doc, found)
+
+
+def _script_stem(found: list[Entry]) -> str | None:
+    """``script: x.sh  # [unix]`` + ``script: x.bat  # [win]`` → ``script: x``."""
+    seen: dict[str, str] = {}
+    for entry in found:
+        match = _SCRIPT_FILE.match(entry.value) if isinstance(entry.value, str) else None
+        if match is None or entry.cond not in {"unix", "not win", "win"}:
+            return None
+        seen["bat" if entry.cond == "win" else "sh"] = match["stem"]
+        if match["ext"] != ("bat" if entry.cond == "win" else "sh"):
+            return None
+    return seen["sh"] if set(seen) == {"sh", "bat"} and len(set(seen.values())) == 1 else None
+
+
+def _interpreter(script: Any, interpreter: Any) -> CommentedMap:
+    """An output's ``script_interpreter``: v1 spells it ``script.interpreter``."""
+    out = CommentedMap()
+    out["interpreter"] = interpreter
+    is_file = isinstance(script, str) and "\n" not in script and re.search(r"\.\w+$", script)
+    out["file" if is_file else "content"] = script
+    return out
 
 
 def _with_env(doc: Doc, script: Any, found: list[Entry]) -> CommentedMap:

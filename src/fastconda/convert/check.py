@@ -61,6 +61,10 @@ class _LastWins(SafeConstructor):
         return True  # conda-build (PyYAML) keeps the last of duplicate keys
 
 
+# conda-build reads numbers written as floats as their text ("2.1_4" is a version, not 2.14)
+_LastWins.add_constructor("tag:yaml.org,2002:float", SafeConstructor.construct_yaml_str)
+
+
 def check(
     meta: str | Path,
     result: ConversionResult,
@@ -75,8 +79,9 @@ def check(
     try:
         if variant_config is not None:
             values = {**values, **_first_variant(variant_config, platform, values), **(variant or {})}
-        original = _packages_from_meta(render_meta(text, platform, values))
-    except (jinja2.TemplateError, YAMLError, SyntaxError, NameError, TypeError) as exc:
+        recipe_dir = meta.parent if isinstance(meta, Path) else None
+        original = _packages_from_meta(render_meta(text, platform, values, recipe_dir))
+    except (jinja2.TemplateError, YAMLError, SyntaxError, NameError, TypeError, ValueError) as exc:
         return CheckReport(platform, (), (f"meta.yaml does not render for {platform}: {exc}",))
     try:
         converted = _packages_from_v1(result.recipe_text, platform, values)
@@ -174,7 +179,11 @@ def _about_value(key: str, value: Any) -> Any:
     if key == "license_file":
         return sorted(str(v) for v in (value if isinstance(value, list) else [value]))
     text = str(value).strip()
-    return text.rstrip("/") if key in {"homepage", "repository", "documentation"} else text
+    if key in {"homepage", "repository", "documentation"}:  # the engine normalises urls
+        scheme, sep, rest = text.rstrip("/").partition("://")
+        host, slash, path = rest.partition("/")
+        return f"{scheme.lower()}{sep}{host.lower()}{slash}{path}"
+    return text
 
 
 def _dep(value: Any) -> str:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
-from fastconda.convert.expressions import ENV
+from fastconda.convert.expressions import ENV, SCRIPT_VARIABLES
+from fastconda.convert.loaders import file_functions
 from fastconda.convert.selectors import split_selector
 
 _COMPILERS = {
@@ -28,6 +30,14 @@ _ARCH = {
     "s390x": "s390x",
     "32": "x86",
 }
+
+
+class _Os:
+    """``os`` as conda-build's jinja sees it, as far as recipes use it (``os.environ``, ``os.sep``)."""
+
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self.environ = environ
+        self.sep = os.sep
 
 
 def namespace(platform: str, variant: Mapping[str, str]) -> dict[str, Any]:
@@ -49,8 +59,9 @@ def namespace(platform: str, variant: Mapping[str, str]) -> dict[str, Any]:
     ns.update({f"py{v}": ns["py"] == v for v in (27, *range(34, 40), *range(310, 316))})
     numpy = variant.get("numpy", "1.26").split(".")
     ns["np"] = int(numpy[0] + numpy[1])
-    ns["environ"] = os.environ
-    ns["os"] = os
+    # build-script variables read through environ are converted to $NAME: render them the same way
+    ns["environ"] = {**os.environ, **{name: f"${name}" for name in SCRIPT_VARIABLES}}
+    ns["os"] = _Os(ns["environ"])
     return ns
 
 
@@ -98,15 +109,19 @@ def _functions(platform: str, variant: Mapping[str, str], system: str) -> dict[s
         "load_file_regex": nothing,
         "load_file_data": nothing,
         "PYTHON": "${{ PYTHON }}",
-        **{name: f"${name}" for name in ("PREFIX", "RECIPE_DIR", "SRC_DIR", "SP_DIR", "BUILD_PREFIX")},
-        "PKG_HASH": "h${{ hash }}",
+        **{name: f"${name}" for name in SCRIPT_VARIABLES},
+        "PKG_HASH": "${{ hash }}",
+        "CONDA_PY": "".join(variant.get("python", "3.11").split(".")[:2]),
+        "CONDA_NPY": "".join(variant.get("numpy", "1.26").split(".")[:2]),
     }
 
 
-def render_meta(text: str, platform: str, variant: Mapping[str, str]) -> str:
+def render_meta(text: str, platform: str, variant: Mapping[str, str], recipe_dir: Path | None = None) -> str:
     """The meta.yaml after jinja and selectors, as YAML text; raises jinja2 / SyntaxError / NameError."""
     ns = namespace(platform, variant)
     context = {**ns, **_functions(platform, variant, platform.partition("-")[0])}
+    if recipe_dir is not None:
+        context.update(file_functions(recipe_dir, []))
     rendered = ENV.from_string(text).render(**context)
     lines = []
     for line in rendered.splitlines():

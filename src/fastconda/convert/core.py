@@ -40,7 +40,7 @@ def convert(
         keys = read_variant_keys(variant_config)
         if not isinstance(variant_config, Mapping):
             variants_text = convert_variants(variant_config, warnings)
-    prepared = prepare(text, filename, warnings, keys)
+    prepared = prepare(text, filename, warnings, keys, recipe_dir)
     doc = Doc(prepared, filename, warnings)
     built = build_recipe(doc, prepared.context, recipe_dir)
     recipe_text = dump(built.recipe, header=header_comments(text), notes=built.notes, leading=built.leading)

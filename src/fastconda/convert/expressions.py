@@ -37,8 +37,8 @@ FUNCTIONS = frozenset({"compiler", "stdlib", "cdt", "pin_subpackage", "pin_compa
 PIN_KWARGS = {"max_pin": "upper_bound", "min_pin": "lower_bound"}
 # conda-build names that are environment variables of the build script in rattler-build.
 SCRIPT_VARIABLES = frozenset(
-    {"PREFIX", "BUILD_PREFIX", "RECIPE_DIR", "SRC_DIR", "SP_DIR", "PY_VER", "STDLIB_DIR", "PKG_NAME",
-     "PKG_VERSION", "PKG_BUILDNUM", "LIBRARY_PREFIX", "LIBRARY_BIN", "LIBRARY_LIB", "LIBRARY_INC",
+    {"PREFIX", "BUILD_PREFIX", "RECIPE_DIR", "SRC_DIR", "SP_DIR", "PY_VER", "NPY_VER", "STDLIB_DIR",
+     "PKG_NAME", "PKG_VERSION", "PKG_BUILDNUM", "LIBRARY_PREFIX", "LIBRARY_BIN", "LIBRARY_LIB", "LIBRARY_INC",
      "SCRIPTS", "CPU_COUNT", "HOST", "MAKEFLAGS"}
 )  # fmt: skip
 COMPARE = {
@@ -55,6 +55,12 @@ BINOPS = {nodes.Add: "+", nodes.Sub: "-", nodes.Mul: "*", nodes.Div: "/", nodes.
           nodes.Mod: "%", nodes.Pow: "**"}  # fmt: skip
 
 ATOM, FILTER, UNARY, BINARY, LOGIC, COND = 6, 5, 4, 3, 2, 1
+# conda-build jinja variables with a v1 spelling: name → (v1 expression, precedence)
+NAMES = {
+    "PKG_HASH": ("hash", ATOM),
+    "CONDA_PY": ("python | version_to_buildstring", FILTER),
+    "CONDA_NPY": ("numpy | version_to_buildstring", FILTER),
+}
 
 
 @dataclass(frozen=True)
@@ -161,6 +167,9 @@ class _Unparser:
         return text if precedence >= minimum else f"({text})"
 
     def visit_Name(self, node: nodes.Name) -> tuple[str, int]:
+        if node.name in NAMES:
+            text, precedence = NAMES[node.name]
+            return text, precedence
         return node.name, ATOM
 
     def visit_Const(self, node: nodes.Const) -> tuple[str, int]:
@@ -248,7 +257,7 @@ class _Unparser:
             filter_name, _ = known
             call = f"({', '.join(args)})" if args else ""
             return f"{self.sub(func.node, FILTER)} | {filter_name}{call}", FILTER
-        self.problems.append(f"string method .{func.attr}() does not exist in v1 recipes")
+        self.problems.append(f"method .{func.attr}() does not exist in v1 recipes")
         return f"{self.sub(func.node, ATOM)}.{func.attr}({', '.join(args)})", ATOM
 
     def visit_Filter(self, node: nodes.Filter) -> tuple[str, int]:

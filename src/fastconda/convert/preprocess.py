@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import jinja2
 
 from fastconda.convert import expressions as ex
+from fastconda.convert.loaders import file_functions, is_plain
 from fastconda.convert.model import Warnings
 from fastconda.convert.selectors import SelectorError, combine, negate, split_selector, translate_selector
 from fastconda.errors import ConvertError
@@ -23,6 +25,8 @@ _INLINE_IF = re.compile(r"\{%-?\s*if\s+(.+?)\s*-?%\}(.*?)(?:\{%-?\s*else\s*-?%\}
 _SET = re.compile(r"^\s*(?P<name>[A-Za-z_]\w*)\s*=\s*(?P<expr>.+)$", re.DOTALL)
 _FOR = re.compile(r"^\s*(?P<var>[A-Za-z_]\w*)\s+in\s+(?P<expr>.+)$", re.DOTALL)
 _EXPR = re.compile(r"(?<!\$)\{\{(.*?)\}\}")
+_MACRO = re.compile(r"^\s*\{%-?\s*macro\s+(?P<name>[A-Za-z_]\w*)")
+_ENDMACRO = re.compile(r"\{%-?\s*endmacro\s*-?%\}")
 _JINJA_COMMENT = re.compile(r"\{#(.*?)#\}")
 
 
@@ -46,6 +50,7 @@ class Prepared:
     lines: list[Line]
     context: list[ContextVar] = field(default_factory=list)
     static: dict[str, object] = field(default_factory=dict)
+    static_only: set[str] = field(default_factory=set)  # known now, not in the v1 context
 
     @property
     def text(self) -> str:
@@ -59,24 +64,36 @@ class _Frame:
 
 
 def prepare(
-    text: str, filename: str, warnings: Warnings, variables: frozenset[str] = frozenset()
+    text: str,
+    filename: str,
+    warnings: Warnings,
+    variables: frozenset[str] = frozenset(),
+    recipe_dir: Path | None = None,
 ) -> Prepared:
-    """Run the line pass; raises :class:`ConvertError` with ``file:line`` on broken jinja or selectors."""
+    """Run the line pass; raises :class:`ConvertError` with ``file:line`` on broken jinja or selectors.
+
+    With ``recipe_dir``, ``load_file_regex``/``load_file_data`` read their file from there.
+    """
     try:
         ex.ENV.parse(text)
     except jinja2.TemplateSyntaxError as exc:
         msg = f"{filename}:{exc.lineno}: broken jinja: {exc.message}; fix the template so jinja2 can parse it"
         raise ConvertError(msg) from None
-    return _Pass(filename, warnings, variables).run(text)
+    return _Pass(filename, warnings, variables, recipe_dir).run(text)
 
 
 class _Pass:
-    def __init__(self, filename: str, warnings: Warnings, variables: frozenset[str]) -> None:
+    def __init__(
+        self, filename: str, warnings: Warnings, variables: frozenset[str], recipe_dir: Path | None
+    ) -> None:
         self.filename = filename
         self.warnings = warnings
         self.variables = variables
         self.result = Prepared(lines=[])
         self.frames: list[_Frame] = []
+        self.read: list[Path] = []
+        if recipe_dir is not None:
+            self.result.static.update(file_functions(recipe_dir, self.read))
 
     def fail(self, line: int, message: str) -> ConvertError:
         return ConvertError(f"{self.filename}:{line}: {message}")
@@ -87,6 +104,9 @@ class _Pass:
         while index < len(pending):
             raw, origin = pending[index]
             raw = _JINJA_COMMENT.sub(lambda m: "#" + m.group(1).rstrip(), raw)
+            if _MACRO.match(raw):
+                index = self.macro(pending, index)
+                continue
             statement = _STATEMENT.match(raw)
             if statement is None and raw.lstrip().startswith("{%") and "%}" not in raw:
                 # a statement spanning several lines: join until it closes
@@ -116,6 +136,28 @@ class _Pass:
         return self.result
 
     # -- statements -------------------------------------------------------------------------------
+
+    def macro(self, pending: list[tuple[str, int]], index: int) -> int:
+        """``{% macro %}``: v1 has none; calls with known arguments are expanded at conversion time."""
+        origin = pending[index][1]
+        last = index
+        while last < len(pending) and not _ENDMACRO.search(pending[last][0]):
+            last += 1
+        if last == len(pending):
+            raise self.fail(origin, "'{% macro %}' without '{% endmacro %}'")
+        source = "\n".join(text for text, _ in pending[index : last + 1])
+        match = _MACRO.match(pending[index][0])
+        assert match is not None
+        name = match["name"]
+        module = ex.ENV.from_string(source).make_module(vars=dict(self.result.static))
+        self.result.static[name] = getattr(module, name)
+        self.result.static_only.add(name)
+        self.warnings.add(
+            f"'{{% macro {name} %}}' has no v1 equivalent: its calls are expanded at conversion time",
+            origin,
+        )
+        self.result.lines.extend(Line("", o) for _, o in pending[index : last + 1])
+        return last + 1
 
     def statement(self, keyword: str, body: str, origin: int) -> None:
         if keyword == "set":
@@ -170,10 +212,24 @@ class _Pass:
             constant, evaluated = None, False
         node = ex.parse_expression(expr)
         existing = next((c for c in self.result.context if c.name == name), None)
+        problems = ex.translate(expr).problems
         if isinstance(node, jinja2.nodes.Const | jinja2.nodes.List) and evaluated:
             value = constant
         elif existing is not None and name in ex.free_names(expr) and evaluated:
             value = constant  # a redefinition that uses the old value: fold it, v1 keys are unique
+        elif evaluated and problems:
+            # v1 cannot compute it (a file read, a Python method): the value computed now is kept
+            read = f" from {', '.join(sorted({p.name for p in self.read}))}" if self.read else ""
+            self.warnings.add(
+                f"'{name}' = {expr} has no v1 equivalent ({problems[0]}): evaluated now{read}; "
+                "the v1 recipe holds the value, convert again when it changes",
+                origin,
+            )
+            static[name] = constant
+            if not is_plain(constant):
+                self.result.static_only.add(name)  # a match or a mapping: only its uses are kept
+                return
+            value = constant
         else:
             value = "${{ " + self.translate(expr, origin) + " }}"
             if existing is not None and name in ex.free_names(expr):
@@ -276,6 +332,19 @@ def _substitute(text: str, var: str, value: object, static: dict[str, object]) -
                 return str(ex.evaluate(expr, static))
             except (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError):
                 pass
-        return "{{" + re.sub(rf"\b{re.escape(var)}\b", ex.literal(value), expr) + "}}"
+        return "{{" + _replace_name(expr, var, ex.literal(value)) + "}}"
 
     return _EXPR.sub(replace, text)
+
+
+def _replace_name(expr: str, name: str, replacement: str) -> str:
+    """Replace a variable in an expression, token by token (not inside strings or after a dot)."""
+    out: list[str] = []
+    previous = ""
+    for _, kind, value in ex.ENV.lex("{{" + expr + "}}"):
+        if kind in {"variable_begin", "variable_end"}:
+            continue
+        out.append(replacement if kind == "name" and value == name and previous != "." else value)
+        if kind != "whitespace":
+            previous = value
+    return "".join(out)

@@ -206,7 +206,7 @@ def _output(
     if staging is not None:
         out["inherit"] = staging["staging"]["name"]
     build_entries = merged(doc, found.pop("build", []), where="outputs.build")
-    build_entries += found.pop("script", [])
+    build_entries += found.pop("script", []) + found.pop("script_interpreter", [])
     if cond is not None:
         line = build_entries[0].line if build_entries else 0
         build_entries.append(Entry("skip", True, negate(cond), line))

@@ -102,6 +102,10 @@ def sources(doc: Doc, found: list[Entry], notes: Notes) -> Any:
         source_entries = entries(doc, item.value, where="source", inherited=item.cond)
         for cond, part in _split_by_cond(source_entries):
             converted = _source(doc, part, notes)
+            if not {"url", "git", "path"} & set(converted):
+                line = part[0].line if part else item.line
+                doc.warnings.add("source dropped: v1 can fetch only url, git and path sources", line)
+                continue
             out.append(CommentedMap([("if", cond), ("then", converted)]) if cond else converted)
     if len(out) == 1 and not (isinstance(out[0], CommentedMap) and "if" in out[0]):
         return out[0]
@@ -184,7 +188,8 @@ def requirement(item: Any) -> Any:
     value = item.value
     if not isinstance(value, str):
         return scalar_text(value)
-    return fuzzy_version(value)
+    fixed = fuzzy_version(value)
+    return type(value)(fixed) if type(value) is not str else fixed  # keep the quote style
 
 
 def fuzzy_version(spec: str) -> str:

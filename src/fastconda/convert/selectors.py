@@ -95,6 +95,13 @@ class _Rewriter:
             return self._name(node.id, parent_bool)
         if isinstance(node, ast.Constant):
             return _const(node.value)
+        if isinstance(node, ast.Call) and _is_prefix_test(node):
+            assert isinstance(node.func, ast.Attribute)
+            test = "startingwith" if node.func.attr == "startswith" else "endingwith"
+            target = self._operand(node.func.value)
+            arg = node.args[0]
+            assert isinstance(arg, ast.Constant)
+            return f"{target} is {test}({_const(arg.value)})"
         if isinstance(node, ast.Call) and _is_environ_get(node):
             args = [_const(a.value) for a in node.args if isinstance(a, ast.Constant)]
             if len(args) == 2:
@@ -148,6 +155,10 @@ class _Rewriter:
             return _const(node.value)
         if isinstance(node, ast.List | ast.Tuple):
             return "[" + ", ".join(self._operand(e) for e in node.elts) + "]"
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or) and len(node.values) == 2:
+            # (x or "") as in (cuda_compiler_version or "").startswith("12")
+            left, right = (self._operand(v) for v in node.values)
+            return f"({left} or {right})"
         return self.text(node, parent_bool=True)
 
 
@@ -162,6 +173,18 @@ def _const(value: object) -> str:
     if isinstance(value, str):
         return "'" + value.replace("'", "\\'") + "'"
     return repr(value)
+
+
+def _is_prefix_test(node: ast.Call) -> bool:
+    func = node.func
+    return (
+        isinstance(func, ast.Attribute)
+        and func.attr in {"startswith", "endswith"}
+        and len(node.args) == 1
+        and not node.keywords
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    )
 
 
 def _is_environ_get(node: ast.Call) -> bool:

@@ -27,6 +27,18 @@ def _is_pip(requirement: Any) -> bool:
     return isinstance(requirement, str) and requirement.split()[0] == "pip"
 
 
+def _is_python(requirement: Any) -> bool:
+    return isinstance(requirement, str) and requirement.split()[0] == "python"
+
+
+def _python_version(requires: CommentedSeq) -> str | None:
+    """``python 3.9.*`` among the test requirements: the python test's ``python_version``."""
+    for spec in requires:
+        if _is_python(spec) and len(spec.split(None, 1)) == 2:
+            return str(spec.split(None, 1)[1])
+    return None
+
+
 def convert_tests(doc: Doc, found: list[Entry], notes: Notes, recipe_dir: Path | None = None) -> CommentedSeq:
     groups = group(found)
     out = CommentedSeq()
@@ -53,8 +65,9 @@ def convert_tests(doc: Doc, found: list[Entry], notes: Notes, recipe_dir: Path |
     if pip_check and not any("pip" in str(c) for c in script):
         test_requires = CommentedSeq(r for r in test_requires if not _is_pip(r))
 
+    python_version = _python_version(test_requires)
     if imports:
-        if test_requires and not script:
+        if any(not _is_python(r) for r in test_requires) and not script:
             # a python test cannot carry requirements: run the imports as commands instead
             for entry in imports:
                 for item in items(doc, entry.value):
@@ -71,6 +84,8 @@ def convert_tests(doc: Doc, found: list[Entry], notes: Notes, recipe_dir: Path |
             python = CommentedMap()
             python["imports"] = cond_list(doc, imports)
             python["pip_check"] = pip_check
+            if python_version is not None:
+                python["python_version"] = python_version  # the tests ran with this python
             out.append(CommentedMap([("python", python)]))
     elif pip_check:
         script.insert(0, "pip check")

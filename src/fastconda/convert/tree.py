@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import jinja2
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.tokens import CommentToken
 
@@ -24,7 +25,10 @@ from fastconda.errors import ConvertError
 
 _KEY = re.compile(r"^(?P<lead>\s*(?:-\s+)*)(?P<key>[A-Za-z_][\w.-]*)(?P<colon>\s*:)(?=\s|$)")
 RENAMED = re.compile(r"^(?P<key>.+)__fcsel(?P<line>\d+)__$")
-_ENV_ONLY = re.compile(r"^\s*(?P<name>[A-Z_][A-Z0-9_]*)\s*$")
+_ENV_ONLY = re.compile(
+    r"""^\s*(?:(?:os\.)?environ\s*(?:\[\s*|\.get\(\s*)(?P<q>['"]))?(?P<name>[A-Z_][A-Z0-9_]*)"""
+    r"""(?(q)(?P=q)\s*(?:\]|\)))\s*$"""
+)
 
 
 @dataclass
@@ -59,6 +63,7 @@ class Doc:
         self.filename = filename
         self.warnings = warnings
         self.static = prepared.static
+        self.static_only = frozenset(prepared.static_only)
         source = "\n".join(line.text for line in self.lines) + "\n"
         try:
             loaded = yamlio.load(source)
@@ -115,7 +120,7 @@ class Doc:
                 continue
             env = _ENV_ONLY.match(text)
             if env is not None and env["name"] == "PKG_HASH":
-                out.append("h${{ hash }}")
+                out.append("${{ hash }}")
                 continue
             if env is not None and env["name"] in ex.SCRIPT_VARIABLES:
                 out.append(f"%{env['name']}%" if windows else f"${env['name']}")
@@ -134,11 +139,18 @@ class Doc:
                     else "kept as written, it will not render"
                 )
                 self.warnings.add(f"{problem}: '{{{{ {text} }}}}' {how}", self.origin(line0))
-            if result.evaluated:
-                out.append(str(ex.evaluate(text, self.static)))
+            if result.evaluated or ex.free_names(text) & self.static_only:
+                out.append(self._evaluate(text, line0))
             else:
                 out.append("${{ " + result.text + " }}")
         return "".join(out)
+
+    def _evaluate(self, text: str, line0: int) -> str:
+        try:
+            return str(ex.evaluate(text, self.static))
+        except (ValueError, TypeError, AttributeError, KeyError, IndexError, jinja2.TemplateError) as exc:
+            msg = f"{self.filename}:{self.origin(line0)}: cannot evaluate '{{{{ {text} }}}}': {exc}"
+            raise ConvertError(msg) from None
 
 
 def _rename_key(text: str, index: int) -> str:

@@ -154,7 +154,9 @@ class _Point:
 
     __slots__ = ("child", "column", "container", "eol", "following", "key", "line")
 
-    def __init__(self, line: int, container: Any, key: Any, child: Any, eol: str | None, column: int) -> None:
+    def __init__(
+        self, line: int, container: Any, key: Any, *, child: Any, eol: str | None, column: int
+    ) -> None:
         self.line = line
         self.container = container
         self.key = key
@@ -238,16 +240,16 @@ class _Builder:
             rest = rest[1:].lstrip() if rest.startswith(":") else rest
             eol, column = self._eol(mark.line, len(self.lines[mark.line]) - len(rest))
             child = container[key]
-            self.points.append(_Point(mark.line, container, key, child, eol, column))
+            self.points.append(_Point(mark.line, container, key, child=child, eol=eol, column=column))
             return
         style = getattr(value_node, "style", None) or ""
         mark = value_node.end_mark
         if style in {"|", ">"}:
             line = value_node.start_mark.line
-            self.points.append(_Point(line, container, key, None, None, 0))
+            self.points.append(_Point(line, container, key, child=None, eol=None, column=0))
             return
         eol, column = self._eol(mark.line, mark.column)
-        self.points.append(_Point(mark.line, container, key, None, eol, column))
+        self.points.append(_Point(mark.line, container, key, child=None, eol=eol, column=column))
 
     def _eol(self, line: int, column: int) -> tuple[str | None, int]:
         text = self.lines[line] if 0 <= line < len(self.lines) else ""

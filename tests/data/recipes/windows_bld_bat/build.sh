@@ -1,0 +1,3 @@
+#!/bin/bash
+cmake -B build ${CMAKE_ARGS}
+cmake --build build --target install
