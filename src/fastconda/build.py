@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -156,7 +157,9 @@ def _recipe(
             shutil.copytree(recipe_file.parent, folder)
             result = convert(recipe_file)
             notes += [f"convert: {w}" for w in result.warnings]
-            return write_recipe(result.recipe_text, folder)
+            notes.append(f"converted the project's {recipe_file} on the fly")
+            text = _anchor_source_paths(result.recipe_text, recipe_file.parent)
+            return write_recipe(text, folder)
     with clock.phase("sdist", f"building the sdist of {project.root.name}"):
         tarball = sdist.build_sdist(
             project.root,
@@ -173,6 +176,28 @@ def _recipe(
         ruled = apply_rules(converted.recipe_text, project, options.rules)
         notes += list(ruled.notes)
         return write_recipe(ruled.text, work / "recipe")
+
+
+def _anchor_source_paths(recipe_text: str, recipe_dir: Path) -> str:
+    """Relative ``source: path:`` entries point at the original recipe folder, not at the copy."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.width = 4096
+    data = yaml.load(recipe_text)
+    sources = data.get("source")
+    entries = sources if isinstance(sources, list) else [sources]
+    changed = False
+    for entry in entries:
+        path = entry.get("path") if isinstance(entry, dict) else None
+        if isinstance(path, str) and "${{" not in path and not Path(path).is_absolute():
+            entry["path"] = str((recipe_dir / path).resolve())
+            changed = True
+    if not changed:
+        return recipe_text
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
 
 
 def _run_engine(recipe: Path, out: Path, options: BuildOptions, progress: Progress) -> engine.BuildOutcome:

@@ -199,3 +199,69 @@ def test_version_comes_from_the_git_tag(seed_url: str, tmp_path: Path) -> None:
     result = build_project(project, options(seed_url, tmp_path / "channel"))
     assert result.version == "0.3.1"
     assert result.package.name.startswith("tango-counter-0.3.1-")
+
+
+OWN_RECIPE = """
+context:
+  version: "1.2.0"
+package:
+  name: tango-powersupply
+  version: ${{ version }}
+source:
+  path: ..
+build:
+  noarch: python
+  script: $PYTHON -m pip install . --no-deps --no-build-isolation --no-compile -q
+  python:
+    entry_points:
+      - PowerSupply = powersupply.server:main
+requirements:
+  host: [python, hatchling, pip]
+  run: [python, pytango, numpy]
+tests:
+  - script:
+      - python -c "import powersupply"
+about:
+  license: GPL-3.0-or-later
+"""
+
+OWN_META = """
+{% set version = "1.2.0" %}
+package:
+  name: tango-powersupply
+  version: {{ version }}
+source:
+  path: ..
+build:
+  noarch: python
+  script: {{ PYTHON }} -m pip install . --no-deps --no-build-isolation -q
+  entry_points:
+    - PowerSupply = powersupply.server:main
+requirements:
+  host:
+    - python
+    - hatchling
+    - pip
+  run:
+    - python
+    - pytango
+    - numpy
+test:
+  imports:
+    - powersupply
+about:
+  license: GPL-3.0-or-later  # [unix]
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("folder", "text"), [("recipe.yaml", OWN_RECIPE), ("meta.yaml", OWN_META)])
+def test_project_with_its_own_recipe_uses_it(seed_url: str, tmp_path: Path, folder: str, text: str) -> None:
+    project = tmp_path / "ps"
+    shutil.copytree(EXAMPLE, project)
+    (project / "recipe").mkdir()
+    (project / "recipe" / folder).write_text(text)
+    result = build_project(project, options(seed_url, tmp_path / "channel"))
+    assert "sdist" not in result.phases  # no grayskull route
+    assert any(f"recipe/{folder}" in note or "convert" in result.phases for note in result.notes)
+    assert assert_consistent(tmp_path / "channel") == ["tango-powersupply"]
