@@ -31,6 +31,22 @@ setup() {
   echo "$want" > "$stamp"
 }
 
+tango_dev() {
+  # C++ Tango tests build against the system's Tango development files (Debian's libtango-dev);
+  # installed only when missing, only as root, never interactively.
+  if pkg-config --exists tango 2>/dev/null && command -v cmake >/dev/null && command -v c++ >/dev/null; then
+    return
+  fi
+  if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+    log "installing the Tango C++ development files (libtango-dev, cmake, g++, pkg-config, ninja)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends libtango-dev cmake g++ pkg-config ninja-build </dev/null
+  else
+    log "no Tango C++ development files: the C++ server tests will be skipped (apt-get install libtango-dev)"
+  fi
+}
+
 fc() { "$VENV/bin/fastconda" "$@"; }
 
 demo() {
@@ -70,9 +86,11 @@ offline() {
 
 test_() {
   setup
+  tango_dev
   log "fetching what the tests need (wheels for the seed channel and the wheel tests)"
   fc channel bootstrap "$ROOT/.cache/test-seed/tango" --profile tango
   "$VENV/bin/python" -m tests.fetch
+  "$VENV/bin/python" -m tests.fetch_quetz   # quetz-server in its own venv, for the publish tests
   log "lint: ruff and mypy"
   "$VENV/bin/ruff" check src tests benchmarks
   "$VENV/bin/ruff" format --check src tests benchmarks

@@ -74,6 +74,16 @@ def test_same_file_name_with_other_content_is_refused_and_channel_untouched(tmp_
     assert snapshot(tmp_path / "ch") == before
 
 
+def test_a_conflict_anywhere_in_the_batch_adds_nothing(tmp_path: Path) -> None:
+    channels.add_packages(tmp_path / "ch", [make_conda(tmp_path / "a", "alpha", payload="one")])
+    before = snapshot(tmp_path / "ch")
+    fresh = make_conda(tmp_path / "b", "beta")
+    changed = make_conda(tmp_path / "c", "alpha", payload="two")
+    with pytest.raises(ChannelError, match="Nothing was added"):
+        channels.add_packages(tmp_path / "ch", [fresh, changed])
+    assert snapshot(tmp_path / "ch") == before
+
+
 def test_replace_overwrites_a_changed_package(tmp_path: Path) -> None:
     channels.add_packages(tmp_path / "ch", [make_conda(tmp_path / "a", "alpha", payload="one")])
     new = make_conda(tmp_path / "b", "alpha", payload="two")

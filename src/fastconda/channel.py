@@ -208,9 +208,10 @@ def add_packages(
     unchanged: list[PackageInfo] = []
     with locked(channel):
         _ensure_skeleton(channel)
-        for number, info in enumerate(infos, 1):
+        # decide everything before writing anything: a conflict leaves the channel exactly as it was
+        todo: list[tuple[PackageInfo, Path]] = []
+        for info in infos:
             target = channel / info.subdir / info.path.name
-            progress(ProgressEvent("add", info.path.name, number, len(infos)))
             if target.exists():
                 if file_sha256(target) == info.sha256:
                     unchanged.append(dataclasses.replace(info, path=target))
@@ -218,9 +219,12 @@ def add_packages(
                 if not replace:
                     msg = (
                         f"{target} already exists with different content; a package in a channel must not "
-                        "change (bump the build number, or pass --replace to overwrite)"
+                        "change (bump the build number, or pass --replace to overwrite). Nothing was added."
                     )
                     raise ChannelError(msg)
+            todo.append((info, target))
+        for number, (info, target) in enumerate(todo, 1):
+            progress(ProgressEvent("add", info.path.name, number, len(todo)))
             _copy_atomic(info.path, target)
             added.append(dataclasses.replace(info, path=target))
         if added:

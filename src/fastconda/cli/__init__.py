@@ -17,8 +17,12 @@ from collections.abc import Sequence
 from fastconda import __version__
 from fastconda.cli import build as build_cmd
 from fastconda.cli import channel as channel_cmd
+from fastconda.cli import ci as ci_cmd
 from fastconda.cli import convert as convert_cmd
+from fastconda.cli import cxx as cxx_cmd
 from fastconda.cli import env as env_cmd
+from fastconda.cli import pogo as pogo_cmd
+from fastconda.cli import publish as publish_cmd
 from fastconda.cli import test as test_cmd
 from fastconda.cli import wheel as wheel_cmd
 from fastconda.cli._ui import ExitCode, Ui
@@ -26,7 +30,18 @@ from fastconda.errors import FastcondaError, SettingsError
 
 __all__ = ["ExitCode", "main", "run"]
 
-COMMANDS = (build_cmd, channel_cmd, env_cmd, convert_cmd, wheel_cmd, test_cmd)
+COMMANDS = (
+    build_cmd,
+    channel_cmd,
+    env_cmd,
+    convert_cmd,
+    wheel_cmd,
+    test_cmd,
+    publish_cmd,
+    cxx_cmd,
+    pogo_cmd,
+    ci_cmd,
+)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -114,7 +129,12 @@ def run() -> None:
     down when the interpreter finalizes, and a thread touching the GIL then aborts the process
     (seen as "PyGILState_Release ... finalizing"), turning a finished command into a crash.
     """
-    code = main()
+    try:
+        code = main()
+    except BrokenPipeError:  # `fastconda ... | head`: the reader left; that is not an error of ours
+        code = ExitCode.OK
+        with contextlib.suppress(OSError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):

@@ -1,0 +1,78 @@
+"""``fastconda pogo-migrate``: a Pogo C++ project → a Pogo-free CMakeLists.txt (sources untouched)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from fastconda.cli._ui import ExitCode, Ui
+from fastconda.tango.pogo import MigrationResult, migrate
+
+
+def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
+    parser = subparsers.add_parser(
+        "pogo-migrate",
+        parents=[common],
+        help="turn a Pogo C++ Tango server into a plain CMake project",
+        description=(
+            "Read a Pogo project (Makefile variables and the .xmi) and write a CMakeLists.txt that needs no "
+            "Pogo installation: find_package(Tango) or pkg-config tango, C++17, install rules. Sources are "
+            "not touched; running it again changes nothing. Exits 3 with a report when some Makefile "
+            "construct could not be carried over."
+        ),
+    )
+    parser.add_argument("directory", type=Path, help="the Pogo project folder (Makefile, X.xmi, sources)")
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the CMakeLists.txt and the report; write nothing"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="replace a CMakeLists.txt that fastconda did not write"
+    )
+    parser.set_defaults(handler=_handler)
+
+
+def _handler(args: argparse.Namespace, ui: Ui) -> int:
+    result = migrate(args.directory, dry_run=args.dry_run, force=args.force)
+    for note in result.project.notes:
+        if ui.verbosity >= 1:
+            ui.info(f"note: {note}")
+    for item in result.unmapped:
+        ui.warn(f"not migrated: {item.format()}")
+    if result.backup is not None:
+        verb = "would move" if args.dry_run else "moved"
+        ui.info(f"{verb} Pogo's own CMakeLists.txt to {result.backup.name}")
+    ui.result(_data(result, dry_run=args.dry_run), _human(result, dry_run=args.dry_run))
+    return ExitCode.WARNINGS if result.unmapped else ExitCode.OK
+
+
+def _human(result: MigrationResult, *, dry_run: bool) -> str:
+    if dry_run:
+        return result.text.rstrip("\n")
+    state = "written" if result.written else "unchanged"
+    spec = result.project.spec
+    line = f"{result.path}: {state} (server {spec.name} {spec.version}, {len(spec.sources)} sources)"
+    if result.unmapped:
+        line += f"; {len(result.unmapped)} Makefile construct(s) not migrated, see the warnings"
+    return line
+
+
+def _data(result: MigrationResult, *, dry_run: bool) -> dict[str, Any]:
+    spec = result.project.spec
+    return {
+        "path": str(result.path),
+        "dry_run": dry_run,
+        "written": result.written,
+        "changed": result.changed,
+        "backup": str(result.backup) if result.backup else None,
+        "server": spec.name,
+        "version": spec.version,
+        "class": result.project.class_name,
+        "parents": list(result.project.parents),
+        "sources": list(spec.sources),
+        "cmakelists": result.text if dry_run else None,
+        "unmapped": [
+            {"file": u.file, "line": u.line, "text": u.text, "reason": u.reason} for u in result.unmapped
+        ],
+        "notes": list(result.project.notes),
+    }

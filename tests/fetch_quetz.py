@@ -1,0 +1,91 @@
+"""Install a real Quetz server for the publish tests, before the test suite goes offline.
+
+    python -m tests.fetch_quetz
+
+quetz-server 0.10.4 (the last release, 2023) breaks with today's FastAPI/Starlette/typer/click, so it
+gets its own venv (``.cache/quetz-venv``) with pins known to work, never fastconda's venv. Re-running
+with the same pins does nothing. When it cannot be installed, the reason is written to
+``.cache/quetz-venv.unavailable`` and the Quetz tests skip with that exact reason (loudly: pytest -ra).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+CACHE = Path(os.environ.get("FASTCONDA_TEST_CACHE", REPO / ".cache"))
+QUETZ_VENV = CACHE / "quetz-venv"
+UNAVAILABLE = CACHE / "quetz-venv.unavailable"
+STAMP = QUETZ_VENV / ".fastconda-pins"
+
+# quetz-server 0.10.4 imports `app.route` (gone in Starlette 1.x) and typer 0.9 needs click < 8.2
+PINS = (
+    "quetz-server==0.10.4",
+    "fastapi==0.104.1",
+    "starlette==0.27.0",
+    "pydantic==2.5.3",
+    "SQLAlchemy==2.0.58",
+    "uvicorn==0.24.0.post1",
+    "typer==0.9.4",
+    "click==8.1.8",
+    "httpx==0.25.2",
+)
+
+
+def pins_hash() -> str:
+    return hashlib.sha256("\n".join(PINS).encode()).hexdigest()[:16]
+
+
+def quetz_executable() -> Path:
+    return QUETZ_VENV / "bin" / "quetz"
+
+
+def is_ready() -> bool:
+    return quetz_executable().is_file() and STAMP.is_file() and STAMP.read_text().strip() == pins_hash()
+
+
+def install() -> str | None:
+    """Install the pinned quetz-server into its venv; the reason it failed, or None."""
+    if is_ready():
+        return None
+    shutil.rmtree(QUETZ_VENV, ignore_errors=True)
+    steps = [
+        [sys.executable, "-m", "venv", str(QUETZ_VENV)],
+        [str(QUETZ_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", *PINS],
+    ]
+    for step in steps:
+        done = subprocess.run(step, capture_output=True, text=True, check=False, timeout=900)
+        if done.returncode != 0:
+            tail = "\n".join((done.stdout + done.stderr).strip().splitlines()[-15:])
+            return f"`{' '.join(step)}` exited with {done.returncode}:\n{tail}"
+    check = subprocess.run(
+        [str(quetz_executable()), "--help"],
+        cwd=QUETZ_VENV,  # quetz opens a quetz.log in its working directory
+        capture_output=True, text=True, check=False, timeout=120,
+    )  # fmt: skip
+    if check.returncode != 0:
+        tail = "\n".join((check.stdout + check.stderr).strip().splitlines()[-15:])
+        return f"quetz-server installed but `quetz --help` exited with {check.returncode}:\n{tail}"
+    STAMP.write_text(pins_hash() + "\n")
+    return None
+
+
+def main() -> int:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    problem = install()
+    if problem is None:
+        UNAVAILABLE.unlink(missing_ok=True)
+        print(f"quetz-server ready in {QUETZ_VENV}")
+        return 0
+    UNAVAILABLE.write_text(problem + "\n")
+    print(f"warning: quetz-server cannot be installed; the Quetz tests will be skipped:\n{problem}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
