@@ -26,7 +26,7 @@ from fastconda import __version__, engine, grayskull_, sdist
 from fastconda import channel as channels
 from fastconda.convert import convert
 from fastconda.env import prefill_package_cache
-from fastconda.errors import BuildFailed, EngineError, FastcondaError, ProjectError
+from fastconda.errors import BuildFailed, EngineError, FastcondaError, ProjectError, SettingsError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.project import Kind, Project, detect
 from fastconda.rules import Rules, apply_rules, write_recipe
@@ -45,6 +45,7 @@ class BuildOptions:
     test: bool = True
     force: bool = False
     offline: bool = False
+    pins: tuple[str, ...] = ()  # "name=version": variant values for bare host/build dependencies
     rules: Rules = dataclasses.field(default_factory=Rules)
 
 
@@ -98,6 +99,7 @@ def build_project(path: Path, options: BuildOptions, *, progress: Progress = nul
         msg = f"{project.root}: building {project.kind.value} projects is not supported yet"
         raise ProjectError(msg)
     channels.check_channel_dir(options.output, create=True)
+    parse_pins(options.pins)  # a bad pin is a usage error before any work
     if not options.channels:
         msg = "no channels to build against: pass -c CHANNEL (or set [tool.fastconda] channels)"
         raise ProjectError(msg)
@@ -200,10 +202,27 @@ def _anchor_source_paths(recipe_text: str, recipe_dir: Path) -> str:
     return out.getvalue()
 
 
+def parse_pins(pins: tuple[str, ...]) -> dict[str, list[str]]:
+    """``("python=3.11", "pytango=9.4.2")`` → the engine's variant overrides."""
+    overrides: dict[str, list[str]] = {}
+    for pin in pins:
+        name, sep, version = pin.partition("=")
+        if not sep or not name.strip() or not version.strip():
+            msg = f"invalid pin {pin!r}: write NAME=VERSION, e.g. pytango=9.4.2"
+            raise SettingsError(msg)
+        overrides[name.strip()] = [version.strip()]
+    return overrides
+
+
 def _run_engine(recipe: Path, out: Path, options: BuildOptions, progress: Progress) -> engine.BuildOutcome:
     try:
         return engine.build_recipe(
-            recipe, channels=options.channels, work_dir=out, test=options.test, progress=progress
+            recipe,
+            channels=options.channels,
+            work_dir=out,
+            test=options.test,
+            variant_overrides=parse_pins(options.pins) or None,
+            progress=progress,
         )
     except EngineError as exc:
         phase = "test" if "test" in str(exc).lower() and options.test else "build"
@@ -233,6 +252,7 @@ def _prefill(recipe_text: str, options: BuildOptions) -> None:
 def _inputs_key(project: Project, options: BuildOptions, recipe: Path | None) -> str:
     digest = hashlib.sha256()
     parts = [__version__, repr(options.channels), repr(options.rules), str(options.test), str(recipe)]
+    parts.append(repr(options.pins))
     for part in parts:
         digest.update(part.encode() + b"\0")
     for file in _source_files(project.root):

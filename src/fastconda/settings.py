@@ -65,6 +65,8 @@ class Settings:
     offline: bool = False
     compression_level: int = 3
     python: str | None = None
+    #: variant pins for builds, "name=version" (a site profile: python=3.11, pytango=9.4.2, cpptango=9.4.2)
+    pins: tuple[str, ...] = ()
     test: PackageTestSettings = dataclasses.field(default_factory=PackageTestSettings)
 
     @property

@@ -265,3 +265,26 @@ def test_project_with_its_own_recipe_uses_it(seed_url: str, tmp_path: Path, fold
     assert "sdist" not in result.phases  # no grayskull route
     assert any(f"recipe/{folder}" in note or "convert" in result.phases for note in result.notes)
     assert assert_consistent(tmp_path / "channel") == ["tango-powersupply"]
+
+
+@pytest.mark.slow
+def test_site_pins_reach_the_engine_as_variants(seed_url: str, tmp_path: Path) -> None:
+    project = tmp_path / "ps"
+    shutil.copytree(EXAMPLE, project)
+    (project / "recipe").mkdir()
+    # pytango as a bare host dependency: the variant pin decides which version is solved for
+    (project / "recipe" / "recipe.yaml").write_text(
+        OWN_RECIPE.replace("host: [python, hatchling, pip]", "host: [python, hatchling, pip, pytango]")
+    )
+    with pytest.raises(BuildFailed, match=r"pytango 1\.0\.\*"):
+        build_project(project, options(seed_url, tmp_path / "channel", pins=("pytango=1.0",), test=False))
+    pinned = build_project(
+        project, options(seed_url, tmp_path / "channel", pins=("pytango=10.3.1",), test=False)
+    )
+    assert pinned.name == "tango-powersupply"
+
+
+def test_a_malformed_pin_is_a_usage_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["build", str(EXAMPLE), "-c", str(tmp_path), "-o", str(tmp_path / "out"), "--pin", "pytango"])
+    assert code == ExitCode.USAGE
+    assert "write NAME=VERSION" in capsys.readouterr().err

@@ -34,6 +34,10 @@ def register(
     parser.add_argument("--no-test", action="store_true", help="do not run the package tests")
     parser.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     parser.add_argument("--offline", action="store_true", default=None, help="never use the network")
+    parser.add_argument(
+        "--pin", action="append", dest="pins", metavar="NAME=VERSION",
+        help="variant pin (repeat); adds to [tool.fastconda] pins, e.g. --pin pytango=9.4.2",
+    )  # fmt: skip
     parser.add_argument("--allow-arch", action="store_true", help="do not require noarch: python")
     parser.set_defaults(handler=_build)
 
@@ -50,6 +54,7 @@ def _build(args: argparse.Namespace, ui: Ui) -> int:
         test=not args.no_test,
         force=args.force,
         offline=settings.offline,
+        pins=(*settings.pins, *(args.pins or ())),
         rules=Rules(require_noarch=not args.allow_arch),
     )
     with ui.progress() as progress:
