@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fastconda.errors import SettingsError
-from fastconda.settings import Settings, load_settings
+from fastconda.settings import PackageTestSettings, Settings, load_settings
 
 
 def write_pyproject(folder: Path, body: str) -> Path:
@@ -76,3 +76,37 @@ def test_broken_toml_is_reported_with_its_path(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.fastconda\n")
     with pytest.raises(SettingsError, match=r"pyproject\.toml: cannot read"):
         load_settings(tmp_path, environ={})
+
+
+def test_test_table_merges_pyproject_then_environment_then_flags(tmp_path: Path) -> None:
+    project = write_pyproject(
+        tmp_path,
+        "[tool.fastconda.test]\ncommands = ['server --help', 'echo a,b']\npip-check = false\n"
+        "pytest = 'tests'\nskip-imports = ['gui']\ntimeout = 30",
+    )
+    from_file = load_settings(project, environ={}).test
+    assert from_file.commands == ("server --help", "echo a,b")
+    assert (from_file.pip_check, from_file.pytest, from_file.skip_imports) == (
+        False,
+        tmp_path / "tests",
+        ("gui",),
+    )
+    environ = {"FASTCONDA_TEST_TIMEOUT": "5", "FASTCONDA_TEST_COMMANDS": "one, two\nthree"}
+    from_env = load_settings(project, environ=environ).test
+    assert (from_env.timeout, from_env.commands, from_env.pip_check) == (5, ("one, two", "three"), False)
+    flags = {"timeout": None, "pip_check": True, "imports": ["json"]}
+    from_flags = load_settings(project, environ=environ, overrides={"test": flags}).test
+    assert (from_flags.timeout, from_flags.pip_check, from_flags.imports) == (5, True, ("json",))
+
+
+def test_test_table_defaults_and_unknown_keys(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, environ={}).test == PackageTestSettings()
+    project = write_pyproject(tmp_path, "[tool.fastconda.test]\ncomands = []")
+    with pytest.raises(
+        SettingsError, match=r"unknown setting 'comands' in \[tool.fastconda.test\].*commands"
+    ):
+        load_settings(project, environ={})
+    with pytest.raises(SettingsError, match="FASTCONDA_TEST_PIP_CHECK: invalid value"):
+        load_settings(None, environ={"FASTCONDA_TEST_PIP_CHECK": "maybe"})
+    with pytest.raises(SettingsError, match="unknown test setting 'nope'"):
+        load_settings(None, environ={}, overrides={"test": {"nope": 1}})

@@ -57,6 +57,10 @@ class BuildFailed(FastcondaError):
         super().__init__(f"{phase} failed: {message}")
 
 
+class PackageTestError(FastcondaError):
+    """The package to test cannot be found, or the test setup is wrong."""
+
+
 class TemplateError(FastcondaError):
     """A bundled template is missing or cannot be rendered."""
 

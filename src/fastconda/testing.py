@@ -24,12 +24,11 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
 from typing import Any
-from xml.etree import ElementTree as ET
 
 from fastconda import channel as channels_
 from fastconda._proc import run
 from fastconda.env import Environment, create_environment
-from fastconda.errors import CommandError, EnvironmentError_, FastcondaError
+from fastconda.errors import CommandError, EnvironmentError_, PackageTestError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.settings import PackageTestSettings
 
@@ -40,12 +39,12 @@ __all__ = [
     "PackageTestResult",
     "run_package_tests",
     "top_level_modules",
-    "write_junit",
 ]
 
 _SITE = re.compile(r"^lib/python3\.\d+/site-packages/(?P<rel>.+)$")
 _MODULE_FILE = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?:\.py|\.[\w-]+\.so|\.so)$")
 _MARKER = "@@fastconda-imports@@"
+_PYTEST = ("-I", "-m", "pytest", "-p", "no:cacheprovider")
 _JOBS = max(1, min(4, os.cpu_count() or 1))
 # One process for all imports: each module reported on its own, output captured per module.
 _IMPORT_SCRIPT = f"""
@@ -64,10 +63,6 @@ for name in sys.argv[1:]:
     results.append([name, ok, time.perf_counter() - start, buffer.getvalue()])
 sys.stdout.write({_MARKER!r} + json.dumps(results) + "\\n")
 """
-
-
-class PackageTestError(FastcondaError):
-    """The package to test cannot be found, or the test setup is wrong."""
 
 
 class Outcome(enum.StrEnum):
@@ -229,18 +224,15 @@ class _Runner:
     cwd: Path
     timeout: float
 
-    def check(self, kind: str, name: str, argv: Sequence[str | os.PathLike[str]]) -> CheckResult:
+    def check(self, kind: str, name: str, argv: Sequence[str | os.PathLike[str]]) -> list[CheckResult]:
         start = time.perf_counter()
         try:
             proc = run(argv, cwd=self.cwd, env=self.env, timeout=self.timeout, check=False)
         except CommandError as exc:  # not found or timed out
-            return CheckResult(kind, name, Outcome.FAILED, time.perf_counter() - start, exc.output)
+            return [CheckResult(kind, name, Outcome.FAILED, time.perf_counter() - start, exc.output)]
         outcome = Outcome.PASSED if proc.returncode == 0 else Outcome.FAILED
         output = "" if outcome is Outcome.PASSED else f"exit code {proc.returncode}\n{proc.stdout}"
-        return CheckResult(kind, name, outcome, time.perf_counter() - start, output)
-
-    def checks(self, kind: str, name: str, argv: Sequence[str | os.PathLike[str]]) -> list[CheckResult]:
-        return [self.check(kind, name, argv)]
+        return [CheckResult(kind, name, outcome, time.perf_counter() - start, output)]
 
     def imports(
         self, python: Path, modules: Sequence[str], skipped: Sequence[CheckResult] = ()
@@ -273,9 +265,8 @@ def _plan(
 ) -> list[Callable[[], list[CheckResult]]]:
     """The checks to run, in report order; each job returns its results."""
     jobs: list[Callable[[], list[CheckResult]]] = []
-    extras_only = {m for _, m, x in installed.scripts if x and "." not in m} - {
-        m.split(".")[0] for _, m, x in installed.scripts if not x
-    }
+    plain = {m.split(".")[0] for _, m, x in installed.scripts if not x}
+    extras_only = {m for _, m, x in installed.scripts if x and "." not in m} - plain
     modules = list(settings.imports) or [
         m
         for m in top_level_modules(installed.files)
@@ -284,8 +275,10 @@ def _plan(
     skipped = [_skipped("import", m, "only used by an entry point that needs an extra") for m in extras_only]
     if modules:
         jobs.append(partial(runner.imports, env.python, modules, skipped))
+    elif skipped:
+        jobs.append(partial(list, skipped))
     if settings.pip_check:
-        jobs.append(partial(runner.checks, "pip-check", "pip check", (env.python, "-m", "pip", "check")))
+        jobs.append(partial(runner.check, "pip-check", "pip check", (env.python, "-m", "pip", "check")))
     taurus = any(p.name == "taurus" for p in env.packages)
     for name, _module, extras in installed.scripts:
         script = env.prefix / "bin" / name
@@ -301,30 +294,17 @@ def _plan(
         elif not script.exists():
             why = f"bin/{name} is not installed"
         if why:
-            jobs.append(partial(_listed, _skipped("entry-point", f"{name} --help", why)))
+            jobs.append(partial(list, [_skipped("entry-point", f"{name} --help", why)]))
         else:
-            jobs.append(partial(runner.checks, "entry-point", f"{name} --help", (script, "--help")))
+            jobs.append(partial(runner.check, "entry-point", f"{name} --help", (script, "--help")))
     shell = shutil.which("bash") or "/bin/sh"
     for command in settings.commands:
-        jobs.append(partial(runner.checks, "command", command, (shell, "-c", command)))
+        jobs.append(partial(runner.check, "command", command, (shell, "-c", command)))
     if settings.pytest is not None:
         suite = settings.pytest
-        argv: tuple[str | os.PathLike[str], ...] = (
-            env.python,
-            "-I",
-            "-m",
-            "pytest",
-            "-p",
-            "no:cacheprovider",
-            *settings.pytest_args,
-            suite,
-        )
-        jobs.append(partial(runner.checks, "pytest", f"pytest {suite}", argv))
+        argv: tuple[str | os.PathLike[str], ...] = (env.python, *_PYTEST, *settings.pytest_args, suite)
+        jobs.append(partial(runner.check, "pytest", f"pytest {suite}", argv))
     return jobs
-
-
-def _listed(*results: CheckResult) -> list[CheckResult]:
-    return list(results)
 
 
 def _target(package: str | Path, scratch: Path) -> tuple[str, str, str | None]:
@@ -406,37 +386,3 @@ def run_package_tests(
         shutil.rmtree(scratch / "channel", ignore_errors=True)
         if not keep:
             shutil.rmtree(scratch, ignore_errors=True)
-
-
-def write_junit(result: PackageTestResult, path: Path) -> None:
-    """Write ``result`` as JUnit XML (one testcase per check), atomically."""
-    suite = ET.Element(
-        "testsuite",
-        name=f"fastconda test {result.name}",
-        tests=str(len(result.checks)),
-        failures=str(len(result.failures)),
-        errors="0",
-        skipped=str(sum(c.outcome is Outcome.SKIPPED for c in result.checks)),
-        time=f"{result.seconds:.3f}",
-    )
-    for check in result.checks:
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=f"{result.name}.{check.kind}",
-            name=check.name,
-            time=f"{check.seconds:.3f}",
-        )
-        if check.outcome is Outcome.FAILED:
-            first = (check.output.strip().splitlines() or ["failed"])[-1]
-            ET.SubElement(case, "failure", message=first[:200]).text = check.output
-        elif check.outcome is Outcome.SKIPPED:
-            ET.SubElement(case, "skipped", message=check.output)
-    root = ET.Element("testsuites")
-    root.append(suite)
-    tree = ET.ElementTree(root)
-    ET.indent(tree)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    tree.write(temp, encoding="utf-8", xml_declaration=True)
-    temp.replace(path)

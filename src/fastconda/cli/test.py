@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from xml.etree import ElementTree as ET
 
+from fastconda.channel import as_channel_url
 from fastconda.cli._ui import ExitCode, Ui
 from fastconda.settings import load_settings
+from fastconda.testing import Outcome, PackageTestResult
 
 
 def register(
@@ -52,13 +55,8 @@ def register(
     parser.set_defaults(handler=_test)
 
 
-def _channel(value: str) -> str:
-    path = Path(value)
-    return path.resolve().as_uri() if "://" not in value and path.exists() else value
-
-
 def _test(args: argparse.Namespace, ui: Ui) -> int:
-    from fastconda.testing import Outcome, run_package_tests, write_junit
+    from fastconda.testing import run_package_tests
 
     flags = {
         name: getattr(args, name)
@@ -68,7 +66,7 @@ def _test(args: argparse.Namespace, ui: Ui) -> int:
         )
     }  # fmt: skip
     settings = load_settings(Path.cwd(), overrides={"python": args.python, "test": flags})
-    channels = [_channel(c) for c in (args.channels or settings.channels)]
+    channels = [as_channel_url(c) for c in (args.channels or settings.channels)]
     with ui.progress() as progress:
         result = run_package_tests(
             args.package, channels, settings.test, python=args.python, keep=args.keep, progress=progress
@@ -96,3 +94,37 @@ def _test(args: argparse.Namespace, ui: Ui) -> int:
 
 def _indent(text: str) -> str:
     return "\n".join(f"    {line}" for line in text.rstrip().splitlines()[-60:])
+
+
+def write_junit(result: PackageTestResult, path: Path) -> None:
+    """Write ``result`` as JUnit XML (one testcase per check), atomically."""
+    suite = ET.Element(
+        "testsuite",
+        name=f"fastconda test {result.name}",
+        tests=str(len(result.checks)),
+        failures=str(len(result.failures)),
+        errors="0",
+        skipped=str(sum(c.outcome is Outcome.SKIPPED for c in result.checks)),
+        time=f"{result.seconds:.3f}",
+    )
+    for check in result.checks:
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"{result.name}.{check.kind}",
+            name=check.name,
+            time=f"{check.seconds:.3f}",
+        )
+        if check.outcome is Outcome.FAILED:
+            first = (check.output.strip().splitlines() or ["failed"])[-1]
+            ET.SubElement(case, "failure", message=first[:200]).text = check.output
+        elif check.outcome is Outcome.SKIPPED:
+            ET.SubElement(case, "skipped", message=check.output)
+    root = ET.Element("testsuites")
+    root.append(suite)
+    tree = ET.ElementTree(root)
+    ET.indent(tree)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.tmp")
+    tree.write(temp, encoding="utf-8", xml_declaration=True)
+    temp.replace(path)
