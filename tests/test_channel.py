@@ -84,6 +84,15 @@ def test_a_conflict_anywhere_in_the_batch_adds_nothing(tmp_path: Path) -> None:
     assert snapshot(tmp_path / "ch") == before
 
 
+def test_keep_existing_never_changes_a_file_a_reader_may_hold(tmp_path: Path) -> None:
+    channels.add_packages(tmp_path / "ch", [make_conda(tmp_path / "a", "alpha", payload="one")])
+    before = snapshot(tmp_path / "ch")
+    other = make_conda(tmp_path / "b", "alpha", payload="rebuilt, other bytes")
+    result = channels.add_packages(tmp_path / "ch", [other], keep_existing=True)
+    assert [p.name for p in result.unchanged] == ["alpha"]
+    assert snapshot(tmp_path / "ch") == before
+
+
 def test_replace_overwrites_a_changed_package(tmp_path: Path) -> None:
     channels.add_packages(tmp_path / "ch", [make_conda(tmp_path / "a", "alpha", payload="one")])
     new = make_conda(tmp_path / "b", "alpha", payload="two")

@@ -194,13 +194,16 @@ def add_packages(
     packages: Sequence[Path],
     *,
     replace: bool = False,
+    keep_existing: bool = False,
     create: bool = True,
     progress: Progress = null_progress,
 ) -> AddResult:
     """Copy *packages* into *channel* and re-index it, atomically.
 
     A file that is already there with the same content is left alone; with different content
-    it is an error unless ``replace`` is true (a published package must not change silently).
+    it is an error unless ``replace`` is true (a published package must not change silently), and
+    left as it is with ``keep_existing`` — for callers whose file names encode every input (the seed
+    channel), so that a reader holding the current index never finds a file with other content.
     """
     check_channel_dir(channel, create=create)
     infos = [read_package(Path(p)) for p in packages]  # validate everything before writing anything
@@ -213,7 +216,7 @@ def add_packages(
         for info in infos:
             target = channel / info.subdir / info.path.name
             if target.exists():
-                if file_sha256(target) == info.sha256:
+                if keep_existing or file_sha256(target) == info.sha256:
                     unchanged.append(dataclasses.replace(info, path=target))
                     continue
                 if not replace:

@@ -86,6 +86,7 @@ def render_recipe(interpreter: Interpreter) -> str:
     context["short"] = interpreter.short
     context["nodot"] = interpreter.nodot
     context["source_prefix"] = str(interpreter.prefix)
+    context["inputs"] = "h" + interpreter.cache_key()[:8]
     out = io.StringIO()
     yaml.dump(data, out)
     return out.getvalue()

@@ -141,7 +141,7 @@ def bootstrap(
 
     mark = time.perf_counter()
     files = [path for path, _ in made]
-    channels.add_packages(channel, files, replace=True, progress=progress)
+    channels.add_packages(channel, files, keep_existing=True, progress=progress)
     wanted = {p.name for p in files}
     stale = [name for name in previous.get("files", []) if name not in wanted]
     removed = channels.remove_packages(channel, stale) if stale else []
