@@ -177,7 +177,7 @@ def _recipe(
         notes += [f"convert: {w}" for w in converted.warnings]
         ruled = apply_rules(converted.recipe_text, project, options.rules)
         notes += list(ruled.notes)
-        return write_recipe(ruled.text, work / "recipe")
+        return write_recipe(ruled.text, work / "recipe", ruled.files)
 
 
 def _anchor_source_paths(recipe_text: str, recipe_dir: Path) -> str:

@@ -12,11 +12,13 @@ Quirks handled here (see DESIGN.md):
 from __future__ import annotations
 
 import dataclasses
+import shutil
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from fastconda.env import package_cache_path
 from fastconda.errors import EngineError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 
@@ -75,6 +77,17 @@ class _Events:
                 self.steps.append((time.perf_counter(), "test"))
 
 
+def _forget_unpacked(recipe: Any) -> None:
+    """Drop an earlier build of the same name-version-build from the shared package cache.
+
+    A rebuild keeps its file name (the build string hashes the variant, not the content), and the
+    cache is keyed by that name: without this, the test environment would be linked from the
+    *previous* build's unpacked files and test stale code.
+    """
+    stem = f"{recipe.package.name}-{recipe.package.version}-{recipe.build.string}"
+    shutil.rmtree(package_cache_path() / stem, ignore_errors=True)
+
+
 def build_recipe(
     recipe: Path,
     *,
@@ -102,14 +115,19 @@ def build_recipe(
             base = variants.to_dict() if variants is not None else {}
             base.update(overrides)
             variants = VariantConfig(base)
-        results = stage0.run_build(
-            variant_config=variants,
-            tool_config=ToolConfiguration(test_strategy="native" if test else "skip"),
-            output_dir=work_dir,
-            channels=list(channels),
-            progress_callback=events,
-            package_format=package_format,
-        )
+        rendered = stage0.render(variants)
+        for variant in rendered:
+            _forget_unpacked(variant.recipe)
+        results = [
+            variant.run_build(
+                tool_config=ToolConfiguration(test_strategy="native" if test else "skip"),
+                output_dir=work_dir,
+                channels=list(channels),
+                progress_callback=events,
+                package_format=package_format,
+            )
+            for variant in rendered
+        ]
     except RattlerBuildError as exc:
         tail = "\n".join(f"    {line}" for line in "\n".join(events.log).splitlines()[-30:])
         msg = f"rattler-build failed on {recipe}: {exc}"

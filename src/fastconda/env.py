@@ -43,6 +43,15 @@ def rattler_cache_dir() -> Path | None:
     return Path(value) / "pkgs" if value else None
 
 
+def package_cache_path() -> Path:
+    """Where rattler and rattler-build keep unpacked packages (their default when not configured)."""
+    explicit = rattler_cache_dir()
+    if explicit is not None:
+        return explicit
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "rattler" / "cache" / "pkgs"
+
+
 def create_environment(
     prefix: Path,
     specs: Sequence[str],

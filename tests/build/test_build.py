@@ -17,6 +17,7 @@ from fastconda.errors import BuildFailed, ProjectError, RecipeError
 from fastconda.project import detect
 from fastconda.rules import apply_rules
 from fastconda.settings import load_settings
+from fastconda.templates import read_template
 from tests.conftest import REPO
 from tests.test_channel import assert_consistent, snapshot
 
@@ -72,7 +73,7 @@ def test_example_server_builds_tests_and_lands_in_the_channel(built: Built) -> N
     assert set(result.phases) == {"sdist", "recipe", "convert", "build", "test", "index"}
     assert result.phases["test"] > 0
     assert assert_consistent(built.options.output) == ["tango-powersupply"]
-    assert "python -c 'import powersupply'" in result.recipe  # the real import, not grayskull's guess
+    assert "python fastconda_check.py powersupply" in result.recipe  # the real import, not grayskull's guess
     assert "PowerSupply --help" in result.recipe
     assert "--no-build-isolation" in result.recipe
 
@@ -160,7 +161,7 @@ def test_help_tests_are_dropped_for_taurus_applications(tmp_path: Path) -> None:
     )
     ruled = apply_rules(recipe, detect(tmp_path))
     assert "--help" not in ruled.text
-    assert "python -c 'import gui'" in ruled.text
+    assert "python fastconda_check.py gui" in ruled.text
     assert any("taurus" in note for note in ruled.notes)
 
 
@@ -288,3 +289,24 @@ def test_a_malformed_pin_is_a_usage_error(tmp_path: Path, capsys: pytest.Capture
     code = main(["build", str(EXAMPLE), "-c", str(tmp_path), "-o", str(tmp_path / "out"), "--pin", "pytango"])
     assert code == ExitCode.USAGE
     assert "write NAME=VERSION" in capsys.readouterr().err
+
+
+def test_check_script_does_what_pip_check_does_and_imports(seed_url: str, tmp_path: Path) -> None:
+    prefix = tmp_path / "env"
+    create_environment(prefix, ["python", "pip", "packaging"], channels=[seed_url])
+    script = tmp_path / "fastconda_check.py"
+    script.write_text(read_template("recipe", "python/fastconda_check.py"))
+    python = str(prefix / "bin" / "python")
+    good = subprocess.run([python, script, "json", "packaging"], capture_output=True, text=True, check=False)
+    assert good.returncode == 0, good.stderr
+    assert "import packaging: ok" in good.stdout
+    # a distribution whose requirement is missing, as pip check would report it
+    info = prefix / "lib" / "python3.11" / "site-packages" / "broken-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: broken\nVersion: 1.0\nRequires-Dist: absent-pkg>=2\n"
+    )
+    bad = subprocess.run([python, script, "no_such_module"], capture_output=True, text=True, check=False)
+    assert bad.returncode == 1
+    assert "import no_such_module failed: ModuleNotFoundError" in bad.stderr
+    assert "broken 1.0 requires absent-pkg, which is not installed." in bad.stderr

@@ -1,0 +1,58 @@
+"""Package test written by fastconda: imports, then what `pip check` checks, in one process.
+
+    python fastconda_check.py MODULE [MODULE ...]
+
+Imports each MODULE, then verifies that every requirement of every installed distribution is
+installed in a matching version (markers evaluated, extras only where requested): the check
+`pip check` makes, without starting pip (~1 s saved per package test). Exits 1 listing every problem.
+"""
+
+import importlib
+import importlib.metadata as metadata
+import sys
+
+try:
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+except ImportError:  # pip is not required; its vendored copy serves when packaging is absent
+    from pip._vendor.packaging.requirements import InvalidRequirement, Requirement
+    from pip._vendor.packaging.utils import canonicalize_name
+
+
+def main(modules):
+    problems = []
+    for module in modules:
+        try:
+            importlib.import_module(module)
+            print(f"import {module}: ok")
+        except Exception as exc:  # report every failing import, not just the first
+            problems.append(f"import {module} failed: {type(exc).__name__}: {exc}")
+    installed = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            installed.setdefault(canonicalize_name(name), dist)
+    for key, dist in sorted(installed.items()):
+        for line in dist.requires or []:
+            try:
+                req = Requirement(line)
+            except InvalidRequirement as exc:
+                problems.append(f"{key}: invalid requirement {line!r}: {exc}")
+                continue
+            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                continue
+            found = installed.get(canonicalize_name(req.name))
+            version = found.version if found is not None else None
+            if version is None:
+                problems.append(f"{key} {dist.version} requires {req.name}, which is not installed.")
+            elif req.specifier and not req.specifier.contains(version, prereleases=True):
+                problems.append(f"{key} {dist.version} has requirement {req}, but you have {req.name} {version}.")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not problems:
+        print(f"requirements of {len(installed)} distributions: ok")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
