@@ -15,7 +15,6 @@ previous index valid; leftovers (temporary files, staging folders) are removed b
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import dataclasses
 import fcntl
@@ -27,8 +26,6 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
-
-from conda_package_streaming.package_streaming import stream_conda_info
 
 from fastconda._files import TEMP_PREFIX, write_text_atomic
 from fastconda.errors import ChannelError
@@ -150,6 +147,8 @@ def read_package(path: Path) -> PackageInfo:
         raise ChannelError(msg)
     index: dict[str, Any] | None = None
     try:
+        from conda_package_streaming.package_streaming import stream_conda_info  # late: slow to import
+
         for tar, member in stream_conda_info(str(path)):
             if member.name == "info/index.json":
                 handle = tar.extractfile(member)
@@ -299,6 +298,8 @@ def _index_locked(channel: Path, exclude: frozenset[str] | set[str] = frozenset(
 
     Files named in *exclude* are left out of the new index (they are about to be deleted).
     """
+    import asyncio
+
     from rattler.index import index_fs  # imported late: loading rattler costs ~0.1 s
 
     staging = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX + "index-", dir=channel))

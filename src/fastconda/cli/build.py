@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fastconda.build import BuildOptions, build_project
 from fastconda.channel import as_channel_url, channel_url
 from fastconda.cli._ui import ExitCode, Ui
-from fastconda.rules import Rules
 from fastconda.settings import load_settings
 
 
@@ -43,6 +41,9 @@ def register(
 
 
 def _build(args: argparse.Namespace, ui: Ui) -> int:
+    from fastconda.build import BuildOptions, build_project  # imported when used: the CLI starts fast
+    from fastconda.rules import Rules
+
     settings = load_settings(args.path, overrides={"offline": args.offline})
     chosen = args.channels or list(settings.channels)
     options = BuildOptions(

@@ -6,12 +6,13 @@ import argparse
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastconda.cli._ui import ExitCode, Ui
-from fastconda.convert import ConversionResult, convert
-from fastconda.convert.check import check
 from fastconda.errors import ConvertError
+
+if TYPE_CHECKING:  # the stage is imported when the command runs: the CLI starts fast
+    from fastconda.convert import ConversionResult
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -45,6 +46,9 @@ def _handler(args: argparse.Namespace, ui: Ui) -> int:
     variant_config: Path | None = args.variant_config
     if variant_config is None and source.is_dir() and (source / "conda_build_config.yaml").is_file():
         variant_config = source / "conda_build_config.yaml"
+    from fastconda.convert import convert
+    from fastconda.convert.check import check
+
     result = convert(meta, variant_config=variant_config)
     messages = [w.format(str(meta)) for w in result.warnings]
     differences: list[str] = []

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from fastconda.cli._ui import ExitCode, Ui
-from fastconda.tango.scaffold import new_server
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -35,6 +34,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def _new(args: argparse.Namespace, ui: Ui) -> int:
     directory: Path = args.directory or Path(args.name)
+    from fastconda.tango.scaffold import new_server  # jinja2 is loaded when the command runs
+
     scaffold = new_server(args.name, directory, version=args.project_version)
     ui.result(
         {

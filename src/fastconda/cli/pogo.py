@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from fastconda.tango.pogo import MigrationResult
 
 from fastconda.cli._ui import ExitCode, Ui
-from fastconda.tango.pogo import MigrationResult, migrate
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -33,6 +35,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _handler(args: argparse.Namespace, ui: Ui) -> int:
+    from fastconda.tango.pogo import migrate  # loaded when the command runs: the CLI starts fast
+
     result = migrate(args.directory, dry_run=args.dry_run, force=args.force)
     for note in result.project.notes:
         if ui.verbosity >= 1:
