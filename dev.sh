@@ -75,9 +75,14 @@ PY
 
 offline() {
   # Run "$@" with the network switched off when we can (root + unshare), loopback up.
+  # FASTCONDA_NETWORK=off tells tests/test_offline.py to prove it from inside.
+  # With FASTCONDA_REQUIRE_NO_NETWORK=1 (CI) there is no fallback: no unshare, no test run.
   if [[ "$(id -u)" == 0 ]] && command -v unshare >/dev/null && unshare -n true 2>/dev/null; then
     log "running with the network switched off (unshare -n)"
-    unshare -n bash -c 'ip link set lo up 2>/dev/null || true; exec "$@"' offline "$@"
+    FASTCONDA_NETWORK=off unshare -n bash -c 'ip link set lo up; exec "$@"' offline "$@"
+  elif [[ "${FASTCONDA_REQUIRE_NO_NETWORK:-}" == 1 ]]; then
+    echo "error: FASTCONDA_REQUIRE_NO_NETWORK=1 but the network cannot be switched off (needs root and unshare -n)" >&2
+    return 1
   else
     log "cannot switch the network off here (needs root and unshare); running with FASTCONDA_OFFLINE=1"
     FASTCONDA_OFFLINE=1 "$@"
