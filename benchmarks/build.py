@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
@@ -31,7 +29,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fastconda import __version__, engine, grayskull_, sdist
+from benchmarks._report import machine, machine_line, summarize, timing_table
+from fastconda import engine, grayskull_, sdist
 from fastconda.build import BuildOptions, build_project
 from fastconda.convert import convert
 from fastconda.project import detect
@@ -142,30 +141,20 @@ def main() -> None:
             except (subprocess.CalledProcessError, OSError) as exc:
                 results[name] = {"skipped": f"failed: {exc}"}
                 continue
-            results[name] = {"min": min(samples), "median": statistics.median(samples), "max": max(samples),
-                             "runs": len(samples)}  # fmt: skip
+            results[name] = summarize(samples)
         last = build_project(EXAMPLE, options)
 
-    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-               "fastconda": __version__, "load_average": os.getloadavg()}  # fmt: skip
-    report = {"machine": machine, "results": results, "fastconda_phases": last.phases}
+    info = machine(load_average=os.getloadavg())
+    report = {"machine": info, "results": results, "fastconda_phases": last.phases}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "build.json").write_text(json.dumps(report, indent=2))
     lines = [
         "# Build benchmark: the bundled PyTango server (tango-powersupply)",
         "",
-        f"Machine: {machine['cpus']} cores, Python {machine['python']}, fastconda {machine['fastconda']}, "
-        f"load average at the end {machine['load_average'][0]:.2f}",
+        f"{machine_line(info)}, load average at the end {info['load_average'][0]:.2f}",
         "",
-        "| route | min | median | max | runs |",
-        "| --- | --- | --- | --- | --- |",
+        *timing_table(results, label="route"),
     ]
-    for name, row in results.items():
-        if "skipped" in row:
-            lines.append(f"| {name} | {row['skipped']} | | | |")
-        else:
-            cells = " | ".join(f"{row[k]:.2f} s" for k in ("min", "median", "max"))
-            lines.append(f"| {name} | {cells} | {row['runs']} |")
     lines += ["", "fastconda build phases (last run): "
               + ", ".join(f"{k} {v:.2f} s" for k, v in last.phases.items()), ""]  # fmt: skip
     ours = results["fastconda build"].get("median")

@@ -20,8 +20,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
-import platform
 import statistics
 import tempfile
 import time
@@ -30,7 +28,7 @@ from pathlib import Path
 
 from rattler_build import PlatformConfig, RenderConfig, Stage0Recipe, VariantConfig
 
-from fastconda import __version__
+from benchmarks._report import machine, machine_line
 from fastconda.convert import ConversionResult, convert
 from fastconda.convert.check import check
 from fastconda.convert.expressions import clear_caches
@@ -147,22 +145,17 @@ def main() -> None:
         "share_renders_noarch": _share(rows, "renders_noarch"),
         "share_check": _share(rows, "check"),
     }
-    machine = {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "fastconda": __version__,
-    }
+    info = machine()
     args.out.mkdir(parents=True, exist_ok=True)
-    data = {"folder": str(args.folder), "repeat": args.repeat, "machine": machine, "summary": summary}
+    data = {"folder": str(args.folder), "repeat": args.repeat, "machine": info, "summary": summary}
     data["recipes"] = [asdict(r) for r in rows]
     (args.out / "convert.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    report = _markdown(args.folder, machine, summary, rows)
+    report = _markdown(args.folder, info, summary, rows)
     (args.out / "convert.md").write_text(report, encoding="utf-8")
     print(report)
 
 
-def _markdown(folder: Path, machine: dict[str, object], summary: dict[str, object], rows: list[Row]) -> str:
+def _markdown(folder: Path, info: dict[str, object], summary: dict[str, object], rows: list[Row]) -> str:
     def pct(key: str) -> str:
         value = summary[key]
         assert isinstance(value, float)
@@ -175,8 +168,7 @@ def _markdown(folder: Path, machine: dict[str, object], summary: dict[str, objec
     lines = [
         f"# Conversion benchmark ({folder}, {summary['recipes']} recipes)",
         "",
-        f"Machine: {machine['cpus']} cores, Python {machine['python']}, {machine['platform']}, "
-        f"fastconda {machine['fastconda']}",
+        machine_line(info),
         "",
         "| measure | value |",
         "| --- | --- |",

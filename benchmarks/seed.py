@@ -19,16 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
-import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from fastconda import __version__
+from benchmarks._report import machine, machine_line, summarize, timing_table
 from fastconda.env import create_environment
 from fastconda.seed import bootstrap
 from fastconda.settings import load_settings
@@ -80,32 +78,18 @@ def main() -> None:
             samples["env create"].append(timed(partial(create_environment, prefix, SPECS, channels=[url])))
             shutil.rmtree(prefix)
 
-    machine = {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "fastconda": __version__,
-    }
-    rows = {
-        name: {"min": min(v), "median": statistics.median(v), "max": max(v), "runs": len(v)}
-        for name, v in samples.items()
-    }
+    info = machine()
+    rows = {name: summarize(v) for name, v in samples.items()}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "seed.json").write_text(
-        json.dumps({"profile": args.profile, "machine": machine, "results": rows}, indent=2)
+        json.dumps({"profile": args.profile, "machine": info, "results": rows}, indent=2)
     )
     lines = [
         f"# Seed channel benchmark ({args.profile} profile)",
         "",
-        f"Machine: {machine['cpus']} cores, Python {machine['python']}, {machine['platform']}, "
-        f"fastconda {machine['fastconda']}",
+        machine_line(info),
         "",
-        "| scenario | min | median | max | runs |",
-        "| --- | --- | --- | --- | --- |",
-    ]
-    lines += [
-        f"| {k} | {r['min']:.2f} s | {r['median']:.2f} s | {r['max']:.2f} s | {r['runs']} |"
-        for k, r in rows.items()
+        *timing_table(rows),
     ]
     report = "\n".join(lines) + "\n"
     (args.out / "seed.md").write_text(report)

@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +29,7 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from fastconda import __version__
+from benchmarks._report import machine, machine_line, summarize, timing_table
 from fastconda.seed import bootstrap
 from fastconda.settings import PackageTestSettings, load_settings
 from fastconda.testing import run_package_tests
@@ -76,10 +74,6 @@ def _find(folder: Path, stem: str) -> Path:
         msg = f"no {stem}*.whl in {folder}: bootstrap the tango seed channel once with a network"
         raise SystemExit(msg)
     return found[0]
-
-
-def _row(values: list[float]) -> dict[str, float | int]:
-    return {"min": min(values), "median": statistics.median(values), "max": max(values), "runs": len(values)}
 
 
 def _ratio(name: str, ours: float, theirs: float) -> str:
@@ -155,7 +149,7 @@ def main() -> None:
                 timed(partial(run_package_tests, package, channels, cwd=root)) for _ in range(args.repeat)
             ]
 
-    rows = {name: _row(values) for name, values in samples.items()}
+    rows = {name: summarize(values) for name, values in samples.items()}
     ratios = []
     for key in rows:
         if key.startswith("fastconda wheel "):
@@ -163,30 +157,17 @@ def main() -> None:
             other = rows.get(f"whl2conda convert {short} (CLI)")
             if other is not None:
                 ratios.append(_ratio(f"{short} {how}", float(rows[key]["median"]), float(other["median"])))
-    machine = {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "fastconda": __version__,
-        "whl2conda": str(baseline) if baseline else None,
-    }
+    info = machine(whl2conda=str(baseline) if baseline else None)
     args.out.mkdir(parents=True, exist_ok=True)
-    report = {"machine": machine, "results": rows, "skipped": skipped, "ratios": ratios}
+    report = {"machine": info, "results": rows, "skipped": skipped, "ratios": ratios}
     (args.out / "wheel.json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [
         "# Wheel fast-path benchmark",
         "",
-        f"Machine: {machine['cpus']} cores, Python {machine['python']}, {machine['platform']}, "
-        f"fastconda {machine['fastconda']}",
+        machine_line(info),
         "",
-        "| scenario | min | median | max | runs |",
-        "| --- | --- | --- | --- | --- |",
+        *timing_table({**rows, **{k: {"skipped": f"skipped: {v}"} for k, v in skipped.items()}}, digits=3),
     ]
-    lines += [
-        f"| {k} | {r['min']:.3f} s | {r['median']:.3f} s | {r['max']:.3f} s | {r['runs']} |"
-        for k, r in rows.items()
-    ]
-    lines += [f"| {k} | skipped: {v} | | | |" for k, v in skipped.items()]
     lines += ["", "Ratios (medians, both command lines as subprocesses):", ""]
     lines += [f"- {r}" for r in ratios] or ["- none: whl2conda was skipped"]
     text = "\n".join(lines) + "\n"
