@@ -55,6 +55,30 @@ def test_env_from_seed_runs_python_pytango_and_install_time_entry_points(
     )
 
 
+@pytest.mark.slow
+def test_seed_env_imports_from_shipped_byte_code_and_sysconfig_names_the_env(
+    seed_channel: Path, tmp_path: Path
+) -> None:
+    # rattler does not compile byte code at install: the seed packages carry it, or every process in a
+    # fresh build/test env recompiles what it imports (`pip install .`: 3.3 s instead of 0.9 s)
+    prefix = tmp_path / "env"
+    create_environment(prefix, ["python", "pip"], channels=[seed_channel.as_uri()])
+    run = subprocess.run(
+        [prefix / "bin" / "python", "-v", "-c", "import json, pip._internal.cli.main, sysconfig;"
+         "print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True, text=True, check=True, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
+    )  # fmt: skip
+    loaded = [line.split("from", 1)[1].strip(" '") for line in run.stderr.splitlines()
+              if line.startswith("# code object from")]  # fmt: skip
+    from_source = [path for path in loaded if not path.endswith(".pyc")]
+    # only modules whose text names the install prefix (relocated at install) are compiled at import
+    assert all("_sysconfigdata" in path for path in from_source), from_source
+    assert len(loaded) > 30
+    assert "bytecode is stale" not in run.stderr
+    assert "/pip/_internal/cli/__pycache__/main.cpython-311.pyc" in run.stderr
+    assert run.stdout.strip() == str(prefix / "lib" / "python3.11" / "site-packages")
+
+
 def test_bootstrap_with_unchanged_inputs_is_a_no_op(seed_channel: Path) -> None:
     before = snapshot(seed_channel)
     result = bootstrap(seed_channel, "tango", load_settings(overrides={"offline": True}))

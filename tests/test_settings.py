@@ -110,3 +110,13 @@ def test_test_table_defaults_and_unknown_keys(tmp_path: Path) -> None:
         load_settings(None, environ={"FASTCONDA_TEST_PIP_CHECK": "maybe"})
     with pytest.raises(SettingsError, match="unknown test setting 'nope'"):
         load_settings(None, environ={}, overrides={"test": {"nope": 1}})
+
+
+def test_relative_cache_paths_from_the_environment_are_anchored_at_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # tools (the sdist backend, pip) later run in other folders: a relative path would point elsewhere
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings(tmp_path, environ={"FASTCONDA_CACHE_DIR": ".cache/fc"})
+    assert settings.cache_dir == tmp_path / ".cache" / "fc"
+    assert settings.cache_dir.is_absolute()

@@ -24,7 +24,7 @@ READY = ".fastconda-ready"
 def _build_env(requires: list[str], cache_dir: Path, *, offline: bool, wheel_cache: Path) -> Path:
     """The python of a venv holding *requires*, created on first use."""
     key = hashlib.sha256("\0".join([sys.version, *sorted(requires)]).encode()).hexdigest()[:16]
-    env = cache_dir / "build-envs" / key
+    env = cache_dir.absolute() / "build-envs" / key  # the backend runs in another folder
     python = env / "bin" / "python"
     if (env / READY).is_file():
         return python

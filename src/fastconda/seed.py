@@ -31,7 +31,7 @@ from fastconda.templates import read_template
 
 MANIFEST = ".fastconda-seed.json"
 # bump when the way seed packages are made changes, so caches and channels are rebuilt
-SEED_FORMAT = 1
+SEED_FORMAT = 2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,7 +117,10 @@ def bootstrap(
 
     from fastconda.wheel import WheelOptions  # the wheel stage is only needed from here on
 
-    options = WheelOptions(python=interpreter.short, compression_level=settings.compression_level)
+    # seed packages are made for this interpreter: they carry its byte code (see wheel/bytecode.py)
+    options = WheelOptions(
+        python=interpreter.short, compression_level=settings.compression_level, bytecode=True
+    )
     key = _inputs_key(interpreter, wheels, options)
     previous = _read_manifest(channel)
     if (

@@ -112,7 +112,8 @@ def _convert(name: str, raw: Any, source: str, fields: Mapping[str, dataclasses.
             if not isinstance(raw, str | os.PathLike):
                 msg = f"expected a path, got {raw!r}"
                 raise ValueError(msg)
-            return Path(raw).expanduser()
+            # relative to the working directory now: tools run later in other folders
+            return Path(raw).expanduser().absolute()
         if kind.startswith("str"):
             if not isinstance(raw, str | int | float) or isinstance(raw, bool):
                 msg = f"expected a string, got {raw!r}"
@@ -167,9 +168,10 @@ def _table(
             raise SettingsError(msg)
         values[name] = _convert(name, raw, f"{path} [{where}]", fields)
     # relative paths in pyproject.toml are relative to the project
-    for name, value in values.items():
-        if isinstance(value, Path) and not value.is_absolute():
-            values[name] = path.parent / value
+    for key, raw in table.items():
+        name = key.replace("-", "_")
+        if isinstance(values[name], Path) and not Path(str(raw)).expanduser().is_absolute():
+            values[name] = path.parent.absolute() / Path(str(raw))
     return values
 
 

@@ -42,6 +42,9 @@ class WheelOptions:
     compression_level: int = 3
     #: conda subdir for binary wheels; None = this machine's
     platform: str | None = None
+    #: also ship the modules' byte code, compiled by the running interpreter (which must be the target
+    #: Python): for packages made for this interpreter, like the seed channel's (see wheel/bytecode.py)
+    bytecode: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,8 +64,14 @@ class CondaPackage:
     warnings: tuple[str, ...] = ()
 
 
-def _build_string(target: Target, depends: tuple[str, ...], constrains: tuple[str, ...], number: int) -> str:
-    key = json.dumps([target.subdir, target.python if not target.noarch else "", depends, constrains])
+def _build_string(
+    target: Target, depends: tuple[str, ...], constrains: tuple[str, ...], number: int, bytecode: bool
+) -> str:
+    # what changes the payload changes the name: a channel never holds two files under one name
+    parts: list[object] = [target.subdir, target.python if not target.noarch else "", depends, constrains]
+    if bytecode:
+        parts.append(f"bytecode-{target.python}")
+    key = json.dumps(parts)
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:7]
     py = "py" if target.noarch else target.py_tag
     return f"{py}h{digest}_{number}"
@@ -94,8 +103,8 @@ def wheel_to_conda(wheel: Path, output_dir: Path, options: WheelOptions | None =
     contents = read_wheel(wheel)
     target = resolve_target(contents.filename, contents.tags, options.python, options.platform)
     meta = read_metadata(contents, target, options.name_map, options.extras)
-    files = package_files(contents, target, meta.entry_points)
-    build = _build_string(target, meta.depends, meta.constrains, options.build_number)
+    files = package_files(contents, target, meta.entry_points, bytecode=options.bytecode)
+    build = _build_string(target, meta.depends, meta.constrains, options.build_number, options.bytecode)
     entry_points = tuple(p.spec() for p in meta.entry_points)
     inputs = InfoInputs(
         name=meta.name,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from installer.scripts import Script
 
 from fastconda.errors import WheelError
+from fastconda.wheel.bytecode import cache_tag_for, compiled
 from fastconda.wheel.metadata import EntryPoint
 from fastconda.wheel.source import WheelContents
 from fastconda.wheel.target import Target
@@ -128,9 +129,12 @@ def _record(target: Target, dist_info: str, files: Iterable[PackageFile]) -> Pac
 
 
 def package_files(
-    contents: WheelContents, target: Target, entry_points: Iterable[EntryPoint]
+    contents: WheelContents, target: Target, entry_points: Iterable[EntryPoint], *, bytecode: bool = False
 ) -> tuple[PackageFile, ...]:
-    """Every file of the package payload (everything outside ``info/``), sorted by path."""
+    """Every file of the package payload (everything outside ``info/``), sorted by path.
+
+    With ``bytecode``, also the ``.pyc`` of every module in site-packages (see :mod:`.bytecode`).
+    """
     files: dict[str, PackageFile] = {}
 
     def add(item: PackageFile, origin: str) -> None:
@@ -154,6 +158,13 @@ def package_files(
             data, placeholder = _fix_shebang(entry.data)
             item = PackageFile(dest, data, executable=True, has_placeholder=placeholder)
         add(item, entry.path)
+    if bytecode:
+        tag = cache_tag_for(target.python)
+        site = target.site_packages + "/"
+        modules = [(p, f.data) for p, f in files.items() if p.startswith(site) and p.endswith(".py")]
+        for path, data in compiled(modules, tag):
+            if path not in files:  # a wheel's own byte code for this interpreter is kept
+                add(PackageFile(path, data), f"byte code {path}")
     if not target.noarch:
         for script in _entry_point_scripts(target, entry_points):
             add(script, f"entry point {posixpath.basename(script.path)}")
