@@ -59,6 +59,7 @@ class BuildResult:
     phases: dict[str, float]
     recipe: str
     notes: tuple[str, ...] = ()
+    tests: tuple[engine.TestStep, ...] = ()  # the package test commands that ran
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +70,9 @@ class BuildResult:
             "skipped": self.skipped,
             "phases": {k: round(v, 3) for k, v in self.phases.items()},
             "seconds": round(sum(self.phases.values()), 3),
+            "tests": [
+                {"command": t.command, "passed": t.passed, "seconds": round(t.seconds, 3)} for t in self.tests
+            ],
             "notes": list(self.notes),
         }
 
@@ -110,6 +114,16 @@ def build_project(path: Path, options: BuildOptions, *, progress: Progress = nul
         return previous
 
     clock = _Clock(progress)
+    try:
+        return _build(project, options, recipe_file, record_file, clock)
+    except BuildFailed as exc:
+        exc.phases = dict(clock.phases)  # how far it got, for CI reports
+        raise
+
+
+def _build(
+    project: Project, options: BuildOptions, recipe_file: Path | None, record_file: Path, clock: _Clock
+) -> BuildResult:
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="fastconda-build-") as scratch:
         work = Path(scratch)
@@ -119,7 +133,7 @@ def build_project(path: Path, options: BuildOptions, *, progress: Progress = nul
             with clock.phase("test", "warming the package cache for the test environment"):
                 _prefill(recipe_text, options)
         with clock.phase("build", f"rattler-build: build and test {project.name or project.root.name}"):
-            outcome = _run_engine(recipe_path, work / "out", options, progress)
+            outcome = _run_engine(recipe_path, work / "out", options, clock.progress)
         split = _split_build_and_test(outcome, clock.phases.pop("build"))
         clock.phases["build"] = split["build"]
         clock.phases["test"] = clock.phases.get("test", 0.0) + split["test"]
@@ -135,6 +149,7 @@ def build_project(path: Path, options: BuildOptions, *, progress: Progress = nul
         phases=clock.phases,
         recipe=recipe_text,
         notes=tuple(notes),
+        tests=outcome.tests,
     )
     record_file.parent.mkdir(parents=True, exist_ok=True)
     record_file.write_text(json.dumps({**result.to_json(), "recipe": recipe_text}), encoding="utf-8")
@@ -225,8 +240,7 @@ def _run_engine(recipe: Path, out: Path, options: BuildOptions, progress: Progre
             progress=progress,
         )
     except EngineError as exc:
-        phase = "test" if "test" in str(exc).lower() and options.test else "build"
-        raise BuildFailed(phase, str(exc)) from None
+        raise BuildFailed("test" if exc.in_tests else "build", str(exc), tests=exc.tests) from None
 
 
 def _split_build_and_test(outcome: engine.BuildOutcome, total: float) -> dict[str, float]:

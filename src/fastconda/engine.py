@@ -12,6 +12,7 @@ Quirks handled here (see DESIGN.md):
 from __future__ import annotations
 
 import dataclasses
+import re
 import shutil
 import time
 from collections.abc import Mapping, Sequence
@@ -25,6 +26,11 @@ from fastconda.progress import Progress, ProgressEvent, null_progress
 DEFAULT_PACKAGE_FORMAT = "conda"
 # first log lines of the engine's test phase (py-rattler-build 0.73)
 TEST_MARKERS = ("Collecting tests from", "Running tests for")
+# the script's first line when the test has files (not one of the package's test commands); the log
+# shows the prefix as $PREFIX or as another variable whose value starts the same
+_TEST_FILES_CD = re.compile(r"\+ cd \S*/etc/conda/test-files/")
+# what the engine logs after the last test command (indexing its scratch channel, the summary)
+_ENGINE_CHATTER = ("Adding ", "Successfully added", "Writing repodata", "Could not find", "✔")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,11 +43,22 @@ class BuiltPackage:
 
 
 @dataclasses.dataclass(frozen=True)
+class TestStep:
+    """One command of a package test script, as the engine's log shows it."""
+
+    command: str
+    passed: bool
+    seconds: float
+    output: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
 class BuildOutcome:
     packages: tuple[BuiltPackage, ...]
     log: tuple[str, ...]
     seconds: float
     test_seconds: float = 0.0  # the part of ``seconds`` spent testing the package
+    tests: tuple[TestStep, ...] = ()
 
 
 class _Events:
@@ -51,6 +68,7 @@ class _Events:
         self.progress = progress
         self.phase = phase
         self.log: list[str] = []
+        self.times: list[float] = []  # when each log line arrived
         self.steps: list[tuple[float, str]] = []
 
     def on_download_start(self, event: Any) -> None:
@@ -73,8 +91,32 @@ class _Events:
         message = str(event.message).rstrip()
         if message:
             self.log.append(f"{event.level}: {message}")
+            self.times.append(time.perf_counter())
             if message.startswith(TEST_MARKERS):  # the engine emits no build step events: its log tells
                 self.steps.append((time.perf_counter(), "test"))
+
+
+def test_steps(events: _Events, end: float, *, failed: bool) -> tuple[TestStep, ...]:
+    """The commands of the package test scripts, from the log: each ``+ command`` line echoed by the
+    test script starts a step that runs until the next one. When the tests failed, the last step did."""
+    starts: list[tuple[int, str]] = []
+    testing = False
+    for index, line in enumerate(events.log):
+        message = line.split(": ", 1)[-1]
+        if message.startswith(TEST_MARKERS):
+            testing = True
+        elif testing and message.startswith("+ ") and not _TEST_FILES_CD.match(message):
+            starts.append((index, message[2:].strip()))
+    steps: list[TestStep] = []
+    for number, (index, command) in enumerate(starts):
+        last = number == len(starts) - 1
+        stop = starts[number + 1][0] if not last else len(events.log)
+        finished = events.times[stop] if stop < len(events.times) else end
+        output = tuple(line.split(": ", 1)[-1] for line in events.log[index + 1 : stop])
+        if last:
+            output = tuple(line for line in output if not line.startswith(_ENGINE_CHATTER))
+        steps.append(TestStep(command, not (failed and last), finished - events.times[index], output))
+    return tuple(steps)
 
 
 def _forget_unpacked(recipe: Any) -> None:
@@ -133,7 +175,11 @@ def build_recipe(
         msg = f"rattler-build failed on {recipe}: {exc}"
         if tail:
             msg += f"\n  build log (last lines):\n{tail}"
-        raise EngineError(msg) from None
+        in_tests = test and events.test_started() is not None
+        steps = test_steps(events, time.perf_counter(), failed=True) if in_tests else ()
+        if in_tests and not steps:  # failed before any command ran (e.g. the test env did not solve)
+            steps = (TestStep("package tests", False, 0.0, tuple(tail.splitlines())),)
+        raise EngineError(msg, tests=steps) from None
     packages = tuple(
         BuiltPackage(
             path=Path(path),
@@ -152,4 +198,5 @@ def build_recipe(
         log=tuple(events.log),
         seconds=finished - started,
         test_seconds=finished - test_start if test_start is not None else 0.0,
+        tests=test_steps(events, finished, failed=False) if test else (),
     )

@@ -7,6 +7,7 @@ Every error a user can cause says what was wrong, where, and what to do; the CLI
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 
 class FastcondaError(Exception):
@@ -34,7 +35,18 @@ class WheelError(FastcondaError):
 
 
 class EngineError(FastcondaError):
-    """The rattler-build engine failed to render, build or test a recipe."""
+    """The rattler-build engine failed to render, build or test a recipe.
+
+    ``tests`` holds the package-test steps that ran (the last one failed) when the tests failed.
+    """
+
+    def __init__(self, message: str, *, tests: tuple[Any, ...] = ()) -> None:
+        self.tests = tests
+        super().__init__(message)
+
+    @property
+    def in_tests(self) -> bool:
+        return bool(self.tests)
 
 
 class EnvironmentError_(FastcondaError):
@@ -50,10 +62,17 @@ class RecipeError(FastcondaError):
 
 
 class BuildFailed(FastcondaError):
-    """Building or testing a package failed; carries the phase that failed."""
+    """Building or testing a package failed; carries the phase that failed.
 
-    def __init__(self, phase: str, message: str) -> None:
+    ``phases`` (seconds of each phase that ran) and ``tests`` (package-test steps) are filled in by
+    the build so that CI reports (JUnit) show how far it got.
+    """
+
+    def __init__(self, phase: str, message: str, *, tests: tuple[Any, ...] = ()) -> None:
         self.phase = phase
+        self.reason = message
+        self.phases: dict[str, float] = {}
+        self.tests = tests
         super().__init__(f"{phase} failed: {message}")
 
 

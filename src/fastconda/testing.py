@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import configparser
 import dataclasses
-import enum
 import json
 import os
 import re
@@ -29,6 +28,7 @@ from fastconda import channel as channels_
 from fastconda._proc import run
 from fastconda.env import Environment, create_environment
 from fastconda.errors import CommandError, EnvironmentError_, PackageTestError
+from fastconda.junit import Outcome
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.settings import PackageTestSettings
 
@@ -63,12 +63,6 @@ for name in sys.argv[1:]:
     results.append([name, ok, time.perf_counter() - start, buffer.getvalue()])
 sys.stdout.write({_MARKER!r} + json.dumps(results) + "\\n")
 """
-
-
-class Outcome(enum.StrEnum):
-    PASSED = "passed"
-    FAILED = "failed"
-    SKIPPED = "skipped"
 
 
 @dataclasses.dataclass(frozen=True)

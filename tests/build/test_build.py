@@ -6,6 +6,7 @@ import dataclasses
 import json
 import shutil
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -76,6 +77,11 @@ def test_example_server_builds_tests_and_lands_in_the_channel(built: Built) -> N
     assert "python fastconda_check.py powersupply" in result.recipe  # the real import, not grayskull's guess
     assert "PowerSupply --help" in result.recipe
     assert "--no-build-isolation" in result.recipe
+    assert [(t.command, t.passed) for t in result.tests] == [
+        ("python fastconda_check.py powersupply", True),
+        ("PowerSupply --help", True),
+    ]
+    assert "import powersupply: ok" in result.tests[0].output
 
 
 @pytest.mark.slow
@@ -103,16 +109,47 @@ def test_unchanged_project_is_not_rebuilt_and_a_change_or_force_rebuilds(built: 
     assert forced.skipped is False
 
 
+def junit_cases(path: Path) -> dict[str, tuple[str, str]]:
+    """name → (classname, outcome) of every testcase in a JUnit file."""
+    suite = ET.parse(path).getroot().find("testsuite")
+    assert suite is not None
+    cases = {}
+    for case in suite.iter("testcase"):
+        outcome = (
+            "failed"
+            if case.find("failure") is not None
+            else "skipped"
+            if case.find("skipped") is not None
+            else "passed"
+        )
+        cases[case.get("name", "")] = (case.get("classname", ""), outcome)
+    return cases
+
+
 @pytest.mark.slow
-def test_cli_json_reports_package_sha256_and_phases(built: Built, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_json_and_junit_report_package_phases_and_each_test_command(
+    built: Built, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     argv = ["build", str(built.project), "-o", str(built.options.output), "--offline", "--json"]
-    argv += ["-c", built.options.channels[0]]
+    argv += ["-c", built.options.channels[0], "--junit", str(tmp_path / "reports" / "build.xml")]
     env_cache = ["--force"]  # the CLI uses the default cache dir: force a real build through the CLI
     assert main([*argv, *env_cache]) == ExitCode.OK
     data = json.loads(capsys.readouterr().out)
     assert data["package"] == str(built.result.package)
     assert len(data["sha256"]) == 64
     assert set(data["phases"]) == {"sdist", "recipe", "convert", "build", "test", "index"}
+    assert [t["command"] for t in data["tests"]] == [
+        "python fastconda_check.py powersupply",
+        "PowerSupply --help",
+    ]
+    cases = junit_cases(tmp_path / "reports" / "build.xml")
+    assert cases["sdist"] == ("tango-powersupply.build", "passed")
+    assert cases["index"] == ("tango-powersupply.build", "passed")
+    assert cases["PowerSupply --help"] == ("tango-powersupply.test", "passed")
+    # up to date: the report says the build was skipped, and why
+    argv[argv.index("--junit") + 1] = str(tmp_path / "again.xml")
+    assert main(argv) == ExitCode.OK
+    assert junit_cases(tmp_path / "again.xml")["build"] == ("tango-powersupply.build", "skipped")
 
 
 @pytest.mark.slow
@@ -132,6 +169,21 @@ def test_failing_package_test_fails_the_build_and_leaves_the_channel_untouched(
         build_project(project, options(seed_url, output))
     assert info.value.phase == "test"
     assert "PowerSupply --help" in str(info.value)
+    assert snapshot(output) == before
+    # which test failed, and with what: the steps the engine ran, and the CI report of the CLI
+    steps = {t.command: t for t in info.value.tests}
+    assert steps["python fastconda_check.py powersupply"].passed
+    assert not steps["PowerSupply --help"].passed
+    assert any("status 3" in line for line in steps["PowerSupply --help"].output)
+    assert {"sdist", "recipe", "convert"} <= set(info.value.phases)
+    report = tmp_path / "junit.xml"
+    argv = ["build", str(project), "-c", seed_url, "-o", str(output), "--offline", "--junit", str(report)]
+    argv += ["--force"]
+    assert main(argv) == ExitCode.FAILURE
+    cases = junit_cases(report)
+    assert cases["PowerSupply --help"] == ("broken.test", "failed")
+    assert cases["python fastconda_check.py powersupply"] == ("broken.test", "passed")
+    assert cases["sdist"] == ("broken.build", "passed")
     assert snapshot(output) == before
 
 

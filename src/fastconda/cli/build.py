@@ -4,10 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastconda.channel import as_channel_url, channel_url
 from fastconda.cli._ui import ExitCode, Ui
+from fastconda.errors import FastcondaError
 from fastconda.settings import load_settings
+
+if TYPE_CHECKING:
+    from fastconda.build import BuildResult
 
 
 def register(
@@ -37,6 +42,10 @@ def register(
         help="variant pin (repeat); adds to [tool.fastconda] pins, e.g. --pin pytango=9.4.2",
     )  # fmt: skip
     parser.add_argument("--allow-arch", action="store_true", help="do not require noarch: python")
+    parser.add_argument(
+        "--junit", type=Path, metavar="FILE",
+        help="write JUnit XML: one testcase per phase and per package test command (also on failure)",
+    )  # fmt: skip
     parser.set_defaults(handler=_build)
 
 
@@ -58,8 +67,15 @@ def _build(args: argparse.Namespace, ui: Ui) -> int:
         pins=(*settings.pins, *(args.pins or ())),
         rules=Rules(require_noarch=not args.allow_arch),
     )
-    with ui.progress() as progress:
-        result = build_project(args.path, options, progress=progress)
+    try:
+        with ui.progress() as progress:
+            result = build_project(args.path, options, progress=progress)
+    except FastcondaError as exc:
+        if args.junit:
+            _write_junit(args.junit, args.path.resolve().name, None, exc)
+        raise
+    if args.junit:
+        _write_junit(args.junit, result.name, result, None)
     for note in result.notes:
         ui.info(f"note: {note}")
     phases = ", ".join(f"{k} {v:.2f} s" for k, v in result.phases.items())
@@ -71,3 +87,25 @@ def _build(args: argparse.Namespace, ui: Ui) -> int:
     human = f"{result.package} {state}\n  sha256 {result.sha256}\n  channel {channel_url(args.output)}"
     ui.result(result.to_json(), human)
     return ExitCode.OK
+
+
+def _write_junit(path: Path, name: str, result: BuildResult | None, error: FastcondaError | None) -> None:
+    """The build as a CI test report: its phases, then its package test commands."""
+    from fastconda import junit
+    from fastconda.errors import BuildFailed
+
+    passed, failed, skipped = junit.Outcome.PASSED, junit.Outcome.FAILED, junit.Outcome.SKIPPED
+    phases = result.phases if result is not None else getattr(error, "phases", {})
+    tests = result.tests if result is not None else getattr(error, "tests", ())
+    cases = [junit.Case(f"{name}.build", phase, passed, seconds) for phase, seconds in phases.items()]
+    cases += [
+        junit.Case(f"{name}.test", t.command, passed if t.passed else failed, t.seconds, "\n".join(t.output))
+        for t in tests
+    ]
+    if result is not None and result.skipped:
+        cases.append(junit.Case(f"{name}.build", "build", skipped, 0.0, "; ".join(result.notes)))
+    if error is not None and not any(c.outcome is failed for c in cases):
+        phase = error.phase if isinstance(error, BuildFailed) else "build"
+        cases = [c for c in cases if c.name != phase]
+        cases.append(junit.Case(f"{name}.build", phase, failed, phases.get(phase, 0.0), str(error)))
+    junit.write_junit(path, f"fastconda build {name}", cases, sum(phases.values()))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from xml.etree import ElementTree as ET
 
 from fastconda.channel import as_channel_url
 from fastconda.cli._ui import ExitCode, Ui
@@ -97,34 +96,10 @@ def _indent(text: str) -> str:
 
 
 def write_junit(result: PackageTestResult, path: Path) -> None:
-    """Write ``result`` as JUnit XML (one testcase per check), atomically."""
-    suite = ET.Element(
-        "testsuite",
-        name=f"fastconda test {result.name}",
-        tests=str(len(result.checks)),
-        failures=str(len(result.failures)),
-        errors="0",
-        skipped=str(sum(c.outcome is Outcome.SKIPPED for c in result.checks)),
-        time=f"{result.seconds:.3f}",
-    )
-    for check in result.checks:
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=f"{result.name}.{check.kind}",
-            name=check.name,
-            time=f"{check.seconds:.3f}",
-        )
-        if check.outcome is Outcome.FAILED:
-            first = (check.output.strip().splitlines() or ["failed"])[-1]
-            ET.SubElement(case, "failure", message=first[:200]).text = check.output
-        elif check.outcome is Outcome.SKIPPED:
-            ET.SubElement(case, "skipped", message=check.output)
-    root = ET.Element("testsuites")
-    root.append(suite)
-    tree = ET.ElementTree(root)
-    ET.indent(tree)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.tmp")
-    tree.write(temp, encoding="utf-8", xml_declaration=True)
-    temp.replace(path)
+    """Write ``result`` as JUnit XML, one testcase per check."""
+    from fastconda import junit
+
+    cases = [
+        junit.Case(f"{result.name}.{c.kind}", c.name, c.outcome, c.seconds, c.output) for c in result.checks
+    ]
+    junit.write_junit(path, f"fastconda test {result.name}", cases, result.seconds)
