@@ -94,6 +94,7 @@ test_() {
   tango_dev
   log "fetching what the tests need (wheels for the seed channel and the wheel tests)"
   fc channel bootstrap "$ROOT/.cache/test-seed/tango" --profile tango
+  fc channel bootstrap "$ROOT/.cache/test-seed/cxx" --profile cxx
   "$VENV/bin/python" -m tests.fetch
   "$VENV/bin/python" -m tests.fetch_quetz   # quetz-server in its own venv, for the publish tests
   log "lint: ruff and mypy"

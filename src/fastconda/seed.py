@@ -1,7 +1,8 @@
 """``fastconda channel bootstrap``: a seed channel built offline from the host Python and PyPI wheels.
 
 Inputs: the running interpreter, the profile's wheels (from the wheel cache), the converter
-options. Each package is built once per distinct input and kept in the package cache; a channel is
+options, and for C++ profiles (:mod:`fastconda.cxxseed`) tool wheels, the host compilers and .debs.
+Each package is built once per distinct input and kept in the package cache; a channel is
 then an ``add`` of those files plus the removal of seed packages that are no longer wanted, done
 through :mod:`fastconda.channel` so readers never see a half-written index.
 """
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from fastconda import channel as channels
-from fastconda import hostpython, wheelcache
+from fastconda import cxxseed, hostpython, wheelcache
 from fastconda._files import write_text_atomic
 from fastconda.errors import SeedError
 from fastconda.progress import Progress, ProgressEvent, null_progress
@@ -38,7 +39,14 @@ SEED_FORMAT = 2
 class Profile:
     name: str
     description: str
-    wheels: tuple[str, ...]
+    wheels: tuple[str, ...]  # converted to conda packages (Python packages)
+    tools: tuple[str, ...] = ()  # binary tool wheels (cmake, ninja): their executables, no Python
+    debs: tuple[str, ...] = ()  # packages of recipe_templates/seed/cxx/debs.toml
+    toolchain: bool = False  # stand-ins for compiler('c'), compiler('cxx'), stdlib('c')
+
+    @property
+    def has_cxx(self) -> bool:
+        return bool(self.tools or self.debs or self.toolchain)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,18 +80,31 @@ class BootstrapResult:
 
 
 def profiles() -> dict[str, Profile]:
-    """The bundled profiles, with ``extends`` resolved."""
+    """The bundled profiles, with ``extends`` resolved (lists add up, ``toolchain`` is inherited)."""
     data = tomllib.loads(read_template("recipe", "seed/profiles.toml"))["profiles"]
 
-    def wheels(name: str, seen: tuple[str, ...] = ()) -> tuple[str, ...]:
+    def chain(name: str, seen: tuple[str, ...] = ()) -> list[dict[str, Any]]:
         if name in seen:
             msg = f"seed profiles: 'extends' loops through {' -> '.join((*seen, name))}"
             raise SeedError(msg)
         entry = data[name]
-        base = wheels(entry["extends"], (*seen, name)) if "extends" in entry else ()
-        return (*base, *entry.get("wheels", ()))
+        return [*(chain(entry["extends"], (*seen, name)) if "extends" in entry else []), entry]
 
-    return {name: Profile(name, entry.get("description", ""), wheels(name)) for name, entry in data.items()}
+    def merged(entries: list[dict[str, Any]], key: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(item for entry in entries for item in entry.get(key, ())))
+
+    result: dict[str, Profile] = {}
+    for name, entry in data.items():
+        entries = chain(name)
+        result[name] = Profile(
+            name=name,
+            description=entry.get("description", ""),
+            wheels=merged(entries, "wheels"),
+            tools=merged(entries, "tools"),
+            debs=merged(entries, "debs"),
+            toolchain=any(bool(e.get("toolchain", False)) for e in entries),
+        )
+    return result
 
 
 def get_profile(name: str) -> Profile:
@@ -122,6 +143,15 @@ def bootstrap(
         python=interpreter.short, compression_level=settings.compression_level, bytecode=True
     )
     key = _inputs_key(interpreter, wheels, options)
+    cxx = cxxseed.Plan(jobs=(), key="")
+    if profile.has_cxx:
+        mark = time.perf_counter()
+        cxx = cxxseed.plan(
+            profile.debs, profile.tools, profile.toolchain, settings,
+            seed_format=SEED_FORMAT, refresh=refresh, progress=progress,
+        )  # fmt: skip
+        key += f"-{cxx.key}"
+        phases["cxx inputs"] = time.perf_counter() - mark
     previous = _read_manifest(channel)
     if (
         previous.get("key") == key
@@ -139,7 +169,7 @@ def bootstrap(
         )
 
     mark = time.perf_counter()
-    made = _make_packages(interpreter, wheels, options, settings, progress)
+    made = _make_packages(interpreter, wheels, options, settings, progress, jobs=cxx.jobs)
     phases["packages"] = time.perf_counter() - mark
 
     mark = time.perf_counter()
@@ -176,12 +206,16 @@ def _make_packages(
     options: Any,
     settings: Settings,
     progress: Progress,
+    *,
+    jobs: Sequence[cxxseed.PackageJob] = (),
 ) -> list[tuple[Path, SeedPackage]]:
     """Every seed package file, from the package cache or built now (in parallel)."""
+    from concurrent.futures import Future
+
     from fastconda.wheel import wheel_to_conda
 
     cache = settings.package_cache_dir
-    total = len(wheels) + 1
+    total = len(wheels) + 1 + len(jobs)
     done = 0
 
     def report(message: str) -> None:
@@ -207,9 +241,21 @@ def _make_packages(
         report(f"{wheel.name} ({'cached' if cached else 'converted'})")
         return [(p, SeedPackage(p.name, wheel.name, cached)) for p in entry]
 
+    started: dict[str, Future[list[tuple[Path, SeedPackage]]]] = {}
+
+    def cxx_job(job: cxxseed.PackageJob) -> list[tuple[Path, SeedPackage]]:
+        # a job's needs are submitted before it: waiting here cannot hold up the pool
+        needed = [path for entry in job.needs for path, _ in started[entry].result()]
+        files, cached = _cached(cache / job.entry, lambda out: job.make(out, needed))
+        report(f"{Path(job.entry).name} ({'cached' if cached else 'built'})")
+        return [(p, SeedPackage(p.name, job.source, cached)) for p in files]
+
     workers = max(2, min(8, os.cpu_count() or 2))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(python_job)] + [pool.submit(wheel_job, w) for w in wheels]
+        for job in jobs:
+            started[job.entry] = pool.submit(cxx_job, job)
+        futures += started.values()
         return [item for future in futures for item in future.result()]
 
 
