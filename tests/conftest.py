@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,3 +38,34 @@ def seed_channel() -> Iterator[Path]:
 @pytest.fixture
 def seed_url(seed_channel: Path) -> str:
     return seed_channel.resolve().as_uri()
+
+
+CXX_CHANNEL = CACHE / "test-seed" / "cxx"
+
+
+def _missing_host_tools() -> str:
+    for tool, why in (
+        ("apt-get", "the cxx seed profile fetches Debian's Tango C++ packages with apt-get download"),
+        ("dpkg-deb", "the cxx seed profile unpacks Debian's .debs with dpkg-deb"),
+        ("g++", "the cxx seed profile wraps the host's g++ (apt-get install g++)"),
+    ):
+        if shutil.which(tool) is None:
+            return f"no {tool} on this machine: {why}"
+    return ""
+
+
+MISSING = _missing_host_tools()
+needs_debian = pytest.mark.skipif(bool(MISSING), reason=MISSING or "-")
+
+
+@pytest.fixture(scope="session")
+def cxx_channel() -> Path:
+    """The cxx-profile seed channel (tango profile + cmake, ninja, compiler stand-ins, cpptango, ...)."""
+    if MISSING:
+        pytest.skip(MISSING)
+    from fastconda.seed import bootstrap
+    from fastconda.settings import load_settings
+
+    settings = load_settings(overrides={"offline": os.environ.get("FASTCONDA_OFFLINE", "") or None})
+    bootstrap(CXX_CHANNEL, "cxx", settings)
+    return CXX_CHANNEL

@@ -1,8 +1,10 @@
 """``fastconda build``: a source tree → a tested ``.conda`` in a channel.
 
 Python projects: sdist → grayskull → convert → facility rules → rattler-build (build + test) →
-atomic add to the output channel. A project's own ``recipe.yaml`` (or ``meta.yaml``, converted on
-the fly) replaces the first four steps. Nothing reaches the channel unless the package tests pass.
+atomic add to the output channel. CMake C++ Tango servers: the recipe comes from the C++ template
+(:mod:`fastconda.cxxbuild`) and builds with its variant config. A project's own ``recipe.yaml`` (or
+``meta.yaml``, converted on the fly) replaces the recipe steps. Nothing reaches the channel unless
+the package tests pass.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from fastconda import __version__, engine, grayskull_, sdist
+from fastconda import __version__, cxxbuild, engine, grayskull_, sdist
 from fastconda import channel as channels
 from fastconda.convert import convert
 from fastconda.env import prefill_package_cache
@@ -99,9 +101,6 @@ class _Clock:
 def build_project(path: Path, options: BuildOptions, *, progress: Progress = null_progress) -> BuildResult:
     """Build *path* into ``options.output``; skipped when nothing that goes into it changed."""
     project = detect(path)
-    if project.kind is not Kind.PYTHON:
-        msg = f"{project.root}: building {project.kind.value} projects is not supported yet"
-        raise ProjectError(msg)
     channels.check_channel_dir(options.output, create=True)
     parse_pins(options.pins)  # a bad pin is a usage error before any work
     if not options.channels:
@@ -129,11 +128,12 @@ def _build(
         work = Path(scratch)
         recipe_path = _recipe(project, recipe_file, work, options=options, clock=clock, notes=notes)
         recipe_text = recipe_path.read_text(encoding="utf-8")
-        if options.test:
+        if options.test and project.kind is Kind.PYTHON:
             with clock.phase("test", "warming the package cache for the test environment"):
                 _prefill(recipe_text, options)
+        variants = cxxbuild.variant_config(project.root) if project.kind is Kind.CMAKE else None
         with clock.phase("build", f"rattler-build: build and test {project.name or project.root.name}"):
-            outcome = _run_engine(recipe_path, work / "out", options, clock.progress)
+            outcome = _run_engine(recipe_path, work / "out", options, clock.progress, variants)
         split = _split_build_and_test(outcome, clock.phases.pop("build"))
         clock.phases["build"] = split["build"]
         clock.phases["test"] = clock.phases.get("test", 0.0) + split["test"]
@@ -177,6 +177,11 @@ def _recipe(
             notes.append(f"converted the project's {recipe_file} on the fly")
             text = _anchor_source_paths(result.recipe_text, recipe_file.parent)
             return write_recipe(text, folder)
+    if project.kind is Kind.CMAKE:
+        with clock.phase("recipe", f"recipe for the C++ server {project.root.name}"):
+            server = cxxbuild.read_server(project.root)
+            notes.append(f"C++ server {server.executable} {server.version}: recipe from the cxx template")
+            return cxxbuild.write_recipe(server, work / "recipe")
     with clock.phase("sdist", f"building the sdist of {project.root.name}"):
         tarball = sdist.build_sdist(
             project.root,
@@ -229,18 +234,24 @@ def parse_pins(pins: tuple[str, ...]) -> dict[str, list[str]]:
     return overrides
 
 
-def _run_engine(recipe: Path, out: Path, options: BuildOptions, progress: Progress) -> engine.BuildOutcome:
+def _run_engine(
+    recipe: Path, out: Path, options: BuildOptions, progress: Progress, variants: Path | None = None
+) -> engine.BuildOutcome:
     try:
         return engine.build_recipe(
             recipe,
             channels=options.channels,
             work_dir=out,
+            variant_config=variants,
             test=options.test,
             variant_overrides=parse_pins(options.pins) or None,
             progress=progress,
         )
     except EngineError as exc:
-        raise BuildFailed("test" if exc.in_tests else "build", str(exc), tests=exc.tests) from None
+        message = str(exc)
+        if exc.unsolvable and variants is not None:
+            message += "\n" + cxxbuild.MISSING_TOOLCHAIN_HINT
+        raise BuildFailed("test" if exc.in_tests else "build", message, tests=exc.tests) from None
 
 
 def _split_build_and_test(outcome: engine.BuildOutcome, total: float) -> dict[str, float]:

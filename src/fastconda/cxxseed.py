@@ -27,17 +27,16 @@ import stat
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
-from importlib import resources
 from pathlib import Path
 
 from ruamel.yaml import YAML
 
 from fastconda import _proc, debs, engine, wheelcache
 from fastconda.channel import add_packages, channel_url, create_channel, file_sha256
-from fastconda.errors import CommandError, SeedError, TemplateError
+from fastconda.errors import CommandError, SeedError
 from fastconda.progress import Progress, null_progress
 from fastconda.settings import Settings
-from fastconda.templates import read_template
+from fastconda.templates import read_template, template_path
 
 TEMPLATE = "seed/cxx/repack.yaml"
 VARIANTS = "cxx/variants.yaml"
@@ -46,11 +45,7 @@ ELF_MAGIC = b"\x7fELF"
 
 def variant_config() -> Path:
     """The variant config that renders ``compiler('c'|'cxx')`` and ``stdlib('c')`` as the stand-ins' names."""
-    path = Path(str(resources.files("fastconda.recipe_templates").joinpath(*VARIANTS.split("/"))))
-    if not path.is_file():
-        msg = f"template recipe:{VARIANTS} is missing from the fastconda installation (reinstall fastconda)"
-        raise TemplateError(msg)
-    return path
+    return template_path("recipe", VARIANTS)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -29,6 +29,10 @@ TEST_MARKERS = ("Collecting tests from", "Running tests for")
 # the script's first line when the test has files (not one of the package's test commands); the log
 # shows the prefix as $PREFIX or as another variable whose value starts the same
 _TEST_FILES_CD = re.compile(r"\+ cd \S*/etc/conda/test-files/")
+# gcc/clang (`file:line:col: error: ...`), ninja/make and CMake report failures this way
+_COMPILER_ERROR = re.compile(r": (?:fatal )?error: |^\w+: FAILED: |CMake Error")
+# the engine's message when the build, host or test environment has no solution
+_UNSOLVABLE = "Failed to resolve dependencies"
 # what the engine logs after the last test command (indexing its scratch channel, the summary)
 _ENGINE_CHATTER = ("Adding ", "Successfully added", "Writing repodata", "Could not find", "✔")
 
@@ -171,15 +175,19 @@ def build_recipe(
             for variant in rendered
         ]
     except RattlerBuildError as exc:
-        tail = "\n".join(f"    {line}" for line in "\n".join(events.log).splitlines()[-30:])
+        lines = "\n".join(events.log).splitlines()
+        tail = "\n".join(f"    {line}" for line in lines[-30:])
         msg = f"rattler-build failed on {recipe}: {exc}"
+        errors = [line for line in lines[:-30] if _COMPILER_ERROR.search(line)][:10]
+        if errors:  # a compiler's or CMake's own error scrolled out of the tail
+            msg += "\n  errors in the build log:\n" + "\n".join(f"    {line}" for line in errors)
         if tail:
             msg += f"\n  build log (last lines):\n{tail}"
         in_tests = test and events.test_started() is not None
         steps = test_steps(events, time.perf_counter(), failed=True) if in_tests else ()
         if in_tests and not steps:  # failed before any command ran (e.g. the test env did not solve)
             steps = (TestStep("package tests", False, 0.0, tuple(tail.splitlines())),)
-        raise EngineError(msg, tests=steps) from None
+        raise EngineError(msg, tests=steps, unsolvable=_UNSOLVABLE in str(exc)) from None
     packages = tuple(
         BuiltPackage(
             path=Path(path),

@@ -40,8 +40,9 @@ class EngineError(FastcondaError):
     ``tests`` holds the package-test steps that ran (the last one failed) when the tests failed.
     """
 
-    def __init__(self, message: str, *, tests: tuple[Any, ...] = ()) -> None:
+    def __init__(self, message: str, *, tests: tuple[Any, ...] = (), unsolvable: bool = False) -> None:
         self.tests = tests
+        self.unsolvable = unsolvable  # an environment had no solution in the given channels
         super().__init__(message)
 
     @property

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 from typing import Literal
 
 from fastconda.errors import TemplateError
@@ -24,3 +25,12 @@ def read_template(kind: Kind, name: str) -> str:
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
         msg = f"template {kind}:{name} is missing from the fastconda installation (reinstall fastconda)"
         raise TemplateError(msg) from None
+
+
+def template_path(kind: Kind, name: str) -> Path:
+    """The file of template *name*, for tools that read a path (the engine's variant config)."""
+    path = Path(str(resources.files(_PACKAGES[kind]).joinpath(*name.split("/"))))
+    if not path.is_file():
+        msg = f"template {kind}:{name} is missing from the fastconda installation (reinstall fastconda)"
+        raise TemplateError(msg)
+    return path

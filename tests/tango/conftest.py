@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from fastconda.env import create_environment
 from tests.conftest import REPO
 
 EXAMPLE = REPO / "examples" / "pogo-powermeter"
@@ -29,3 +35,65 @@ needs_tango_dev = pytest.mark.skipif(
 def pogo_project(tmp_path: Path) -> Path:
     """A fresh copy of the bundled Pogo example (tests never write into the repository)."""
     return Path(shutil.copytree(EXAMPLE, tmp_path / "PowerMeter"))
+
+
+@pytest.fixture(scope="session")
+def pytango_python(seed_channel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A Python with PyTango from the offline seed channel (the client side of the tests)."""
+    prefix = tmp_path_factory.mktemp("client") / "env"
+    return create_environment(
+        prefix, ["python", "pytango"], channels=[seed_channel.resolve().as_uri()]
+    ).python
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def start_nodb(executable: Path, log: Path, env: dict[str, str] | None = None) -> Iterator[str]:
+    """*executable* started with -nodb on a free loopback port; yields the device's full name."""
+    port = _free_port()
+    with log.open("w") as out:
+        server = subprocess.Popen(
+            [executable, "test", "-nodb", "-dlist", "lab/pm/1", "-ORBendPoint", f"giop:tcp:127.0.0.1:{port}"],
+            stdout=out, stderr=subprocess.STDOUT, env=env,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 20
+        while "Ready to accept request" not in log.read_text():
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"server did not start (exit {server.poll()}):\n{log.read_text()}")
+            time.sleep(0.05)
+        yield f"tango://127.0.0.1:{port}/lab/pm/1#dbase=no"
+    finally:
+        server.kill()
+        server.wait(timeout=10)
+
+
+POWERMETER_CLIENT = """
+import sys, tango
+pm = tango.DeviceProxy(sys.argv[1])
+assert pm.state() == tango.DevState.OFF, pm.state()
+assert pm.wavelength == 1550.0
+pm.On()
+assert pm.state() == tango.DevState.ON
+mean = pm.Measure(4)
+assert abs(mean - 1e-3) < 1e-9, mean
+assert pm.power == mean
+assert pm.sampleCount >= 5  # Measure(4) plus the read of power
+pm.Off()
+pm.wavelength = 1310.0
+print("OK", pm.state(), pm.wavelength)
+"""
+
+
+def drive_powermeter(python: Path, device: str) -> list[str]:
+    """A PyTango client reads the PowerMeter's attributes and runs its commands; returns what it printed."""
+    env = {k: v for k, v in os.environ.items() if k != "TANGO_HOST"}
+    command = [python, "-c", POWERMETER_CLIENT, device]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout.split()

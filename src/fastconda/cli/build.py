@@ -24,7 +24,9 @@ def register(
         help="build a source tree into a tested .conda in a channel",
         description=(
             "Python projects: sdist → grayskull → convert → facility rules → rattler-build (build + test) → "
-            "channel. A project's own recipe/recipe.yaml or meta.yaml is used when present."
+            "channel. CMake C++ Tango servers: recipe from fastconda's C++ template (compilers, cmake, ninja,"
+            " cpptango; tests --help and a -nodb start) → rattler-build → channel. A project's own "
+            "recipe/recipe.yaml or meta.yaml is used when present."
         ),
     )
     parser.add_argument("path", type=Path, nargs="?", default=Path(), metavar="PATH")

@@ -1,0 +1,111 @@
+"""C++ Tango servers (CMake projects): what ``fastconda build`` needs to know about one, and its recipe.
+
+The recipe comes from ``recipe_templates/cxx/recipe.yaml`` with its context filled from the project's
+``CMakeLists.txt`` (``project(NAME VERSION x.y.z)`` and the server's ``add_executable``). Its package test,
+``tango_server_check.sh`` (``--help`` prints the usage, ``-nodb`` reaches "Ready to accept request"), is
+shared with the ``--via wheel`` route, so both routes test the same thing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import re
+from pathlib import Path
+
+from ruamel.yaml import YAML
+
+from fastconda.errors import ProjectError
+from fastconda.templates import read_template, template_path
+
+TEMPLATE = "cxx/recipe.yaml"
+VARIANTS = "cxx/variants.yaml"
+CHECK_SCRIPT = "tango_server_check.sh"
+# a project's own variant config, next to its recipe (conda-build's name is accepted too)
+PROJECT_VARIANTS = ("recipe/variants.yaml", "recipe/conda_build_config.yaml", "variants.yaml")
+
+MISSING_TOOLCHAIN_HINT = (
+    "  hint: a C++ server builds against channels that provide the C++ toolchain and Tango: gxx_linux-64, "
+    "sysroot_linux-64, cmake, ninja, pkg-config and cpptango. Offline, make one with "
+    "`fastconda channel bootstrap DIR --profile cxx`; on a normal machine use conda-forge."
+)
+_COMMENT = re.compile(r"#[^\n]*")
+_PROJECT = re.compile(r"\bproject\s*\(\s*([A-Za-z_][\w.+-]*)([^)]*)\)", re.IGNORECASE)
+_VERSION = re.compile(r"\bVERSION\s+(\d+(?:\.\d+){0,3})", re.IGNORECASE)
+_EXECUTABLE = re.compile(r"\badd_executable\s*\(\s*(\$\{PROJECT_NAME\}|[A-Za-z_][\w.+-]*)", re.IGNORECASE)
+
+
+@dataclasses.dataclass(frozen=True)
+class CMakeServer:
+    root: Path
+    project: str  # the CMake project name
+    version: str
+    executable: str  # the server executable the project installs
+
+    @property
+    def package(self) -> str:
+        """The conda package name: the project name in lower case."""
+        return re.sub(r"[^a-z0-9_.-]", "-", self.project.lower())
+
+    def check_command(self, script: str = CHECK_SCRIPT) -> str:
+        """The package test command (run where *script* is)."""
+        return f"bash {script} {self.executable}"
+
+
+def read_server(root: Path) -> CMakeServer:
+    """Name, version and executable of the CMake project in *root*, or what is missing and how to add it."""
+    cmakelists = root / "CMakeLists.txt"
+    try:
+        text = _COMMENT.sub("", cmakelists.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        msg = f"{cmakelists}: cannot read it: {exc}"
+        raise ProjectError(msg) from None
+    project = _PROJECT.search(text)
+    if project is None:
+        msg = f"{cmakelists}: no project(NAME VERSION x.y.z); add one (fastconda pogo-migrate writes it)"
+        raise ProjectError(msg)
+    version = _VERSION.search(project.group(2))
+    if version is None:
+        line = text.count("\n", 0, project.start()) + 1
+        name = project.group(1)
+        msg = f"{cmakelists}:{line}: project({name} ...) has no VERSION: write project({name} VERSION 1.0.0)"
+        raise ProjectError(msg)
+    executable = _EXECUTABLE.search(text)
+    if executable is None:
+        msg = f"{cmakelists}: no add_executable(...): a Tango device server is an executable"
+        raise ProjectError(msg)
+    target = executable.group(1)
+    return CMakeServer(
+        root=root,
+        project=project.group(1),
+        version=version.group(1),
+        executable=project.group(1) if target == "${PROJECT_NAME}" else target,
+    )
+
+
+def write_recipe(server: CMakeServer, folder: Path) -> Path:
+    """``folder/recipe.yaml`` for *server* (plus its test script); returns the recipe's path."""
+    yaml = YAML()
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    data = yaml.load(read_template("recipe", TEMPLATE))
+    context = data["context"]
+    context["name"] = server.package
+    context["version"] = server.version
+    context["server"] = server.executable
+    context["source_dir"] = str(server.root)
+    out = io.StringIO()
+    yaml.dump(data, out)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / CHECK_SCRIPT).write_text(read_template("recipe", f"cxx/{CHECK_SCRIPT}"), encoding="utf-8")
+    recipe = folder / "recipe.yaml"
+    recipe.write_text(out.getvalue(), encoding="utf-8")
+    return recipe
+
+
+def variant_config(root: Path) -> Path:
+    """The project's own variant config, else fastconda's (the compiler and stdlib names of conda-forge)."""
+    for name in PROJECT_VARIANTS:
+        if (root / name).is_file():
+            return root / name
+    return template_path("recipe", VARIANTS)
