@@ -46,6 +46,7 @@ class PackageInfo:
     build: str
     subdir: str
     sha256: str
+    depends: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,6 +170,7 @@ def read_package(path: Path) -> PackageInfo:
             build=str(index["build"]),
             subdir=str(index.get("subdir") or "noarch"),
             sha256=file_sha256(path),
+            depends=tuple(str(d) for d in index.get("depends", ())),
         )
     except KeyError as exc:
         msg = f"{path}: info/index.json has no {exc.args[0]!r}"

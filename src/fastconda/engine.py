@@ -123,6 +123,42 @@ def test_steps(events: _Events, end: float, *, failed: bool) -> tuple[TestStep, 
     return tuple(steps)
 
 
+def test_package(
+    package: Path, *, channels: Sequence[str], progress: Progress = null_progress
+) -> tuple[TestStep, ...]:
+    """Run the tests a package carries (``info/tests``, written by rattler-build) in a new environment.
+
+    Returns the steps (none when the package carries no tests); a failed test is a step that did not
+    pass, never an exception. ``channels`` must provide the package's dependencies.
+    """
+    if not channels:
+        msg = f"{package}: no channels given; refusing to let the engine fall back to conda-forge"
+        raise EngineError(msg)
+    from rattler_build import Package, RattlerBuildError
+
+    try:
+        loaded = Package.from_file(package)
+    except RattlerBuildError as exc:
+        msg = f"{package}: the engine cannot read it: {exc}"
+        raise EngineError(msg) from None
+    if not loaded.test_count:
+        return ()
+    stem = package.name.removesuffix(".conda").removesuffix(".tar.bz2")
+    shutil.rmtree(package_cache_path() / stem, ignore_errors=True)  # see _forget_unpacked
+    events = _Events(progress, f"test {package.name}")
+    started = time.perf_counter()
+    try:
+        results = loaded.run_tests(channel=list(channels), progress_callback=events)
+    except RattlerBuildError as exc:  # the test environment could not be made, or a test failed
+        steps = test_steps(events, time.perf_counter(), failed=True)
+        tail = tuple(f"{line}" for line in "\n".join(events.log).splitlines()[-30:])
+        return steps or (TestStep("package tests", False, time.perf_counter() - started, (str(exc), *tail)),)
+    passed = all(result.success for result in results)
+    return test_steps(events, time.perf_counter(), failed=not passed) or tuple(
+        TestStep(f"package test {r.test_index}", r.success, 0.0, tuple(r.output)) for r in results
+    )
+
+
 def _forget_unpacked(recipe: Any) -> None:
     """Drop an earlier build of the same name-version-build from the shared package cache.
 

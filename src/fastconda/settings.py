@@ -49,6 +49,9 @@ class PackageTestSettings:
     pytest_args: tuple[str, ...] = ()
     #: seconds each check may take
     timeout: int = 600
+    #: also run the tests a package file carries (``info/tests``: the recipe's tests, as rattler-build
+    #: and ``fastconda build`` write them), in their own environment
+    package_tests: bool = True
 
 
 @dataclasses.dataclass(frozen=True)

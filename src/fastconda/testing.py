@@ -301,19 +301,42 @@ def _plan(
     return jobs
 
 
-def _target(package: str | Path, scratch: Path) -> tuple[str, str, str | None]:
-    """(name, match spec, local channel URL or None) for a package file or a match spec."""
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    name: str
+    spec: str
+    channel: str | None  # a local channel holding the package file, or None for a spec
+    file: Path | None
+    python: bool  # False for a package file that does not depend on python (a C++ server)
+
+
+def _target(package: str | Path, scratch: Path) -> _Target:
+    """What to install for a package file or a match spec."""
     text = os.fspath(package)
     if text.endswith(channels_.PACKAGE_SUFFIXES):
         info = channels_.read_package(Path(text))
         local = scratch / "channel"
         channels_.add_packages(local, [info.path])
-        return info.name, f"{info.name} =={info.version} {info.build}", channels_.channel_url(local)
+        python = any(d.split()[0] == "python" for d in info.depends if d.strip())
+        spec = f"{info.name} =={info.version} {info.build}"
+        return _Target(info.name, spec, channels_.channel_url(local), info.path, python)
     match = re.match(r"^\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*)", text)
     if not match:
         msg = f"{text!r} is neither a .conda file nor a package name"
         raise PackageTestError(msg)
-    return match.group(1).lower(), text.strip(), None
+    return _Target(match.group(1).lower(), text.strip(), None, None, True)
+
+
+def _carried_tests(package: Path, sources: Sequence[str]) -> list[CheckResult]:
+    """The package's own tests (``info/tests``), one result per test command."""
+    from fastconda import engine
+
+    steps = engine.test_package(package, channels=sources)
+    return [
+        CheckResult("package-test", s.command, Outcome.PASSED if s.passed else Outcome.FAILED, s.seconds,
+                    "" if s.passed else "\n".join(s.output))
+        for s in steps
+    ]  # fmt: skip
 
 
 def run_package_tests(
@@ -342,10 +365,13 @@ def run_package_tests(
     scratch = Path(tempfile.mkdtemp(prefix="fastconda-test-"))
     prefix = scratch / "prefix"
     try:
-        name, spec, local = _target(package, scratch)
-        sources = [local, *channels] if local else list(channels)
-        specs = [spec, f"python {python}.*" if python else "python", *settings.requires]
-        if settings.pip_check:
+        target = _target(package, scratch)
+        name, spec = target.name, target.spec
+        sources = [target.channel, *channels] if target.channel else list(channels)
+        specs = [spec, *settings.requires]
+        if target.python or python or settings.pytest is not None:
+            specs.append(f"python {python}.*" if python else "python")
+        if settings.pip_check and target.python:
             specs.append("pip")
         if settings.pytest is not None:
             specs.append("pytest")
@@ -358,7 +384,10 @@ def run_package_tests(
         installed = _installed(prefix, name)
         install = CheckResult("install", spec, Outcome.PASSED, env.solve_seconds + env.install_seconds)
         runner = _Runner(_environ(prefix), cwd or Path.cwd(), float(settings.timeout))
-        jobs = _plan(installed, env, settings, runner)
+        checked = dataclasses.replace(settings, pip_check=settings.pip_check and target.python)
+        jobs = _plan(installed, env, checked, runner)
+        if settings.package_tests and target.file is not None:
+            jobs.append(partial(_carried_tests, target.file, sources))
         results: list[CheckResult] = [install]
         with ThreadPoolExecutor(max_workers=_JOBS) as pool:
             for number, found in enumerate(pool.map(lambda job: job(), jobs), 1):

@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,12 @@ import yaml
 
 from fastconda.ci import CiError, CiOptions, init_pipeline, render_pipeline
 from fastconda.cli import ExitCode, main
-from tests.conftest import REPO
+from fastconda.tango.pogo import migrate
+from tests.conftest import REPO, needs_debian
 from tests.test_channel import assert_consistent
 
 EXAMPLE = REPO / "examples" / "pytango-powersupply"
+CXX_EXAMPLE = REPO / "examples" / "pogo-powermeter"
 
 
 def test_gitlab_pipeline_is_valid_yaml_with_build_test_and_publish_on_tags() -> None:
@@ -29,6 +32,7 @@ def test_gitlab_pipeline_is_valid_yaml_with_build_test_and_publish_on_tags() -> 
     assert {".cache/fastconda", ".cache/rattler"} <= set(data["default"]["cache"]["paths"])
     assert any("fastconda build ." in line for line in data["build"]["script"])
     assert data["test"]["artifacts"]["reports"]["junit"] == "fastconda-test-*.xml"
+    assert data["build"]["artifacts"]["reports"]["junit"] == "fastconda-build.xml"
     assert "$CI_COMMIT_TAG" in data["publish"]["rules"][0]["if"]
     assert any("fastconda publish" in line for line in data["publish"]["script"])
     assert "@" not in text.replace("@v", "")  # every marker filled
@@ -73,13 +77,32 @@ def _expand(value: str, env: dict[str, str]) -> str:
         os.environ.update(saved)
 
 
+def _python_example(tmp_path: Path, _cxx: Path, seed: Path) -> tuple[Path, str, str]:
+    project = Path(shutil.copytree(EXAMPLE, tmp_path / "pytango-powersupply"))
+    return project, seed.resolve().as_uri(), "tango-powersupply"
+
+
+def _cxx_example(tmp_path: Path, cxx: Path, _seed: Path) -> tuple[Path, str, str]:
+    project = Path(shutil.copytree(CXX_EXAMPLE, tmp_path / "PowerMeter"))
+    migrate(project)
+    return project, cxx.resolve().as_uri(), "powermeter"
+
+
 @pytest.mark.slow
-def test_gitlab_job_scripts_run_green_on_the_python_example(seed_url: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "example", [_python_example, pytest.param(_cxx_example, marks=needs_debian)], ids=["python", "cxx"]
+)
+def test_gitlab_job_scripts_run_green_on_the_bundled_examples(
+    example: Callable[[Path, Path, Path], tuple[Path, str, str]],
+    request: pytest.FixtureRequest,
+    seed_channel: Path,
+    tmp_path: Path,
+) -> None:
     """What the runner does after `before_script` (pip install fastconda): every job's script, in order."""
-    project = tmp_path / "pytango-powersupply"
-    shutil.copytree(EXAMPLE, project)
+    cxx = request.getfixturevalue("cxx_channel") if example is _cxx_example else seed_channel
+    project, channel, package = example(tmp_path, cxx, seed_channel)
     published = tmp_path / "published"
-    args = ["ci", "init", str(project), "--gitlab", "-c", seed_url, "--publish-to", str(published)]
+    args = ["ci", "init", str(project), "--gitlab", "-c", channel, "--publish-to", str(published)]
     assert main(args) == ExitCode.OK
     pipeline: dict[str, Any] = yaml.safe_load((project / ".gitlab-ci.yml").read_text())
 
@@ -102,7 +125,9 @@ def test_gitlab_job_scripts_run_green_on_the_python_example(seed_url: str, tmp_p
             assert done.returncode == 0, f"job {job}: {line}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
 
     assert (project / "fastconda-build.json").is_file()
-    assert assert_consistent(project / "output-channel") == ["tango-powersupply"]
+    built = (project / "fastconda-build.xml").read_text()
+    assert 'classname="' + package + '.test"' in built  # each package test command is a testcase
+    assert assert_consistent(project / "output-channel") == [package]
     (report,) = project.glob("fastconda-test-*.xml")
-    assert "<testcase" in report.read_text()
-    assert assert_consistent(published) == ["tango-powersupply"]
+    assert 'classname="' + package + '.package-test"' in report.read_text()  # the tests the package carries
+    assert assert_consistent(published) == [package]

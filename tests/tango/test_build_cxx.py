@@ -19,8 +19,10 @@ from fastconda.cli import ExitCode, main
 from fastconda.cxxbuild import read_server
 from fastconda.env import create_environment
 from fastconda.errors import BuildFailed, ProjectError
+from fastconda.junit import Outcome
 from fastconda.settings import load_settings
 from fastconda.tango.pogo import migrate
+from fastconda.testing import run_package_tests
 from tests.conftest import needs_debian
 from tests.test_channel import snapshot
 from tests.wheel.wheelmaker import read_conda
@@ -121,3 +123,14 @@ def test_cmake_project_without_a_version_or_executable_is_a_clear_error(tmp_path
     cmakelists.write_text("project(Lib VERSION 1.0)\nadd_library(lib a.cpp)\n")
     with pytest.raises(ProjectError, match="no add_executable"):
         read_server(tmp_path)
+
+
+def test_fastconda_test_runs_the_tests_the_package_carries_and_no_python_checks(
+    built: Built, cxx_channel: Path
+) -> None:
+    result = run_package_tests(built.result.package, [cxx_channel.resolve().as_uri()])
+    kinds = {(c.kind, c.name): c.outcome for c in result.checks}
+    assert kinds[("package-test", "bash tango_server_check.sh PowerMeter")] is Outcome.PASSED
+    assert not any(kind == "pip-check" for kind, _ in kinds)  # not a Python package: no python, no pip check
+    assert not any(p.startswith("python ") for p in result.packages)
+    assert result.ok

@@ -21,7 +21,8 @@ def register(
         description=(
             "Solve and install PKG (a .conda file or a package name) and its test requirements into a new "
             "prefix from the given channels only, then run: imports of its top-level modules, pip check, "
-            "'<entry point> --help' (not for taurus applications), your commands and, optionally, pytest. "
+            "'<entry point> --help' (not for taurus applications), your commands, optionally pytest, and the "
+            "tests a package file carries (the recipe's tests rattler-build and fastconda build put in it). "
             "Settings come from [tool.fastconda.test] in pyproject.toml, FASTCONDA_TEST_* and these flags. "
             "Exits 1 when a check fails."
         ),
@@ -47,6 +48,10 @@ def register(
     parser.add_argument("--pytest", type=Path, metavar="PATH", help="run this test suite with pytest")
     parser.add_argument("--no-pip-check", dest="pip_check", action="store_false", default=None)
     parser.add_argument("--no-entry-points", dest="entry_points", action="store_false", default=None)
+    parser.add_argument(
+        "--no-package-tests", dest="package_tests", action="store_false", default=None,
+        help="do not run the tests a package file carries (its recipe's tests, in their own environment)",
+    )  # fmt: skip
     parser.add_argument("--python", metavar="X.Y", help="Python version of the environment")
     parser.add_argument("--timeout", type=int, metavar="SECONDS", help="time limit of each check")
     parser.add_argument("--junit", type=Path, metavar="FILE", help="write the results as JUnit XML")
@@ -61,7 +66,7 @@ def _test(args: argparse.Namespace, ui: Ui) -> int:
         name: getattr(args, name)
         for name in (
             "commands", "imports", "skip_imports", "skip_entry_points", "requires",
-            "pytest", "pip_check", "entry_points", "timeout",
+            "pytest", "pip_check", "entry_points", "timeout", "package_tests",
         )
     }  # fmt: skip
     settings = load_settings(Path.cwd(), overrides={"python": args.python, "test": flags})
