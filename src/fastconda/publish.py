@@ -9,9 +9,11 @@ Targets:
   the API key in the ``X-API-Key`` header (from ``QUETZ_API_KEY``).
 
 Nothing is half-published: every package is read and every conflict is looked for *before* the
-first byte is written. Quetz checks the sha256 of each upload and stores the file only when it
-matches, so a file on the server is whole or absent. A package that is already there with the
-same content is "unchanged"; with other content it is an error unless ``replace`` is true.
+first byte is written, and when Quetz refuses package k of N (a key that may upload only some of
+them), the k-1 packages this run uploaded are deleted again. Quetz checks the sha256 of each upload
+and stores the file only when it matches, so a file on the server is whole or absent. A package
+that is already there with the same content is "unchanged"; with other content it is an error
+unless ``replace`` is true.
 """
 
 from __future__ import annotations
@@ -257,17 +259,22 @@ class _Quetz:
         if conflicts:
             raise PublishError(_conflict_message(conflicts, f"Quetz channel {self.target.channel_url}"))
         todo = [i for i in infos if i.path.name not in states]
-        done: list[str] = []
+        uploaded: list[channels.PackageInfo] = []
         for number, info in enumerate(todo, 1):
             progress(ProgressEvent("upload", info.path.name, number, len(todo)))
             try:
                 states[info.path.name] = self._upload(info, replace=replace)
             except PublishError as exc:
-                if not done:
+                if not uploaded:
                     raise
-                msg = f"{exc}\nuploaded before the failure (complete, verified by sha256): {', '.join(done)}"
+                if replace:  # what was replaced cannot be put back: say what is new on the server
+                    names = ", ".join(i.path.name for i in uploaded)
+                    msg = f"{exc}\nuploaded before the failure (complete, verified by sha256): {names}"
+                else:  # all or nothing: take back what this run added
+                    msg = f"{exc}\n{self._roll_back(uploaded)}"
                 raise PublishError(msg) from None
-            done.append(info.path.name)
+            if states[info.path.name] == "added":
+                uploaded.append(info)
         added = [i for i in infos if states[i.path.name] == "added"]
         indexed = self._wait_for_index(added, index_wait) if added else True
         return tuple(_record(i, states[i.path.name]) for i in infos), indexed
@@ -341,6 +348,29 @@ class _Quetz:
             raise PublishError(msg)
         self._expect(response, 201, where)
         return "added"
+
+    def _roll_back(self, uploaded: list[channels.PackageInfo]) -> str:
+        """Delete the packages this run uploaded before a failure; says what is left on the server."""
+        left: list[str] = []
+        for info in uploaded:
+            path = (
+                f"/api/channels/{self._quoted_channel}/packages/{urllib.parse.quote(info.name)}/versions/"
+                f"{info.subdir}/{urllib.parse.quote(info.path.name)}"
+            )
+            try:
+                response = self._request("DELETE", path)
+            except PublishError as exc:
+                left.append(f"{info.path.name} ({exc})")
+                continue
+            if response.status not in (200, 204):
+                left.append(f"{info.path.name} (HTTP {response.status} {response.detail()})")
+        names = ", ".join(i.path.name for i in uploaded)
+        if not left:
+            return f"nothing was published: what was uploaded before the failure was deleted again ({names})"
+        return (
+            f"the packages uploaded before the failure could not all be deleted again; still on the server: "
+            f"{'; '.join(left)}"
+        )
 
     def _wait_for_index(self, added: list[channels.PackageInfo], wait: float) -> bool:
         """Quetz re-indexes in the background after an upload: wait until the index lists them."""

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from fastconda.cli import ExitCode, main
+from fastconda.progress import ProgressEvent
 from fastconda.publish import PublishError, parse_quetz_target, publish
 from tests.ci.conftest import QuetzServer, _free_port
 from tests.helpers import make_conda
@@ -157,6 +158,29 @@ def test_wrong_api_key_is_refused_and_nothing_is_uploaded(
     with pytest.raises(PublishError, match=r"HTTP 403 No permission.*may not upload wrong-key"):
         publish([pkg], quetz_server.target, api_key=quetz_server.outsider_key)
     assert remote(quetz_server, pkg.name)[0] == 404
+
+
+def test_package_refused_in_the_middle_of_a_batch_takes_back_what_was_uploaded_before_it(
+    quetz_server: QuetzServer, tmp_path: Path
+) -> None:
+    # a real race on a real server: just before package 2 of 2 is uploaded, another publisher uploads a
+    # file of the same name with other content, so the server refuses ours (409) after package 1 went up
+    first = make_conda(tmp_path / "mine", "batch-first")
+    second = make_conda(tmp_path / "mine", "batch-second", payload="ours")
+    theirs = make_conda(tmp_path / "theirs", "batch-second", payload="theirs")
+
+    def other_publisher(event: ProgressEvent) -> None:
+        if event.phase == "upload" and event.message == second.name:
+            publish([theirs], quetz_server.target, api_key=quetz_server.key)
+
+    with pytest.raises(PublishError) as info:
+        publish([first, second], quetz_server.target, api_key=quetz_server.key, progress=other_publisher)
+    message = str(info.value)
+    assert "already exist in Quetz channel" in message and second.name in message
+    assert "nothing was published: what was uploaded before the failure was deleted again" in message
+    assert f"({first.name})" in message
+    assert remote(quetz_server, first.name)[0] == 404  # taken back
+    assert remote(quetz_server, second.name) == (200, sha(theirs))  # the other publisher's file is untouched
 
 
 def test_unknown_channel_is_a_clear_error(quetz_server: QuetzServer, tmp_path: Path) -> None:
