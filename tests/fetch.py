@@ -3,14 +3,20 @@
     python -m tests.fetch
 
 The seed channel's wheels are fetched by ``fastconda channel bootstrap`` itself (./dev.sh test runs it
-first); this fetches the pinned real wheels the wheel-stage tests convert. Exits non-zero when one
-cannot be had, so CI fails here, loudly, instead of skipping tests later.
+first); this fetches the pinned real wheels the wheel-stage tests convert, and the build backends the
+C++ wheel route installs from fastconda's wheel cache (scikit-build-core, cmake, ninja). Exits non-zero
+when one cannot be had, so CI fails here, loudly, instead of skipping tests later.
 """
 
 from __future__ import annotations
 
 import sys
 
+from fastconda.cxxwheel import backend_requires
+from fastconda.errors import SeedError
+from fastconda.settings import load_settings
+from fastconda.wheelcache import resolve_wheels
+from tests.conftest import CACHE as _TEST_CACHE  # noqa: F401  (sets the tests' cache folders)
 from tests.fastpath.wheels import ALL
 from tests.wheel.conftest import WHEEL_CACHE, _cached, _download
 
@@ -23,10 +29,17 @@ def main() -> int:
             problem = _download(requirement)
             if _cached(requirement) is None:
                 missing.append(f"{requirement}: {problem}")
+    ready = len(ALL) - len(missing)
+    backends = backend_requires()
+    cache = load_settings().wheel_cache_dir  # the tests' (tests.conftest sets FASTCONDA_CACHE_DIR)
+    try:
+        resolve_wheels(backends, cache)
+    except SeedError as exc:
+        missing.append(f"{' '.join(backends)}: {exc}")
     for line in missing:
         print(f"error: cannot fetch {line}", file=sys.stderr)
-    ready = len(ALL) - len(missing)
     print(f"test wheels in {WHEEL_CACHE}: {ready} ready, {len(missing)} missing")
+    print(f"build backends in {cache}: {' '.join(backends)}")
     return 1 if missing else 0
 
 

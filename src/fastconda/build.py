@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastconda import __version__, cxxbuild, engine, grayskull_, sdist
 from fastconda import channel as channels
@@ -37,6 +37,9 @@ IGNORED = {".git", ".hg", ".venv", "venv", "build", "dist", "__pycache__", ".pyt
            ".ruff_cache", ".tox", ".nox", ".cache", "output"}  # fmt: skip
 
 
+Route = Literal["recipe", "wheel"]
+
+
 @dataclasses.dataclass(frozen=True)
 class BuildOptions:
     channels: tuple[str, ...]
@@ -49,6 +52,7 @@ class BuildOptions:
     offline: bool = False
     pins: tuple[str, ...] = ()  # "name=version": variant values for bare host/build dependencies
     rules: Rules = dataclasses.field(default_factory=Rules)
+    via: Route = "recipe"  # "wheel": a CMake server through scikit-build-core and the wheel fast path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -101,6 +105,12 @@ class _Clock:
 def build_project(path: Path, options: BuildOptions, *, progress: Progress = null_progress) -> BuildResult:
     """Build *path* into ``options.output``; skipped when nothing that goes into it changed."""
     project = detect(path)
+    if options.via == "wheel" and project.kind is not Kind.CMAKE:
+        msg = (
+            f"{project.root}: --via wheel builds CMake C++ servers; for a Python project run "
+            "`python -m build --wheel` and `fastconda wheel` (the wheel fast path)"
+        )
+        raise ProjectError(msg)
     channels.check_channel_dir(options.output, create=True)
     parse_pins(options.pins)  # a bad pin is a usage error before any work
     if not options.channels:
@@ -116,7 +126,7 @@ def build_project(path: Path, options: BuildOptions, *, progress: Progress = nul
     try:
         return _build(project, options, recipe_file, record_file, clock)
     except BuildFailed as exc:
-        exc.phases = dict(clock.phases)  # how far it got, for CI reports
+        exc.phases = {**clock.phases, **exc.phases}  # how far it got, for CI reports
         raise
 
 
@@ -126,19 +136,13 @@ def _build(
     notes: list[str] = []
     with tempfile.TemporaryDirectory(prefix="fastconda-build-") as scratch:
         work = Path(scratch)
-        recipe_path = _recipe(project, recipe_file, work, options=options, clock=clock, notes=notes)
-        recipe_text = recipe_path.read_text(encoding="utf-8")
-        if options.test and project.kind is Kind.PYTHON:
-            with clock.phase("test", "warming the package cache for the test environment"):
-                _prefill(recipe_text, options)
-        variants = cxxbuild.variant_config(project.root) if project.kind is Kind.CMAKE else None
-        with clock.phase("build", f"rattler-build: build and test {project.name or project.root.name}"):
-            outcome = _run_engine(recipe_path, work / "out", options, clock.progress, variants)
-        split = _split_build_and_test(outcome, clock.phases.pop("build"))
-        clock.phases["build"] = split["build"]
-        clock.phases["test"] = clock.phases.get("test", 0.0) + split["test"]
+        if options.via == "wheel":
+            packages, tests, recipe_text = _via_wheel(project, options, work, clock=clock, notes=notes)
+        else:
+            built = _via_recipe(project, options, recipe_file, work, clock=clock, notes=notes)
+            packages, tests, recipe_text = built
         with clock.phase("index", f"adding to {options.output}"):
-            added = channels.add_packages(options.output, [p.path for p in outcome.packages], replace=True)
+            added = channels.add_packages(options.output, packages, replace=True)
     info = (added.added + added.unchanged)[0]
     result = BuildResult(
         package=info.path,
@@ -149,11 +153,82 @@ def _build(
         phases=clock.phases,
         recipe=recipe_text,
         notes=tuple(notes),
-        tests=outcome.tests,
+        tests=tests,
     )
     record_file.parent.mkdir(parents=True, exist_ok=True)
     record_file.write_text(json.dumps({**result.to_json(), "recipe": recipe_text}), encoding="utf-8")
     return result
+
+
+_Built = tuple[list[Path], tuple[engine.TestStep, ...], str]  # packages, test steps, recipe text
+
+
+def _via_recipe(
+    project: Project,
+    options: BuildOptions,
+    recipe_file: Path | None,
+    work: Path,
+    *,
+    clock: _Clock,
+    notes: list[str],
+) -> _Built:
+    recipe_path = _recipe(project, recipe_file, work, options=options, clock=clock, notes=notes)
+    recipe_text = recipe_path.read_text(encoding="utf-8")
+    if options.test and project.kind is Kind.PYTHON:
+        with clock.phase("test", "warming the package cache for the test environment"):
+            _prefill(recipe_text, options)
+    variants = cxxbuild.variant_config(project.root) if project.kind is Kind.CMAKE else None
+    with clock.phase("build", f"rattler-build: build and test {project.name or project.root.name}"):
+        outcome = _run_engine(recipe_path, work / "out", options, clock.progress, variants)
+    split = _split_build_and_test(outcome, clock.phases.pop("build"))
+    clock.phases["build"] = split["build"]
+    clock.phases["test"] = clock.phases.get("test", 0.0) + split["test"]
+    return [p.path for p in outcome.packages], outcome.tests, recipe_text
+
+
+def _via_wheel(
+    project: Project, options: BuildOptions, work: Path, *, clock: _Clock, notes: list[str]
+) -> _Built:
+    """A CMake server through scikit-build-core and the wheel fast path, tested like the recipe route."""
+    from fastconda import cxxwheel
+
+    server = cxxbuild.read_server(project.root)
+    route = cxxwheel.build_server_package(
+        server, channels=options.channels, work=work / "wheel", cache_dir=options.cache_dir,
+        wheel_cache=options.wheel_cache, offline=options.offline, progress=clock.progress,
+    )  # fmt: skip
+    clock.phases.update(route.phases)
+    notes.append(f"C++ server {server.executable} {server.version} via the wheel {route.wheel.name}")
+    tests: tuple[engine.TestStep, ...] = ()
+    if options.test:
+        with clock.phase("test", f"testing {route.package.name} in a fresh environment"):
+            tests = _test_server(server, route.package, options, work / "test")
+    return [route.package], tests, ""
+
+
+def _test_server(
+    server: cxxbuild.CMakeServer, package: Path, options: BuildOptions, folder: Path
+) -> tuple[engine.TestStep, ...]:
+    """The recipe route's package test (``tango_server_check.sh``) on a package made another way."""
+    from fastconda.settings import PackageTestSettings
+    from fastconda.testing import run_package_tests
+
+    cxxbuild.write_check_script(folder)
+    checks = PackageTestSettings(
+        commands=(server.check_command(),), pip_check=False, entry_points=False, package_tests=False
+    )
+    result = run_package_tests(package, options.channels, checks, cwd=folder)
+    steps = tuple(
+        engine.TestStep(c.name, not c.failed, c.seconds, tuple(c.output.splitlines()))
+        for c in result.checks
+        if c.kind != "install" or c.failed
+    )
+    if not result.ok:
+        failed = next(s for s in steps if not s.passed)
+        output = "\n".join(f"    {line}" for line in failed.output[-40:])
+        msg = f"{failed.command} failed on {package.name}:\n{output}"
+        raise BuildFailed("test", msg, tests=steps)  # noqa: EM101 - the phase name, not a message
+    return steps
 
 
 def _recipe(
@@ -277,7 +352,7 @@ def _prefill(recipe_text: str, options: BuildOptions) -> None:
 def _inputs_key(project: Project, options: BuildOptions, recipe: Path | None) -> str:
     digest = hashlib.sha256()
     parts = [__version__, repr(options.channels), repr(options.rules), str(options.test), str(recipe)]
-    parts.append(repr(options.pins))
+    parts += [repr(options.pins), options.via]
     for part in parts:
         digest.update(part.encode() + b"\0")
     for file in _source_files(project.root):

@@ -96,11 +96,18 @@ def write_recipe(server: CMakeServer, folder: Path) -> Path:
     context["source_dir"] = str(server.root)
     out = io.StringIO()
     yaml.dump(data, out)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / CHECK_SCRIPT).write_text(read_template("recipe", f"cxx/{CHECK_SCRIPT}"), encoding="utf-8")
+    write_check_script(folder)
     recipe = folder / "recipe.yaml"
     recipe.write_text(out.getvalue(), encoding="utf-8")
     return recipe
+
+
+def write_check_script(folder: Path) -> Path:
+    """The package test script, into *folder* (where the test command runs)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    script = folder / CHECK_SCRIPT
+    script.write_text(read_template("recipe", f"cxx/{CHECK_SCRIPT}"), encoding="utf-8")
+    return script
 
 
 def variant_config(root: Path) -> Path:

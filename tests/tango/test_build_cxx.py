@@ -27,7 +27,7 @@ from tests.conftest import needs_debian
 from tests.test_channel import snapshot
 from tests.wheel.wheelmaker import read_conda
 
-from .conftest import EXAMPLE, drive_powermeter, start_nodb
+from .conftest import EXAMPLE, REPO, drive_powermeter, start_nodb
 
 pytestmark = [pytest.mark.slow, needs_debian]
 
@@ -134,3 +134,20 @@ def test_fastconda_test_runs_the_tests_the_package_carries_and_no_python_checks(
     assert not any(kind == "pip-check" for kind, _ in kinds)  # not a Python package: no python, no pip check
     assert not any(p.startswith("python ") for p in result.packages)
     assert result.ok
+
+
+def test_wheel_route_makes_a_package_that_passes_the_same_test(built: Built, tmp_path: Path) -> None:
+    options = dataclasses.replace(built.options, output=tmp_path / "channel", via="wheel")
+    result = build_project(built.source, options)
+    assert (result.name, result.version) == ("powermeter", "1.2")
+    assert [(t.command, t.passed) for t in result.tests] == [("bash tango_server_check.sh PowerMeter", True)]
+    assert {"env", "wheel", "convert", "test", "index"} <= set(result.phases)
+    depends = read_conda(result.package).json("index.json")["depends"]
+    assert any(d.startswith("cpptango >=9.3.4,<9.4") for d in depends), depends
+    assert not any(d.startswith("python") for d in depends)
+
+
+def test_wheel_route_is_for_cmake_servers_only(seed_url: str, tmp_path: Path) -> None:
+    options = _options((seed_url,), tmp_path / "channel", via="wheel")
+    with pytest.raises(ProjectError, match=r"--via wheel builds CMake C\+\+ servers"):
+        build_project(REPO / "examples" / "pytango-powersupply", options)

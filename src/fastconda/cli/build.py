@@ -45,6 +45,11 @@ def register(
     )  # fmt: skip
     parser.add_argument("--allow-arch", action="store_true", help="do not require noarch: python")
     parser.add_argument(
+        "--via", choices=("recipe", "wheel"), default="recipe",
+        help="CMake C++ servers: 'wheel' builds a platform wheel with scikit-build-core and converts it "
+        "(the same package test runs); default: the rattler-build recipe",
+    )  # fmt: skip
+    parser.add_argument(
         "--junit", type=Path, metavar="FILE",
         help="write JUnit XML: one testcase per phase and per package test command (also on failure)",
     )  # fmt: skip
@@ -68,6 +73,7 @@ def _build(args: argparse.Namespace, ui: Ui) -> int:
         offline=settings.offline,
         pins=(*settings.pins, *(args.pins or ())),
         rules=Rules(require_noarch=not args.allow_arch),
+        via=args.via,
     )
     try:
         with ui.progress() as progress:

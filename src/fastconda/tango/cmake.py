@@ -122,14 +122,14 @@ def build_server(
                 what="cmake configure",
             )
         except CommandError as exc:
-            msg = f"{source}: cmake configure failed:\n{_cmake_errors(exc.output)}"
+            msg = f"{source}: cmake configure failed:\n{cmake_errors(exc.output)}"
             raise TangoError(msg) from None
     configured = time.perf_counter()
     parallel = ["--parallel", str(jobs or os.cpu_count() or 1)]
     try:
         run([cmake, "--build", build_dir, "--target", target, *parallel], env=env, what="cmake build")
     except CommandError as exc:
-        msg = f"{source}: the build of {target} failed:\n{_compiler_errors(exc.output)}"
+        msg = f"{source}: the build of {target} failed:\n{compiler_errors(exc.output)}"
         raise TangoError(msg) from None
     built = time.perf_counter()
     executable = build_dir / target
@@ -139,7 +139,7 @@ def build_server(
     return CMakeBuild(source, build_dir, executable, configured - started, built - configured)
 
 
-def _cmake_errors(output: str) -> str:
+def cmake_errors(output: str) -> str:
     """CMake's ``CMake Error`` blocks (they end at the first blank line after text), else the tail."""
     lines = output.splitlines()
     blocks: list[str] = []
@@ -157,7 +157,7 @@ def _cmake_errors(output: str) -> str:
 _ERROR_LINE = re.compile(r"(error:|Error:|undefined reference|ld returned)")
 
 
-def _compiler_errors(output: str, limit: int = 20) -> str:
+def compiler_errors(output: str, limit: int = 20) -> str:
     """The compiler's and linker's error lines (with the line after each, the code shown), else the tail."""
     lines = output.splitlines()
     picked: list[str] = []

@@ -1,7 +1,9 @@
 """Wheel → conda stage: turn a verified wheel into a ``.conda`` package.
 
 Pure wheels become ``noarch: python`` packages with entry points in ``info/link.json``; binary wheels become
-packages for one Python version and conda platform, with launcher scripts in ``bin/``.
+packages for one Python version and conda platform, with launcher scripts in ``bin/``. Wheels with nothing
+for Python (only ``.data/data`` files, like a C++ server built by scikit-build-core) become packages without
+Python; ``WheelOptions.extra_depends`` adds the conda dependencies a wheel's metadata cannot name.
 """
 
 from __future__ import annotations

@@ -7,6 +7,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
@@ -18,13 +19,14 @@ from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.wheel.layout import PackageFile, package_files
 from fastconda.wheel.metadata import read_metadata
 from fastconda.wheel.source import WheelContents, read_wheel
-from fastconda.wheel.target import Target, resolve_target
+from fastconda.wheel.target import Target, python_free, resolve_target, without_python
 from fastconda.wheel.writer import InfoInputs, info_files, write_conda
 
 __all__ = ["CondaPackage", "WheelOptions", "wheel_to_conda", "wheels_to_conda"]
 
 log = logging.getLogger(__name__)
 _LICENSE_NAMES = ("LICENSE", "LICENCE", "COPYING", "NOTICE", "AUTHORS")
+_CONDA_SPEC = re.compile(r"^[a-z0-9_][a-z0-9_.+-]*(?:\s+\S+){0,2}$")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,9 @@ class WheelOptions:
     #: also ship the modules' byte code, compiled by the running interpreter (which must be the target
     #: Python): for packages made for this interpreter, like the seed channel's (see wheel/bytecode.py)
     bytecode: bool = False
+    #: conda specs added to the package's depends, e.g. the C/C++ libraries its binaries were built against
+    #: (a wheel's metadata cannot name them)
+    extra_depends: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,13 +73,25 @@ def _build_string(
     target: Target, depends: tuple[str, ...], constrains: tuple[str, ...], number: int, bytecode: bool
 ) -> str:
     # what changes the payload changes the name: a channel never holds two files under one name
-    parts: list[object] = [target.subdir, target.python if not target.noarch else "", depends, constrains]
+    python = "" if target.noarch or target.python_free else target.python
+    parts: list[object] = [target.subdir, python, depends, constrains]
     if bytecode:
         parts.append(f"bytecode-{target.python}")
     key = json.dumps(parts)
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:7]
+    if target.python_free:
+        return f"h{digest}_{number}"
     py = "py" if target.noarch else target.py_tag
     return f"{py}h{digest}_{number}"
+
+
+def _with_extra_depends(filename: str, depends: tuple[str, ...], extra: Sequence[str]) -> tuple[str, ...]:
+    """*depends* plus the caller's *extra* conda specs (``name [version [build]]``), sorted, no repeats."""
+    for spec in extra:
+        if not _CONDA_SPEC.match(spec.strip()):
+            msg = f"{filename}: extra dependency {spec!r} is not a conda spec like 'cpptango >=9.3.4,<9.4'"
+            raise WheelError(msg)
+    return tuple(sorted({*depends, *(" ".join(s.split()) for s in extra)}))
 
 
 def _licenses(contents: WheelContents) -> tuple[PackageFile, ...]:
@@ -102,9 +119,12 @@ def wheel_to_conda(wheel: Path, output_dir: Path, options: WheelOptions | None =
     wheel = Path(wheel)
     contents = read_wheel(wheel)
     target = resolve_target(contents.filename, contents.tags, options.python, options.platform)
+    if python_free(contents):
+        target = without_python(target)
     meta = read_metadata(contents, target, options.name_map, options.extras)
+    depends = _with_extra_depends(contents.filename, meta.depends, options.extra_depends)
     files = package_files(contents, target, meta.entry_points, bytecode=options.bytecode)
-    build = _build_string(target, meta.depends, meta.constrains, options.build_number, options.bytecode)
+    build = _build_string(target, depends, meta.constrains, options.build_number, options.bytecode)
     entry_points = tuple(p.spec() for p in meta.entry_points)
     inputs = InfoInputs(
         name=meta.name,
@@ -112,8 +132,8 @@ def wheel_to_conda(wheel: Path, output_dir: Path, options: WheelOptions | None =
         build=build,
         build_number=options.build_number,
         subdir=target.subdir,
-        noarch=target.noarch,
-        depends=meta.depends,
+        noarch=target.noarch_kind,
+        depends=depends,
         constrains=meta.constrains,
         license=meta.license,
         about=meta.about,
@@ -138,7 +158,7 @@ def wheel_to_conda(wheel: Path, output_dir: Path, options: WheelOptions | None =
         version=meta.version,
         build=build,
         subdir=target.subdir,
-        depends=meta.depends,
+        depends=depends,
         entry_points=entry_points,
         sha256=sha256,
         warnings=meta.warnings,

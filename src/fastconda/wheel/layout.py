@@ -2,6 +2,8 @@
 
 Noarch layout: ``site-packages/``, ``python-scripts/`` (moved to ``bin/`` by the installer) and data at the
 prefix root. Binary layout: ``lib/pythonX.Y/site-packages/``, ``bin/`` and ``include/pythonX.Y/<dist>/``.
+Python-free layout (a wheel of ``.data/data`` files only): those files at the prefix root and nothing else;
+its ``.dist-info`` is pip's record of an installation into a Python, which there is none of.
 """
 
 from __future__ import annotations
@@ -146,10 +148,13 @@ def package_files(
             raise WheelError(msg)
         files[item.path] = item
 
+    dist_info_prefix = contents.dist_info_dir + "/"
     for entry in contents.entries:
         parent, base = posixpath.split(entry.path)
         if parent == contents.dist_info_dir and base in _DROPPED_DIST_INFO:
             continue
+        if target.python_free and entry.path.startswith(dist_info_prefix):
+            continue  # its license files go to info/licenses (convert.py)
         if target.noarch and (base.endswith((".pyc", ".pyo")) or "/__pycache__/" in f"/{entry.path}"):
             continue  # byte code is version-specific; the installer compiles it
         scheme, dest = _destination(contents, target, entry.path)
@@ -165,6 +170,8 @@ def package_files(
         for path, data in compiled(modules, tag):
             if path not in files:  # a wheel's own byte code for this interpreter is kept
                 add(PackageFile(path, data), f"byte code {path}")
+    if target.python_free:
+        return tuple(files[p] for p in sorted(files))
     if not target.noarch:
         for script in _entry_point_scripts(target, entry_points):
             add(script, f"entry point {posixpath.basename(script.path)}")

@@ -191,7 +191,7 @@ def _depends(
         # several requirements on one name (or names that map to one conda name) are merged
         specs[name] = specs.get(name, SpecifierSet()) & req.specifier
     requires_python = str(meta.get("Requires-Python") or "").strip()
-    if requires_python:
+    if requires_python and not target.python_free:
         try:
             ok = SpecifierSet(requires_python).contains(f"{target.python}.0", prereleases=True)
         except ValueError:
@@ -204,7 +204,10 @@ def _depends(
             )
             raise WheelError(msg)
     specs.pop("python", None)
-    if target.noarch:
+    python: list[str] = []
+    if target.python_free:
+        pass  # nothing in it runs on Python
+    elif target.noarch:
         python = [python_spec(requires_python)]
     else:
         major, minor = target.python.split(".")

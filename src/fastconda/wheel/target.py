@@ -1,5 +1,9 @@
 """Decide what a wheel becomes: a ``noarch: python`` package or a package for one Python and one subdir.
 
+A wheel with nothing for Python in it (only ``.data/data`` files, no requirements, no entry points, tagged
+``py3-none-*``: e.g. a C++ program built by scikit-build-core) becomes a package *without* Python:
+``noarch: generic`` for ``any``, else a package for its platform's subdir (see :func:`python_free`).
+
 Also builds the environment that PEP 508 markers are evaluated in for that target.
 """
 
@@ -8,13 +12,14 @@ from __future__ import annotations
 import platform as _platform
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from packaging.tags import Tag
 
 from fastconda.errors import WheelError
+from fastconda.wheel.source import WheelContents
 
-__all__ = ["Target", "host_subdir", "resolve_target"]
+__all__ = ["Target", "host_subdir", "python_free", "resolve_target", "without_python"]
 
 # conda subdir -> (sys_platform, platform_system, platform_machine)
 _SUBDIRS: dict[str, tuple[str, str, str]] = {
@@ -51,6 +56,15 @@ class Target:
     subdir: str  # "noarch" or e.g. "linux-64"
     #: oldest glibc the wheel needs (from its manylinux tag), for a ``__glibc`` constraint
     glibc: tuple[int, int] | None = None
+    #: the package holds no Python code and needs no Python (``python`` is then meaningless)
+    python_free: bool = False
+
+    @property
+    def noarch_kind(self) -> str | None:
+        """``"python"``, ``"generic"`` (python-free, any platform) or None (one platform's subdir)."""
+        if self.noarch:
+            return "python"
+        return "generic" if self.subdir == "noarch" else None
 
     @property
     def py_tag(self) -> str:
@@ -172,3 +186,21 @@ def resolve_target(filename: str, tags: frozenset[Tag], python: str | None, plat
         msg = f"{filename}: built for {shown}, not for CPython {python}; pass the matching python version"
         raise WheelError(msg)
     return Target(python=python, noarch=False, subdir=subdir, glibc=min(glibcs) if glibcs else None)
+
+
+def python_free(contents: WheelContents) -> bool:
+    """Whether the wheel has nothing for Python: only ``.data/data`` files besides its ``.dist-info``, no
+    ``Requires-Dist``, no entry points, and only ``py3-none-*`` tags (no interpreter ABI)."""
+    if any(t.abi != "none" or not t.interpreter.startswith("py3") for t in contents.tags):
+        return False
+    if contents.metadata.get_all("Requires-Dist") or contents.dist_info("entry_points.txt") is not None:
+        return False
+    data = f"{contents.data_dir}/data/"
+    dist_info = f"{contents.dist_info_dir}/"
+    payload = [e.path for e in contents.entries if not e.path.startswith(dist_info)]
+    return bool(payload) and all(path.startswith(data) for path in payload)
+
+
+def without_python(target: Target) -> Target:
+    """*target* for a :func:`python_free` wheel: the same subdir (``noarch`` means ``noarch: generic``)."""
+    return replace(target, noarch=False, python_free=True)

@@ -42,7 +42,7 @@ class InfoInputs:
     build: str
     build_number: int
     subdir: str
-    noarch: bool
+    noarch: str | None  # "python", "generic" or None
     depends: tuple[str, ...]
     constrains: tuple[str, ...]
     license: str | None
@@ -88,8 +88,8 @@ def info_files(inputs: InfoInputs, files: Sequence[PackageFile]) -> list[Package
     if inputs.license:
         index["license"] = inputs.license
     if inputs.noarch:
-        index["noarch"] = "python"
-    else:
+        index["noarch"] = inputs.noarch
+    if inputs.subdir != "noarch":
         platform, _, arch = inputs.subdir.partition("-")
         index["platform"] = platform
         index["arch"] = {"64": "x86_64", "32": "x86", "arm64": "arm64"}.get(arch, arch)
@@ -99,7 +99,7 @@ def info_files(inputs: InfoInputs, files: Sequence[PackageFile]) -> list[Package
         PackageFile("info/files", "".join(f"{f.path}\n" for f in files).encode("utf-8")),
         PackageFile("info/about.json", _json(inputs.about)),
     ]
-    if inputs.noarch:
+    if inputs.noarch == "python":
         noarch = {"type": "python", "entry_points": list(inputs.entry_points)}
         link = {"noarch": noarch, "package_metadata_version": 1}
         info.append(PackageFile("info/link.json", _json(link)))
