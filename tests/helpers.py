@@ -7,8 +7,12 @@ import io
 import json
 import tarfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conda_package_streaming.create import conda_builder
+
+if TYPE_CHECKING:
+    from fastconda.build import BuildOptions
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:
@@ -60,3 +64,19 @@ def make_conda(
         _add(tar, "info/paths.json", json.dumps(paths).encode())
         _add(tar, "info/files", f"share/{name}/data.txt\n".encode())
     return folder / f"{stem}.conda"
+
+
+def build_options(channels: tuple[str, ...], output: Path, **extra: object) -> BuildOptions:
+    """Offline build options with a cache next to *output* (each test's builds are its own)."""
+    from fastconda.build import BuildOptions
+    from fastconda.settings import load_settings
+
+    settings = load_settings(overrides={"offline": True})
+    return BuildOptions(
+        channels=channels,
+        output=output,
+        cache_dir=output.parent / "build-cache",
+        wheel_cache=settings.wheel_cache_dir,
+        offline=True,
+        **extra,  # type: ignore[arg-type]
+    )

@@ -9,14 +9,11 @@ shared with the ``--via wheel`` route, so both routes test the same thing.
 from __future__ import annotations
 
 import dataclasses
-import io
 import re
 from pathlib import Path
 
-from ruamel.yaml import YAML
-
 from fastconda.errors import ProjectError
-from fastconda.templates import read_template, template_path
+from fastconda.templates import fill_recipe_template, read_template, template_path
 
 TEMPLATE = "cxx/recipe.yaml"
 VARIANTS = "cxx/variants.yaml"
@@ -85,20 +82,16 @@ def read_server(root: Path) -> CMakeServer:
 
 def write_recipe(server: CMakeServer, folder: Path) -> Path:
     """``folder/recipe.yaml`` for *server* (plus its test script); returns the recipe's path."""
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    yaml.width = 4096
-    data = yaml.load(read_template("recipe", TEMPLATE))
-    context = data["context"]
-    context["name"] = server.package
-    context["version"] = server.version
-    context["server"] = server.executable
-    context["source_dir"] = str(server.root)
-    out = io.StringIO()
-    yaml.dump(data, out)
+    context = {
+        "name": server.package,
+        "version": server.version,
+        "server": server.executable,
+        "source_dir": str(server.root),
+    }
+    text = fill_recipe_template(TEMPLATE, context)
     write_check_script(folder)
     recipe = folder / "recipe.yaml"
-    recipe.write_text(out.getvalue(), encoding="utf-8")
+    recipe.write_text(text, encoding="utf-8")
     return recipe
 
 

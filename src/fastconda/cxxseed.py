@@ -20,23 +20,22 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import os
 import shutil
 import stat
 import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
-
-from ruamel.yaml import YAML
+from typing import Any
 
 from fastconda import _proc, debs, engine, wheelcache
 from fastconda.channel import add_packages, channel_url, create_channel, file_sha256
 from fastconda.errors import CommandError, SeedError
 from fastconda.progress import Progress, null_progress
 from fastconda.settings import Settings
-from fastconda.templates import read_template, template_path
+from fastconda.templates import fill_recipe_template, read_template, template_path
 
 TEMPLATE = "seed/cxx/repack.yaml"
 VARIANTS = "cxx/variants.yaml"
@@ -308,14 +307,11 @@ def _wheel_tree(wheel: Path) -> Callable[[Path, Path], None]:
 
 def render_recipe(spec: Repack, tree: Path, inputs_hash: str, license_files: Sequence[str]) -> str:
     """The repack template filled in for *spec*, packaging *tree*."""
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    data = yaml.load(read_template("recipe", TEMPLATE))
-    context = data["context"]
-    context["name"] = spec.name
-    context["version"] = spec.version
-    context["tree"] = str(tree)
-    context["inputs"] = "h" + inputs_hash[:8]
+    context = {"name": spec.name, "version": spec.version, "tree": str(tree), "inputs": "h" + inputs_hash[:8]}
+    return fill_recipe_template(TEMPLATE, context, partial(_fill_repack, spec, license_files))
+
+
+def _fill_repack(spec: Repack, license_files: Sequence[str], data: Any) -> None:
     data["build"]["dynamic_linking"]["binary_relocation"] = spec.relocate
     requirements = data["requirements"]
     if spec.build:
@@ -337,9 +333,6 @@ def render_recipe(spec: Repack, tree: Path, inputs_hash: str, license_files: Seq
     data["about"]["license"] = spec.license
     if license_files:
         data["about"]["license_file"] = list(license_files)
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue()
 
 
 def build_repack(
@@ -379,9 +372,4 @@ def build_repack(
             package_format="conda:3",
             progress=progress,
         )
-        results: list[Path] = []
-        for package in outcome.packages:
-            target = output_dir / package.path.name
-            os.replace(package.path, target)
-            results.append(target)
-    return results
+        return outcome.move_packages(output_dir)

@@ -12,6 +12,7 @@ Quirks handled here (see DESIGN.md):
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
 import time
@@ -63,6 +64,16 @@ class BuildOutcome:
     seconds: float
     test_seconds: float = 0.0  # the part of ``seconds`` spent testing the package
     tests: tuple[TestStep, ...] = ()
+
+    def move_packages(self, folder: Path) -> list[Path]:
+        """Move the built package files out of the engine's work folder into *folder*."""
+        folder.mkdir(parents=True, exist_ok=True)
+        moved: list[Path] = []
+        for package in self.packages:
+            target = folder / package.path.name
+            os.replace(package.path, target)
+            moved.append(target)
+        return moved
 
 
 class _Events:

@@ -9,21 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import io
 import json
-import os
 import sys
 import sysconfig
 import tempfile
 from pathlib import Path
 
-from ruamel.yaml import YAML
-
 from fastconda import engine
 from fastconda.channel import EMPTY_REPODATA, channel_url
 from fastconda.errors import SeedError
 from fastconda.progress import Progress, null_progress
-from fastconda.templates import read_template
+from fastconda.templates import fill_recipe_template, read_template
 
 TEMPLATE = "seed/python.yaml"
 
@@ -78,18 +74,14 @@ class Interpreter:
 
 def render_recipe(interpreter: Interpreter) -> str:
     """The bundled template with its context filled in for *interpreter*."""
-    yaml = YAML()
-    yaml.preserve_quotes = True
-    data = yaml.load(read_template("recipe", TEMPLATE))
-    context = data["context"]
-    context["version"] = interpreter.version
-    context["short"] = interpreter.short
-    context["nodot"] = interpreter.nodot
-    context["source_prefix"] = str(interpreter.prefix)
-    context["inputs"] = "h" + interpreter.cache_key()[:8]
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue()
+    context = {
+        "version": interpreter.version,
+        "short": interpreter.short,
+        "nodot": interpreter.nodot,
+        "source_prefix": str(interpreter.prefix),
+        "inputs": "h" + interpreter.cache_key()[:8],
+    }
+    return fill_recipe_template(TEMPLATE, context)
 
 
 def build_python_packages(
@@ -116,9 +108,4 @@ def build_python_packages(
             package_format="conda:3",
             progress=progress,
         )
-        results: list[Path] = []
-        for package in outcome.packages:
-            target = output_dir / package.path.name
-            os.replace(package.path, target)
-            results.append(target)
-    return results
+        return outcome.move_packages(output_dir)

@@ -17,9 +17,9 @@ from fastconda.env import create_environment
 from fastconda.errors import BuildFailed, ProjectError, RecipeError
 from fastconda.project import detect
 from fastconda.rules import apply_rules
-from fastconda.settings import load_settings
 from fastconda.templates import read_template
 from tests.conftest import REPO
+from tests.helpers import build_options
 from tests.test_channel import assert_consistent, snapshot
 
 EXAMPLE = REPO / "examples" / "pytango-powersupply"
@@ -39,15 +39,7 @@ with DeviceTestContext(PowerSupply, properties={"max_voltage": 24.0}) as proxy:
 
 
 def options(seed_url: str, output: Path, **extra: object) -> BuildOptions:
-    settings = load_settings(overrides={"offline": True})
-    return BuildOptions(
-        channels=(seed_url,),
-        output=output,
-        cache_dir=output.parent / "build-cache",
-        wheel_cache=settings.wheel_cache_dir,
-        offline=True,
-        **extra,  # type: ignore[arg-type]
-    )
+    return build_options((seed_url,), output, **extra)
 
 
 @dataclasses.dataclass(frozen=True)

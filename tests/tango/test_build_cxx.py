@@ -20,28 +20,16 @@ from fastconda.cxxbuild import read_server
 from fastconda.env import create_environment
 from fastconda.errors import BuildFailed, ProjectError
 from fastconda.junit import Outcome
-from fastconda.settings import load_settings
 from fastconda.tango.pogo import migrate
 from fastconda.testing import run_package_tests
 from tests.conftest import needs_debian
+from tests.helpers import build_options
 from tests.test_channel import snapshot
 from tests.wheel.wheelmaker import read_conda
 
 from .conftest import EXAMPLE, REPO, drive_powermeter, start_nodb
 
 pytestmark = [pytest.mark.slow, needs_debian]
-
-
-def _options(channels: tuple[str, ...], output: Path, **extra: object) -> BuildOptions:
-    settings = load_settings(overrides={"offline": True})
-    return BuildOptions(
-        channels=channels,
-        output=output,
-        cache_dir=output.parent / "build-cache",
-        wheel_cache=settings.wheel_cache_dir,
-        offline=True,
-        **extra,  # type: ignore[arg-type]
-    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,7 +44,7 @@ def built(cxx_channel: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("cxx-build")
     source = Path(shutil.copytree(EXAMPLE, root / "PowerMeter"))
     migrate(source)
-    options = _options((cxx_channel.resolve().as_uri(),), root / "channel")
+    options = build_options((cxx_channel.resolve().as_uri(),), root / "channel")
     return Built(source, options, build_project(source, options))
 
 
@@ -148,6 +136,6 @@ def test_wheel_route_makes_a_package_that_passes_the_same_test(built: Built, tmp
 
 
 def test_wheel_route_is_for_cmake_servers_only(seed_url: str, tmp_path: Path) -> None:
-    options = _options((seed_url,), tmp_path / "channel", via="wheel")
+    options = build_options((seed_url,), tmp_path / "channel", via="wheel")
     with pytest.raises(ProjectError, match=r"--via wheel builds CMake C\+\+ servers"):
         build_project(REPO / "examples" / "pytango-powersupply", options)
