@@ -32,7 +32,10 @@ def register(
         ),
     )
     boot.add_argument("dir", type=Path, metavar="DIR", help="the channel folder (new, empty, or a channel)")
-    boot.add_argument("--profile", default="python", help="what goes in: python (default) or tango")
+    boot.add_argument(
+        "--profile", default="python",
+        help="what goes in: python (default), tango (+ pytango, numpy), cxx (+ C++ toolchain, Tango C++)",
+    )  # fmt: skip
     boot.add_argument("--offline", action="store_true", default=None, help="never download wheels")
     boot.add_argument("--wheel-cache", type=Path, help="wheel cache folder (default: <cache>/wheels)")
     boot.add_argument("--refresh", action="store_true", help="resolve the wheels again instead of reusing")
