@@ -101,6 +101,19 @@ def test_replace_overwrites_a_changed_package(tmp_path: Path) -> None:
     assert_consistent(tmp_path / "ch")
 
 
+def test_channel_index_rereads_every_file_and_repairs_a_wrong_index(tmp_path: Path) -> None:
+    # `add` lets the indexer start from the current repodata.json (fast on big channels);
+    # `channel index` is the repair: it reads every package file again
+    channel = tmp_path / "ch"
+    channels.add_packages(channel, [make_conda(tmp_path / "a", "alpha")])
+    repodata = channel / "noarch" / "repodata.json"
+    data = json.loads(repodata.read_text())
+    data["packages.conda"]["alpha-1.0-0.conda"]["sha256"] = "0" * 64
+    repodata.write_text(json.dumps(data))
+    channels.index_channel(channel)
+    assert assert_consistent(channel) == ["alpha"]
+
+
 def test_folder_that_is_not_a_channel_is_refused_and_untouched(tmp_path: Path) -> None:
     folder = tmp_path / "photos"
     folder.mkdir()

@@ -78,6 +78,8 @@ def apply_rules(recipe_text: str, project: Project, rules: Rules = Rules()) -> R
         notes.append("no --help tests: taurus applications do not support --help")
     test = CommentedMap()
     test["script"] = CommentedSeq(commands)
+    # the check script reads requirements with `packaging`; pip's copy serves when nothing else brings it
+    test["requirements"] = CommentedMap(run=CommentedSeq(["pip"]))
     test["files"] = CommentedMap(recipe=CommentedSeq([CHECK_SCRIPT]))
     data["tests"] = CommentedSeq([test])
     notes.append(f"one test environment: {'; '.join(commands)}")

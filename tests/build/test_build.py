@@ -246,6 +246,24 @@ def test_version_comes_from_the_git_tag(seed_url: str, tmp_path: Path) -> None:
     assert result.package.name.startswith("tango-counter-0.3.1-")
 
 
+@pytest.mark.slow
+def test_project_without_dependencies_builds_and_its_check_runs(seed_url: str, tmp_path: Path) -> None:
+    # nothing in the test environment brings `packaging`: the check script takes pip's copy
+    project = tmp_path / "plain"
+    (project / "plain").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        '[project]\nname = "plain-tool"\nversion = "0.1.0"\nlicense = "MIT"\n'
+        '[project.scripts]\nplain = "plain:main"\n\n[tool.hatch.build.targets.wheel]\npackages = ["plain"]\n'
+    )
+    (project / "plain" / "__init__.py").write_text("def main():\n    print('usage: plain')\n")
+    result = build_project(project, options(seed_url, tmp_path / "channel"))
+    assert [(t.command, t.passed) for t in result.tests] == [
+        ("python fastconda_check.py plain", True),
+        ("plain --help", True),
+    ]
+
+
 OWN_RECIPE = """
 context:
   version: "1.2.0"
