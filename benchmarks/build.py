@@ -1,178 +1,149 @@
-"""Benchmark: building the bundled PyTango server, side by side in one run (issue 6).
+"""Scenario ``build``: the bundled PyTango server, every route side by side in one run.
 
-    .venv/bin/python -m benchmarks.build [--repeat 5] [--conda-build PATH] [--channel SEED] [--out DIR]
+On the same project, the same grayskull ``meta.yaml`` and the same local seed channel:
 
-Scenarios, on the same project, the same grayskull ``meta.yaml`` and the same local channel:
-
-- ``conda-build``: conda-build on grayskull's meta.yaml, offline against the seed channel (a condarc with
-  ``channels: []``, ``--override-channels -c file://...``, croot and package cache in a temp dir). Taken
-  from ``--conda-build PATH`` or PATH; reported as skipped, with the reason, when absent.
-- ``rattler-build engine``: grayskull's meta.yaml (license placeholders and import guess fixed, as a person
-  must) converted by fastconda, built and tested by the engine as is: no facility rules, grayskull's test
-  environments and ``pip install . -vv``.
-- ``fastconda build``: the whole command (sdist, grayskull, convert, rules, build, test, index), warm caches.
-- ``python -m build --wheel``: the backend alone, the floor for any route.
-
-Writes ``build.json`` and ``build.md``. Not a test: nothing here asserts a time.
+- ``conda-build``: conda-build on grayskull's meta.yaml, fully offline against the seed channel (a condarc
+  with ``channels: []``, ``--override-channels -c file://...``, croot and package cache in a temp dir).
+  Taken from ``--conda-build PATH`` or PATH; skipped, with the reason, when absent or when it cannot run.
+- ``rattler-build engine``: the same meta.yaml (license placeholders and import guess fixed, as a person
+  must) converted by fastconda, built and tested by the engine as is (not with ``--quick``).
+- ``fastconda build``: the command line (sdist, grayskull, convert, rules, build, test, index), warm caches.
+- ``wheel fast path``: ``python -m build --wheel`` + ``fastconda wheel --channel`` + ``fastconda test``.
+- ``python -m build --wheel``: the backend alone, the floor of every route.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
 import shutil
-import subprocess
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
-from benchmarks._report import machine, machine_line, summarize, timing_table
-from fastconda import engine, grayskull_, sdist
-from fastconda.build import BuildOptions, build_project
-from fastconda.convert import convert
-from fastconda.project import detect
-from fastconda.settings import load_settings
+from benchmarks._core import (
+    Context,
+    Failed,
+    Row,
+    Scenario,
+    compare,
+    describe,
+    measure,
+    run,
+    seed_channel,
+    skipped,
+)
+from benchmarks._routes import PYTANGO_EXAMPLE, backend_python, build_wheel, fastconda_build, wheel_fast_path
 
-REPO = Path(__file__).resolve().parents[1]
-EXAMPLE = REPO / "examples" / "pytango-powersupply"
+EXAMPLE = PYTANGO_EXAMPLE
+TITLE = "Pure-Python PyTango server (tango-powersupply)"
+CONDA_BUILD = "conda-build (grayskull meta.yaml)"
+ENGINE = "rattler-build engine (converted meta.yaml)"
+FASTCONDA = "fastconda build"
+FAST_PATH = "wheel fast path (build + fastconda wheel + fastconda test)"
+FLOOR = "python -m build --wheel (the floor)"
 
 
-def measure(fn: Callable[[], Any], repeat: int) -> list[float]:
-    fn()  # warm-up, not measured: caches and build environments are filled here
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return samples
+def grayskull_recipe(work: Path) -> Path:
+    """grayskull's meta.yaml for the example, with what a person must fix before it builds at all."""
+    from fastconda import grayskull_, sdist
+    from fastconda.settings import load_settings
+
+    settings = load_settings(overrides={"offline": True})
+    tarball = sdist.build_sdist(
+        EXAMPLE,
+        work / "sdist",
+        cache_dir=settings.cache_dir,
+        offline=True,
+        wheel_cache=settings.wheel_cache_dir,
+    )
+    meta: Path = grayskull_.generate_meta_yaml(tarball, work / "grayskull")
+    # its license placeholders and its import guess (the module is powersupply, not tango_powersupply)
+    fixed = meta.read_text().replace("IT-WAS-NOT-POSSIBLE-TO-RECOVER-LICENCE", "GPL-3.0-or-later")
+    fixed = fixed.replace("  license_file: PLEASE_ADD_LICENSE_FILE\n", "")
+    meta.write_text(fixed.replace("- tango_powersupply", "- powersupply"))
+    return meta
 
 
-def conda_build_runner(exe: str, meta: Path, channel: str, scratch: Path) -> Callable[[], Any]:
+def conda_build_row(ctx: Context, exe: Path | None, meta: Path, channels: list[str], runs: int) -> Row:
+    """conda-build, fully offline against *channels* only; skipped with the reason when it cannot run."""
+    if exe is None:
+        return skipped(CONDA_BUILD, "no conda-build executable (pass --conda-build PATH or put it on PATH)")
+    if not os.access(exe, os.X_OK):
+        return skipped(CONDA_BUILD, f"{exe} is not an executable file")
+    scratch = Path(tempfile.mkdtemp(prefix="conda-build-", dir=ctx.scratch))
+    pkgs = scratch / "pkgs"
     condarc = scratch / "condarc"
-    condarc.write_text(f"channels: []\npkgs_dirs:\n  - {scratch / 'pkgs'}\noffline: true\n")
-    env = {**os.environ, "CONDARC": str(condarc), "CONDA_PKGS_DIRS": str(scratch / "pkgs")}
+    condarc.write_text(f"channels: []\npkgs_dirs:\n  - {pkgs}\noffline: true\n", encoding="utf-8")
+    env = {"CONDARC": str(condarc), "CONDA_PKGS_DIRS": str(pkgs)}
+    flags = [arg for url in channels for arg in ("-c", url)]
 
-    def run() -> None:
+    def once() -> None:
         croot = Path(tempfile.mkdtemp(dir=scratch))
-        subprocess.run(
-            [exe, str(meta.parent), "--override-channels", "-c", channel, "--croot", str(croot),
-             "--no-anaconda-upload", "--offline"],
-            env=env, check=True, capture_output=True,
-        )  # fmt: skip
+        command: list[str | Path] = [exe, meta.parent, "--override-channels", *flags, "--croot", croot]
+        run([*command, "--no-anaconda-upload", "--offline"], env=env)
         shutil.rmtree(croot, ignore_errors=True)
 
-    return run
+    return measure(Row(CONDA_BUILD), once, runs, warmup=not ctx.quick)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--conda-build", default=shutil.which("conda-build"))
-    parser.add_argument("--channel", type=Path, default=REPO / ".cache" / "test-seed" / "tango")
-    parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "out" / "build")
-    args = parser.parse_args()
-    settings = load_settings(overrides={"offline": True})
-    seed = args.channel.resolve().as_uri()
-    project = detect(EXAMPLE)
-    results: dict[str, dict[str, Any]] = {}
+def engine_row(meta: Path, seed: str, work: Path, runs: int) -> Row:
+    from fastconda import engine
+    from fastconda.convert import convert
+    from fastconda.errors import FastcondaError
 
-    with tempfile.TemporaryDirectory(prefix="fastconda-bench-build-") as tmp:
-        scratch = Path(tmp)
-        tarball = sdist.build_sdist(
-            project.root, scratch / "sdist", cache_dir=settings.cache_dir, offline=True,
-            wheel_cache=settings.wheel_cache_dir,
-        )  # fmt: skip
-        meta = grayskull_.generate_meta_yaml(tarball, scratch / "grayskull")
-        # what a person must fix by hand before grayskull's recipe builds at all: its license placeholders
-        # and its import guess (the module is powersupply, not tango_powersupply); the rest stays as written
-        fixed = meta.read_text().replace("IT-WAS-NOT-POSSIBLE-TO-RECOVER-LICENCE", "GPL-3.0-or-later")
-        fixed = fixed.replace("  license_file: PLEASE_ADD_LICENSE_FILE\n", "").replace(
-            "- tango_powersupply", "- powersupply"
-        )
-        meta.write_text(fixed)
-        plain = scratch / "plain-recipe" / "recipe.yaml"
-        plain.parent.mkdir()
-        plain.write_text(convert(meta).recipe_text)
+    plain = work / "plain-recipe" / "recipe.yaml"
+    plain.parent.mkdir(parents=True, exist_ok=True)
+    plain.write_text(convert(meta).recipe_text, encoding="utf-8")
 
-        def engine_only() -> None:
-            out = Path(tempfile.mkdtemp(dir=scratch))
+    def once() -> None:
+        out = Path(tempfile.mkdtemp(dir=work))
+        try:
             engine.build_recipe(plain, channels=[seed], work_dir=out)
-            shutil.rmtree(out, ignore_errors=True)
+        except FastcondaError as exc:
+            raise Failed(str(exc).splitlines()[0]) from None
+        shutil.rmtree(out, ignore_errors=True)
 
-        options = BuildOptions(
-            channels=(seed,), output=scratch / "channel", cache_dir=settings.cache_dir,
-            wheel_cache=settings.wheel_cache_dir, offline=True, force=True,
-        )  # fmt: skip
-
-        def fastconda_build() -> None:
-            build_project(EXAMPLE, options)
-
-        def wheel_floor() -> None:
-            from build import ProjectBuilder
-
-            python = sdist._build_env(  # the same persistent backend environment fastconda uses
-                sorted(ProjectBuilder(EXAMPLE).build_system_requires), settings.cache_dir, offline=True,
-                wheel_cache=settings.wheel_cache_dir,
-            )  # fmt: skip
-            out = Path(tempfile.mkdtemp(dir=scratch))
-            ProjectBuilder(EXAMPLE, python_executable=str(python)).build("wheel", out)
-
-        scenarios: dict[str, Callable[[], Any] | str] = {}
-        if args.conda_build:
-            scenarios["conda-build"] = conda_build_runner(args.conda_build, meta, seed, scratch)
-        else:
-            scenarios["conda-build"] = (
-                "skipped: no conda-build executable (pass --conda-build PATH or put it on PATH)"
-            )
-        scenarios["rattler-build engine"] = engine_only
-        scenarios["fastconda build"] = fastconda_build
-        scenarios["python -m build --wheel"] = wheel_floor
-        for name, fn in scenarios.items():
-            if isinstance(fn, str):
-                results[name] = {"skipped": fn}
-                continue
-            try:
-                samples = measure(fn, args.repeat)
-            except (subprocess.CalledProcessError, OSError) as exc:
-                results[name] = {"skipped": f"failed: {exc}"}
-                continue
-            results[name] = summarize(samples)
-        last = build_project(EXAMPLE, options)
-
-    info = machine(load_average=os.getloadavg())
-    report = {"machine": info, "results": results, "fastconda_phases": last.phases}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "build.json").write_text(json.dumps(report, indent=2))
-    lines = [
-        "# Build benchmark: the bundled PyTango server (tango-powersupply)",
-        "",
-        f"{machine_line(info)}, load average at the end {info['load_average'][0]:.2f}",
-        "",
-        *timing_table(results, label="route"),
-    ]
-    lines += ["", "fastconda build phases (last run): "
-              + ", ".join(f"{k} {v:.2f} s" for k, v in last.phases.items()), ""]  # fmt: skip
-    ours = results["fastconda build"].get("median")
-    for baseline in ("conda-build", "rattler-build engine", "python -m build --wheel"):
-        row = results[baseline]
-        if ours and "median" in row:
-            ratio = row["median"] / ours
-            word = "faster" if ratio >= 1 else "slower"
-            factor = ratio if ratio >= 1 else 1 / ratio
-            lines.append(
-                f"- `fastconda build` was {factor:.1f}× {word} than {baseline} (median of {args.repeat})."
-            )
-        elif "skipped" in row:
-            lines.append(f"- {baseline}: {row['skipped']}.")
-    text = "\n".join(lines) + "\n"
-    (args.out / "build.md").write_text(text)
-    print(text)
+    return measure(Row(ENGINE), once, runs, warmup=True)
 
 
-if __name__ == "__main__":
-    main()
+def run_scenario(ctx: Context) -> Scenario:
+    scenario = Scenario("build", TITLE, describe(__doc__))
+    seed = seed_channel("tango")
+    work = ctx.scratch / "build"
+    work.mkdir(parents=True, exist_ok=True)
+    meta = grayskull_recipe(work)
+    runs, warm = ctx.repeat, not ctx.quick
+    ctx.log(f"{CONDA_BUILD} ...")
+    scenario.rows.append(conda_build_row(ctx, ctx.conda_build, meta, [seed.as_uri()], runs))
+    if ctx.quick:
+        scenario.notes.append("--quick: the rattler-build engine alone is not run")
+    else:
+        ctx.log(f"{ENGINE} ...")
+        scenario.rows.append(engine_row(meta, seed.as_uri(), work, runs))
+    ctx.log(f"{FASTCONDA} ...")
+    output = work / "channel"
+    scenario.rows.append(
+        measure(
+            Row(FASTCONDA), lambda: fastconda_build(EXAMPLE, [seed], output, "--force"), runs, warmup=warm
+        )
+    )
+    ctx.log(f"{FAST_PATH} ...")
+    backend = backend_python(EXAMPLE)
+    scenario.rows.append(
+        measure(
+            Row(FAST_PATH), lambda: wheel_fast_path(EXAMPLE, work / "fast", seed, backend), runs, warmup=warm
+        )
+    )
+    ctx.log(f"{FLOOR} ...")
+
+    def floor() -> None:
+        build_wheel(EXAMPLE, work / "floor", backend)
+
+    scenario.rows.append(measure(Row(FLOOR), floor, runs, warmup=warm))
+    compare(scenario, FASTCONDA, [CONDA_BUILD, ENGINE])
+    compare(scenario, FAST_PATH, [CONDA_BUILD, FASTCONDA])
+    compare(scenario, FLOOR, [FAST_PATH])
+    scenario.notes.append(
+        "conda-build and the engine build grayskull's recipe as written (pip install . -vv, separate test "
+        "environments); fastconda build applies the facility rules (one test environment, no build isolation)"
+    )
+    return scenario

@@ -1,68 +1,54 @@
-"""Benchmark: meta.yaml → recipe.yaml conversion throughput and quality on a folder of recipes.
+"""Scenario ``convert``: meta.yaml → recipe.yaml throughput and quality on a folder of recipes.
 
-    .venv/bin/python -m benchmarks.convert [FOLDER] [--repeat 15] [--out benchmarks/out/convert]
-
-FOLDER (default: tests/data/recipes) holds one sub-folder per recipe with a ``meta.yaml`` (and an
-optional ``conda_build_config.yaml``). For every recipe:
-
-- ``convert``: the conversion, repeated; the expression caches are cleared before each run, so a
-  run costs what converting one recipe in a fresh CI job costs (imports excepted);
-- ``renders``: the converted recipe renders with the rattler-build engine for linux-64 and noarch;
-- ``check``: ``fastconda convert --check`` finds no difference on linux-64.
-
-Reports recipes/s (one pass over the folder), the per-recipe median, min and max of the medians,
-and the share of recipes that convert, render and pass the check. Writes ``convert.json`` and
-``convert.md``. Not a test: nothing here asserts a time.
+The folder (``--recipes``, default ``tests/data/recipes``) holds one sub-folder per recipe with a
+``meta.yaml`` (and an optional ``conda_build_config.yaml``). For every recipe: the conversion (expression
+caches cleared before each run, so a run costs what one recipe costs in a fresh CI job, imports excepted);
+whether the result renders with the rattler-build engine for linux-64 and noarch; whether
+``fastconda convert --check`` finds no difference on linux-64. Rows: one pass over the folder converting
+only, one pass converting, rendering and checking (per-phase), and the typical PyTango server recipe.
 """
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import json
+import dataclasses
 import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from rattler_build import PlatformConfig, RenderConfig, Stage0Recipe, VariantConfig
-
-from benchmarks._report import machine, machine_line
-from fastconda.convert import ConversionResult, convert
-from fastconda.convert.check import check
-from fastconda.convert.expressions import clear_caches
-from fastconda.errors import FastcondaError
+from benchmarks._core import Context, Row, Scenario, describe, measure
 
 # What conda-forge's global pinning would provide to a render (the recipes do not define these).
 BASE_VARIANTS = 'c_stdlib: [sysroot]\nc_stdlib_version: ["2.17"]\npython: ["3.11"]\nnumpy: ["1.26"]\n'
 BASE_VARIANTS += 'python_min: ["3.9"]\n'
 TYPICAL = "pytango_server_grayskull"  # the shape grayskull writes for a PyTango server
+TITLE = "Conversion: meta.yaml → recipe.yaml"
 
 
-@dataclass
-class Row:
+@dataclasses.dataclass
+class Quality:
     recipe: str
-    converts: bool
-    median_ms: float
-    renders_linux_64: bool
-    renders_noarch: bool
-    check: bool
-    warnings: int
-    error: str = ""
+    converts: bool = False
+    median_ms: float = 0.0
+    renders_linux_64: bool = False
+    renders_noarch: bool = False
+    check: bool = False
+    warnings: int = 0
 
 
-def _variant_config(case: Path) -> Path | None:
-    path = case / "conda_build_config.yaml"
-    return path if path.is_file() else None
+def _convert(case: Path) -> Any:
+    from fastconda.convert import convert
+    from fastconda.convert.expressions import clear_caches
 
-
-def _convert(case: Path) -> ConversionResult:
     clear_caches()
-    return convert(case / "meta.yaml", variant_config=_variant_config(case))
+    variants = case / "conda_build_config.yaml"
+    return convert(case / "meta.yaml", variant_config=variants if variants.is_file() else None)
 
 
-def _renders(result: ConversionResult, target: str) -> bool:
+def _renders(result: Any, target: str) -> bool:
+    from rattler_build import PlatformConfig, RenderConfig, Stage0Recipe, VariantConfig
+
     config = VariantConfig.from_yaml(BASE_VARIANTS)
     if result.variants_text:
         config = config.merge(VariantConfig.from_yaml(result.variants_text))
@@ -75,122 +61,100 @@ def _renders(result: ConversionResult, target: str) -> bool:
     return True
 
 
-def measure(case: Path, repeat: int) -> Row:
-    samples: list[float] = []
+def _quality(case: Path, phases: dict[str, float]) -> Quality:
+    """Convert, render and check one recipe, adding each step's time to *phases*."""
+    from fastconda.convert.check import check
+    from fastconda.errors import FastcondaError
+
+    row = Quality(case.name)
+    start = time.perf_counter()
     try:
-        for _ in range(repeat):
-            start = time.perf_counter()
-            result = _convert(case)
-            samples.append(time.perf_counter() - start)
-    except FastcondaError as exc:
-        return Row(case.name, False, 0.0, False, False, False, 0, str(exc))
-    report = check(case / "meta.yaml", result, platform="linux-64", variant_config=_variant_config(case))
-    return Row(
-        recipe=case.name,
-        converts=True,
-        median_ms=statistics.median(samples) * 1000,
-        renders_linux_64=_renders(result, "linux-64"),
-        renders_noarch=_renders(result, "noarch"),
-        check=report.ok,
-        warnings=len(result.warnings),
-    )
+        result = _convert(case)
+    except FastcondaError:
+        return row
+    finally:
+        phases["convert"] = phases.get("convert", 0.0) + time.perf_counter() - start
+    row.converts, row.warnings = True, len(result.warnings)
+    start = time.perf_counter()
+    row.renders_linux_64 = _renders(result, "linux-64")
+    row.renders_noarch = _renders(result, "noarch")
+    phases["render"] = phases.get("render", 0.0) + time.perf_counter() - start
+    start = time.perf_counter()
+    variants = case / "conda_build_config.yaml"
+    report = check(case / "meta.yaml", result, platform="linux-64",
+                   variant_config=variants if variants.is_file() else None)  # fmt: skip
+    row.check = report.ok
+    phases["check"] = phases.get("check", 0.0) + time.perf_counter() - start
+    return row
 
 
-def folder_pass(cases: list[Path], repeat: int) -> float:
-    """The median time of converting every recipe of the folder once, in seconds."""
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        for case in cases:
-            with contextlib.suppress(FastcondaError):
-                _convert(case)
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+def _convert_all(cases: list[Path]) -> None:
+    from fastconda.errors import FastcondaError
 
-
-def _share(rows: list[Row], field: str) -> float:
-    return sum(1 for r in rows if getattr(r, field)) / len(rows) if rows else 0.0
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("folder", nargs="?", type=Path, default=Path("tests/data/recipes"))
-    parser.add_argument("--repeat", type=int, default=15)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/convert"))
-    args = parser.parse_args()
-
-    cases = sorted(p for p in args.folder.iterdir() if (p / "meta.yaml").is_file())
-    if not cases:
-        parser.error(f"{args.folder}: no <recipe>/meta.yaml found")
-    for case in cases[:3]:  # warm the imports and the engine once, not measured
-        with contextlib.suppress(FastcondaError):
+    for case in cases:
+        try:
             _convert(case)
-    rows = [measure(case, args.repeat) for case in cases]
-    pass_s = folder_pass(cases, max(3, args.repeat // 3))
-    medians = [r.median_ms for r in rows if r.converts]
-    typical = next((r.median_ms for r in rows if r.recipe == TYPICAL and r.converts), None)
-    summary = {
-        "recipes": len(rows),
-        "recipes_per_s": len(cases) / pass_s if pass_s else 0.0,
-        "folder_pass_ms": pass_s * 1000,
-        "per_recipe_median_ms": statistics.median(medians) if medians else None,
-        "per_recipe_min_ms": min(medians) if medians else None,
-        "per_recipe_max_ms": max(medians) if medians else None,
-        "typical_recipe": TYPICAL,
-        "typical_recipe_ms": typical,
-        "share_converts": _share(rows, "converts"),
-        "share_renders_linux_64": _share(rows, "renders_linux_64"),
-        "share_renders_noarch": _share(rows, "renders_noarch"),
-        "share_check": _share(rows, "check"),
-    }
-    info = machine()
-    args.out.mkdir(parents=True, exist_ok=True)
-    data = {"folder": str(args.folder), "repeat": args.repeat, "machine": info, "summary": summary}
-    data["recipes"] = [asdict(r) for r in rows]
-    (args.out / "convert.json").write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    report = _markdown(args.folder, info, summary, rows)
-    (args.out / "convert.md").write_text(report, encoding="utf-8")
-    print(report)
+        except FastcondaError:
+            continue
 
 
-def _markdown(folder: Path, info: dict[str, object], summary: dict[str, object], rows: list[Row]) -> str:
-    def pct(key: str) -> str:
-        value = summary[key]
-        assert isinstance(value, float)
-        return f"{value:.0%}"
+def _per_recipe_ms(case: Path, runs: int) -> float:
+    from fastconda.errors import FastcondaError
 
-    def ms(value: object) -> str:
-        return f"{value:.1f} ms" if isinstance(value, float) else "-"
-
-    yes = {True: "yes", False: "no"}
-    lines = [
-        f"# Conversion benchmark ({folder}, {summary['recipes']} recipes)",
-        "",
-        machine_line(info),
-        "",
-        "| measure | value |",
-        "| --- | --- |",
-        f"| recipes/s (one pass over the folder) | {summary['recipes_per_s']:.0f} |",
-        f"| per-recipe median (min – max) | {ms(summary['per_recipe_median_ms'])} "
-        f"({ms(summary['per_recipe_min_ms'])} – {ms(summary['per_recipe_max_ms'])}) |",
-        f"| typical recipe ({summary['typical_recipe']}) | {ms(summary['typical_recipe_ms'])} |",
-        f"| converts | {pct('share_converts')} |",
-        f"| renders with the engine, linux-64 | {pct('share_renders_linux_64')} |",
-        f"| renders with the engine, noarch | {pct('share_renders_noarch')} |",
-        f"| passes --check (linux-64) | {pct('share_check')} |",
-        "",
-        "| recipe | median | renders linux-64 | renders noarch | --check | warnings |",
-        "| --- | --- | --- | --- | --- | --- |",
-    ]
-    lines += [
-        f"| {r.recipe} | {ms(r.median_ms) if r.converts else 'error'} | {yes[r.renders_linux_64]} | "
-        f"{yes[r.renders_noarch]} | {yes[r.check]} | {r.warnings} |"
-        for r in rows
-    ]
-    return "\n".join(lines) + "\n"
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        try:
+            _convert(case)
+        except FastcondaError:
+            return 0.0
+        samples.append(time.perf_counter() - start)
+    return statistics.median(samples) * 1000
 
 
-if __name__ == "__main__":
-    main()
+def run_scenario(ctx: Context) -> Scenario:
+    scenario = Scenario("convert", TITLE, describe(__doc__))
+    cases = sorted(p for p in ctx.recipes.iterdir() if (p / "meta.yaml").is_file())
+    if not cases:
+        scenario.skipped = f"{ctx.recipes}: no <recipe>/meta.yaml found"
+        return scenario
+    _convert_all(cases[:3])  # imports and the engine warm, not measured
+    runs = max(3, ctx.repeat)
+    ctx.log(f"{len(cases)} recipes from {ctx.recipes}, {runs} passes ...")
+    only = measure(Row(f"convert {len(cases)} recipes (one pass)"), lambda: _convert_all(cases), runs)
+    rows: list[Quality] = []
+
+    def full_pass() -> dict[str, float]:
+        phases: dict[str, float] = {}
+        rows[:] = [_quality(case, phases) for case in cases]
+        return phases
+
+    full = measure(Row(f"convert + render + --check, {len(cases)} recipes"), full_pass, 1 if ctx.quick else 3)
+    typical_case = ctx.recipes / TYPICAL
+    scenario.rows += [only, full]
+    if typical_case in cases:
+
+        def typical() -> None:
+            _convert(typical_case)
+
+        scenario.rows.append(measure(Row(f"convert {TYPICAL}"), typical, runs * 3))
+    for quality in rows:
+        quality.median_ms = round(_per_recipe_ms(ctx.recipes / quality.recipe, runs), 2)
+    share = {field: sum(1 for r in rows if getattr(r, field)) / len(rows) for field in
+             ("converts", "renders_linux_64", "renders_noarch", "check")}  # fmt: skip
+    summary = {"recipes": len(cases), "recipes_per_s": len(cases) / only.median if only.ok else None, **share}
+    scenario.extra["summary"] = summary
+    scenario.extra["per recipe"] = [dataclasses.asdict(r) for r in rows]
+    if only.ok:
+        scenario.ratios.append(
+            f"fastconda converts {summary['recipes_per_s']:.0f} recipes/s (one pass over {len(cases)} "
+            f"recipes, median of {len(only.samples)}); {share['converts']:.0%} convert, "
+            f"{share['renders_linux_64']:.0%} render for linux-64 and {share['renders_noarch']:.0%} for "
+            "noarch with the engine, "
+            f"{share['check']:.0%} pass --check."
+        )
+    scenario.notes.append(
+        "render: a recipe that is not meant for a target (a noarch recipe for linux-64 is fine, a "
+        "linux-only one for noarch is not) can fail to render there; the per-recipe table says which"
+    )
+    return scenario

@@ -1,179 +1,131 @@
-"""Benchmark: the wheel fast path (issue 5's targets), side by side with whl2conda in one run.
+"""Scenario ``wheel``: wheel → .conda, fastconda against whl2conda on the same real wheels.
 
-    .venv/bin/python -m benchmarks.wheel [--repeat 5] [--out benchmarks/out/wheel] [--whl2conda PATH]
+The wheels are the seed channel's own (pure: hatchling, pip; binary: numpy, pytango; ``--quick``: hatchling),
+taken from the wheel cache the seed bootstrap fills. Per wheel:
 
-Scenarios, each repeated, on this machine:
+- ``fastconda wheel (library)``: ``wheel_to_conda`` in-process (targets: pure < 100 ms, numpy < 1 s);
+- ``fastconda wheel (CLI)`` and ``whl2conda convert (CLI)``: both command lines as subprocesses on the same
+  wheel (interpreter start-up on both sides), for a fair ratio; fastconda also at zstd level 19, the level
+  whl2conda writes with, next to its default 3 (binary wheels: one run at level 19 and of whl2conda, which
+  take up to a minute each here, two of the others);
+- ``fastconda test``: solve + install + imports of the converted package into a fresh prefix from the seed
+  channel (rattler cache warm; target < 3 s), and the full default check set.
 
-- ``convert <wheel>``: ``wheel_to_conda`` in-process (targets: pure < 100 ms, numpy < 1 s);
-- ``fastconda wheel <wheel>`` and ``whl2conda convert <wheel>``: both command lines as subprocesses on the
-  same wheel (interpreter start-up included on both sides), for a fair ratio; fastconda also at zstd
-  level 19, the level whl2conda writes with (through conda-package-handling), next to its default 3;
-- ``fastconda test <pkg>``: solve + install + imports of a converted package into a fresh prefix from the
-  seed channel, rattler cache warm (target < 3 s), and the full default check set for reference.
-
-whl2conda comes from PyPI into a throw-away venv under /tmp (never into .venv); when it cannot be
-installed or run, its rows say "skipped" and why. The wheels are the seed channel's (its wheel cache), so
-the seed channel is bootstrapped first (not measured). Writes ``wheel.json`` and ``wheel.md``. Not a test.
+whl2conda comes from ``--whl2conda PATH``, the ``bench`` extras (next to this Python) or PATH; skipped
+with the reason when it is absent or fails.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
 import os
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from benchmarks._report import machine, machine_line, summarize, timing_table
-from fastconda.seed import bootstrap
-from fastconda.settings import PackageTestSettings, load_settings
-from fastconda.testing import run_package_tests
-from fastconda.wheel import WheelOptions, wheel_to_conda
+from benchmarks._core import (
+    Context,
+    Failed,
+    Row,
+    Scenario,
+    compare,
+    describe,
+    fastconda,
+    measure,
+    run,
+    seed_channel,
+    skipped,
+)
+from benchmarks._routes import test_package
 
-PURE = ("hatchling-1.33.0-", "pip-26.3-")
-BINARY = ("numpy-2.4.6-", "pytango-10.3.1-")
-OPTIONS = WheelOptions(python="3.11", platform="linux-64")
-WHL2CONDA_VENV = Path(tempfile.gettempdir()) / "fastconda-bench-whl2conda"
-
-
-def timed(fn: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    fn()
-    return time.perf_counter() - start
-
-
-def _quiet(command: list[str], env: dict[str, str] | None = None) -> None:
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False, env=env)
-    if done.returncode:
-        msg = f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}"
-        raise RuntimeError(msg)
-
-
-def whl2conda(explicit: Path | None) -> tuple[Path | None, str]:
-    """The whl2conda executable (installed into a throw-away venv when needed), or None and why."""
-    if explicit is not None:
-        return (explicit, "") if explicit.exists() else (None, f"{explicit} does not exist")
-    exe = WHL2CONDA_VENV / "bin" / "whl2conda"
-    if not exe.exists():
-        try:
-            _quiet([sys.executable, "-m", "venv", str(WHL2CONDA_VENV)])
-            _quiet([str(WHL2CONDA_VENV / "bin" / "pip"), "install", "--quiet", "whl2conda"])
-        except (RuntimeError, subprocess.TimeoutExpired) as exc:
-            return None, f"cannot install whl2conda from PyPI: {str(exc).strip().splitlines()[-1]}"
-    return exe, ""
+PURE = ("hatchling", "pip")
+BINARY = ("numpy", "pytango")
+TITLE = "Wheel conversion: fastconda vs whl2conda"
+LIBRARY = "fastconda wheel (library)"
+CLI = "fastconda wheel (CLI)"
+CLI19 = "fastconda wheel (CLI, zstd 19)"
+WHL2CONDA = "whl2conda convert (CLI)"
 
 
-def _find(folder: Path, stem: str) -> Path:
-    found = sorted(folder.glob(f"{stem}*.whl"))
+def _wheel(folder: Path, name: str) -> Path:
+    found = sorted(folder.glob(f"{name}-*.whl"))
     if not found:
-        msg = f"no {stem}*.whl in {folder}: bootstrap the tango seed channel once with a network"
-        raise SystemExit(msg)
-    return found[0]
+        msg = f"no {name}-*.whl in {folder}: bootstrap the tango seed channel once with a network"
+        raise Failed(msg)
+    return found[-1]
 
 
-def _ratio(name: str, ours: float, theirs: float) -> str:
-    if ours <= 0:
-        return f"{name}: not measurable"
-    factor = theirs / ours
-    if 0.95 <= factor <= 1.05:
-        return f"{name}: fastconda and whl2conda take about the same time"
-    speed = "faster" if factor > 1 else "slower"
-    return f"{name}: fastconda is {max(factor, 1 / factor):.1f} times {speed} than whl2conda"
+def _rows(ctx: Context, wheel: Path, short: str, work: Path) -> list[Row]:
+    from fastconda.wheel import WheelOptions, wheel_to_conda
 
+    options = WheelOptions(python="3.11", platform="linux-64")
+    # binary wheels are big: at zstd 19 one conversion takes up to a minute here (both tools), so the
+    # zstd-19 rows of binary wheels get one run and their other rows two
+    runs = max(ctx.repeat, 3) if short in PURE else min(ctx.repeat, 2)
+    slow_runs = runs if short in PURE else 1
+    counter = iter(range(10**6))
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--out", type=Path, default=Path("benchmarks/out/wheel"))
-    parser.add_argument("--whl2conda", type=Path, help="a whl2conda executable (default: install one)")
-    args = parser.parse_args()
+    def library() -> None:
+        wheel_to_conda(wheel, work / f"lib{next(counter)}", options)
 
-    settings = load_settings()
-    samples: dict[str, list[float]] = {}
-    skipped: dict[str, str] = {}
-    baseline, why = whl2conda(args.whl2conda)
-    fastconda_cli = Path(sys.executable).parent / "fastconda"
-    with tempfile.TemporaryDirectory(prefix="fastconda-bench-wheel-") as scratch:
-        root = Path(scratch)
-        seed = root / "seed"
-        bootstrap(seed, "tango", settings)  # fills the wheel cache too; not measured
-        wheels = [_find(settings.wheel_cache_dir, s) for s in (*PURE, *BINARY)]
-        for wheel in wheels:
-            short = wheel.name.split("-")[0]
-            wheel_to_conda(wheel, root / "warmup", OPTIONS)  # page cache and imports warm
-            samples[f"convert {short} (library)"] = [
-                timed(partial(wheel_to_conda, wheel, root / f"lib{n}", OPTIONS)) for n in range(args.repeat)
-            ]
-            ours = [str(fastconda_cli), "-q", "wheel", str(wheel), "--python", "3.11"]
-            samples[f"fastconda wheel {short} (CLI)"] = [
-                timed(partial(_quiet, [*ours, "-o", str(root / f"cli{n}")])) for n in range(args.repeat)
-            ]
-            # whl2conda writes with conda-package-handling's default zstd level 19; fastconda's default is 3
-            level19 = {**os.environ, "FASTCONDA_COMPRESSION_LEVEL": "19"}
-            samples[f"fastconda wheel {short} (CLI, zstd 19)"] = [
-                timed(partial(_quiet, [*ours, "-o", str(root / f"z{n}")], level19))
-                for n in range(args.repeat)
-            ]
-            key = f"whl2conda convert {short} (CLI)"
-            if baseline is None:
-                skipped[key] = why
-                continue
-            theirs = [str(baseline), "convert", str(wheel), "--ignore-pyproject", "--format", "conda"]
-            theirs += ["--batch", "--yes", "--overwrite", "-q", "--allow-impure"]
-            try:
-                samples[key] = [
-                    timed(partial(_quiet, [*theirs, "--out-dir", str(root / f"w2c{n}")]))
-                    for n in range(args.repeat)
-                ]
-            except RuntimeError as exc:
-                skipped[key] = str(exc).strip().splitlines()[-1]
-                samples.pop(key, None)
-        os.environ.setdefault("RATTLER_CACHE_DIR", str(root / "rattler"))
-        channels = [seed.resolve().as_uri()]
-        for short in ("pytango", "hatchling"):
-            package = next((root / "lib0").glob(f"{short}-*.conda"))
-            imports_only = PackageTestSettings(pip_check=False, entry_points=False)
-            run_package_tests(package, channels, cwd=root)  # warm rattler's cache
-            samples[f"fastconda test {short}: solve+install+imports"] = [
-                timed(partial(run_package_tests, package, channels, imports_only, cwd=root))
-                for _ in range(args.repeat)
-            ]
-            samples[f"fastconda test {short}: all default checks"] = [
-                timed(partial(run_package_tests, package, channels, cwd=root)) for _ in range(args.repeat)
-            ]
+    def cli() -> None:
+        fastconda("wheel", wheel, "--python", "3.11", "-o", work / f"cli{next(counter)}", ok=(0, 3))
 
-    rows = {name: summarize(values) for name, values in samples.items()}
-    ratios = []
-    for key in rows:
-        if key.startswith("fastconda wheel "):
-            short, how = key.split()[2], key.split(" ", 3)[3]
-            other = rows.get(f"whl2conda convert {short} (CLI)")
-            if other is not None:
-                ratios.append(_ratio(f"{short} {how}", float(rows[key]["median"]), float(other["median"])))
-    info = machine(whl2conda=str(baseline) if baseline else None)
-    args.out.mkdir(parents=True, exist_ok=True)
-    report = {"machine": info, "results": rows, "skipped": skipped, "ratios": ratios}
-    (args.out / "wheel.json").write_text(json.dumps(report, indent=2) + "\n")
-    lines = [
-        "# Wheel fast-path benchmark",
-        "",
-        machine_line(info),
-        "",
-        *timing_table({**rows, **{k: {"skipped": f"skipped: {v}"} for k, v in skipped.items()}}, digits=3),
+    def level19() -> None:
+        os.environ["FASTCONDA_COMPRESSION_LEVEL"] = "19"
+        try:
+            cli()
+        finally:
+            del os.environ["FASTCONDA_COMPRESSION_LEVEL"]
+
+    rows = [
+        measure(Row(LIBRARY, group=short), library, runs, warmup=True),
+        measure(Row(CLI, group=short), cli, runs),
+        measure(Row(CLI19, group=short), level19, slow_runs),
     ]
-    lines += ["", "Ratios (medians, both command lines as subprocesses):", ""]
-    lines += [f"- {r}" for r in ratios] or ["- none: whl2conda was skipped"]
-    text = "\n".join(lines) + "\n"
-    (args.out / "wheel.md").write_text(text)
-    print(text)
+    if ctx.whl2conda is None:
+        rows.append(skipped(WHL2CONDA, "whl2conda is not installed (pip install 'fastconda[bench]', or "
+                                       "pass --whl2conda PATH)", short))  # fmt: skip
+        return rows
+    theirs: list[str | Path] = [
+        ctx.whl2conda,
+        "convert",
+        wheel,
+        "--ignore-pyproject",
+        "--format",
+        "conda",
+        "--batch",
+        "--yes",
+    ]
+    theirs += ["--overwrite", "-q", "--allow-impure"]
+
+    def whl2conda() -> None:
+        run([*theirs, "--out-dir", work / f"w2c{next(counter)}"])
+
+    rows.append(measure(Row(WHL2CONDA, group=short), whl2conda, slow_runs))
+    return rows
 
 
-if __name__ == "__main__":
-    main()
+def run_scenario(ctx: Context) -> Scenario:
+    from fastconda.settings import load_settings
+
+    scenario = Scenario("wheel", TITLE, describe(__doc__))
+    seed = seed_channel("tango")  # fills the wheel cache too; not measured
+    wheels = load_settings().wheel_cache_dir
+    work = ctx.scratch / "wheel"
+    names = ("hatchling",) if ctx.quick else (*PURE, *BINARY)
+    for short in names:
+        ctx.log(f"{short} ...")
+        scenario.rows += _rows(ctx, _wheel(wheels, short), short, work / short)
+        compare(scenario, CLI, [WHL2CONDA], short)
+        compare(scenario, CLI19, [WHL2CONDA], short)
+    tested = ("hatchling",) if ctx.quick else ("pytango", "hatchling")
+    for short in tested:
+        package = next((work / short / "lib0").glob("*.conda"))
+        ctx.log(f"fastconda test {short} ...")
+        test_package(package, [seed], work / "warm")  # rattler's cache warm, not measured
+        imports = Row("fastconda test: solve + install + imports", group=short)
+        only_imports = partial(test_package, package, [seed], work, "--no-pip-check", "--no-entry-points")
+        scenario.rows.append(measure(imports, only_imports, ctx.repeat))
+        if not ctx.quick:
+            full = Row("fastconda test: all default checks", group=short)
+            scenario.rows.append(measure(full, partial(test_package, package, [seed], work), ctx.repeat))
+    return scenario

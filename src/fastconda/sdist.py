@@ -68,9 +68,6 @@ def backend_env(requires: Sequence[str], cache_dir: Path, *, offline: bool, whee
     return python
 
 
-_build_env = backend_env  # the name benchmarks/ use
-
-
 def build_sdist(root: Path, out_dir: Path, *, cache_dir: Path, offline: bool, wheel_cache: Path) -> Path:
     """Build the sdist of *root* into *out_dir* and return its path."""
     return build(root, "sdist", out_dir, cache_dir=cache_dir, offline=offline, wheel_cache=wheel_cache)

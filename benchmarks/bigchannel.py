@@ -1,0 +1,176 @@
+"""Scenario ``channel``: a channel with 10k and 150k repodata entries per subdir.
+
+The benchmark generates the channel itself: real (tiny) ``.tar.bz2`` packages, N in ``linux-64`` and N in
+``noarch`` (names ``synth-K``, ten versions each, and ``synth-app`` depending on twenty of them), indexed
+once, kept under ``.cache/bench-channels/`` (the 150k channel took 7 minutes to generate the first time
+on a busy 2-core machine). Each measured run works on a hard-linked copy. Per size:
+
+- ``fastconda channel add`` of one package: copy it in and re-index (rattler's indexer) atomically;
+- ``rattler solve``: ``synth-app`` and ``python`` from the big channel plus the seed channel;
+- ``fastconda build`` of the bundled PyTango server against the seed plus the big channel (not with
+  ``--quick``), next to the same build against the seed alone: what channel size costs a build.
+
+``--quick``: 10k only, no builds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bz2
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
+from pathlib import Path
+
+from benchmarks._core import (
+    CACHE,
+    Context,
+    Failed,
+    Row,
+    Scenario,
+    describe,
+    fastconda,
+    measure,
+    seed_channel,
+)
+from benchmarks._routes import PYTANGO_EXAMPLE, fastconda_build
+
+TITLE = "Big channels: 10k and 150k entries per subdir"
+GENERATOR = 1  # bump when the generated channel changes
+SUBDIRS = ("linux-64", "noarch")
+EXAMPLE = PYTANGO_EXAMPLE
+PATHS = b'{"paths": [], "paths_version": 1}'
+
+
+def _member(name: str, data: bytes) -> bytes:
+    info = tarfile.TarInfo(name)
+    info.size, info.mtime, info.mode = len(data), 0, 0o644
+    return info.tobuf(format=tarfile.USTAR_FORMAT) + data + b"\0" * (-len(data) % 512)
+
+
+def _record(name: str, version: str, subdir: str, depends: list[str]) -> dict[str, object]:
+    record: dict[str, object] = {"name": name, "version": version, "build": "0", "build_number": 0}
+    record.update(depends=depends, subdir=subdir, license="BSD-3-Clause", timestamp=1700000000000)
+    if subdir == "noarch":
+        record["noarch"] = "generic"
+    return record
+
+
+def write_package(folder: Path, record: dict[str, object]) -> Path:
+    """A minimal real conda package (``info/index.json`` and an empty ``info/paths.json``)."""
+    index = json.dumps(record).encode()
+    body = _member("info/index.json", index) + _member("info/paths.json", PATHS) + b"\0" * 1024
+    path = folder / f"{record['name']}-{record['version']}-{record['build']}.tar.bz2"
+    path.write_bytes(bz2.compress(body, 1))
+    return path
+
+
+def _write_chunk(folder: str, subdir: str, start: int, stop: int) -> None:
+    for number in range(start, stop):
+        name = f"synth-{subdir[:1]}{number // 10}"
+        write_package(Path(folder), _record(name, f"1.{number % 10}", subdir, []))
+
+
+def big_channel(entries: int) -> Path:
+    """The cached generated channel with *entries* packages per subdir (generated on first use)."""
+    channel = CACHE / "bench-channels" / f"v{GENERATOR}-{entries}"
+    if (channel / ".complete").is_file():
+        return channel
+    shutil.rmtree(channel, ignore_errors=True)
+    workers = os.cpu_count() or 1
+    with ProcessPoolExecutor(max_workers=workers) as executor:
+        futures = []
+        for subdir in SUBDIRS:
+            (channel / subdir).mkdir(parents=True)
+            chunk = max(1, entries // (4 * workers))
+            for first in range(0, entries, chunk):
+                last = min(first + chunk, entries)
+                futures.append(executor.submit(_write_chunk, str(channel / subdir), subdir, first, last))
+        for future in futures:
+            future.result()
+    depends = [f"synth-l{k} >=1.0" for k in range(10)] + [f"synth-n{k}" for k in range(10)]
+    (channel / "noarch" / f"synth-n{(entries - 1) // 10}-1.9-0.tar.bz2").unlink(missing_ok=True)
+    write_package(channel / "noarch", _record("synth-app", "1.0", "noarch", depends))  # the one it replaces
+    fastconda("channel", "index", channel)
+    (channel / ".complete").write_text(str(entries), encoding="utf-8")
+    return channel
+
+
+def _copy(channel: Path, target: Path) -> Path:
+    shutil.rmtree(target, ignore_errors=True)
+    subprocess.run(["cp", "-al", str(channel), str(target)], check=True)
+    return target
+
+
+def _solve(channels: list[Path]) -> None:
+    import rattler
+
+    records = asyncio.run(
+        rattler.solve(
+            sources=[c.resolve().as_uri() for c in channels],
+            specs=["synth-app", "python"],
+            gateway=rattler.Gateway(),  # a new one each time: nothing cached in memory between runs
+            platforms=[rattler.Subdir("linux-64"), rattler.Subdir("noarch")],
+            virtual_packages=rattler.VirtualPackage.detect(),
+        )
+    )
+    names = {record.name.normalized for record in records}
+    if "synth-app" not in names or "synth-l0" not in names:
+        msg = f"the solve did not pick the synthetic packages: {sorted(names)[:5]}"
+        raise Failed(msg)
+
+
+def run_scenario(ctx: Context) -> Scenario:
+    scenario = Scenario("channel", TITLE, describe(__doc__))
+    seed = seed_channel("tango")
+    work = ctx.scratch / "channel"
+    extra = work / "extra"
+    extra.mkdir(parents=True)
+    package = write_package(extra, _record("bench-extra", "1.0", "noarch", []))
+    runs = min(ctx.repeat, 3)
+    copy = work / "copy"
+
+    def add() -> None:
+        fastconda("channel", "add", copy, package)
+
+    if not ctx.quick:
+        ctx.log("fastconda build against the seed channel alone ...")
+        alone = Row("fastconda build, seed channel only", group="seed only")
+        scenario.rows.append(
+            measure(
+                alone, lambda: fastconda_build(EXAMPLE, [seed], work / "out", "--force"), runs, warmup=True
+            )
+        )
+    for entries in (10_000,) if ctx.quick else (10_000, 150_000):
+        group = f"{entries // 1000}k entries"
+        ctx.log(f"{group}: generating (cached) ...")
+        channel = big_channel(entries)
+        ctx.log(f"{group}: add, solve ...")
+        # re-indexing 300k package files takes minutes here: the 150k channel gets one run of the slow rows
+        slow_runs = runs if entries <= 10_000 else 1
+        row = Row("fastconda channel add (1 package)", group=group)
+        scenario.rows.append(measure(row, add, slow_runs, setup=partial(_copy, channel, copy)))
+        solve = Row("rattler solve (synth-app + python)", group=group)
+        scenario.rows.append(measure(solve, partial(_solve, [channel, seed]), runs, warmup=True))
+        if not ctx.quick:
+            ctx.log(f"{group}: fastconda build against it ...")
+            row = Row("fastconda build, seed + big channel", group=group)
+            build = partial(fastconda_build, EXAMPLE, [seed, channel], work / "out", "--force")
+            scenario.rows.append(measure(row, build, slow_runs))
+    for group in ("10k entries", "150k entries"):
+        compare_build = scenario.row("fastconda build, seed + big channel", group)
+        base = scenario.row("fastconda build, seed channel only", "seed only")
+        if compare_build and base and compare_build.ok and base.ok:
+            scenario.ratios.append(
+                f"fastconda build against the seed plus {group}: {compare_build.median:.2f} s, against the "
+                f"seed alone {base.median:.2f} s ({len(compare_build.samples)} and {len(base.samples)} runs)."
+            )
+        add_row = scenario.row("fastconda channel add (1 package)", group)
+        if add_row and add_row.ok:
+            scenario.ratios.append(f"Adding one package to a channel with {group} per subdir took "
+                                   f"{add_row.median:.2f} s (median of {len(add_row.samples)}).")  # fmt: skip
+    return scenario

@@ -1,0 +1,95 @@
+"""``python -m benchmarks --quick`` runs end to end and writes a complete report (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+SCENARIOS = {"build", "cxx", "convert", "wheel", "scale", "channel", "caches"}
+SECTIONS = ("# fastconda benchmark report", "## Machine", "## Summary", "## Skipped",
+            "## Published reference figures (not measured in this run)")  # fmt: skip
+TOOLS = {
+    "python",
+    "fastconda",
+    "py-rattler",
+    "py-rattler-build",
+    "grayskull",
+    "cmake",
+    "whl2conda",
+    "conda-build",
+}
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory: pytest.TempPathFactory, seed_channel: Path) -> Path:
+    out = tmp_path_factory.mktemp("bench") / "report"
+    env = {**os.environ, "FASTCONDA_OFFLINE": "1"}
+    done = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "--quick", "--out", str(out)],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+@pytest.mark.slow
+def test_quick_run_writes_a_report_json_with_every_scenario(report: Path) -> None:
+    data = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    assert data["schema"] == 1
+    assert data["quick"] is True
+    assert data["wall_seconds"] > 0
+    assert set(data["machine"]["tools"]) >= TOOLS
+    assert data["machine"]["cores"] >= 1
+    assert {s["name"] for s in data["scenarios"]} == SCENARIOS
+    for scenario in data["scenarios"]:
+        assert scenario["status"] in {"ok", "partial", "skipped"}
+        assert scenario["title"]
+        if scenario["status"] == "skipped":
+            assert scenario["reason"].strip(), scenario["name"]
+        for row in scenario["rows"]:
+            if row["status"] == "skipped":
+                assert row["reason"].strip(), (scenario["name"], row["name"])
+            else:
+                assert row["status"] == "ok"
+                assert row["runs"] == len(row["samples"]) >= 1
+                assert row["min"] <= row["median"] <= row["max"]
+                assert all(value >= 0 for value in row["phases"].values())
+
+
+@pytest.mark.slow
+def test_quick_run_measures_the_fastconda_routes(report: Path) -> None:
+    data = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    rows = {(s["name"], r["name"]): r for s in data["scenarios"] for r in s["rows"]}
+    assert rows[("build", "fastconda build")]["status"] == "ok"
+    assert rows[("build", "wheel fast path (build + fastconda wheel + fastconda test)")]["status"] == "ok"
+    conda_build = rows[("build", "conda-build (grayskull meta.yaml)")]
+    assert conda_build["status"] == "ok" or conda_build["reason"]
+
+
+@pytest.mark.slow
+def test_quick_run_writes_a_markdown_report_with_its_sections(report: Path) -> None:
+    text = (report / "report.md").read_text(encoding="utf-8")
+    for section in SECTIONS:
+        assert section in text
+    data = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    for scenario in data["scenarios"]:
+        assert f"## {scenario['title']}" in text
+        assert f"({scenario['chart']})" in text or scenario["status"] == "skipped"
+
+
+@pytest.mark.slow
+def test_quick_run_draws_one_valid_png_per_scenario(report: Path) -> None:
+    data = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    for scenario in data["scenarios"]:
+        png = report / scenario["chart"]
+        head = png.read_bytes()[:24]
+        assert head.startswith(PNG_SIGNATURE), png
+        width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+        assert width > 100 and height > 100
