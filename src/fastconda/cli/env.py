@@ -7,7 +7,6 @@ from pathlib import Path
 
 from fastconda.channel import as_channel_url
 from fastconda.cli._ui import ExitCode, Ui
-from fastconda.env import create_environment
 
 
 def register(
@@ -31,6 +30,8 @@ def register(
 
 
 def _create(args: argparse.Namespace, ui: Ui) -> int:
+    from fastconda.env import create_environment  # imported when used: the CLI starts fast
+
     env = create_environment(args.prefix, args.specs, channels=[as_channel_url(c) for c in args.channels])
     data = {
         "prefix": str(env.prefix),

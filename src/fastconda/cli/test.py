@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastconda.channel import as_channel_url
 from fastconda.cli._ui import ExitCode, Ui
+from fastconda.junit import Outcome
 from fastconda.settings import load_settings
-from fastconda.testing import Outcome, PackageTestResult
+
+if TYPE_CHECKING:
+    from fastconda.testing import PackageTestResult
 
 
 def register(
