@@ -257,16 +257,17 @@ def _recipe(
             server = cxxbuild.read_server(project.root)
             notes.append(f"C++ server {server.executable} {server.version}: recipe from the cxx template")
             return cxxbuild.write_recipe(server, work / "recipe")
-    with clock.phase("sdist", f"building the sdist of {project.root.name}"):
-        tarball = sdist.build_sdist(
-            project.root,
-            work / "sdist",
-            cache_dir=options.cache_dir,
-            offline=options.offline,
-            wheel_cache=options.wheel_cache,
-        )
-    with clock.phase("recipe", f"grayskull on {tarball.name}"):
-        meta = grayskull_.generate_meta_yaml(tarball, work / "grayskull")
+    with grayskull_.prewarmed() as grayskull:  # imports itself while the sdist is built
+        with clock.phase("sdist", f"building the sdist of {project.root.name}"):
+            tarball = sdist.build_sdist(
+                project.root,
+                work / "sdist",
+                cache_dir=options.cache_dir,
+                offline=options.offline,
+                wheel_cache=options.wheel_cache,
+            )
+        with clock.phase("recipe", f"grayskull on {tarball.name}"):
+            meta = grayskull.generate(tarball, work / "grayskull")
     with clock.phase("convert", "meta.yaml → recipe.yaml, facility rules"):
         converted = convert(meta)
         notes += [f"convert: {w}" for w in converted.warnings]
