@@ -12,13 +12,15 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import tempfile
+import threading
 import time
 import tomllib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +34,7 @@ from fastconda.templates import read_template
 
 MANIFEST = ".fastconda-seed.json"
 # bump when the way seed packages are made changes, so caches and channels are rebuilt
-SEED_FORMAT = 2
+SEED_FORMAT = 3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,8 +214,6 @@ def _make_packages(
     """Every seed package file, from the package cache or built now (in parallel)."""
     from concurrent.futures import Future
 
-    from fastconda.wheel import wheel_to_conda
-
     cache = settings.package_cache_dir
     total = len(wheels) + 1 + len(jobs)
     done = 0
@@ -231,12 +231,14 @@ def _make_packages(
         report(f"python {interpreter.version} ({'cached' if cached else 'built'})")
         return [(p, SeedPackage(p.name, "interpreter", cached)) for p in entry]
 
+    converters = _Converters()
+
     def wheel_job(wheel: Path) -> list[tuple[Path, SeedPackage]]:
         digest = hashlib.sha256(f"{SEED_FORMAT}\0{options!r}".encode())
         digest.update(channels.file_sha256(wheel).encode())
         entry, cached = _cached(
             cache / "wheels" / f"{wheel.name}-{digest.hexdigest()[:16]}",
-            lambda out: [wheel_to_conda(wheel, out, options).path],
+            lambda out: [converters.convert(wheel, out, options)],
         )
         report(f"{wheel.name} ({'cached' if cached else 'converted'})")
         return [(p, SeedPackage(p.name, wheel.name, cached)) for p in entry]
@@ -250,13 +252,45 @@ def _make_packages(
         report(f"{Path(job.entry).name} ({'cached' if cached else 'built'})")
         return [(p, SeedPackage(p.name, job.source, cached)) for p in files]
 
-    workers = max(2, min(8, os.cpu_count() or 2))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    workers = 8  # threads mostly wait: on the engine, on a conversion process, on a download
+    with converters, ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(python_job)] + [pool.submit(wheel_job, w) for w in wheels]
         for job in jobs:
             started[job.entry] = pool.submit(cxx_job, job)
         futures += started.values()
         return [item for future in futures for item in future.result()]
+
+
+def _convert(wheel: Path, out: Path, options: Any) -> Path:
+    from fastconda.wheel import wheel_to_conda
+
+    return wheel_to_conda(wheel, out, options).path
+
+
+class _Converters:
+    """Wheel conversions in worker processes, started on the first cache miss.
+
+    Compiling byte code holds the GIL (numpy: ~2.5 s): in threads the conversions would run one at
+    a time. Workers are spawned, not forked: the parent runs rattler's native threads.
+    """
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def convert(self, wheel: Path, out: Path, options: Any) -> Path:
+        with self._lock:
+            if self._pool is None:
+                workers = max(1, min(8, os.cpu_count() or 1))
+                self._pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool.submit(_convert, wheel, out, options).result()
+
+    def __enter__(self) -> _Converters:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 def _cached(entry: Path, make: Callable[[Path], list[Path]]) -> tuple[list[Path], bool]:

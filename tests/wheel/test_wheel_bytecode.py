@@ -66,3 +66,12 @@ def test_byte_code_changes_the_file_name(tmp_path: Path) -> None:
     plain = wheel_to_conda(wheel, tmp_path / "a", WheelOptions(python=RUNNING))
     compiled = wheel_to_conda(wheel, tmp_path / "b", WheelOptions(python=RUNNING, bytecode=True))
     assert plain.path.name != compiled.path.name
+
+
+def test_test_suites_get_no_byte_code(tmp_path: Path) -> None:
+    files = {"demo_pkg/__init__.py": "A = 1\n", "demo_pkg/tests/test_a.py": "B = 2\n"}
+    wheel = make_wheel(tmp_path, files=files)
+    pkg = read_conda(wheel_to_conda(wheel, tmp_path, WheelOptions(python=RUNNING, bytecode=True)).path).pkg
+    assert f"site-packages/demo_pkg/__pycache__/__init__.{TAG}.pyc" in pkg
+    assert "site-packages/demo_pkg/tests/test_a.py" in pkg
+    assert not any(p.startswith("site-packages/demo_pkg/tests/__pycache__") for p in pkg)

@@ -17,7 +17,9 @@ from collections.abc import Iterable
 
 from fastconda.errors import WheelError
 
-_UNCHECKED_HASH = (0b01).to_bytes(4, "little")  # PEP 552 flags: hash-based, do not check the source
+_UNCHECKED_HASH = (0b01).to_bytes(4, "little")
+#: bump when what gets byte code changes: it is part of the build string (a new file, a new name)
+BYTECODE_FORMAT = 2  # PEP 552 flags: hash-based, do not check the source
 
 
 def cache_tag_for(python: str) -> str:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from fastconda.errors import WheelError
 from fastconda.progress import Progress, ProgressEvent, null_progress
+from fastconda.wheel.bytecode import BYTECODE_FORMAT
 from fastconda.wheel.layout import PackageFile, package_files
 from fastconda.wheel.metadata import read_metadata
 from fastconda.wheel.source import WheelContents, read_wheel
@@ -76,7 +77,7 @@ def _build_string(
     python = "" if target.noarch or target.python_free else target.python
     parts: list[object] = [target.subdir, python, depends, constrains]
     if bytecode:
-        parts.append(f"bytecode-{target.python}")
+        parts.append(f"bytecode-{BYTECODE_FORMAT}-{target.python}")
     key = json.dumps(parts)
     digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:7]
     if target.python_free:

@@ -130,12 +130,19 @@ def _record(target: Target, dist_info: str, files: Iterable[PackageFile]) -> Pac
     return PackageFile(record_path, buffer.getvalue().encode("utf-8"))
 
 
+def _compiled_module(path: str) -> bool:
+    """A module that gets byte code: not those of a package's own test suite (``pkg/tests/...``),
+    rarely imported and half of numpy's modules."""
+    return path.endswith(".py") and "/tests/" not in path
+
+
 def package_files(
     contents: WheelContents, target: Target, entry_points: Iterable[EntryPoint], *, bytecode: bool = False
 ) -> tuple[PackageFile, ...]:
     """Every file of the package payload (everything outside ``info/``), sorted by path.
 
-    With ``bytecode``, also the ``.pyc`` of every module in site-packages (see :mod:`.bytecode`).
+    With ``bytecode``, also the ``.pyc`` of every module in site-packages but those of test suites
+    (see :mod:`.bytecode`).
     """
     files: dict[str, PackageFile] = {}
 
@@ -166,7 +173,7 @@ def package_files(
     if bytecode:
         tag = cache_tag_for(target.python)
         site = target.site_packages + "/"
-        modules = [(p, f.data) for p, f in files.items() if p.startswith(site) and p.endswith(".py")]
+        modules = [(p, f.data) for p, f in files.items() if p.startswith(site) and _compiled_module(p)]
         for path, data in compiled(modules, tag):
             if path not in files:  # a wheel's own byte code for this interpreter is kept
                 add(PackageFile(path, data), f"byte code {path}")
