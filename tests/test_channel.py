@@ -101,6 +101,19 @@ def test_replace_overwrites_a_changed_package(tmp_path: Path) -> None:
     assert_consistent(tmp_path / "ch")
 
 
+def test_add_merges_new_records_and_leaves_other_subdirs_alone(tmp_path: Path) -> None:
+    channel = tmp_path / "ch"
+    channels.add_packages(
+        channel, [make_conda(tmp_path / "a", "alpha"), make_conda(tmp_path / "l", "lin", subdir="linux-64")]
+    )
+    linux = (channel / "linux-64" / "repodata.json").stat()
+    channels.add_packages(channel, [make_conda(tmp_path / "b", "beta")])
+    assert (channel / "linux-64" / "repodata.json").stat().st_mtime_ns == linux.st_mtime_ns  # not rewritten
+    assert assert_consistent(channel) == ["alpha", "beta", "lin"]
+    channels.remove_packages(channel, ["alpha-1.0-0.conda"])
+    assert assert_consistent(channel) == ["beta", "lin"]
+
+
 def test_channel_index_rereads_every_file_and_repairs_a_wrong_index(tmp_path: Path) -> None:
     # `add` lets the indexer start from the current repodata.json (fast on big channels);
     # `channel index` is the repair: it reads every package file again

@@ -76,8 +76,8 @@ def check_channel_dir(path: Path, *, create: bool) -> None:
     if path.exists() and not path.is_dir():
         msg = f"{path} exists and is not a folder; a channel is a folder with noarch/repodata.json"
         raise ChannelError(msg)
-    if is_channel(path):
-        return
+    if is_channel(path) or (path / LOCK_NAME).exists():
+        return  # a channel, or one that another fastconda writer is making right now (it holds the lock)
     if not path.exists() or not any(path.iterdir()):
         if create:
             return
@@ -127,7 +127,13 @@ def _subdirs(channel: Path) -> list[Path]:
 
 
 def _package_files(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.name.endswith(PACKAGE_SUFFIXES))
+    return [folder / name for name in _package_names(folder)]
+
+
+def _package_names(folder: Path) -> list[str]:
+    """Sorted names of the package files in *folder* (scandir: no stat per file, no Path per file)."""
+    with os.scandir(folder) as entries:
+        return sorted(e.name for e in entries if e.name.endswith(PACKAGE_SUFFIXES) and e.is_file())
 
 
 def file_sha256(path: Path) -> str:
@@ -234,7 +240,7 @@ def add_packages(
             added.append(dataclasses.replace(info, path=target))
         if added:
             progress(ProgressEvent("index", str(channel)))
-            _index_locked(channel, changed=replaced)
+            _index_locked(channel, changed=replaced, touched={info.subdir for info in added})
     return AddResult(channel=channel, added=tuple(added), unchanged=tuple(unchanged))
 
 
@@ -261,7 +267,7 @@ def remove_packages(channel: Path, filenames: Iterable[str]) -> list[str]:
         if not doomed:
             return removed
         # the new index leaves them out; only once it is in place are the files deleted
-        _index_locked(channel, exclude={p.name for p in doomed})
+        _index_locked(channel, exclude={p.name for p in doomed}, touched={p.parent.name for p in doomed})
         for path in doomed:
             path.unlink(missing_ok=True)
             removed.append(path.name)
@@ -302,66 +308,95 @@ def _index_locked(
     *,
     changed: frozenset[str] | set[str] = frozenset(),
     full: bool = False,
+    touched: set[str] | None = None,
 ) -> None:
-    """Index into a staging copy made of hard links, then move each repodata.json into place.
+    """Write each subdir's repodata.json anew (to a temp file, renamed into place).
 
-    Files named in *exclude* are left out of the new index (they are about to be deleted). Unless
-    *full*, the indexer starts from the current repodata.json and reads only the package files it
-    does not list (adding one package to a 10k-entry subdir: 1.2 s instead of 4.4 s); entries of
-    the *changed* files (replaced under the same name) are dropped from it first, so they are read.
+    Files named in *exclude* are left out of the new index (they are about to be deleted); only
+    the *touched* subdirs are looked at (None: all of them). With
+    *full*, rattler's indexer reads every package file (the repair). Otherwise only the files the
+    current index does not list, and the *changed* ones (replaced under the same name), are read —
+    by the indexer, in a staging folder holding just them — and their records are merged into the
+    current index: adding one package to a subdir of 150k entries costs a JSON load and dump, not
+    a pass over 150k files.
     """
+    subdirs = {p.name: p for p in _subdirs(channel)}
+    subdirs.setdefault("noarch", channel / "noarch")
+    todo: dict[str, list[Path]] = {}
+    updates: dict[str, tuple[dict[str, Any] | None, set[str]]] = {}
+    for name, source in subdirs.items():
+        if touched is not None and name not in touched and (source / "repodata.json").is_file():
+            continue  # the caller changed nothing there
+        names = set(_package_names(source)) - set(exclude) if source.is_dir() else set()
+        current = None if full else _read_repodata(source / "repodata.json")
+        known = _listed(current)
+        fresh = (names - known) | (names & set(changed))
+        if current is not None and not fresh and not (known - names):
+            continue  # nothing to change in this subdir: its repodata.json stays as it is
+        todo[name] = [source / n for n in sorted(fresh)]
+        updates[name] = (current, names)
+    records = _index_files(channel, todo)
+    for name, (current, names) in updates.items():
+        index = current or {"info": {"subdir": name}, "repodata_version": 1}
+        for key in _RECORD_KEYS:
+            entries = {f: r for f, r in index.get(key, {}).items() if f in names}  # drops excluded and gone
+            entries.update(records.get(name, {}).get(key, {}))
+            index[key] = dict(sorted(entries.items()))
+        source = subdirs[name]
+        source.mkdir(exist_ok=True)
+        write_text_atomic(source / "repodata.json", json.dumps(index, separators=(",", ":")))
+        for stale in ("repodata.json.zst", "repodata_shards.msgpack.zst", "repodata.json.bz2"):
+            (source / stale).unlink(missing_ok=True)
+
+
+_RECORD_KEYS = ("packages", "packages.conda")
+
+
+def _read_repodata(path: Path) -> dict[str, Any] | None:
+    """The current index, or None when there is none (or it cannot be read: then every file is read)."""
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or any(data.get("v3") or {}):  # records we do not merge: read them all
+        return None
+    return data
+
+
+def _listed(index: dict[str, Any] | None) -> set[str]:
+    return {f for key in _RECORD_KEYS for f in (index or {}).get(key, {})}
+
+
+def _index_files(channel: Path, todo: dict[str, list[Path]]) -> dict[str, dict[str, Any]]:
+    """Records of the package files in *todo* (subdir → files), read by rattler's indexer."""
     import asyncio
 
     from rattler.index import index_fs  # imported late: loading rattler costs ~0.1 s
 
+    if not any(todo.values()):
+        return {}
     staging = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX + "index-", dir=channel))
     try:
-        subdirs = {p.name: p for p in _subdirs(channel)}
-        subdirs.setdefault("noarch", channel / "noarch")
-        for name, source in subdirs.items():
-            stage = staging / name
-            stage.mkdir()
-            if source.is_dir():
-                for package in _package_files(source):
-                    if package.name not in exclude:
-                        _link_or_copy(package, stage / package.name)
-                if not full:
-                    _stage_repodata(source / "repodata.json", stage / "repodata.json", {*exclude, *changed})
+        (staging / "noarch").mkdir()  # the indexer always indexes noarch
+        for name, files in todo.items():
+            (staging / name).mkdir(exist_ok=True)
+            for package in files:
+                _link_or_copy(package, staging / name / package.name)
         try:
-            asyncio.run(index_fs(staging, write_zst=False, write_shards=False, force=full))
+            asyncio.run(index_fs(staging, write_zst=False, write_shards=False, force=True))
         except Exception as exc:
             msg = f"indexing {channel} failed: {exc}"
             raise ChannelError(msg) from None
-        for name in subdirs:
-            produced = staging / name / "repodata.json"
-            if produced.is_file():
-                (channel / name).mkdir(exist_ok=True)
-                os.replace(produced, channel / name / "repodata.json")
-            for stale in ("repodata.json.zst", "repodata_shards.msgpack.zst", "repodata.json.bz2"):
-                (channel / name / stale).unlink(missing_ok=True)
+        records: dict[str, dict[str, Any]] = {}
+        for name in todo:
+            produced = json.loads((staging / name / "repodata.json").read_bytes())
+            if any(produced.get("v3")):
+                msg = f"indexing {channel}: repodata v3 records are not supported; nothing was changed"
+                raise ChannelError(msg)
+            records[name] = {key: produced.get(key, {}) for key in _RECORD_KEYS}
+        return records
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-
-
-def _stage_repodata(current: Path, staged: Path, drop: set[str]) -> None:
-    """The current index as the indexer's starting point, without the entries of *drop*.
-
-    A copy, never a link: the indexer rewrites it, and readers of the channel hold the original.
-    """
-    try:
-        data = current.read_bytes()
-    except FileNotFoundError:
-        return
-    if any(name.encode() in data for name in drop):
-        try:
-            index = json.loads(data)
-        except ValueError:
-            return  # unreadable: the indexer reads every package instead
-        for key in ("packages", "packages.conda"):
-            for name in drop:
-                index.get(key, {}).pop(name, None)
-        data = json.dumps(index).encode()
-    staged.write_bytes(data)
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
