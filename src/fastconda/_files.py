@@ -1,10 +1,12 @@
-"""Atomic file writes: a temp file in the same folder, then ``os.replace``."""
+"""Atomic file writes (a temp file in the same folder, then ``os.replace``) and exclusive file locks."""
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 TEMP_PREFIX = ".fastconda-tmp-"
@@ -12,13 +14,32 @@ TEMP_PREFIX = ".fastconda-tmp-"
 
 def write_text_atomic(path: Path, text: str) -> None:
     """Replace *path* with *text* so that readers see the old or the new content, never a mix."""
+    write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
+    """Replace *path* with *data* (and permissions *mode*, if given), atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        if mode is not None:
+            os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def file_lock(lock: Path) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on *lock* (created if missing) for the block."""
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

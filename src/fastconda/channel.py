@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
@@ -27,7 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from fastconda._files import TEMP_PREFIX, write_text_atomic
+from fastconda._files import TEMP_PREFIX, file_lock, write_text_atomic
 from fastconda.errors import ChannelError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 
@@ -97,18 +96,14 @@ def check_channel_dir(path: Path, *, create: bool) -> None:
 @contextlib.contextmanager
 def locked(channel: Path) -> Iterator[None]:
     """Exclusive writer lock on *channel* (created if missing); cleans leftovers of killed writers."""
-    try:
-        channel.mkdir(parents=True, exist_ok=True)
-        fd = os.open(channel / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError as exc:
-        msg = f"cannot lock channel {channel}: {exc.strerror}"
-        raise ChannelError(msg) from None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(file_lock(channel / LOCK_NAME))
+        except OSError as exc:
+            msg = f"cannot lock channel {channel}: {exc.strerror}"
+            raise ChannelError(msg) from None
         _remove_leftovers(channel)
         yield
-    finally:
-        os.close(fd)
 
 
 def _remove_leftovers(channel: Path) -> None:

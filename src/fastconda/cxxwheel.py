@@ -23,18 +23,17 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import hashlib
 import json
 import os
 import shutil
-import tempfile
 import time
 import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from fastconda import sdist
+from fastconda._files import file_lock, write_bytes_atomic
 from fastconda.channel import as_channel_url
 from fastconda.cxxbuild import CMakeServer
 from fastconda.env import create_environment
@@ -125,7 +124,7 @@ def host_env(channels: Sequence[str], *, cache_dir: Path, work: Path) -> HostEnv
             create_environment(prefix, specs, channels=channels)
         else:
             prefix = cache_dir.absolute() / "host-envs" / key
-            with _locked(prefix.parent / f"{key}.lock"):
+            with file_lock(prefix.parent / f"{key}.lock"):
                 if not (prefix / _READY).is_file():
                     shutil.rmtree(prefix, ignore_errors=True)
                     create_environment(prefix, specs, channels=channels)
@@ -181,7 +180,7 @@ def _build_wheel(
         tree = work / "cxx-wheel"
     dist = work / "dist"
     shutil.rmtree(dist, ignore_errors=True)
-    with _locked(tree.parent / f"{tree.name}.lock"):
+    with file_lock(tree.parent / f"{tree.name}.lock"):
         source = tree / "source"
         try:
             sync_tree(server.root, source)
@@ -300,24 +299,4 @@ def _update(path: Path, data: bytes, *, executable: bool = False) -> None:
         if path.stat().st_mode & 0o777 != mode:
             path.chmod(mode)
         return
-    fd, temp = tempfile.mkstemp(prefix=".fastconda-tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        Path(temp).chmod(mode)
-        Path(temp).replace(path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
-@contextlib.contextmanager
-def _locked(lock: Path) -> Iterator[None]:
-    """Exclusive lock: two builds never share a Tango environment in the making or a build tree."""
-    lock.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    write_bytes_atomic(path, data, mode=mode)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -83,13 +81,10 @@ def _data(
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    from fastconda._files import write_text_atomic
+
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        Path(tmp).replace(path)
+        write_text_atomic(path, text)
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         msg = f"{path}: cannot write the recipe: {exc}"
         raise ConvertError(msg) from None
