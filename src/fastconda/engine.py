@@ -154,8 +154,7 @@ def test_package(
         raise EngineError(msg) from None
     if not loaded.test_count:
         return ()
-    stem = package.name.removesuffix(".conda").removesuffix(".tar.bz2")
-    shutil.rmtree(package_cache_path() / stem, ignore_errors=True)  # see _forget_unpacked
+    _forget_unpacked(package.name.removesuffix(".conda").removesuffix(".tar.bz2"))
     events = _Events(progress, f"test {package.name}")
     started = time.perf_counter()
     try:
@@ -170,14 +169,13 @@ def test_package(
     )
 
 
-def _forget_unpacked(recipe: Any) -> None:
-    """Drop an earlier build of the same name-version-build from the shared package cache.
+def _forget_unpacked(stem: str) -> None:
+    """Drop an earlier build of the same name-version-build (*stem*) from the shared package cache.
 
     A rebuild keeps its file name (the build string hashes the variant, not the content), and the
     cache is keyed by that name: without this, the test environment would be linked from the
     *previous* build's unpacked files and test stale code.
     """
-    stem = f"{recipe.package.name}-{recipe.package.version}-{recipe.build.string}"
     shutil.rmtree(package_cache_path() / stem, ignore_errors=True)
 
 
@@ -210,7 +208,8 @@ def build_recipe(
             variants = VariantConfig(base)
         rendered = stage0.render(variants)
         for variant in rendered:
-            _forget_unpacked(variant.recipe)
+            package = variant.recipe.package
+            _forget_unpacked(f"{package.name}-{package.version}-{variant.recipe.build.string}")
         results = [
             variant.run_build(
                 tool_config=ToolConfiguration(test_strategy="native" if test else "skip"),
