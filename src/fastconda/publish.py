@@ -183,12 +183,7 @@ def _publish_local(
 ) -> tuple[PublishedPackage, ...]:
     if not replace:
         # look for every conflict first, so a refused publish changes nothing at all
-        conflicts = [
-            str(folder / i.subdir / i.path.name)
-            for i in infos
-            if (folder / i.subdir / i.path.name).is_file()
-            and channels.file_sha256(folder / i.subdir / i.path.name) != i.sha256
-        ]
+        conflicts = [str(path) for path in channels.find_conflicts(folder, infos)]
         if conflicts:
             raise PublishError(_conflict_message(conflicts, f"channel {folder}"))
     try:
