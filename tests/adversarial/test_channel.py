@@ -233,3 +233,20 @@ def test_atomic_writes_get_the_umask_mode(tmp_path: Path, mask: int, expected: i
     assert stat.S_IMODE((tmp_path / "run.sh").stat().st_mode) == 0o755
     for path in (tmp_path / "ch/noarch/repodata.json", tmp_path / "ch/noarch/alpha-1.0-0.conda"):
         assert stat.S_IMODE(path.stat().st_mode) == expected, path
+
+
+@pytest.mark.skipif(not Path("/dev/shm").is_dir(), reason="needs /dev/shm: a second file system")
+def test_a_converted_package_moved_across_file_systems_gets_the_umask_mode(tmp_path: Path) -> None:
+    from fastconda.wheel.convert import _move_into  # the only way across file systems is a copy
+
+    staged = make_conda(Path(tempfile.mkdtemp(dir="/dev/shm")), "alpha")  # tmpfs: rename fails (EXDEV)
+    (tmp_path / "out").mkdir()
+    old = os.umask(0o027)
+    try:
+        moved = _move_into(staged, tmp_path / "out")
+    finally:
+        os.umask(old)
+        shutil.rmtree(staged.parent)
+    assert moved == tmp_path / "out" / "alpha-1.0-0.conda"
+    assert stat.S_IMODE(moved.stat().st_mode) == 0o640
+    assert not list((tmp_path / "out").glob(".*")), "temporary files left behind"
