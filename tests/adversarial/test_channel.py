@@ -217,7 +217,9 @@ def test_another_user_can_read_every_file_of_a_channel(shared_dir: Path) -> None
     assert set(data["packages.conda"]) == {"alpha-1.0-0.conda"}
 
 
-@pytest.mark.parametrize(("mask", "expected"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)])
+@pytest.mark.parametrize(
+    ("mask", "expected"), [(0o022, 0o644), (0o027, 0o640), (0o002, 0o664)], ids=["022", "027", "002"]
+)
 def test_atomic_writes_get_the_umask_mode(tmp_path: Path, mask: int, expected: int) -> None:
     old = os.umask(mask)
     try:
