@@ -251,9 +251,10 @@ class _Plan:
 
 def find_conflicts(channel: Path, infos: Sequence[PackageInfo]) -> list[Path]:
     """The files of *channel* that would refuse *infos*: listed under the same name with other content."""
-    if not channel.is_dir():
+    there = [i for i in infos if (channel / i.subdir / i.path.name).is_file()]
+    if not there:  # the usual case: new packages, and no index of 150k entries to read for nothing
         return []
-    return _plan(channel, infos, replace=False, keep_existing=False).conflicts
+    return _plan(channel, there, replace=False, keep_existing=False).conflicts
 
 
 def _plan(channel: Path, infos: Sequence[PackageInfo], *, replace: bool, keep_existing: bool) -> _Plan:
