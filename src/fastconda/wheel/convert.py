@@ -6,7 +6,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -14,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fastconda._files import copy_file_atomic
 from fastconda.errors import WheelError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.wheel.bytecode import BYTECODE_FORMAT
@@ -172,15 +172,7 @@ def _move_into(source: Path, folder: Path) -> Path:
     try:
         source.replace(target)
     except OSError:
-        handle, temp = tempfile.mkstemp(prefix=f".{source.name}.", suffix=".tmp", dir=folder)
-        os.close(handle)
-        try:
-            shutil.copyfile(source, temp)
-            Path(temp).chmod(0o644)
-            Path(temp).replace(target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        copy_file_atomic(source, target)  # the umask's mode, as a file written in place would get
     return target
 
 
