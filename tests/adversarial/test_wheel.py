@@ -157,6 +157,25 @@ def test_big_member_is_streamed_not_held_in_memory(tmp_path: Path) -> None:
     assert paths["site-packages/demo_pkg/big.bin"]["size_in_bytes"] == len(big)
 
 
+def test_huge_metadata_file_is_refused_not_parsed(tmp_path: Path) -> None:
+    import base64
+
+    huge = b"Metadata-Version: 2.1\nName: demo_pkg\nVersion: 1.0\n\n" + base64.b64encode(os.urandom(15 * MiB))
+    wheel = _write_wheel(tmp_path, [("demo_pkg/__init__.py", b"")], compress=zipfile.ZIP_STORED)
+    with zipfile.ZipFile(wheel) as src:
+        members = {i.filename: src.read(i) for i in src.infolist()}
+    members[f"{DIST}/METADATA"] = huge
+    record = "".join(
+        f"{n},{record_hash(d)},{len(d)}\n" for n, d in members.items() if not n.endswith("RECORD")
+    )
+    members[f"{DIST}/RECORD"] = (record + f"{DIST}/RECORD,,\n").encode()
+    wheel.unlink()
+    with zipfile.ZipFile(wheel, "w") as dst:
+        for name, data in members.items():
+            dst.writestr(name, data)
+    _refused(wheel, tmp_path / "out", f"{DIST}/METADATA", "bytes")
+
+
 def test_cli_refuses_a_zip_bomb_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     wheel = _write_wheel(tmp_path / "w", [("demo_pkg/__init__.py", b""), ("demo_pkg/bomb.bin", 64 * MiB)])
     assert main(["wheel", str(wheel), "-o", str(tmp_path / "out")]) == ExitCode.FAILURE

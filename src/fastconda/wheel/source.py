@@ -47,6 +47,8 @@ _CHUNK = _MiB
 #: members up to this size are kept in memory (while the budget lasts), bigger ones are spooled to disk
 _IN_MEMORY_MEMBER = 4 * _MiB
 _IN_MEMORY_TOTAL = 256 * _MiB
+#: largest .dist-info file that is parsed (METADATA, WHEEL, entry_points.txt): they are read whole
+_METADATA_MAX = 16 * _MiB
 
 
 @dataclass(frozen=True)
@@ -115,8 +117,16 @@ class WheelContents:
         wanted = f"{self.dist_info_dir}/{name}"
         for entry in self.entries:
             if entry.path == wanted:
-                return entry.data
+                return _parsed(self.filename, entry)
         return None
+
+
+def _parsed(filename: str, entry: WheelEntry) -> bytes:
+    """The content of a metadata file that is parsed, refused when it is too big to read whole."""
+    if entry.size > _METADATA_MAX:
+        msg = f"{filename}: {entry.path} is {entry.size} bytes, more than a metadata file can sensibly be"
+        raise WheelError(msg)
+    return entry.data
 
 
 def _fail(wheel: Path, what: str) -> WheelError:
@@ -330,7 +340,7 @@ def _message(wheel: Path, entries: Mapping[str, WheelEntry], path: str) -> Messa
     if entry is None:
         raise _fail(wheel, f"{path} is missing")
     try:
-        return parse_metadata_file(entry.data.decode("utf-8"))
+        return parse_metadata_file(_parsed(wheel.name, entry).decode("utf-8"))
     except UnicodeDecodeError:
         raise _fail(wheel, f"{path} is not UTF-8") from None
 
