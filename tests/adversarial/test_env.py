@@ -176,3 +176,68 @@ def test_prefill_marker_follows_the_index_of_a_channel_with_a_space(tmp_path: Pa
     time.sleep(0.01)  # a new mtime
     repodata.write_text(json.dumps(index, indent=1), encoding="utf-8")
     assert prefill_package_cache(["first-pkg"], channels=urls, marker_dir=markers), "a changed index"
+
+
+# -- 11: `fastconda test` never runs an entry point whose name is a path ----------------------------------
+
+
+def _package_with_entry_point(folder: Path, name: str) -> Path:
+    """A python package (not made by the wheel converter, which refuses such names) whose
+    entry_points.txt names a console script *name*."""
+    import io
+    import tarfile
+
+    from conda_package_streaming.create import conda_builder
+
+    site = "lib/python3.11/site-packages"
+    points = f"[console_scripts]\n{name} = sneaky_pkg:main\n"
+    files = {
+        f"{site}/sneaky_pkg/__init__.py": b"def main():\n    pass\n",
+        f"{site}/sneaky_pkg-1.0.dist-info/entry_points.txt": points.encode(),
+    }
+    index = {
+        "name": "sneaky-pkg", "version": "1.0", "build": "0", "build_number": 0, "depends": ["python"],
+        "subdir": "linux-64", "platform": "linux", "arch": "x86_64", "timestamp": 1700000000000,
+    }  # fmt: skip
+    paths = [
+        {
+            "_path": p,
+            "path_type": "hardlink",
+            "sha256": hashlib.sha256(d).hexdigest(),
+            "size_in_bytes": len(d),
+        }
+        for p, d in files.items()
+    ]
+    members = {
+        **files,
+        "info/index.json": json.dumps(index).encode(),
+        "info/paths.json": json.dumps({"paths": paths, "paths_version": 1}).encode(),
+        "info/files": "".join(f"{p}\n" for p in files).encode(),
+    }
+    folder.mkdir(parents=True)
+    with conda_builder("sneaky-pkg-1.0-0", folder, compression_level=1) as tar:
+        for path, data in members.items():
+            info = tarfile.TarInfo(path)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return folder / "sneaky-pkg-1.0-0.conda"
+
+
+def test_package_test_does_not_run_an_entry_point_named_like_a_path(
+    tmp_path: Path, seed_channel: Path
+) -> None:
+    from fastconda.settings import PackageTestSettings
+    from fastconda.testing import Outcome, run_package_tests
+
+    canary = tmp_path / "canary"
+    evil = tmp_path / "evil.sh"
+    evil.write_text(f"#!/bin/sh\ntouch {canary}\n", encoding="utf-8")
+    evil.chmod(0o755)
+    name = "../" * 40 + str(evil).lstrip("/")  # prefix/bin/<name> is evil.sh
+    package = _package_with_entry_point(tmp_path / "pkg", name)
+    settings = PackageTestSettings(pip_check=False, package_tests=False)
+    result = run_package_tests(package, [channel_url(seed_channel)], settings, cwd=tmp_path)
+    assert not canary.exists(), "a file outside the environment was run as an entry point"
+    checks = [c for c in result.checks if c.kind == "entry-point"]
+    assert [c.outcome for c in checks] == [Outcome.SKIPPED]
+    assert "not a plain file name" in checks[0].output

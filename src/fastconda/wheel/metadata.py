@@ -20,7 +20,7 @@ from fastconda.wheel.source import WheelContents
 from fastconda.wheel.specs import check_conda_name, conda_name, conda_version_spec, python_spec
 from fastconda.wheel.target import Target
 
-__all__ = ["EntryPoint", "PackageMetadata", "read_metadata"]
+__all__ = ["EntryPoint", "PackageMetadata", "read_metadata", "safe_script_name"]
 
 _ENTRY_POINT = re.compile(r"^(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+))?\s*(?:\[[^\]]*\])?\s*$")
 _HOME_LABELS = ("homepage", "home", "source", "sourcecode", "repository", "code")
@@ -53,7 +53,7 @@ class PackageMetadata:
     warnings: tuple[str, ...]
 
 
-def _safe_script_name(name: str) -> bool:
+def safe_script_name(name: str) -> bool:
     """A console script's name becomes a file in ``bin/`` and a line in ``link.json``: a plain, visible
     file name (no path separators, ``..``, leading dot or dash, whitespace or control characters)."""
     return (
@@ -88,7 +88,7 @@ def _entry_points(contents: WheelContents) -> tuple[EntryPoint, ...]:
             if (
                 not match
                 or not match.group("attr")
-                or not _safe_script_name(name)
+                or not safe_script_name(name)
                 or not all(_dotted(match.group(g)) for g in ("module", "attr"))
             ):
                 msg = (
