@@ -127,7 +127,10 @@ def test_a_prefix_without_the_marker_is_never_removed(tmp_path: Path) -> None:
     assert (prefix / "precious.txt").read_text(encoding="utf-8") == "mine"
 
 
-def test_env_create_killed_mid_install_then_rerun_succeeds(tmp_path: Path, seed_channel: Path) -> None:
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT], ids=["kill-9", "ctrl-c"])
+def test_env_create_interrupted_mid_install_then_rerun_succeeds(
+    tmp_path: Path, seed_channel: Path, sig: signal.Signals
+) -> None:
     prefix = tmp_path / "env"
     command = [sys.executable, "-m", "fastconda", "env", "create", str(prefix), "python", "pip"]
     command += ["-c", str(seed_channel)]
@@ -139,11 +142,15 @@ def test_env_create_killed_mid_install_then_rerun_succeeds(tmp_path: Path, seed_
             if prefix.is_dir() and any(p.name != IN_PROGRESS for p in prefix.iterdir()):
                 break  # linking has started
             time.sleep(0.002)
-        child.send_signal(signal.SIGKILL)
+        child.send_signal(sig)
     finally:
-        child.wait(timeout=30)
-    assert child.returncode == -signal.SIGKILL, "the install finished before it could be interrupted"
-    assert prefix.is_dir() and any(prefix.iterdir()), "the killed install left something behind"
+        child.wait(timeout=60)
+    if sig == signal.SIGKILL:
+        assert child.returncode == -signal.SIGKILL, "the install finished before it could be interrupted"
+        assert prefix.is_dir() and any(prefix.iterdir()), "the killed install left something behind"
+    else:
+        assert child.returncode == 130
+        assert not prefix.exists(), "an interrupted install is cleaned up at once"
     environment = create_environment(prefix, ["python", "pip"], channels=[channel_url(seed_channel)])
     done = subprocess.run([environment.python, "-c", "print(42)"], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "42"
