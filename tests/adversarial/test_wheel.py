@@ -138,19 +138,21 @@ def test_total_unpacked_size_has_a_configurable_cap(tmp_path: Path) -> None:
 
 
 def test_big_member_is_streamed_not_held_in_memory(tmp_path: Path) -> None:
-    # what stays is zstd's multi-threaded job backlog (~24 MiB at level 3), whatever the member's size;
-    # reading the member whole costs twice its size or more
+    # Reading the member whole costs twice its size or more. What remains is bounded whatever the size:
+    # zstd's multi-threaded compressor hands back its pending jobs at the end of a component (a few
+    # jobs of 4x the window: ~8 MiB at level 1, 20-50 MiB at level 3, depending on the machine's load),
+    # so the test compresses at level 1 to keep that out of the measurement.
     big = os.urandom(64 * MiB)
     wheel = _write_wheel(
         tmp_path, [("demo_pkg/__init__.py", b""), ("demo_pkg/big.bin", big)], compress=zipfile.ZIP_STORED
     )
     tracemalloc.start()
     try:
-        package = wheel_to_conda(wheel, tmp_path / "out")
+        package = wheel_to_conda(wheel, tmp_path / "out", WheelOptions(compression_level=1))
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 40 * MiB, f"{peak} bytes allocated for a 64 MiB member: it was read whole"
+    assert peak < 24 * MiB, f"{peak} bytes allocated for a 64 MiB member: it was read whole"
     contents = read_conda(package.path)
     assert contents.pkg["site-packages/demo_pkg/big.bin"] == big
     paths = {p["_path"]: p for p in contents.json("paths.json")["paths"]}
@@ -174,6 +176,17 @@ def test_huge_metadata_file_is_refused_not_parsed(tmp_path: Path) -> None:
         for name, data in members.items():
             dst.writestr(name, data)
     _refused(wheel, tmp_path / "out", f"{DIST}/METADATA", "bytes")
+
+
+def test_cli_limit_is_configurable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    members: list[tuple[str, bytes | int]] = [("demo_pkg/big.bin", os.urandom(2 * MiB))]
+    wheel = _write_wheel(tmp_path / "w", members, compress=zipfile.ZIP_STORED)
+    out = tmp_path / "out"
+    assert main(["wheel", str(wheel), "-o", str(out), "--max-unpacked-size", "0.001"]) == ExitCode.FAILURE
+    err = _errors(capsys)
+    assert len(err) == 1 and "demo_pkg/big.bin" in err[0] and "limit" in err[0], err
+    assert main(["wheel", str(wheel), "-o", str(out), "--max-unpacked-size", "0"]) == ExitCode.USAGE
+    assert main(["wheel", str(wheel), "-o", str(out)]) == ExitCode.OK
 
 
 def test_cli_refuses_a_zip_bomb_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fastconda.cli._ui import ExitCode, Ui
+from fastconda.errors import SettingsError
 from fastconda.settings import load_settings
 
 
@@ -74,6 +75,9 @@ def _wheel(args: argparse.Namespace, ui: Ui) -> int:
     from fastconda import channel as channels
     from fastconda.wheel import WheelLimits, WheelOptions, load_name_map, wheels_to_conda
 
+    if not args.max_unpacked_size > 0:
+        msg = f"--max-unpacked-size must be a positive number of GiB, got {args.max_unpacked_size}"
+        raise SettingsError(msg)
     settings = load_settings(Path.cwd(), overrides={"python": args.python})
     options = WheelOptions(
         python=settings.python,

@@ -55,8 +55,8 @@ _METADATA_MAX = 16 * _MiB
 class WheelLimits:
     """What a wheel may unpack to; beyond it the wheel is refused as a likely zip bomb.
 
-    The defaults let the largest real wheels through (CUDA builds of ML libraries unpack to a few GiB,
-    their members compress less than 20:1) and stop a 4 MB wheel that unpacks to 4 GiB of zeros.
+    The defaults leave room for big real wheels (a few GiB unpacked; real members rarely compress better
+    than 10:1) and stop a 4 MB wheel that unpacks to 4 GiB of zeros (about 1000:1).
     """
 
     #: sum of the unpacked sizes of all members, in bytes
