@@ -35,6 +35,8 @@ _PYTHON = f"{PLACEHOLDER}/bin/python"
 _SHEBANG = re.compile(rb"^#!python(?:w)?(?P<args>[^\r\n]*)(?P<eol>\r?\n|$)")
 _DROPPED_DIST_INFO = ("RECORD", "INSTALLER", "direct_url.json", "REQUESTED")
 _SCHEMES = ("purelib", "platlib", "scripts", "data", "headers")
+#: a module bigger than this gets no byte code (it is read whole to compile it): no real module comes close
+_LARGEST_COMPILED = 64 << 20
 
 
 @dataclass(frozen=True)
@@ -213,7 +215,7 @@ def package_files(
         modules = [
             (p, f.data)
             for p, f in files.items()
-            if p.startswith(site) and _compiled_module(p) and f.spooled is None  # not huge generated code
+            if p.startswith(site) and _compiled_module(p) and f.size <= _LARGEST_COMPILED
         ]
         for path, data in compiled(modules, tag):
             if path not in files:  # a wheel's own byte code for this interpreter is kept
