@@ -117,6 +117,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FastcondaError as exc:
         ui.error(str(exc))
         return ExitCode.FAILURE
+    except MemoryError:
+        ui.error("out of memory; free some memory or work on smaller inputs")
+        return ExitCode.FAILURE
     except KeyboardInterrupt:
         ui.error("interrupted")
         return ExitCode.INTERRUPTED
