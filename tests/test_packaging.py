@@ -34,9 +34,22 @@ def test_every_python_package_is_listed_in_pyproject() -> None:
 
 
 def _imported_top_levels(root: Path) -> set[str]:
+    """Top-level modules imported by the code under *root*; in ``try: import a / except ImportError:
+    import b`` only the fallback counts (``a`` is optional: e.g. a stdlib module of newer Pythons)."""
     names: set[str] = set()
     for path in root.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        optional = {
+            id(inner)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Try)
+            and any(isinstance(h.type, ast.Name) and h.type.id == "ImportError" for h in node.handlers)
+            for statement in node.body
+            for inner in ast.walk(statement)
+        }
+        for node in ast.walk(tree):
+            if id(node) in optional:
+                continue
             if isinstance(node, ast.Import):
                 names |= {alias.name.split(".")[0] for alias in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
