@@ -7,14 +7,20 @@ Quirks:
 - importing grayskull takes ~0.6 s of its ~0.7 s on a small sdist. :func:`prewarmed` starts the
   process before the sdist exists: it imports while the sdist is built and then reads its arguments
   from stdin. This is the one subprocess that does not go through ``_proc.run`` (which cannot feed
-  a running process); it has the same timeout and error reporting.
+  a running process); it has the same timeout and error reporting, and ends its process group the
+  same way.
+- grayskull leaves ``grayskull-*`` and ``pip-dir-*`` folders in the temp folder on every run: it runs
+  with ``TMPDIR`` pointing at a private folder that is removed when it is done.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,19 +53,32 @@ def generate_meta_yaml(sdist: Path, out_dir: Path) -> Path:
     """Run grayskull on *sdist*; returns the path of the ``meta.yaml`` it wrote."""
     out_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "grayskull", *_arguments(sdist, out_dir)]
+    scratch = _scratch()
     try:
-        _proc.run(command, timeout=TIMEOUT, what=f"grayskull on {sdist.name}")
+        _proc.run(command, env=_environ(scratch), timeout=TIMEOUT, what=f"grayskull on {sdist.name}")
     except CommandError as exc:
         raise RecipeError(str(exc)) from None
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return _found(sdist, out_dir)
+
+
+def _scratch() -> Path:
+    """A private temp folder for one grayskull run (what it leaves behind goes with it)."""
+    return Path(tempfile.mkdtemp(prefix="fastconda-grayskull-"))
+
+
+def _environ(scratch: Path) -> dict[str, str]:
+    return {**os.environ, "TMPDIR": str(scratch), "TEMP": str(scratch), "TMP": str(scratch)}
 
 
 class Prewarmed:
     """A grayskull process that has imported itself and waits for its arguments."""
 
     def __init__(self) -> None:
+        self._scratch = _scratch()
         self._process = subprocess.Popen(
-            [sys.executable, "-c", _WAITING],
+            [sys.executable, "-c", _WAITING], env=_environ(self._scratch), start_new_session=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
 
@@ -80,12 +99,14 @@ class Prewarmed:
         return _found(sdist, out_dir)
 
     def close(self) -> None:
+        """End the process (and anything it started), then remove its temp folder."""
         if self._process.poll() is None:
-            self._process.kill()
+            _proc.end_group(self._process)
         self._process.wait()
         for stream in (self._process.stdin, self._process.stdout):
             if stream is not None:
                 stream.close()
+        shutil.rmtree(self._scratch, ignore_errors=True)
 
 
 @contextmanager

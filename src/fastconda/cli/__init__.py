@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -117,9 +118,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FastcondaError as exc:
         ui.error(str(exc))
         return ExitCode.FAILURE
+    except BrokenPipeError:  # run() handles the reader leaving
+        raise
+    except OSError as exc:  # a file fastconda cannot read or write (permissions, a full disk)
+        where = f": {exc.filename}" if exc.filename else ""
+        ui.error(f"{exc.strerror or exc}{where}; check that it exists and that you may write there")
+        return ExitCode.FAILURE
     except KeyboardInterrupt:
         ui.error("interrupted")
         return ExitCode.INTERRUPTED
+
+
+def _terminated(number: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def run() -> None:
@@ -129,6 +140,7 @@ def run() -> None:
     down when the interpreter finalizes, and a thread touching the GIL then aborts the process
     (seen as "PyGILState_Release ... finalizing"), turning a finished command into a crash.
     """
+    signal.signal(signal.SIGTERM, _terminated)  # a cancelled CI job: clean up as after Ctrl-C
     try:
         code = main()
     except BrokenPipeError:  # `fastconda ... | head`: the reader left; that is not an error of ours
