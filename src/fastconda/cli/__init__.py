@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from fastconda import __version__
 from fastconda.cli import build as build_cmd
+from fastconda.cli import cache as cache_cmd
 from fastconda.cli import channel as channel_cmd
 from fastconda.cli import ci as ci_cmd
 from fastconda.cli import convert as convert_cmd
@@ -42,6 +43,7 @@ COMMANDS = (
     cxx_cmd,
     pogo_cmd,
     ci_cmd,
+    cache_cmd,
 )
 
 
