@@ -3,15 +3,19 @@
 Each command runs in a session of its own, so that it and everything it starts (a build backend's
 own pip, a compiler) form one process group: on Ctrl-C or a timeout the whole group is ended, not
 only the direct child. (A terminal's Ctrl-C then reaches only fastconda, which ends the group.)
+Each also gets a private temp folder (``TMPDIR``), removed afterwards: a killed pip cannot clean up
+its ``pip-*`` folders itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from fastconda.errors import CommandError
@@ -35,11 +39,28 @@ def run(
     command's whole process group first.
     """
     argv = [os.fspath(c) for c in command]
+    with private_tmpdir(env) as environ:
+        return _run(argv, cwd=cwd, env=environ, timeout=timeout, what=what, check=check)
+
+
+@contextlib.contextmanager
+def private_tmpdir(env: Mapping[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """*env* (default: this process's) with ``TMPDIR`` pointing at a new folder, removed after the block."""
+    scratch = tempfile.mkdtemp(prefix="fastconda-run-")
+    try:
+        yield {**(os.environ if env is None else env), "TMPDIR": scratch, "TEMP": scratch, "TMP": scratch}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run(
+    argv: list[str], *, cwd: Path | None, env: dict[str, str], timeout: float, what: str, check: bool
+) -> subprocess.CompletedProcess[str]:
     try:
         process = subprocess.Popen(
             argv,
             cwd=cwd,
-            env=dict(env) if env is not None else None,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

@@ -316,8 +316,10 @@ class Worker:
     """
 
     def __init__(self) -> None:
+        self._cleanup = contextlib.ExitStack()  # a private temp folder: a killed script leaves files there
+        environ = self._cleanup.enter_context(_proc.private_tmpdir())
         self._process = subprocess.Popen(
-            [sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            [sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environ,
             start_new_session=True,
         )  # fmt: skip
 
@@ -353,6 +355,7 @@ class Worker:
         for stream in (self._process.stdin, self._process.stdout):
             if stream is not None:
                 stream.close()
+        self._cleanup.close()
 
 
 @contextmanager

@@ -10,17 +10,16 @@ Quirks:
   a running process); it has the same timeout and error reporting, and ends its process group the
   same way.
 - grayskull leaves ``grayskull-*`` and ``pip-dir-*`` folders in the temp folder on every run: it runs
-  with ``TMPDIR`` pointing at a private folder that is removed when it is done.
+  with ``TMPDIR`` pointing at a private folder that is removed when it is done (``_proc.run`` does the
+  same for every command).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
-import os
-import shutil
 import subprocess
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -53,32 +52,21 @@ def generate_meta_yaml(sdist: Path, out_dir: Path) -> Path:
     """Run grayskull on *sdist*; returns the path of the ``meta.yaml`` it wrote."""
     out_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "grayskull", *_arguments(sdist, out_dir)]
-    scratch = _scratch()
     try:
-        _proc.run(command, env=_environ(scratch), timeout=TIMEOUT, what=f"grayskull on {sdist.name}")
+        _proc.run(command, timeout=TIMEOUT, what=f"grayskull on {sdist.name}")
     except CommandError as exc:
         raise RecipeError(str(exc)) from None
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
     return _found(sdist, out_dir)
-
-
-def _scratch() -> Path:
-    """A private temp folder for one grayskull run (what it leaves behind goes with it)."""
-    return Path(tempfile.mkdtemp(prefix="fastconda-grayskull-"))
-
-
-def _environ(scratch: Path) -> dict[str, str]:
-    return {**os.environ, "TMPDIR": str(scratch), "TEMP": str(scratch), "TMP": str(scratch)}
 
 
 class Prewarmed:
     """A grayskull process that has imported itself and waits for its arguments."""
 
     def __init__(self) -> None:
-        self._scratch = _scratch()
+        self._cleanup = contextlib.ExitStack()  # its private temp folder goes when it is closed
+        environ = self._cleanup.enter_context(_proc.private_tmpdir())
         self._process = subprocess.Popen(
-            [sys.executable, "-c", _WAITING], env=_environ(self._scratch), start_new_session=True,
+            [sys.executable, "-c", _WAITING], env=environ, start_new_session=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
 
@@ -106,7 +94,7 @@ class Prewarmed:
         for stream in (self._process.stdin, self._process.stdout):
             if stream is not None:
                 stream.close()
-        shutil.rmtree(self._scratch, ignore_errors=True)
+        self._cleanup.close()
 
 
 @contextmanager
