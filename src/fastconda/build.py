@@ -34,7 +34,6 @@ from fastconda import __version__, cxxbuild, engine, grayskull_, sdist
 from fastconda import channel as channels
 from fastconda._files import TEMP_PREFIX, file_lock
 from fastconda.convert import convert
-from fastconda.env import prefill_package_cache
 from fastconda.errors import (
     BuildFailed,
     ChannelError,
@@ -195,7 +194,7 @@ def _via_recipe(
         recipe_text = recipe_path.read_text(encoding="utf-8")
         if options.test and project.kind is Kind.PYTHON:
             with clock.phase("test", "warming the package cache for the test environment"):
-                _prefill(recipe_text, options)
+                _prefill(recipe_text, options, worker)
         variants = cxxbuild.variant_config(project.root) if project.kind is Kind.CMAKE else None
         with clock.phase("build", f"rattler-build: build and test {project.name or project.root.name}"):
             outcome = _run_engine(recipe_path, work / "out", options, clock.progress, variants, worker)
@@ -360,8 +359,11 @@ def _split_build_and_test(outcome: engine.BuildOutcome, total: float) -> dict[st
     return {"build": max(total - test, 0.0), "test": test}
 
 
-def _prefill(recipe_text: str, options: BuildOptions) -> None:
-    """Unpack the test environment's packages into rattler's cache once (see env.prefill_package_cache)."""
+def _prefill(recipe_text: str, options: BuildOptions, worker: engine.Worker) -> None:
+    """Unpack the test environment's packages into rattler's cache once (see env.prefill_package_cache).
+
+    In the engine's process: an install interrupted in native code cannot be stopped in this one.
+    """
     from ruamel.yaml import YAML
 
     data = YAML(typ="safe").load(recipe_text) or {}
@@ -372,7 +374,12 @@ def _prefill(recipe_text: str, options: BuildOptions) -> None:
             specs.append(spec)
     # only an optimisation: the engine reports unsolvable test environments itself
     with contextlib.suppress(FastcondaError):
-        prefill_package_cache(specs, channels=options.channels, marker_dir=options.cache_dir / "prefilled")
+        job = {
+            "specs": specs,
+            "channels": list(options.channels),
+            "marker_dir": options.cache_dir / "prefilled",
+        }
+        worker.call("prefill", job, null_progress)
 
 
 def _inputs_key(project: Project, options: BuildOptions, recipe: Path | None) -> str:

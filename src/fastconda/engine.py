@@ -302,13 +302,13 @@ def _build_recipe_here(
     )
 
 
-# the child reads one pickled (job, arguments) from stdin once the engine is imported
+# the child reads pickled (job, arguments) from stdin once the engine is imported
 _SERVE = "from fastconda.engine import _serve; _serve()"
 _JOBS: dict[str, Callable[..., Any]] = {"build": _build_recipe_here, "test": _test_package_here}
 
 
 class Worker:
-    """A child process that imports the engine, runs one job and sends back progress and the result.
+    """A child process that imports the engine, runs jobs and sends back their progress and results.
 
     It leads a session of its own: a terminal's Ctrl-C reaches only fastconda, which then ends the
     child and everything it started (build and test scripts) before its work folder is removed, so
@@ -329,7 +329,7 @@ class Worker:
         assert stdin is not None and stdout is not None
         try:
             pickle.dump((job, arguments), stdin)
-            stdin.close()
+            stdin.flush()
         except OSError:  # it died before reading: its exit code tells below
             pass
         while True:
@@ -369,7 +369,7 @@ def worker() -> Iterator[Worker]:
 
 
 def _serve() -> None:
-    """The child's side of :class:`Worker`."""
+    """The child's side of :class:`Worker`: jobs from stdin, one after the other, until it closes."""
     answers: BinaryIO = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever the engine prints goes to stderr, never into the answers
     import rattler_build  # noqa: F401 - importing early is what a worker started ahead saves
@@ -378,14 +378,29 @@ def _serve() -> None:
         pickle.dump((kind, value), answers)
         answers.flush()
 
-    try:
-        job, arguments = pickle.load(sys.stdin.buffer)
-        value = _JOBS[job](**arguments, progress=lambda event: send("progress", event))
-    except FastcondaError as exc:
-        send("error", exc)
-    except BaseException:
-        send("crash", traceback.format_exc())
-    else:
-        send("done", value)
+    while True:
+        try:
+            job, arguments = pickle.load(sys.stdin.buffer)
+        except EOFError:
+            break
+        try:
+            value = _JOBS[job](**arguments, progress=lambda event: send("progress", event))
+        except FastcondaError as exc:
+            send("error", exc)
+        except BaseException:
+            send("crash", traceback.format_exc())
+        else:
+            send("done", value)
     answers.close()
     os._exit(0)  # rattler's native threads may still be winding down (see fastconda.cli.run)
+
+
+def _prefill_here(
+    specs: Sequence[str], *, channels: Sequence[str], marker_dir: Path, progress: Progress
+) -> bool:
+    from fastconda.env import prefill_package_cache
+
+    return prefill_package_cache(specs, channels=channels, marker_dir=marker_dir)
+
+
+_JOBS["prefill"] = _prefill_here

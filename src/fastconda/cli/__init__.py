@@ -118,17 +118,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         ui.error(str(exc))
         return ExitCode.USAGE
     except FastcondaError as exc:
+        if _interrupted(exc):
+            ui.error("interrupted")
+            return ExitCode.INTERRUPTED
         ui.error(str(exc))
         return ExitCode.FAILURE
     except BrokenPipeError:  # run() handles the reader leaving
         raise
     except OSError as exc:  # a file fastconda cannot read or write (permissions, a full disk)
+        if _interrupted(exc):
+            ui.error("interrupted")
+            return ExitCode.INTERRUPTED
         where = f": {exc.filename}" if exc.filename else ""
         ui.error(f"{exc.strerror or exc}{where}; check that it exists and that you may write there")
         return ExitCode.FAILURE
     except KeyboardInterrupt:
         ui.error("interrupted")
         return ExitCode.INTERRUPTED
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether *exc* happened while a Ctrl-C unwound the stack (cleaning up after it failed)."""
+    seen = 0
+    cause = exc.__context__
+    while cause is not None and seen < 20:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        cause, seen = cause.__context__, seen + 1
+    return False
 
 
 def _terminated(number: int, frame: object) -> None:
