@@ -17,11 +17,13 @@ Quirks handled here (see DESIGN.md):
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import dataclasses
 import os
 import pickle
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -304,6 +306,7 @@ def _build_recipe_here(
 
 # the child reads pickled (job, arguments) from stdin once the engine is imported
 _SERVE = "from fastconda.engine import _serve; _serve()"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _JOBS: dict[str, Callable[..., Any]] = {"build": _build_recipe_here, "test": _test_package_here}
 
 
@@ -370,6 +373,8 @@ def worker() -> Iterator[Worker]:
 
 def _serve() -> None:
     """The child's side of :class:`Worker`: jobs from stdin, one after the other, until it closes."""
+    with contextlib.suppress(OSError, AttributeError):  # end with fastconda even if it is SIGKILLed
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
     answers: BinaryIO = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever the engine prints goes to stderr, never into the answers
     import rattler_build  # noqa: F401 - importing early is what a worker started ahead saves
