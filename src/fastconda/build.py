@@ -103,13 +103,14 @@ class _Clock:
     def __init__(self, progress: Progress) -> None:
         self.phases: dict[str, float] = {}
         self.progress = progress
+        self.interrupted = False  # a Ctrl-C arrived while the package was being added (the commit)
 
     @contextmanager
     def phase(self, name: str, message: str) -> Iterator[None]:
         self.progress(ProgressEvent(name, message))
         start = time.perf_counter()
         try:
-            with _interrupts_deferred() if name == "index" else contextlib.nullcontext():
+            with _interrupts_deferred(self) if name == "index" else contextlib.nullcontext():
                 yield
         except FastcondaError as exc:
             if isinstance(exc, BuildFailed):
@@ -142,10 +143,13 @@ def build_project(path: Path, options: BuildOptions, *, progress: Progress = nul
 
     clock = _Clock(progress)
     try:
-        return _build(project, options, recipe_file, record_file, clock)
+        result = _build(project, options, recipe_file, record_file, clock)
     except BuildFailed as exc:
         exc.phases = {**clock.phases, **exc.phases}  # how far it got, for CI reports
         raise
+    if clock.interrupted:  # too late to stop: the package is in, and recorded, and now we stop
+        raise KeyboardInterrupt
+    return result
 
 
 def _build(
@@ -438,25 +442,25 @@ def _still_there(record_file: Path, output: Path) -> BuildResult | None:
 
 
 @contextmanager
-def _interrupts_deferred() -> Iterator[None]:
-    """Adding to the channel is the commit: a Ctrl-C (or SIGTERM) arriving meanwhile acts after it.
+def _interrupts_deferred(clock: _Clock) -> Iterator[None]:
+    """Adding to the channel is the commit: a Ctrl-C (or SIGTERM) arriving meanwhile must not cut it
+    in half. It is noted in *clock*; the build stops once the package is added and recorded.
 
     Only the main thread can change signal handlers; elsewhere the block runs as it is.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    arrived: list[int] = []
-    previous = {
-        sig: signal.signal(sig, lambda number, _frame: arrived.append(number)) for sig in (signal.SIGINT,)
-    }
+
+    def note(number: int, frame: object) -> None:
+        clock.interrupted = True
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    if arrived:
-        raise KeyboardInterrupt
 
 
 def _check_writable(output: Path) -> None:

@@ -21,9 +21,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from fastconda import channel as channels
 from fastconda import grayskull_, sdist
 from fastconda._files import file_lock
 from fastconda.build import build_project
@@ -83,9 +85,10 @@ def channel(tmp_path: Path) -> Path:
 
 
 def _interrupted_build(
-    tmp_path: Path, seed_url: str, output: Path, *, phase: str, delay: float, group: bool
+    tmp_path: Path, seed_url: str, output: Path, *, phase: str, delay: float, how: str
 ) -> tuple[int, str, list[int]]:
-    """Run ``fastconda build`` and send SIGINT *delay* s after it prints *phase*'s line.
+    """Run ``fastconda build`` and send SIGINT *delay* s after it prints *phase*'s line: to the
+    process, to its group (*how* "group", a terminal's Ctrl-C), or SIGTERM ("term", a cancelled CI job).
 
     Returns the exit code, everything it printed, and the processes it left running.
     """
@@ -112,10 +115,10 @@ def _interrupted_build(
                 lines.append(line)
                 if line.startswith(f"{phase}:"):
                     time.sleep(delay)
-                    if group:
+                    if how == "group":
                         os.killpg(process.pid, signal.SIGINT)
                     else:
-                        os.kill(process.pid, signal.SIGINT)
+                        os.kill(process.pid, signal.SIGTERM if how == "term" else signal.SIGINT)
                     break
             lines.append(process.stdout.read())
             code = process.wait(timeout=120)
@@ -136,30 +139,22 @@ def _interrupted_build(
 @pytest.mark.parametrize(
     "case",
     [
-        ("sdist", 0.6, False),  # while pip installs the build backend into a new environment
-        ("sdist", 0.6, True),
-        ("recipe", 0.05, True),  # grayskull
-        ("test", 0.1, False),  # rattler installs the test packages into its cache (native code)
-        ("build", 0.8, False),  # while rattler-build builds and tests the package
-        ("build", 0.8, True),
+        ("sdist", 0.6, "process"),  # while pip installs the build backend into a new environment
+        ("sdist", 0.6, "group"),
+        ("recipe", 0.05, "group"),  # grayskull
+        ("test", 0.1, "process"),  # rattler installs the test packages into its cache (native code)
+        ("build", 0.8, "process"),  # while rattler-build builds and tests the package
+        ("build", 0.8, "group"),
+        ("build", 0.8, "term"),
     ],
-    ids=[
-        "sdist-process",
-        "sdist-group",
-        "grayskull-group",
-        "prefill-process",
-        "engine-process",
-        "engine-group",
-    ],
+    ids=["sdist", "sdist-group", "grayskull-group", "prefill", "engine", "engine-group", "engine-sigterm"],
 )
 def test_ctrl_c_stops_the_build_at_any_phase_and_leaves_nothing_behind(
-    tmp_path: Path, seed_url: str, channel: Path, case: tuple[str, float, bool]
+    tmp_path: Path, seed_url: str, channel: Path, case: tuple[str, float, str]
 ) -> None:
-    phase, delay, group = case
+    phase, delay, how = case
     before = _files(channel)
-    code, output, left = _interrupted_build(
-        tmp_path, seed_url, channel, phase=phase, delay=delay, group=group
-    )
+    code, output, left = _interrupted_build(tmp_path, seed_url, channel, phase=phase, delay=delay, how=how)
     phases = [m.group(1) for line in output.splitlines() if (m := PHASE_LINE.match(line))]
     assert phases[-1] == phase, output  # the signal came in that phase
     assert "index:" not in output, output
@@ -370,3 +365,26 @@ def test_a_build_environment_in_use_is_marked_used(tmp_path: Path) -> None:
     os.utime(env, (1, 1))
     sdist.build_sdist(project, tmp_path / "two", cache_dir=cache, offline=True, wheel_cache=wheels)
     assert env.stat().st_mtime > time.time() - 60
+
+
+def test_ctrl_c_while_the_package_is_added_finishes_the_commit_then_stops(
+    seed_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = _hatch_project(tmp_path / "plain")
+    (project / "recipe").mkdir()
+    (project / "recipe" / "recipe.yaml").write_text(FAILING_RECIPE.replace("BUILD_SCRIPT", "echo ok"))
+    real = channels.add_packages
+
+    def interrupted_add(*args: Any, **kwargs: Any) -> Any:
+        # stands for a Ctrl-C that lands in the few milliseconds of the commit (cannot be timed)
+        os.kill(os.getpid(), signal.SIGINT)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(channels, "add_packages", interrupted_add)
+    options = build_options((seed_url,), tmp_path / "channel", test=False)
+    with pytest.raises(KeyboardInterrupt):
+        build_project(project, options)
+    monkeypatch.undo()
+    repodata = json.loads((tmp_path / "channel" / "noarch" / "repodata.json").read_text())
+    assert [r["name"] for r in repodata["packages.conda"].values()] == ["plain-tool"]  # whole, listed
+    assert build_project(project, options).skipped  # and recorded: the rerun has nothing to do
