@@ -35,7 +35,7 @@ from typing import Any, BinaryIO
 
 from fastconda import _proc
 from fastconda.env import package_cache_path
-from fastconda.errors import EngineError, FastcondaError
+from fastconda.errors import EngineError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 
 DEFAULT_PACKAGE_FORMAT = "conda"
@@ -322,7 +322,8 @@ class Worker:
         self._cleanup = contextlib.ExitStack()  # a private temp folder: a killed script leaves files there
         environ = self._cleanup.enter_context(_proc.private_tmpdir())
         self._process = subprocess.Popen(
-            [sys.executable, "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environ,
+            # -P: the working folder (a project being built) does not go first on sys.path
+            [sys.executable, "-P", "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environ,
             start_new_session=True,
         )  # fmt: skip
 
@@ -380,7 +381,7 @@ def _serve() -> None:
     import rattler_build  # noqa: F401 - importing early is what a worker started ahead saves
 
     def send(kind: str, value: Any) -> None:
-        pickle.dump((kind, value), answers)
+        answers.write(pickle.dumps((kind, value)))  # whole or not at all: never half an answer
         answers.flush()
 
     while True:
@@ -390,9 +391,12 @@ def _serve() -> None:
             break
         try:
             value = _JOBS[job](**arguments, progress=lambda event: send("progress", event))
-        except FastcondaError as exc:
-            send("error", exc)
-        except BaseException:
+        except Exception as exc:  # ours, or an OSError: raised again in the parent, same type
+            try:
+                send("error", exc)
+            except (pickle.PicklingError, TypeError, AttributeError):
+                send("crash", traceback.format_exc())
+        except BaseException:  # a panic in the native code
             send("crash", traceback.format_exc())
         else:
             send("done", value)
