@@ -39,6 +39,7 @@ AREAS = (
     Area("wheels", "downloaded wheels (kept: offline builds need them)", False),
     Area("debs", "downloaded Debian packages (kept: offline builds need them)", False),
 )
+SCRATCH_GRACE = 3600.0  # seconds: a younger scratch folder in an area without locks is work in progress
 _LOCKED = {"build-envs", "host-envs", "cxx-wheel"}  # areas whose users hold ``<entry>.lock``
 _SCRATCH = re.compile(r"\.tmp-([0-9a-f]+)-.*")  # a build environment being made (sdist.backend_env)
 
@@ -75,7 +76,8 @@ def info(cache_dir: Path) -> list[AreaInfo]:
 def clean(cache_dir: Path, *, older_than_days: float | None = None, now: float | None = None) -> Cleaned:
     """Remove the entries of the rebuildable areas (only those unused for *older_than_days*, if given).
 
-    Never removes an entry a running build holds, nor the downloads (wheels, .debs).
+    Never removes an entry a running build holds (its lock is taken, or it holds a scratch folder
+    younger than :data:`SCRATCH_GRACE`), nor the downloads (wheels, .debs).
     """
     now = time.time() if now is None else now
     removed: list[Path] = []
@@ -88,8 +90,11 @@ def clean(cache_dir: Path, *, older_than_days: float | None = None, now: float |
             if older_than_days is not None and now - _last_used(entry) < older_than_days * 86400:
                 kept += 1
                 continue
-            size = _size(entry)
             lock = _lock_of(entry)
+            if lock is None and _being_made(entry, now):  # e.g. a seed bootstrap running now
+                busy.append(entry)
+                continue
+            size = _size(entry)
             try:
                 with file_lock(lock, blocking=False) if lock else contextlib.nullcontext():
                     _remove(entry)
@@ -121,6 +126,17 @@ def _lock_of(entry: Path) -> Path | None:
     scratch = _SCRATCH.fullmatch(entry.name)
     name = scratch.group(1) if scratch else entry.name
     return entry.parent / f"{name}.lock"
+
+
+def _being_made(entry: Path, now: float) -> bool:
+    """Whether *entry* is, or holds, a scratch folder (``.tmp-*``) touched in the last hour.
+
+    Areas without locks (the seed package cache) make entries in such a folder and rename it.
+    """
+    scratch = [entry] if entry.name.startswith(".tmp-") else []
+    if entry.is_dir() and not entry.is_symlink():
+        scratch += [p for p in entry.iterdir() if p.name.startswith(".tmp-")]
+    return any(now - _last_used(p) < SCRATCH_GRACE for p in scratch)
 
 
 def _last_used(entry: Path) -> float:

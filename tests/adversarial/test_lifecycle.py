@@ -338,6 +338,10 @@ def test_cache_info_shows_each_area_and_clean_removes_what_can_be_rebuilt(
     for name in ("env", "scratch", "record", "work"):
         assert not entries[name].exists(), name
     assert not (cache / "packages" / "python").exists()
+    # a seed bootstrap making an entry right now (no locks there: its scratch folder is young)
+    (cache / "packages" / "wheels" / ".tmp-abc").mkdir(parents=True)
+    assert main(["cache", "clean"]) == ExitCode.OK
+    assert (cache / "packages" / "wheels" / ".tmp-abc").is_dir()
 
 
 def test_cache_clean_older_than_keeps_what_was_used_recently(
