@@ -143,9 +143,9 @@ def _interrupted_build(
         ("sdist", 0.6, "group"),
         ("recipe", 0.05, "group"),  # grayskull
         ("test", 0.1, "process"),  # rattler installs the test packages into its cache (native code)
-        ("build", 0.8, "process"),  # while rattler-build builds and tests the package
-        ("build", 0.8, "group"),
-        ("build", 0.8, "term"),
+        ("build", 0.4, "process"),  # while rattler-build builds and tests the package
+        ("build", 0.4, "group"),
+        ("build", 0.4, "term"),
     ],
     ids=["sdist", "sdist-group", "grayskull-group", "prefill", "engine", "engine-group", "engine-sigterm"],
 )
