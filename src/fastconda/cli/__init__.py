@@ -118,9 +118,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         ui.error(str(exc))
         return ExitCode.USAGE
     except FastcondaError as exc:
-        if _interrupted(exc):
-            ui.error("interrupted")
-            return ExitCode.INTERRUPTED
         ui.error(str(exc))
         return ExitCode.FAILURE
     except BrokenPipeError:  # run() handles the reader leaving
