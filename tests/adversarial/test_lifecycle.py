@@ -32,7 +32,8 @@ from fastconda.build import build_project
 from fastconda.cli import ExitCode, main
 from fastconda.errors import BuildFailed
 from fastconda.settings import load_settings
-from tests.conftest import REPO
+from fastconda.tango.pogo import migrate
+from tests.conftest import MISSING, REPO
 from tests.helpers import build_options, make_conda
 
 EXAMPLE = REPO / "examples" / "pytango-powersupply"
@@ -85,15 +86,24 @@ def channel(tmp_path: Path) -> Path:
 
 
 def _interrupted_build(
-    tmp_path: Path, seed_url: str, output: Path, *, phase: str, delay: float, how: str
+    tmp_path: Path,
+    channel_url: str,
+    output: Path,
+    *,
+    phase: str,
+    delay: float,
+    how: str,
+    project: Path | None = None,
+    extra: tuple[str, ...] = (),
 ) -> tuple[int, str, list[int]]:
     """Run ``fastconda build`` and send SIGINT *delay* s after it prints *phase*'s line: to the
     process, to its group (*how* "group", a terminal's Ctrl-C), or SIGTERM ("term", a cancelled CI job).
 
     Returns the exit code, everything it printed, and the processes it left running.
     """
-    project = tmp_path / "pytango-powersupply"
-    shutil.copytree(EXAMPLE, project)
+    if project is None:
+        project = tmp_path / "pytango-powersupply"
+        shutil.copytree(EXAMPLE, project)
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {
@@ -102,12 +112,12 @@ def _interrupted_build(
         "FASTCONDA_CACHE_DIR": str(tmp_path / "cache"),  # a cold build environment: a long sdist phase
         "FASTCONDA_WHEEL_CACHE": str(load_settings(overrides={"offline": True}).wheel_cache_dir),
     }
-    argv = [sys.executable, "-m", "fastconda", "build", str(project), "-c", seed_url, "-o", str(output)]
+    argv = [sys.executable, "-m", "fastconda", "build", str(project), "-c", channel_url, "-o", str(output)]
     before = set(_children())
     with _subreaper():
         with subprocess.Popen(
-            [*argv, "--offline"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            start_new_session=True,
+            [*argv, "--offline", *extra], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, start_new_session=True,
         ) as process:  # fmt: skip
             assert process.stdout is not None
             lines = []
@@ -167,6 +177,27 @@ def test_ctrl_c_stops_the_build_at_any_phase_and_leaves_nothing_behind(
     cache = tmp_path / "cache"
     assert [p.name for p in (cache / "build-envs").glob(".tmp-*")] == []  # no half-made environment
     assert list((cache / "work").iterdir()) == []
+
+
+@pytest.mark.skipif(bool(MISSING), reason=MISSING or "-")
+def test_ctrl_c_stops_a_cxx_server_build_via_the_wheel_route(
+    tmp_path: Path, cxx_channel: Path, channel: Path
+) -> None:
+    project = tmp_path / "PowerMeter"
+    shutil.copytree(REPO / "examples" / "pogo-powermeter", project)
+    migrate(project)
+    before = _files(channel)
+    code, output, left = _interrupted_build(
+        tmp_path, cxx_channel.resolve().as_uri(), channel, phase="wheel", delay=3.0, how="group",
+        project=project, extra=("--via", "wheel"),
+    )  # fmt: skip
+    assert "wheel: building PowerMeter" in output, output
+    assert "convert:" not in output, output  # stopped while cmake and g++ were at work
+    assert code == ExitCode.INTERRUPTED, output
+    assert left == [], f"processes left running: {left}"
+    assert _files(channel) == before
+    assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == []
+    assert list((tmp_path / "cache" / "work").iterdir()) == []
 
 
 def _hatch_project(root: Path, name: str = "plain-tool") -> Path:
