@@ -188,7 +188,7 @@ def test_ctrl_c_stops_a_cxx_server_build_via_the_wheel_route(
     migrate(project)
     before = _files(channel)
     code, output, left = _interrupted_build(
-        tmp_path, cxx_channel.resolve().as_uri(), channel, phase="wheel", delay=3.0, how="group",
+        tmp_path, cxx_channel.resolve().as_uri(), channel, phase="wheel", delay=3.0, how="process",
         project=project, extra=("--via", "wheel"),
     )  # fmt: skip
     assert "wheel: building PowerMeter" in output, output
