@@ -321,11 +321,15 @@ class Worker:
     def __init__(self) -> None:
         self._cleanup = contextlib.ExitStack()  # a private temp folder: a killed script leaves files there
         environ = self._cleanup.enter_context(_proc.private_tmpdir())
-        self._process = subprocess.Popen(
-            # -P: the working folder (a project being built) does not go first on sys.path
-            [sys.executable, "-P", "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environ,
-            start_new_session=True,
-        )  # fmt: skip
+        try:
+            self._process = subprocess.Popen(
+                # -P: the working folder (a project being built) does not go first on sys.path
+                [sys.executable, "-P", "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                env=environ, start_new_session=True,
+            )  # fmt: skip
+        except BaseException:
+            self._cleanup.close()
+            raise
 
     def call(self, job: str, arguments: dict[str, Any], progress: Progress) -> Any:
         """Run *job* with *arguments*; its progress events go to *progress*; its errors are raised here."""
