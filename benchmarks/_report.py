@@ -15,15 +15,13 @@ from benchmarks._core import Context, Row, Scenario, first_line
 
 SCHEMA = 1
 PYTHON_TOOLS = ("fastconda", "py-rattler", "py-rattler-build", "grayskull", "matplotlib")
-# DESIGN.md's figures: quoted as published, never mixed with what this run measured
-PUBLISHED = [
-    "conda-build vs the rattler-build engine, same local channel, 2 cores (DESIGN.md): trivial noarch "
+# Earlier measurements, each with its source in benchmarks/REFERENCES.md: quoted, never mixed with this run's
+REFERENCE = [
+    "conda-build vs the rattler-build engine, same local channel, 2 cores (REFERENCES.md R1): trivial noarch "
     "generic 3.03 s vs 0.07 s (42×); noarch python with tests 12.2 s vs 2.4 s (5.1×); channel with "
     "150k entries per subdir 31.8 s vs 2.3 s (13.6×).",
-    "Real PyTango servers, grayskull recipes (DESIGN.md): conda-build 26.7.1 16.7–17.3 s vs the engine "
-    "6.5–6.8 s on a small channel (2.5–2.7×), 31.8–32.7 s vs 6.5–6.6 s with 150k records (4.8–5.1×).",
-    "Published elsewhere: 8.6× (23 s vs 3 min 18 s) on a facility's real server; 3.2–5.7× on a large C++ "
-    "superbuild.",
+    "Real PyTango servers, grayskull recipes (REFERENCES.md R2): conda-build 26.7.1 16.7–17.3 s vs the "
+    "engine 6.5–6.8 s on a small channel (2.5–2.7×), 31.8–32.7 s vs 6.5–6.6 s with 150k records (4.8–5.1×).",
 ]
 
 
@@ -90,7 +88,7 @@ def to_json(
         "repeat": ctx.repeat,
         "wall_seconds": wall,
         "machine": {**info, "load_average_end": list(os.getloadavg())},
-        "published_reference": PUBLISHED,
+        "reference": REFERENCE,
         "scenarios": [
             {
                 "name": s.name,
@@ -184,8 +182,9 @@ def to_markdown(data: dict[str, Any], scenarios: Sequence[Scenario]) -> str:
         if s.notes:
             lines += ["", *[f"- note: {n}" for n in s.notes]]
         lines += ["", f"![{s.title}]({s.name}.png)"]
-    lines += ["", "## Published reference figures (not measured in this run)", ""]
-    lines += [f"- Published: {p}" for p in PUBLISHED]
+    lines += ["", "## Earlier measurements (not measured in this run)", ""]
+    lines += [f"- {p}" for p in REFERENCE]
+    lines += ["", "Sources: benchmarks/REFERENCES.md."]
     return "\n".join(lines) + "\n"
 
 

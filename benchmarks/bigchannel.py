@@ -142,7 +142,10 @@ def run_scenario(ctx: Context) -> Scenario:
         alone = Row("fastconda build, seed channel only", group="seed only")
         scenario.rows.append(
             measure(
-                alone, lambda: fastconda_build(EXAMPLE, [seed], work / "out", "--force"), runs, warmup=True
+                alone,
+                lambda: fastconda_build(EXAMPLE, [seed], work / "out", "--force", "--replace"),
+                runs,
+                warmup=True,
             )
         )
     for entries in (10_000,) if ctx.quick else (10_000, 150_000):
@@ -159,7 +162,7 @@ def run_scenario(ctx: Context) -> Scenario:
         if not ctx.quick:
             ctx.log(f"{group}: fastconda build against it ...")
             row = Row("fastconda build, seed + big channel", group=group)
-            build = partial(fastconda_build, EXAMPLE, [seed, channel], work / "out", "--force")
+            build = partial(fastconda_build, EXAMPLE, [seed, channel], work / "out", "--force", "--replace")
             scenario.rows.append(measure(row, build, slow_runs))
     for group in ("10k entries", "150k entries"):
         compare_build = scenario.row("fastconda build, seed + big channel", group)

@@ -123,7 +123,10 @@ def run_scenario(ctx: Context) -> Scenario:
     output = work / "channel"
     scenario.rows.append(
         measure(
-            Row(FASTCONDA), lambda: fastconda_build(EXAMPLE, [seed], output, "--force"), runs, warmup=warm
+            Row(FASTCONDA),
+            lambda: fastconda_build(EXAMPLE, [seed], output, "--force", "--replace"),
+            runs,
+            warmup=warm,
         )
     )
     ctx.log(f"{FAST_PATH} ...")

@@ -97,7 +97,9 @@ def run_scenario(ctx: Context) -> Scenario:
     rebuild = Row("fastconda build: rebuild (--force)")
     scenario.rows.append(
         measure(
-            rebuild, lambda: fastconda_build(EXAMPLE, [seed], output, "--force"), 1 if ctx.quick else runs
+            rebuild,
+            lambda: fastconda_build(EXAMPLE, [seed], output, "--force", "--replace"),
+            1 if ctx.quick else runs,
         )
     )
     unchanged = Row("fastconda build: nothing changed (skipped)")

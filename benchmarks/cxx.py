@@ -127,7 +127,7 @@ def run_scenario(ctx: Context) -> Scenario:
         ) -> dict[str, float]:
             if cold:
                 shutil.rmtree(_wheel_build_trees(), ignore_errors=True)
-            return fastconda_build(source, [c], o, "--force", *e)
+            return fastconda_build(source, [c], o, "--force", "--replace", *e)
 
         scenario.rows.append(measure(Row(name), build, runs, warmup=warm))
     if ctx.quick:

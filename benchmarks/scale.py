@@ -67,7 +67,7 @@ def fast_path(projects: list[Path], work: Path, seed: Path, backend: Path) -> di
 
 def many_builds(projects: list[Path], work: Path, seed: Path) -> None:
     shutil.rmtree(work, ignore_errors=True)
-    pool(fastconda_build, [(p, [seed], work / "channel", "--force") for p in projects])
+    pool(fastconda_build, [(p, [seed], work / "channel", "--force", "--replace") for p in projects])
 
 
 def run_scenario(ctx: Context) -> Scenario:

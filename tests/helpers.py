@@ -1,10 +1,12 @@
-"""Small real packages for channel tests, written with conda-package-streaming."""
+"""Shared test helpers: small real packages for channel tests (written with conda-package-streaming), build
+options, and the layout of the seed's python (the running interpreter, whatever its version)."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import json
+import sys
 import tarfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +15,11 @@ from conda_package_streaming.create import conda_builder
 
 if TYPE_CHECKING:
     from fastconda.build import BuildOptions
+
+# The seed channel repackages the interpreter that runs the tests: its stdlib folder and byte-code tag.
+PYTHON_LIB = f"lib/python{sys.version_info.major}.{sys.version_info.minor}"
+SITE_PACKAGES = f"{PYTHON_LIB}/site-packages"
+CACHE_TAG = sys.implementation.cache_tag
 
 
 def _add(tar: tarfile.TarFile, name: str, data: bytes) -> None:

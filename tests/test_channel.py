@@ -192,3 +192,67 @@ def test_concurrent_adds_lose_nothing(tmp_path: Path) -> None:
     assert [p.wait(timeout=120) for p in writers] == [0, 0, 0]
     names = assert_consistent(tmp_path / "ch")
     assert names == sorted(f"pkg-{w}-{i}" for w in range(3) for i in range(per_writer))
+
+
+KILLABLE = """
+import sys, time
+from pathlib import Path
+from fastconda.channel import add_packages
+
+def stop_at(event):  # the parent kills this writer with SIGKILL while it waits here, holding the lock
+    if f"{event.phase}:{event.done or ''}" == sys.argv[2]:
+        print("stopped", flush=True)
+        time.sleep(120)
+
+add_packages(Path(sys.argv[1]), [Path(p) for p in sys.argv[3:]], progress=stop_at)
+"""
+
+
+def package_files(channel: Path) -> list[str]:
+    return sorted(
+        f"{p.parent.name}/{p.name}"
+        for p in channel.glob("*/*")
+        if p.name.endswith(".conda") and p.name[0] != "."
+    )
+
+
+def listed_files(channel: Path) -> list[str]:
+    return sorted(
+        f"{repodata.parent.name}/{filename}"
+        for repodata in channel.glob("*/repodata.json")
+        for key in ("packages", "packages.conda")
+        for filename in json.loads(repodata.read_text()).get(key, {})
+    )
+
+
+@pytest.mark.parametrize("kill_at", ["add:1", "add:4", "index:"])
+def test_a_writer_killed_during_a_multi_package_add_loses_nothing_after_the_next_add(
+    tmp_path: Path, kill_at: str
+) -> None:
+    # "add:k": killed while copying package k of the batch; "index:": after every file was moved into
+    # the channel, before the index that lists them was written
+    channel = tmp_path / "ch"
+    channels.add_packages(channel, [make_conda(tmp_path / "first", "first", subdir="linux-64")])
+    batch = [str(make_conda(tmp_path / "victim", f"victim-{i}", subdir="linux-64")) for i in range(5)]
+    batch.append(str(make_conda(tmp_path / "victim", "victim-noarch")))
+    with subprocess.Popen(
+        [sys.executable, "-c", KILLABLE, str(channel), kill_at, *batch], stdout=subprocess.PIPE, text=True
+    ) as victim:
+        others = []  # concurrent writers, queued on the lock the victim holds when it dies
+        for w in range(2):
+            pkgs = [str(make_conda(tmp_path / f"w{w}", f"pkg-{w}-{i}")) for i in range(3)]
+            others.append(subprocess.Popen([sys.executable, "-c", ADDER, str(channel), *pkgs]))
+        try:
+            assert victim.stdout is not None
+            assert victim.stdout.readline() == "stopped\n"
+        finally:
+            victim.kill()  # SIGKILL: no cleanup of any kind runs
+    assert [p.wait(timeout=120) for p in others] == [0, 0]
+    assert_consistent(channel)  # at every moment: nothing is listed without its file
+    channels.add_packages(channel, [Path(p) for p in batch])  # the rerun of the killed add
+    assert listed_files(channel) == package_files(channel)  # every file is listed, none without its file
+    names = assert_consistent(channel)
+    expected = ["first"] + [f"pkg-{w}-{i}" for w in range(2) for i in range(3)]
+    expected += [f"victim-{i}" for i in range(5)] + ["victim-noarch"]
+    assert names == sorted(expected)
+    assert not list(channel.rglob(f"{channels.TEMP_PREFIX}*")), "leftovers of the killed writer"

@@ -16,6 +16,7 @@ from fastconda.env import create_environment
 from fastconda.errors import ChannelError, SeedError
 from fastconda.seed import bootstrap, get_profile, profiles
 from fastconda.settings import load_settings
+from tests.helpers import CACHE_TAG, SITE_PACKAGES
 from tests.test_channel import assert_consistent, snapshot
 
 
@@ -48,7 +49,7 @@ def test_env_from_seed_runs_python_pytango_and_install_time_entry_points(
     pip = prefix / "bin" / "pip"
     assert pip.read_text().startswith(f"#!{prefix}/bin/python")
     version = subprocess.run([pip, "--version"], capture_output=True, text=True, check=True).stdout
-    assert str(prefix / "lib" / "python3.11" / "site-packages" / "pip") in version
+    assert str(prefix / SITE_PACKAGES / "pip") in version
     assert (
         subprocess.run([prefix / "bin" / "wheel", "version"], capture_output=True, check=False).returncode
         == 0
@@ -75,8 +76,8 @@ def test_seed_env_imports_from_shipped_byte_code_and_sysconfig_names_the_env(
     assert all("_sysconfigdata" in path for path in from_source), from_source
     assert len(loaded) > 30
     assert "bytecode is stale" not in run.stderr
-    assert "/pip/_internal/cli/__pycache__/main.cpython-311.pyc" in run.stderr
-    assert run.stdout.strip() == str(prefix / "lib" / "python3.11" / "site-packages")
+    assert f"/pip/_internal/cli/__pycache__/main.{CACHE_TAG}.pyc" in run.stderr
+    assert run.stdout.strip() == str(prefix / SITE_PACKAGES)
 
 
 def test_bootstrap_with_unchanged_inputs_is_a_no_op(seed_channel: Path) -> None:

@@ -72,6 +72,19 @@ def test_bad_environment_values_say_which_variable(
         load_settings(tmp_path, environ=environ)
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1", True), ("true", True), ("YES", True), (" on ", True), ("0", False), ("false", False),
+     ("no", False), ("Off", False), ("", False)],
+)  # fmt: skip
+def test_every_documented_boolean_spelling_is_read_from_the_environment(
+    tmp_path: Path, text: str, expected: bool
+) -> None:
+    assert load_settings(tmp_path, environ={"FASTCONDA_OFFLINE": text}).offline is expected
+    settings = load_settings(tmp_path, environ={"FASTCONDA_TEST_PIP_CHECK": text})
+    assert settings.test.pip_check is expected
+
+
 def test_broken_toml_is_reported_with_its_path(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.fastconda\n")
     with pytest.raises(SettingsError, match=r"pyproject\.toml: cannot read"):

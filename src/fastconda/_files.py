@@ -1,15 +1,23 @@
-"""Atomic file writes (a temp file in the same folder, then ``os.replace``) and exclusive file locks."""
+"""Atomic file writes (a temp file in the same folder, then ``os.replace``) and exclusive file locks.
+
+Every temp file is created the way ``open()`` creates a new file (mode 0666 less the umask, so 0644
+under the usual umask 022), not with ``mkstemp``'s 0600: a file written here ends up in a channel a
+web server serves, a recipe a colleague reads, or a CI file another account runs.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
 import os
-import tempfile
-from collections.abc import Iterator
+import secrets
+import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 TEMP_PREFIX = ".fastconda-tmp-"
+_FICLONE = 0x40049409  # linux/fs.h: share the source's extents (btrfs, xfs, ...), copy-on-write
 
 
 def write_text_atomic(path: Path, text: str) -> None:
@@ -18,19 +26,79 @@ def write_text_atomic(path: Path, text: str) -> None:
 
 
 def write_bytes_atomic(path: Path, data: bytes, *, mode: int | None = None) -> None:
-    """Replace *path* with *data* (and permissions *mode*, if given), atomically."""
+    """Replace *path* with *data* (and permissions *mode*, if given, else the umask's), atomically."""
+    with replacing(path, mode=mode) as handle:
+        handle.write(data)
+
+
+def copy_file_atomic(
+    source: Path, target: Path, *, mode: int | None = None, check: Callable[[Path], None] | None = None
+) -> None:
+    """Replace *target* with a copy of *source*: its own inode, never a hard link to the caller's file.
+
+    A link would make the two one file: rebuilding or truncating *source* would change *target*,
+    and a chmod of *target* would change *source*. The copy is a reflink where the file system
+    offers one, else an in-kernel copy (``copy_file_range``). *check* sees the finished temp file
+    before it is renamed into place (it raises to refuse it).
+    """
+    with replacing(target, mode=mode, check=check) as handle, source.open("rb") as original:
+        _copy_contents(original, handle)
+
+
+@contextlib.contextmanager
+def replacing(
+    path: Path, *, mode: int | None = None, check: Callable[[Path], None] | None = None
+) -> Iterator[BinaryIO]:
+    """A file to write that replaces *path* atomically when the block ends without an error.
+
+    The temp file lives in *path*'s folder (a rename within one file system) under
+    :data:`TEMP_PREFIX`, so that the next writer of a channel can remove what a killed one left.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=path.parent)
+    fd, tmp = _create_temp(path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
         if mode is not None:
             os.chmod(tmp, mode)
+        if check is not None:
+            check(tmp)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _create_temp(folder: Path) -> tuple[int, Path]:
+    """A new, empty file in *folder* with the umask-derived mode (``mkstemp`` would give 0600)."""
+    for _ in range(100):
+        tmp = folder / f"{TEMP_PREFIX}{secrets.token_hex(6)}"
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666), tmp
+        except FileExistsError:
+            continue
+    msg = f"cannot create a temporary file in {folder}"
+    raise FileExistsError(msg)
+
+
+def _copy_contents(source: BinaryIO, target: BinaryIO) -> None:
+    src, dst = source.fileno(), target.fileno()
+    with contextlib.suppress(OSError):
+        fcntl.ioctl(dst, _FICLONE, src)
+        return
+    size = os.fstat(src).st_size
+    copied = 0
+    try:
+        while True:  # until EOF: the file may have grown since fstat
+            done = os.copy_file_range(src, dst, max(size - copied, 1 << 20))
+            if done == 0:
+                return
+            copied += done
+    except OSError:
+        if copied:  # only a failure before the first byte falls back to a copy through user space
+            raise
+    shutil.copyfileobj(source, target, 1 << 20)
 
 
 @contextlib.contextmanager

@@ -65,6 +65,7 @@ class BuildOptions:
     recipe: Path | None = None
     test: bool = True
     force: bool = False
+    replace: bool = False  # a package of the same file name but other bytes may replace the published one
     offline: bool = False
     pins: tuple[str, ...] = ()  # "name=version": variant values for bare host/build dependencies
     rules: Rules = dataclasses.field(default_factory=Rules)
@@ -163,7 +164,7 @@ def _build(
             built = _via_recipe(project, options, recipe_file, work, clock=clock, notes=notes)
             packages, tests, recipe_text = built
         with clock.phase("index", f"adding to {options.output}"):
-            added = channels.add_packages(options.output, packages, replace=True)
+            added = channels.add_packages(options.output, packages, replace=options.replace)
     info = (added.added + added.unchanged)[0]
     result = BuildResult(
         package=info.path,
@@ -429,6 +430,12 @@ def _still_there(record_file: Path, output: Path) -> BuildResult | None:
         return None
     if channels.file_sha256(package) != record["sha256"]:
         return None
+    if channels.listed_sha256(package) != record["sha256"]:
+        # the file is there but the index does not list it (a writer was killed): list it now
+        try:
+            channels.add_packages(output, [package])
+        except FastcondaError:  # listed with other content: rebuild, and let the add say why it refuses
+            return None
     return BuildResult(
         package=package,
         name=record["name"],

@@ -26,7 +26,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from fastconda._files import TEMP_PREFIX, file_lock, write_text_atomic
+from fastconda._files import TEMP_PREFIX, copy_file_atomic, file_lock, write_text_atomic
 from fastconda.errors import ChannelError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 
@@ -202,10 +202,14 @@ def add_packages(
 ) -> AddResult:
     """Copy *packages* into *channel* and re-index it, atomically.
 
-    A file that is already there with the same content is left alone; with different content
-    it is an error unless ``replace`` is true (a published package must not change silently), and
-    left as it is with ``keep_existing`` — for callers whose file names encode every input (the seed
-    channel), so that a reader holding the current index never finds a file with other content.
+    A package the index lists with the same content is left alone; with different content it is an
+    error unless ``replace`` is true (a published package must not change silently), and left as it
+    is with ``keep_existing`` — for callers whose file names encode every input (the seed channel),
+    so that a reader holding the current index never finds a file with other content.
+
+    A file the index does not list was never published: a writer was killed between moving it in
+    and re-indexing. It is overwritten and indexed (it is "added": clients could not see it before),
+    so a rerun after a crash finishes the job instead of calling it "unchanged".
     """
     check_channel_dir(channel, create=create)
     infos = [read_package(Path(p)) for p in packages]  # validate everything before writing anything
@@ -214,43 +218,106 @@ def add_packages(
     with locked(channel):
         _ensure_skeleton(channel)
         # decide everything before writing anything: a conflict leaves the channel exactly as it was
-        todo: list[tuple[PackageInfo, Path]] = []
-        for info in infos:
-            target = channel / info.subdir / info.path.name
-            if target.exists():
-                if keep_existing or file_sha256(target) == info.sha256:
-                    unchanged.append(dataclasses.replace(info, path=target))
-                    continue
-                if not replace:
-                    msg = (
-                        f"{target} already exists with different content; a package in a channel must not "
-                        "change (bump the build number, or pass --replace to overwrite). Nothing was added."
-                    )
-                    raise ChannelError(msg)
-            todo.append((info, target))
-        replaced = {target.name for _, target in todo if target.exists()}
-        for number, (info, target) in enumerate(todo, 1):
-            progress(ProgressEvent("add", info.path.name, number, len(todo)))
-            _copy_atomic(info.path, target)
+        plan = _plan(channel, infos, replace=replace, keep_existing=keep_existing)
+        if plan.conflicts:
+            msg = (
+                f"{plan.conflicts[0]} already exists with different content; a package in a channel must not "
+                "change (bump the build number, or pass --replace to overwrite). Nothing was added."
+            )
+            raise ChannelError(msg)
+        for number, (info, target) in enumerate(plan.copy, 1):
+            progress(ProgressEvent("add", info.path.name, number, len(plan.copy)))
+            _copy_atomic(info, target)
             added.append(dataclasses.replace(info, path=target))
-        if added:
+        added += plan.index_only
+        unchanged += plan.unchanged
+        if plan.copy or plan.reindex:
             progress(ProgressEvent("index", str(channel)))
-            _index_locked(channel, changed=replaced, touched={info.subdir for info in added})
+            touched = {p.parent.name for p in plan.reindex} | {t.parent.name for _, t in plan.copy}
+            changed = {p.name for p in plan.reindex} | {t.name for _, t in plan.copy}
+            _index_locked(channel, changed=changed, touched=touched, loaded=plan.loaded)
     return AddResult(channel=channel, added=tuple(added), unchanged=tuple(unchanged))
 
 
-def _copy_atomic(source: Path, target: Path) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)
-    os.close(fd)
+@dataclasses.dataclass
+class _Plan:
+    copy: list[tuple[PackageInfo, Path]] = dataclasses.field(default_factory=list)
+    index_only: list[PackageInfo] = dataclasses.field(default_factory=list)  # there, but not listed
+    unchanged: list[PackageInfo] = dataclasses.field(default_factory=list)
+    reindex: list[Path] = dataclasses.field(default_factory=list)  # files whose record must be read again
+    conflicts: list[Path] = dataclasses.field(default_factory=list)
+    loaded: dict[str, dict[str, Any] | None] = dataclasses.field(default_factory=dict)
+
+
+def find_conflicts(channel: Path, infos: Sequence[PackageInfo]) -> list[Path]:
+    """The files of *channel* that would refuse *infos*: listed under the same name with other content."""
+    there = [i for i in infos if (channel / i.subdir / i.path.name).is_file()]
+    if not there:  # the usual case: new packages, and no index of 150k entries to read for nothing
+        return []
+    return _plan(channel, there, replace=False, keep_existing=False).conflicts
+
+
+def _plan(channel: Path, infos: Sequence[PackageInfo], *, replace: bool, keep_existing: bool) -> _Plan:
+    """What adding *infos* must do, judged by what the index lists (what clients were told)."""
+    plan = _Plan()
+    for info in infos:
+        target = channel / info.subdir / info.path.name
+        repodata = target.parent / "repodata.json"
+        if info.subdir not in plan.loaded:
+            plan.loaded[info.subdir] = _read_repodata(repodata)
+        index = plan.loaded[info.subdir]
+        exists = target.is_file()
+        unreadable = index is None and repodata.is_file()
+        if keep_existing and exists and (unreadable or _listed_sha256(index, target.name) is not None):
+            plan.unchanged.append(dataclasses.replace(info, path=target))  # published: never touched
+            if unreadable:
+                plan.reindex.append(target)
+            continue
+        on_disk = file_sha256(target) if exists else None
+        if unreadable:
+            listed = on_disk  # an index that cannot be read: judge by the file, and have it rebuilt
+            plan.reindex.append(target)
+        else:
+            listed = _listed_sha256(index, target.name)
+        if listed is None or listed == info.sha256 or replace or keep_existing:  # ours must be there
+            if on_disk != info.sha256:
+                plan.copy.append((info, target))
+            elif listed == info.sha256:
+                plan.unchanged.append(dataclasses.replace(info, path=target))
+            else:  # there, but not listed (or listed with the content it replaces): index it
+                plan.index_only.append(dataclasses.replace(info, path=target))
+                plan.reindex.append(target)
+        else:
+            plan.conflicts.append(target)
+    return plan
+
+
+def listed_sha256(package: Path) -> str | None:
+    """The sha256 the index of *package*'s subdir lists for it (None: not listed, or no index)."""
+    return _listed_sha256(_read_repodata(package.parent / "repodata.json"), package.name)
+
+
+def _listed_sha256(index: dict[str, Any] | None, filename: str) -> str | None:
+    for key in _RECORD_KEYS:
+        record = (index or {}).get(key, {}).get(filename)
+        if isinstance(record, dict):
+            return str(record.get("sha256") or "")
+    return None
+
+
+def _copy_atomic(info: PackageInfo, target: Path) -> None:
+    """Copy the caller's package into the channel: the channel's own inode, umask-derived mode."""
+
+    def same_bytes(copy: Path) -> None:
+        if file_sha256(copy) != info.sha256:
+            msg = f"{info.path} changed while it was being added to {target.parent}; nothing of it was added"
+            raise ChannelError(msg)
+
     try:
-        os.unlink(tmp)
-        _link_or_copy(source, Path(tmp))  # packages never change in place: a hard link is a safe copy
-        os.chmod(tmp, 0o644)  # readable by whoever serves the channel
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        copy_file_atomic(info.path, target, check=same_bytes)
+    except OSError as exc:
+        msg = f"cannot copy {info.path} into {target.parent}: {exc.strerror or exc}"
+        raise ChannelError(msg) from None
 
 
 def remove_packages(channel: Path, filenames: Iterable[str]) -> list[str]:
@@ -304,6 +371,7 @@ def _index_locked(
     changed: frozenset[str] | set[str] = frozenset(),
     full: bool = False,
     touched: set[str] | None = None,
+    loaded: dict[str, dict[str, Any] | None] | None = None,
 ) -> None:
     """Write each subdir's repodata.json anew (to a temp file, renamed into place).
 
@@ -313,7 +381,7 @@ def _index_locked(
     current index does not list, and the *changed* ones (replaced under the same name), are read —
     by the indexer, in a staging folder holding just them — and their records are merged into the
     current index: adding one package to a subdir of 150k entries costs a JSON load and dump, not
-    a pass over 150k files.
+    a pass over 150k files. *loaded* holds indexes the caller has read already (subdir → index).
     """
     subdirs = {p.name: p for p in _subdirs(channel)}
     subdirs.setdefault("noarch", channel / "noarch")
@@ -323,7 +391,12 @@ def _index_locked(
         if touched is not None and name not in touched and (source / "repodata.json").is_file():
             continue  # the caller changed nothing there
         names = set(_package_names(source)) - set(exclude) if source.is_dir() else set()
-        current = None if full else _read_repodata(source / "repodata.json")
+        if full:
+            current = None
+        elif loaded is not None and name in loaded:
+            current = loaded[name]
+        else:
+            current = _read_repodata(source / "repodata.json")
         known = _listed(current)
         fresh = (names - known) | (names & set(changed))
         if current is not None and not fresh and not (known - names):
@@ -395,6 +468,7 @@ def _index_files(channel: Path, todo: dict[str, list[Path]]) -> dict[str, dict[s
 
 
 def _link_or_copy(source: Path, target: Path) -> None:
+    """Only for the indexer's staging copy of the channel's own files: never link a caller's file."""
     try:
         os.link(source, target)
     except OSError:

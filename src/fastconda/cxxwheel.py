@@ -36,7 +36,7 @@ from fastconda import sdist
 from fastconda._files import file_lock, write_bytes_atomic
 from fastconda.channel import as_channel_url
 from fastconda.cxxbuild import CMakeServer
-from fastconda.env import create_environment
+from fastconda.env import create_environment, local_channel_path
 from fastconda.errors import BuildFailed, EnvironmentError_, ProjectError, WheelError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.tango.cmake import cmake_errors, compiler_errors
@@ -138,9 +138,10 @@ def _channels_key(specs: Sequence[str], channels: Sequence[str]) -> str | None:
     """A key that changes with the channels' content, or None when one is not a local folder."""
     digest = hashlib.sha256("\0".join([*specs, *channels]).encode())
     for url in channels:
-        if not url.startswith("file://"):
+        folder = local_channel_path(url)
+        if folder is None:
             return None
-        for repodata in sorted(Path(url.removeprefix("file://")).glob("*/repodata.json")):
+        for repodata in sorted(folder.glob("*/repodata.json")):
             stat = repodata.stat()
             digest.update(f"{repodata}:{stat.st_mtime_ns}:{stat.st_size}".encode())
     return digest.hexdigest()[:16]

@@ -1,17 +1,42 @@
-"""Adapter for py-rattler: solve specs against explicit channels and install them into a prefix."""
+"""Adapter for py-rattler: solve specs against explicit channels and install them into a prefix.
+
+Two guards sit around rattler's install:
+
+- **Checksums of local packages.** rattler links a ``file://`` channel's package without checking it
+  against the index, so a package replaced on disk (or truncated, or another package under the same
+  file name) would be installed, or panic half-way. Every local file is checked against the size and
+  sha256 (md5 when the index has no sha256) of its solved record before anything is linked.
+- **An interrupted install does not block the rerun.** The environment is linked in place, with an
+  in-progress marker (``.fastconda-in-progress``, ``flock``-ed while the install runs) in the prefix;
+  the marker goes when the install is complete. A failed install is cleaned up at once; one that was
+  killed leaves the marker, and the next ``create_environment`` for that prefix removes the remains
+  and starts again (a prefix without the marker is never touched). Installing into a staging folder and
+  renaming it into place is not an option: conda packages get the prefix written into their text
+  files and scripts at link time, so a renamed environment would point into the staging folder.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import os
+import shutil
 import tempfile
 import time
-from collections.abc import Sequence
+import urllib.parse
+import urllib.request
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from fastconda.errors import EnvironmentError_
+
+#: marks a prefix whose install has not finished; a prefix with it can be removed and made again
+IN_PROGRESS = ".fastconda-in-progress"
 
 # rattler's package cache is where an environment is linked from; a warm cache makes a new
 # environment a matter of hard links (~0.3 s).
@@ -63,10 +88,114 @@ def create_environment(
     if not channels:
         msg = "no channels given: an environment is solved only from channels named explicitly"
         raise EnvironmentError_(msg)
-    if prefix.exists() and any(prefix.iterdir()):
-        msg = f"{prefix} exists and is not empty; choose a new folder for the environment"
+    with _claimed(prefix):
+        return asyncio.run(_create(prefix, list(specs), list(channels), platform))
+
+
+def local_channel_path(url: str) -> Path | None:
+    """The folder of a ``file://`` channel URL, percent-decoded (``my%20channel`` → ``my channel``);
+    None for other URLs. Cache keys built from a channel's index files find them through this."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.scheme != "file":
+        return None
+    return Path(urllib.request.url2pathname(parsed.path))
+
+
+def _leftover(prefix: Path) -> bool:
+    """Whether *prefix* is the remains of an install that was killed (marker present, lock free)."""
+    marker = prefix / IN_PROGRESS
+    if not marker.is_file() or marker.is_symlink():
+        return False
+    with marker.open("rb") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            msg = f"another fastconda is creating an environment in {prefix} right now; wait for it to finish"
+            raise EnvironmentError_(msg) from None
+    return True
+
+
+def _empty(prefix: Path, *, keep: str = "") -> None:
+    for child in list(prefix.iterdir()):
+        if child.name == keep:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def _claimed(prefix: Path) -> Iterator[None]:
+    """Hold *prefix* for an install: new or empty (or the remains of a killed install, removed now),
+    marked in progress until the block ends; on failure emptied again (see the module docstring)."""
+    existed = prefix.exists()
+    if existed and not prefix.is_dir():
+        msg = f"{prefix} exists and is not a folder; choose a new folder for the environment"
         raise EnvironmentError_(msg)
-    return asyncio.run(_create(prefix, list(specs), list(channels), platform))
+    if existed and any(prefix.iterdir()):
+        if not _leftover(prefix):
+            msg = f"{prefix} exists and is not empty; choose a new folder for the environment"
+            raise EnvironmentError_(msg)
+        _empty(prefix, keep=IN_PROGRESS)  # an earlier install was killed: start again
+    try:
+        prefix.mkdir(parents=True, exist_ok=True)
+        handle = (prefix / IN_PROGRESS).open("wb")
+    except OSError as exc:
+        msg = f"cannot create the environment folder {prefix}: {exc.strerror or exc}"
+        raise EnvironmentError_(msg) from None
+    with handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        handle.write(f"{os.getpid()}\n".encode())
+        handle.flush()
+        try:
+            yield
+        except BaseException:
+            _empty(prefix, keep=IN_PROGRESS)
+            (prefix / IN_PROGRESS).unlink(missing_ok=True)
+            if not existed:
+                with contextlib.suppress(OSError):
+                    prefix.rmdir()
+            raise
+        (prefix / IN_PROGRESS).unlink(missing_ok=True)
+
+
+def _file_digest(path: Path, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_local(record: Any) -> None:
+    """Refuse a package file of a local channel that is not the one its index entry describes."""
+    path = local_channel_path(str(record.url))
+    if path is None:
+        return  # rattler verifies what it downloads
+    expected = record.sha256.hex() if record.sha256 else None
+    algorithm = "sha256" if expected else "md5"
+    if expected is None:
+        expected = record.md5.hex() if record.md5 else None
+    if expected is None:
+        return
+    try:
+        actual = _file_digest(path, algorithm)
+    except OSError as exc:
+        msg = f"cannot read {path}, listed in its channel's index: {exc.strerror or exc}"
+        raise EnvironmentError_(msg) from None
+    if actual != expected:
+        msg = (
+            f"{path} does not match its channel's index: {algorithm} {actual}, the index says {expected}; "
+            "the file was replaced or damaged after indexing: re-index the channel or restore the file"
+        )
+        raise EnvironmentError_(msg)
+
+
+def verify_local_packages(records: Sequence[Any]) -> None:
+    """Check every solved record from a ``file://`` channel against its file (hashed in parallel)."""
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        list(pool.map(_check_local, records))
 
 
 async def _create(prefix: Path, specs: list[str], channels: list[str], platform: str | None) -> Environment:
@@ -89,6 +218,7 @@ async def _create(prefix: Path, specs: list[str], channels: list[str], platform:
     except Exception as exc:
         msg = f"cannot read the channels {', '.join(channels)}: {exc}"
         raise EnvironmentError_(msg) from None
+    verify_local_packages(records)
     solved = time.perf_counter()
     try:
         await rattler.install(
@@ -133,8 +263,9 @@ def prefill_package_cache(specs: Sequence[str], *, channels: Sequence[str], mark
     """
     digest = hashlib.sha256("\0".join([*sorted(specs), *channels]).encode())
     for url in channels:
-        if url.startswith("file://"):
-            for repodata in sorted(Path(url.removeprefix("file://")).glob("*/repodata.json")):
+        folder = local_channel_path(url)
+        if folder is not None:
+            for repodata in sorted(folder.glob("*/repodata.json")):
                 digest.update(f"{repodata}:{repodata.stat().st_mtime_ns}".encode())
     marker = marker_dir / digest.hexdigest()[:24]
     if marker.is_file():

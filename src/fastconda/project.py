@@ -22,7 +22,6 @@ class Project:
     kind: Kind
     name: str | None  # from [project] when static; None when only setup.py knows
     license: str | None  # SPDX expression or text from [project]
-    dependencies: tuple[str, ...]
     recipe: Path | None  # the project's own recipe.yaml / meta.yaml, if it has one
 
     def import_packages(self) -> tuple[str, ...]:
@@ -83,6 +82,5 @@ def detect(root: Path) -> Project:
         kind=kind,
         name=table.get("name"),
         license=str(license_value) if license_value else None,
-        dependencies=tuple(table.get("dependencies", ())),
         recipe=find_recipe(root),
     )

@@ -8,6 +8,13 @@ Targets:
   ``POST /api/channels/{channel}/upload/{filename}?sha256=...`` with the body being the package and
   the API key in the ``X-API-Key`` header (from ``QUETZ_API_KEY``).
 
+The key goes to the server named in the target and nowhere else: plain http is refused unless that
+server is on this machine (the key would cross the network in clear), and no request that carries
+the key follows a redirect (urllib would re-send the key to wherever it points, and turn a redirected
+upload into a GET that "succeeds"): a redirect is an error that says where it pointed. Only a
+download (``/get/...``, which Quetz may redirect to an object store's signed URL) follows one, without
+the key.
+
 Nothing is half-published: every package is read and every conflict is looked for *before* the
 first byte is written, and when Quetz refuses package k of N (a key that may upload only some of
 them), the k-1 packages this run uploaded are deleted again. Quetz checks the sha256 of each upload
@@ -18,15 +25,17 @@ unless ``replace`` is true.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import ipaddress
 import json
 import os
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -89,18 +98,44 @@ class QuetzTarget:
 
 
 def parse_quetz_target(to: str) -> QuetzTarget:
-    """``quetz+https://host[/prefix]/CHANNEL`` → server base URL and channel name."""
+    """``quetz+https://host[/prefix]/CHANNEL`` → server base URL and channel name.
+
+    ``quetz+http://`` only for a server on this machine: anywhere else the API key would cross the
+    network in clear. Refused here, before any name lookup or connection.
+    """
     url = to.removeprefix("quetz+")
     parts = urllib.parse.urlsplit(url)
     path = parts.path.strip("/")
-    if not parts.netloc or not path or parts.query or parts.fragment:
+    if (
+        parts.scheme not in ("https", "http")
+        or not parts.hostname
+        or not path
+        or parts.query
+        or parts.fragment
+    ):
         msg = f"{to}: expected quetz+https://HOST/CHANNEL (for example quetz+https://quetz.example.org/tango)"
+        raise PublishError(msg)
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        msg = (
+            f"{to}: plain http would send the API key in clear to {parts.hostname}; use "
+            f"quetz+https://{parts.netloc}/{path} (quetz+http:// only for a server on this machine)"
+        )
         raise PublishError(msg)
     prefix, _, channel = path.rpartition("/")
     if prefix == "get" or prefix.endswith("/get"):
         prefix = prefix.removesuffix("get").rstrip("/")  # the channel's download URL works as well
     base = f"{parts.scheme}://{parts.netloc}" + (f"/{prefix}" if prefix else "")
     return QuetzTarget(base_url=base, channel=channel)
+
+
+def _is_loopback(host: str) -> bool:
+    """``localhost`` or a loopback address literal (a name is never looked up here)."""
+    if host.lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def publish(
@@ -183,12 +218,7 @@ def _publish_local(
 ) -> tuple[PublishedPackage, ...]:
     if not replace:
         # look for every conflict first, so a refused publish changes nothing at all
-        conflicts = [
-            str(folder / i.subdir / i.path.name)
-            for i in infos
-            if (folder / i.subdir / i.path.name).is_file()
-            and channels.file_sha256(folder / i.subdir / i.path.name) != i.sha256
-        ]
+        conflicts = [str(path) for path in channels.find_conflicts(folder, infos)]
         if conflicts:
             raise PublishError(_conflict_message(conflicts, f"channel {folder}"))
     try:
@@ -211,6 +241,18 @@ def _conflict_message(conflicts: list[str], where: str) -> str:
 
 
 # -- Quetz ----------------------------------------------------------------------------------------
+
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """urllib re-sends every header, the API key too, to wherever a redirect points: follow none."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None  # urllib then raises HTTPError with the 3xx status
+
+
+_KEEP_THE_KEY = urllib.request.build_opener(_NoRedirects)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -305,10 +347,10 @@ class _Quetz:
     def _remote_sha256(self, info: channels.PackageInfo) -> str | None:
         """The sha256 of the package file already on the server, None when it is not there."""
         path = f"/get/{self._quoted_channel}/{info.subdir}/{urllib.parse.quote(info.path.name)}"
+        what = f"looking for {info.path.name} on the server"
         digest = hashlib.sha256()
-        request = self._make_request("GET", path)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with self._download(path, what) as response:
                 for block in iter(lambda: response.read(1 << 20), b""):
                     digest.update(block)
         except urllib.error.HTTPError as exc:
@@ -316,21 +358,21 @@ class _Quetz:
                 if exc.code == 404:
                     return None
                 answer = _Response(exc.code, exc.read())
-            self._expect(answer, 200, f"looking for {info.path.name} on the server")
+            self._expect(answer, 200, what)
         except (urllib.error.URLError, OSError) as exc:
             raise self._unreachable(exc) from None
         return digest.hexdigest()
 
     def _upload(self, info: channels.PackageInfo, *, replace: bool) -> State:
+        where = f"uploading {info.path.name} to {self.target.channel_url}"
         query = urllib.parse.urlencode({"sha256": info.sha256, "force": str(replace).lower()})
         path = f"/api/channels/{self._quoted_channel}/upload/{urllib.parse.quote(info.path.name)}?{query}"
         size = info.path.stat().st_size
         headers = {"Content-Type": "application/octet-stream", "Content-Length": str(size)}
         with info.path.open("rb") as body:
-            response = self._request("POST", path, body=body, headers=headers)
+            response = self._request("POST", path, body=body, headers=headers, what=where)
         if response.status in (200, 201):
             return "added"
-        where = f"uploading {info.path.name} to {self.target.channel_url}"
         if response.status == 409:
             # someone published the same file name between our check and the upload
             if self._remote_sha256(info) == info.sha256:
@@ -379,7 +421,7 @@ class _Quetz:
         delay = 0.05
         while True:
             for subdir in sorted({s for s, _ in pending}):
-                response = self._request("GET", f"/get/{self._quoted_channel}/{subdir}/repodata.json")
+                response = self._get_file(f"/get/{self._quoted_channel}/{subdir}/repodata.json")
                 if response.status != 200:
                     continue
                 try:
@@ -414,17 +456,66 @@ class _Quetz:
         )
 
     def _request(
-        self, method: str, path: str, *, body: Any = None, headers: dict[str, str] | None = None
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+        what: str = "",
     ) -> _Response:
+        """One API call with the key; a redirect is an error (the key would follow it)."""
         request = self._make_request(method, path, body, headers)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with _KEEP_THE_KEY.open(request, timeout=self.timeout) as response:
+                return _Response(response.status, response.read())
+        except urllib.error.HTTPError as exc:
+            with exc:
+                if exc.code in _REDIRECTS:
+                    raise self._redirected(exc, what or f"{method} {request.full_url}") from None
+                return _Response(exc.code, exc.read())
+        except (urllib.error.URLError, OSError) as exc:
+            raise self._unreachable(exc) from None
+
+    @contextlib.contextmanager
+    def _download(self, path: str, what: str) -> Iterator[Any]:
+        """GET a file under ``/get/``: from the server with the key; where it redirects, without it.
+
+        Quetz with an object store answers with a redirect to a signed URL, which needs no key.
+        """
+        request = self._make_request("GET", path)
+        try:
+            response = _KEEP_THE_KEY.open(request, timeout=self.timeout)
+        except urllib.error.HTTPError as exc:
+            if exc.code not in _REDIRECTS:
+                raise
+            with exc:
+                location = urllib.parse.urljoin(request.full_url, exc.headers.get("Location", ""))
+                if urllib.parse.urlsplit(location).scheme not in ("https", "http"):
+                    raise self._redirected(exc, what) from None
+            plain = urllib.request.Request(location, headers={"Accept": "application/octet-stream"})
+            response = urllib.request.urlopen(plain, timeout=self.timeout)
+        with response:
+            yield response
+
+    def _get_file(self, path: str) -> _Response:
+        try:
+            with self._download(path, f"GET {self.target.base_url}{path}") as response:
                 return _Response(response.status, response.read())
         except urllib.error.HTTPError as exc:
             with exc:
                 return _Response(exc.code, exc.read())
         except (urllib.error.URLError, OSError) as exc:
             raise self._unreachable(exc) from None
+
+    def _redirected(self, exc: urllib.error.HTTPError, what: str) -> PublishError:
+        location = exc.headers.get("Location") or "nowhere (no Location header)"
+        msg = (
+            f"{what}: the Quetz server answered HTTP {exc.code}, a redirect to {location}; fastconda "
+            "follows no redirect with the API key (it would send the key there) and counts nothing "
+            "redirected as published: name the server's own address in --to"
+        )
+        return PublishError(msg)
 
     def _unreachable(self, exc: Exception) -> PublishError:
         reason = exc.reason if isinstance(exc, urllib.error.URLError) else exc

@@ -31,6 +31,7 @@ from fastconda.errors import CommandError, EnvironmentError_, PackageTestError
 from fastconda.junit import Outcome
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.settings import PackageTestSettings
+from fastconda.wheel.metadata import safe_script_name
 
 __all__ = [
     "CheckResult",
@@ -277,7 +278,9 @@ def _plan(
     for name, _module, extras in installed.scripts:
         script = env.prefix / "bin" / name
         why = ""
-        if not settings.entry_points:
+        if not safe_script_name(name):
+            why = "its name is not a plain file name (a path?); it is not run"
+        elif not settings.entry_points:
             why = "entry point checks are turned off"
         elif taurus:
             why = "the package uses taurus, whose applications do not support --help"

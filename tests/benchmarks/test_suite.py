@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 SCENARIOS = {"build", "cxx", "convert", "wheel", "scale", "channel", "caches"}
 SECTIONS = ("# fastconda benchmark report", "## Machine", "## Summary", "## Skipped",
-            "## Published reference figures (not measured in this run)")  # fmt: skip
+            "## Earlier measurements (not measured in this run)")  # fmt: skip
 TOOLS = {
     "python",
     "fastconda",

@@ -97,7 +97,9 @@ def test_unchanged_project_is_not_rebuilt_and_a_change_or_force_rebuilds(built: 
     again = build_project(built.project, built.options)
     assert again.skipped is True
     assert again.package == built.result.package
-    forced = build_project(built.project, dataclasses.replace(built.options, force=True, test=False))
+    forced = build_project(
+        built.project, dataclasses.replace(built.options, force=True, replace=True, test=False)
+    )
     assert forced.skipped is False
 
 
@@ -124,7 +126,8 @@ def test_cli_json_and_junit_report_package_phases_and_each_test_command(
 ) -> None:
     argv = ["build", str(built.project), "-o", str(built.options.output), "--offline", "--json"]
     argv += ["-c", built.options.channels[0], "--junit", str(tmp_path / "reports" / "build.xml")]
-    env_cache = ["--force"]  # the CLI uses the default cache dir: force a real build through the CLI
+    # the CLI uses the default cache dir: force a real build through the CLI (other bytes: --replace)
+    env_cache = ["--force", "--replace"]
     assert main([*argv, *env_cache]) == ExitCode.OK
     data = json.loads(capsys.readouterr().out)
     assert data["package"] == str(built.result.package)

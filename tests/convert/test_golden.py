@@ -1,4 +1,5 @@
-"""Golden tests: each tests/data/recipes/<case>/meta.yaml converts to exactly recipe.yaml and warnings.txt.
+"""Golden tests: each tests/data/recipes/<case>/meta.yaml converts to exactly recipe.yaml and warnings.txt,
+and the engine renders recipe.yaml to the packages pinned in renders.txt.
 
 Regenerate after a deliberate change with ``FASTCONDA_REGEN_GOLDEN=1 pytest tests/convert``, then review
 the diff of every recipe.yaml by eye: the golden files are the specification, not a snapshot.
@@ -6,8 +7,10 @@ the diff of every recipe.yaml by eye: the golden files are the specification, no
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +18,7 @@ from fastconda.convert import convert
 from tests.convert.helpers import render
 
 REGEN = os.environ.get("FASTCONDA_REGEN_GOLDEN") == "1"
+PLATFORMS = ("linux-64", "noarch")
 
 
 def _variant_config(case: Path) -> Path | None:
@@ -38,15 +42,30 @@ def test_conversion_matches_golden_recipe_and_warnings(case: Path) -> None:
         _check(case / "variants.yaml", result.variants_text)
 
 
-@pytest.mark.parametrize("platform", ["linux-64", "noarch"])
-def test_golden_recipe_renders_with_rattler_build(case: Path, platform: str, tmp_path: Path) -> None:
+def _summary(platform: str, variant: dict[str, Any]) -> str:
+    """One rendered variant as a line: what the engine made of the converted recipe."""
+    package = variant["package"]
+    build = variant.get("build", {})
+    run = variant.get("requirements", {}).get("run", [])
+    noarch = f" noarch={build['noarch']}" if build.get("noarch") else ""
+    deps = ", ".join(sorted(d if isinstance(d, str) else json.dumps(d, sort_keys=True) for d in run)) or "-"
+    return f"{platform}: {package['name']} {package['version']}{noarch} run: {deps}"
+
+
+def test_golden_recipe_renders_with_rattler_build(case: Path, tmp_path: Path) -> None:
+    """The engine renders every converted recipe for linux-64 and noarch to the pinned packages."""
     recipe = (case / "recipe.yaml").read_text(encoding="utf-8")
     variants_file = case / "variants.yaml"
     variants = variants_file.read_text(encoding="utf-8") if variants_file.is_file() else ""
     if "it will not render" in (case / "warnings.txt").read_text(encoding="utf-8"):
         # the conversion said so: what v1 cannot express was kept visible, and the engine refuses it
-        with pytest.raises(Exception, match=r"(?i)render|undefined|unknown"):
-            render(recipe, platform, tmp_path, variants)
+        for platform in PLATFORMS:
+            with pytest.raises(Exception, match=r"(?i)render|undefined|unknown"):
+                render(recipe, platform, tmp_path, variants)
         return
-    rendered = render(recipe, platform, tmp_path, variants)
-    assert rendered or "skip" in recipe, "no variant rendered although nothing is skipped"
+    lines = [
+        _summary(platform, variant)
+        for platform in PLATFORMS
+        for variant in render(recipe, platform, tmp_path, variants)
+    ]
+    _check(case / "renders.txt", "".join(line + "\n" for line in lines))

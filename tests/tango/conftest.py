@@ -1,19 +1,25 @@
-"""Fixtures for the C++ Tango tests: the bundled Pogo example, Tango development files, a PyTango client."""
+"""Fixtures for the C++ Tango tests: the bundled Pogo example, Tango development files, a PyTango client,
+and a plain cmake + ninja build of a server against the system's Tango (the CMake template must allow it)."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
+from fastconda._proc import run
 from fastconda.env import create_environment
+from fastconda.errors import CommandError
+from fastconda.tango import TangoError
+from fastconda.tango.cmake import cmake_errors, compiler_errors
 from tests.conftest import REPO
 
 EXAMPLE = REPO / "examples" / "pogo-powermeter"
@@ -97,3 +103,55 @@ def drive_powermeter(python: Path, device: str) -> list[str]:
     result = subprocess.run(command, capture_output=True, text=True, timeout=60, env=env, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
     return result.stdout.split()
+
+
+@dataclasses.dataclass(frozen=True)
+class CMakeBuild:
+    source: Path
+    build_dir: Path
+    executable: Path
+    configure_seconds: float
+    build_seconds: float
+
+
+def build_server(
+    source: Path,
+    build_dir: Path,
+    *,
+    target: str,
+    cmake_args: Sequence[str] = (),
+    env: Mapping[str, str] | None = None,
+    jobs: int | None = None,
+) -> CMakeBuild:
+    """Configure and build the CMake project in *source*; the executable *target* must come out."""
+    cmake = shutil.which("cmake", path=(env or os.environ).get("PATH"))
+    if cmake is None:
+        msg = "cmake not found on PATH: install it (pip install cmake, apt-get install cmake, conda: cmake)"
+        raise TangoError(msg)
+    generator = ["-G", "Ninja"] if shutil.which("ninja", path=(env or os.environ).get("PATH")) else []
+    started = time.perf_counter()
+    # An existing build folder is reused as is (`cmake --build` re-runs the configure step itself
+    # when a CMakeLists.txt changed): configuring it again can make ninja rebuild everything.
+    if cmake_args or not (build_dir / "CMakeCache.txt").is_file():
+        try:
+            run(
+                [cmake, "-S", source, "-B", build_dir, *generator, *cmake_args],
+                env=env,
+                what="cmake configure",
+            )
+        except CommandError as exc:
+            msg = f"{source}: cmake configure failed:\n{cmake_errors(exc.output)}"
+            raise TangoError(msg) from None
+    configured = time.perf_counter()
+    parallel = ["--parallel", str(jobs or os.cpu_count() or 1)]
+    try:
+        run([cmake, "--build", build_dir, "--target", target, *parallel], env=env, what="cmake build")
+    except CommandError as exc:
+        msg = f"{source}: the build of {target} failed:\n{compiler_errors(exc.output)}"
+        raise TangoError(msg) from None
+    built = time.perf_counter()
+    executable = build_dir / target
+    if not executable.is_file():
+        msg = f"{source}: the build succeeded but {executable} is missing"
+        raise TangoError(msg)
+    return CMakeBuild(source, build_dir, executable, configured - started, built - configured)

@@ -10,11 +10,10 @@ from pathlib import Path
 import pytest
 
 from fastconda.tango import TangoError
-from fastconda.tango.cmake import CMakeBuild, build_server
 from fastconda.tango.pogo import migrate
 from fastconda.tango.scaffold import new_server
 
-from .conftest import EXAMPLE, drive_powermeter, needs_tango_dev, start_nodb
+from .conftest import EXAMPLE, CMakeBuild, build_server, drive_powermeter, needs_tango_dev, start_nodb
 
 pytestmark = [pytest.mark.slow, needs_tango_dev]
 

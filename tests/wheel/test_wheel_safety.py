@@ -132,11 +132,11 @@ def test_requires_python_not_met_is_refused(tmp_path: Path) -> None:
 def test_failure_while_writing_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from fastconda.wheel import writer
 
-    def boom(source: Path, target: Path) -> None:
+    def boom(target: Path, components: object) -> None:
         target.write_bytes(b"partial")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(writer, "_normalise_zip", boom)
+    monkeypatch.setattr(writer, "_zip", boom)
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.conda").write_bytes(b"old")

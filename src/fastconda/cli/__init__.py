@@ -120,6 +120,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FastcondaError as exc:
         ui.error(str(exc))
         return ExitCode.FAILURE
+    except MemoryError:
+        ui.error("out of memory; free some memory or work on smaller inputs")
+        return ExitCode.FAILURE
     except BrokenPipeError:  # run() handles the reader leaving
         raise
     except OSError as exc:  # a file fastconda cannot read or write (permissions, a full disk)

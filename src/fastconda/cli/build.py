@@ -38,6 +38,11 @@ def register(
     parser.add_argument("--recipe", type=Path, help="use this recipe.yaml or meta.yaml")
     parser.add_argument("--no-test", action="store_true", help="do not run the package tests")
     parser.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    parser.add_argument(
+        "--replace", action="store_true",
+        help="let the new package replace one of the same file name and other content in the output channel "
+        "(a published package must not change: bumping the build number is better)",
+    )  # fmt: skip
     parser.add_argument("--offline", action="store_true", default=None, help="never use the network")
     parser.add_argument(
         "--pin", action="append", dest="pins", metavar="NAME=VERSION",
@@ -70,6 +75,7 @@ def _build(args: argparse.Namespace, ui: Ui) -> int:
         recipe=args.recipe,
         test=not args.no_test,
         force=args.force,
+        replace=args.replace,
         offline=settings.offline,
         pins=(*settings.pins, *(args.pins or ())),
         rules=Rules(require_noarch=not args.allow_arch),

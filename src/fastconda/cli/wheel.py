@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from fastconda.cli._ui import ExitCode, Ui
+from fastconda.errors import SettingsError
 from fastconda.settings import load_settings
 
 
@@ -51,6 +52,10 @@ def register(
     parser.add_argument(
         "--replace", action="store_true", help="with --channel: overwrite a package with other content"
     )
+    parser.add_argument(
+        "--max-unpacked-size", type=float, default=8.0, metavar="GIB",
+        help="refuse a wheel that unpacks to more than this many GiB (default: 8; zip bomb guard)",
+    )  # fmt: skip
     parser.set_defaults(handler=_wheel)
 
 
@@ -68,8 +73,11 @@ def _stage_logs_muted() -> Iterator[None]:
 
 def _wheel(args: argparse.Namespace, ui: Ui) -> int:
     from fastconda import channel as channels
-    from fastconda.wheel import WheelOptions, load_name_map, wheels_to_conda
+    from fastconda.wheel import WheelLimits, WheelOptions, load_name_map, wheels_to_conda
 
+    if not args.max_unpacked_size > 0:
+        msg = f"--max-unpacked-size must be a positive number of GiB, got {args.max_unpacked_size}"
+        raise SettingsError(msg)
     settings = load_settings(Path.cwd(), overrides={"python": args.python})
     options = WheelOptions(
         python=settings.python,
@@ -78,6 +86,7 @@ def _wheel(args: argparse.Namespace, ui: Ui) -> int:
         build_number=args.build_number,
         compression_level=settings.compression_level,
         platform=args.platform,
+        limits=WheelLimits(total=int(args.max_unpacked_size * (1 << 30))),
     )
     with tempfile.TemporaryDirectory(prefix="fastconda-wheel-") as scratch:
         output = args.output or (Path(scratch) if args.channel else Path.cwd())

@@ -21,7 +21,6 @@ from fastconda.convert.selectors import combine, negate
 from fastconda.convert.tests_section import convert_tests
 from fastconda.convert.tree import RENAMED, Doc, Entry, Item, copy_comment, entries, group, items, merged
 
-TOP_LEVEL = ("package", "source", "build", "requirements", "test", "outputs", "about", "extra", "app")
 V1_NAMES = {"package": ("package", "recipe"), "test": ("tests",)}
 
 

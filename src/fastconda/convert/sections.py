@@ -24,7 +24,6 @@ from fastconda.convert.tree import (
     entries,
     group,
     items,
-    merged,
 )
 
 
@@ -219,7 +218,3 @@ def about(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
         out[target] = value_of(doc, group_)
         copy_comment(out, target, group_[0])
     return out
-
-
-def section_entries(doc: Doc, found: list[Entry] | None, where: str) -> list[Entry]:
-    return merged(doc, found or [], where=where)

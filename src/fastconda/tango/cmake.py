@@ -1,4 +1,4 @@
-"""CMake for C++ Tango servers: render the Pogo-free CMakeLists.txt, and the adapter that runs cmake.
+"""CMake for C++ Tango servers: render the Pogo-free CMakeLists.txt, and read cmake's failures.
 
 This is the one module that knows how cmake and the compiler report failures: a failed configure
 surfaces CMake's own error block (e.g. "Tango C++ development files not found ..."), a failed build
@@ -8,17 +8,10 @@ the compiler's ``error:`` lines with file and line.
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import shutil
-import time
-from collections.abc import Mapping, Sequence
-from pathlib import Path
 
 import jinja2
 
-from fastconda._proc import run
-from fastconda.errors import CommandError
 from fastconda.tango import TangoError
 from fastconda.templates import read_template
 
@@ -85,58 +78,6 @@ def _cmake_path(path: str, *, anchor: bool = True) -> str:
     if anchor and not path.startswith(("$", "/")):
         path = "${CMAKE_CURRENT_SOURCE_DIR}/" + path
     return f'"{path}"' if any(c in path for c in ' ;"()#') else path
-
-
-@dataclasses.dataclass(frozen=True)
-class CMakeBuild:
-    source: Path
-    build_dir: Path
-    executable: Path
-    configure_seconds: float
-    build_seconds: float
-
-
-def build_server(
-    source: Path,
-    build_dir: Path,
-    *,
-    target: str,
-    cmake_args: Sequence[str] = (),
-    env: Mapping[str, str] | None = None,
-    jobs: int | None = None,
-) -> CMakeBuild:
-    """Configure and build the CMake project in *source*; the executable *target* must come out."""
-    cmake = shutil.which("cmake", path=(env or os.environ).get("PATH"))
-    if cmake is None:
-        msg = "cmake not found on PATH: install it (pip install cmake, apt-get install cmake, conda: cmake)"
-        raise TangoError(msg)
-    generator = ["-G", "Ninja"] if shutil.which("ninja", path=(env or os.environ).get("PATH")) else []
-    started = time.perf_counter()
-    # An existing build folder is reused as is (`cmake --build` re-runs the configure step itself
-    # when a CMakeLists.txt changed): configuring it again can make ninja rebuild everything.
-    if cmake_args or not (build_dir / "CMakeCache.txt").is_file():
-        try:
-            run(
-                [cmake, "-S", source, "-B", build_dir, *generator, *cmake_args],
-                env=env,
-                what="cmake configure",
-            )
-        except CommandError as exc:
-            msg = f"{source}: cmake configure failed:\n{cmake_errors(exc.output)}"
-            raise TangoError(msg) from None
-    configured = time.perf_counter()
-    parallel = ["--parallel", str(jobs or os.cpu_count() or 1)]
-    try:
-        run([cmake, "--build", build_dir, "--target", target, *parallel], env=env, what="cmake build")
-    except CommandError as exc:
-        msg = f"{source}: the build of {target} failed:\n{compiler_errors(exc.output)}"
-        raise TangoError(msg) from None
-    built = time.perf_counter()
-    executable = build_dir / target
-    if not executable.is_file():
-        msg = f"{source}: the build succeeded but {executable} is missing"
-        raise TangoError(msg)
-    return CMakeBuild(source, build_dir, executable, configured - started, built - configured)
 
 
 def cmake_errors(output: str) -> str:

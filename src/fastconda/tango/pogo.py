@@ -206,132 +206,22 @@ def _read_xmi(path: Path) -> tuple[str, list[tuple[str, str]]]:
 
 
 def read_project(root: Path) -> PogoProject:
-    """Read the Pogo project in *root*; a clear error when it is not one."""
-    root = root.resolve()
-    makefile = root / "Makefile"
-    if not root.is_dir():
-        msg = f"{root}: no such folder"
-        raise TangoError(msg)
-    if not makefile.is_file():
-        msg = (
-            f"{root} is not a Pogo project: it has no Makefile (a Pogo C++ server has X.cpp, XClass.cpp, "
-            "main.cpp, X.xmi and a Makefile that includes $(MAKE_ENV)/tango.opt)"
-        )
-        raise TangoError(msg)
-    parsed = _parse_makefile(makefile)
-    pogo_includes = [t for _, t in parsed.includes if t.rsplit("/", 1)[-1] in POGO_INCLUDES]
-    if "SVC_OBJS" not in parsed.values and not pogo_includes:
-        msg = (
-            f"{makefile} is not a Pogo Makefile: it sets no SVC_OBJS and includes neither "
-            "$(MAKE_ENV)/tango.opt nor common_target.opt"
-        )
-        raise TangoError(msg)
-    unmapped = list(parsed.unmapped)
-    notes: list[str] = []
-    expand = _Expander(parsed, makefile.name)
-    for number, target in parsed.includes:
-        if target.rsplit("/", 1)[-1] in POGO_INCLUDES:
-            notes.append(f"include {target}: replaced by the CMake template")
-        else:
-            unmapped.append(
-                Unmapped(makefile.name, number, f"include {target}", "include of a non-Pogo file")
-            )
+    """Read the Pogo project in *root*; a clear error when it is not one.
 
-    make_name = expand("PACKAGE_NAME", unmapped) or expand("CLASS", unmapped)
-    xmi = _find_xmi(root, make_name or None)
-    parents: list[tuple[str, str]] = []
-    class_name = make_name
-    if xmi is not None:
-        class_name, parents = _read_xmi(xmi)
-        if make_name and make_name != class_name:
-            notes.append(f"the Makefile builds {make_name}, the .xmi describes class {class_name}")
-    else:
-        notes.append("no .xmi found: class name and inheritance from the Makefile only")
-    name = make_name or class_name
-    if not name:
-        msg = f"{makefile}: neither PACKAGE_NAME nor CLASS is set, and no .xmi names the class"
-        raise TangoError(msg)
-
-    spec_values: dict[str, list[str]] = {
-        k: []
-        for k in (
-            "sources",
-            "include_dirs",
-            "definitions",
-            "compile_options",
-            "link_dirs",
-            "link_libraries",
-            "link_options",
-        )
-    }
-    handled = {"PACKAGE_NAME", "CLASS", "MAJOR_VERS", "MINOR_VERS", "RELEASE_TYPE", "OUTPUT_TYPE"}
-    handled |= {"INC_DIR_USER", "LIB_DIR_USER", "LFLAGS_USR", "CXXFLAGS_USR", "SVC_OBJS", "POST_PROCESSING"}
-
-    def miss(variable: str, text: str, reason: str) -> None:
-        unmapped.append(Unmapped(makefile.name, parsed.lines.get(variable, 0), text, reason))
-
-    for variable in parsed.values:
-        if variable in DROPPED:
-            notes.append(f"{variable}: {DROPPED[variable]}")
-        elif variable not in handled:
-            miss(variable, f"{variable} = {parsed.values[variable]}", "variable fastconda does not know")
-
-    output_type = expand("OUTPUT_TYPE", unmapped) or "DEVICE"
-    if output_type != "DEVICE":
-        miss("OUTPUT_TYPE", f"OUTPUT_TYPE = {output_type}", "only DEVICE (an executable server) migrates")
-    if post := expand("POST_PROCESSING", unmapped):
-        miss("POST_PROCESSING", f"POST_PROCESSING = {post}", "post-build commands: add them to CMake by hand")
-    release_type = expand("RELEASE_TYPE", unmapped) or "OPTIMIZED"
-    build_type = _BUILD_TYPES.get(release_type, "Release")
-    if release_type not in _BUILD_TYPES:
-        miss("RELEASE_TYPE", f"RELEASE_TYPE = {release_type}", "neither DEBUG nor OPTIMIZED")
-    major, minor = expand("MAJOR_VERS", unmapped), expand("MINOR_VERS", unmapped)
-    version = ".".join(p for p in (major, minor) if p) or "0.1.0"
-    if not re.fullmatch(r"\d+(\.\d+)*", version):
-        miss("MAJOR_VERS", f"MAJOR_VERS/MINOR_VERS = {major}/{minor}", "not a numeric version; used 0.1.0")
-        version = "0.1.0"
-
-    search = [root]
-    _map_flags(expand("INC_DIR_USER", unmapped), "INC_DIR_USER", spec_values, miss, root, search)
-    _map_flags(expand("CXXFLAGS_USR", unmapped), "CXXFLAGS_USR", spec_values, miss, root, search)
-    _map_flags(expand("LIB_DIR_USER", unmapped), "LIB_DIR_USER", spec_values, miss, root, search)
-    _map_flags(expand("LFLAGS_USR", unmapped), "LFLAGS_USR", spec_values, miss, root, search)
-
-    for parent, source_path in parents:
-        folder = (root / source_path).resolve() if source_path else None
-        if folder is None or not folder.is_dir():
-            unmapped.append(
-                Unmapped(
-                    xmi.name if xmi else "",
-                    0,
-                    f"inherits {parent} (sourcePath {source_path!r})",
-                    "the parent class's sources were not found: add them to the CMakeLists.txt",
-                )
-            )
-            continue
-        search.append(folder)
-        relative = _relative(folder, root)
-        if relative not in spec_values["include_dirs"] and folder != root:
-            spec_values["include_dirs"].append(relative)
-        for stem in (parent, f"{parent}Class", f"{parent}StateMachine"):
-            if found := _find_source(stem, search):
-                spec_values["sources"].append(_relative(found, root))
-
-    for token in expand("SVC_OBJS", unmapped).split():
-        stem = Path(token).name.rsplit(".", 1)[0]
-        found = _find_source(stem, search)
-        if found is None:
-            miss("SVC_OBJS", token, f"no source {stem}.cpp (or .cc/.cxx/.C) found")
-            continue
-        relative = _relative(found, root)
-        if relative not in spec_values["sources"]:
-            spec_values["sources"].append(relative)
-    if not spec_values["sources"]:
-        msg = f"{makefile}: SVC_OBJS lists no object whose source exists in {root}"
-        raise TangoError(msg)
-
+    The steps: check the folder is a Pogo project, take the includes, name the class (Makefile and
+    .xmi), report variables fastconda does not map, read the build settings, map the ``*_USR`` flags,
+    then collect the sources of the inherited classes and of ``SVC_OBJS``.
+    """
+    reader = _Reader(root.resolve())
+    reader.take_includes()
+    name, class_name, xmi, parents = reader.identity()
+    reader.report_variables()
+    build_type, version = reader.build_settings()
+    reader.map_flags()
+    reader.add_parent_sources(parents, xmi)
+    reader.add_service_sources()
     header = (
-        f"{MARKER} from {makefile.name}"
+        f"{MARKER} from {reader.makefile.name}"
         + (f" and {xmi.name}" if xmi else "")
         + f" (Pogo class {class_name}).",
         "Pogo-free: needs only CMake >= 3.16, a C++17 compiler and cpptango. Run the migration again after",
@@ -342,18 +232,168 @@ def read_project(root: Path) -> PogoProject:
         version=version,
         build_type=build_type,
         header=header,
-        **{k: tuple(dict.fromkeys(v)) for k, v in spec_values.items()},
+        **{k: tuple(dict.fromkeys(v)) for k, v in reader.spec_values.items()},
     )
     return PogoProject(
-        root=root,
-        makefile=makefile,
+        root=reader.root,
+        makefile=reader.makefile,
         xmi=xmi,
         class_name=class_name,
         parents=tuple(p for p, _ in parents),
         spec=spec,
-        unmapped=tuple(unmapped),
-        notes=tuple(notes),
+        unmapped=tuple(reader.unmapped),
+        notes=tuple(reader.notes),
     )
+
+
+_SPEC_LISTS = ("sources", "include_dirs", "definitions", "compile_options", "link_dirs", "link_libraries",
+               "link_options")  # fmt: skip
+_HANDLED = frozenset({"PACKAGE_NAME", "CLASS", "MAJOR_VERS", "MINOR_VERS", "RELEASE_TYPE", "OUTPUT_TYPE",
+                      "INC_DIR_USER", "LIB_DIR_USER", "LFLAGS_USR", "CXXFLAGS_USR", "SVC_OBJS",
+                      "POST_PROCESSING"})  # fmt: skip
+
+
+class _Reader:
+    """What :func:`read_project` collects while it reads one Pogo project: the CMake lists, the notes,
+    what could not be mapped, and the folders where sources are searched."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.makefile = root / "Makefile"
+        if not root.is_dir():
+            msg = f"{root}: no such folder"
+            raise TangoError(msg)
+        if not self.makefile.is_file():
+            msg = (
+                f"{root} is not a Pogo project: it has no Makefile (a Pogo C++ server has X.cpp, XClass.cpp, "
+                "main.cpp, X.xmi and a Makefile that includes $(MAKE_ENV)/tango.opt)"
+            )
+            raise TangoError(msg)
+        self.parsed = _parse_makefile(self.makefile)
+        pogo_includes = [t for _, t in self.parsed.includes if t.rsplit("/", 1)[-1] in POGO_INCLUDES]
+        if "SVC_OBJS" not in self.parsed.values and not pogo_includes:
+            msg = (
+                f"{self.makefile} is not a Pogo Makefile: it sets no SVC_OBJS and includes neither "
+                "$(MAKE_ENV)/tango.opt nor common_target.opt"
+            )
+            raise TangoError(msg)
+        self.unmapped: list[Unmapped] = list(self.parsed.unmapped)
+        self.notes: list[str] = []
+        self.spec_values: dict[str, list[str]] = {k: [] for k in _SPEC_LISTS}
+        self.search = [root]
+        self._expander = _Expander(self.parsed, self.makefile.name)
+
+    def expand(self, variable: str) -> str:
+        return self._expander(variable, self.unmapped)
+
+    def miss(self, variable: str, text: str, reason: str) -> None:
+        self.unmapped.append(Unmapped(self.makefile.name, self.parsed.lines.get(variable, 0), text, reason))
+
+    def take_includes(self) -> None:
+        for number, target in self.parsed.includes:
+            if target.rsplit("/", 1)[-1] in POGO_INCLUDES:
+                self.notes.append(f"include {target}: replaced by the CMake template")
+            else:
+                self.unmapped.append(
+                    Unmapped(self.makefile.name, number, f"include {target}", "include of a non-Pogo file")
+                )
+
+    def identity(self) -> tuple[str, str, Path | None, list[tuple[str, str]]]:
+        """The server's name, its class, its .xmi and the inherited classes (name, sourcePath)."""
+        make_name = self.expand("PACKAGE_NAME") or self.expand("CLASS")
+        xmi = _find_xmi(self.root, make_name or None)
+        parents: list[tuple[str, str]] = []
+        class_name = make_name
+        if xmi is not None:
+            class_name, parents = _read_xmi(xmi)
+            if make_name and make_name != class_name:
+                self.notes.append(f"the Makefile builds {make_name}, the .xmi describes class {class_name}")
+        else:
+            self.notes.append("no .xmi found: class name and inheritance from the Makefile only")
+        name = make_name or class_name
+        if not name:
+            msg = f"{self.makefile}: neither PACKAGE_NAME nor CLASS is set, and no .xmi names the class"
+            raise TangoError(msg)
+        return name, class_name, xmi, parents
+
+    def report_variables(self) -> None:
+        for variable in self.parsed.values:
+            if variable in DROPPED:
+                self.notes.append(f"{variable}: {DROPPED[variable]}")
+            elif variable not in _HANDLED:
+                self.miss(
+                    variable,
+                    f"{variable} = {self.parsed.values[variable]}",
+                    "variable fastconda does not know",
+                )
+
+    def build_settings(self) -> tuple[str, str]:
+        """The CMake build type and the version, from OUTPUT_TYPE, RELEASE_TYPE and MAJOR/MINOR_VERS."""
+        output_type = self.expand("OUTPUT_TYPE") or "DEVICE"
+        if output_type != "DEVICE":
+            self.miss(
+                "OUTPUT_TYPE", f"OUTPUT_TYPE = {output_type}", "only DEVICE (an executable server) migrates"
+            )
+        if post := self.expand("POST_PROCESSING"):
+            self.miss(
+                "POST_PROCESSING",
+                f"POST_PROCESSING = {post}",
+                "post-build commands: add them to CMake by hand",
+            )
+        release_type = self.expand("RELEASE_TYPE") or "OPTIMIZED"
+        build_type = _BUILD_TYPES.get(release_type, "Release")
+        if release_type not in _BUILD_TYPES:
+            self.miss("RELEASE_TYPE", f"RELEASE_TYPE = {release_type}", "neither DEBUG nor OPTIMIZED")
+        major, minor = self.expand("MAJOR_VERS"), self.expand("MINOR_VERS")
+        version = ".".join(p for p in (major, minor) if p) or "0.1.0"
+        if not re.fullmatch(r"\d+(\.\d+)*", version):
+            self.miss(
+                "MAJOR_VERS", f"MAJOR_VERS/MINOR_VERS = {major}/{minor}", "not a numeric version; used 0.1.0"
+            )
+            version = "0.1.0"
+        return build_type, version
+
+    def map_flags(self) -> None:
+        for variable in ("INC_DIR_USER", "CXXFLAGS_USR", "LIB_DIR_USER", "LFLAGS_USR"):
+            _map_flags(self.expand(variable), variable, self.spec_values, self.miss, self.root, self.search)
+
+    def add_parent_sources(self, parents: list[tuple[str, str]], xmi: Path | None) -> None:
+        """The sources of inherited classes, found through the .xmi's sourcePath."""
+        for parent, source_path in parents:
+            folder = (self.root / source_path).resolve() if source_path else None
+            if folder is None or not folder.is_dir():
+                self.unmapped.append(
+                    Unmapped(
+                        xmi.name if xmi else "",
+                        0,
+                        f"inherits {parent} (sourcePath {source_path!r})",
+                        "the parent class's sources were not found: add them to the CMakeLists.txt",
+                    )
+                )
+                continue
+            self.search.append(folder)
+            relative = _relative(folder, self.root)
+            if relative not in self.spec_values["include_dirs"] and folder != self.root:
+                self.spec_values["include_dirs"].append(relative)
+            for stem in (parent, f"{parent}Class", f"{parent}StateMachine"):
+                if found := _find_source(stem, self.search):
+                    self.spec_values["sources"].append(_relative(found, self.root))
+
+    def add_service_sources(self) -> None:
+        """The sources of SVC_OBJS's objects; at least one must exist."""
+        sources = self.spec_values["sources"]
+        for token in self.expand("SVC_OBJS").split():
+            stem = Path(token).name.rsplit(".", 1)[0]
+            found = _find_source(stem, self.search)
+            if found is None:
+                self.miss("SVC_OBJS", token, f"no source {stem}.cpp (or .cc/.cxx/.C) found")
+                continue
+            relative = _relative(found, self.root)
+            if relative not in sources:
+                sources.append(relative)
+        if not sources:
+            msg = f"{self.makefile}: SVC_OBJS lists no object whose source exists in {self.root}"
+            raise TangoError(msg)
 
 
 def _map_flags(  # noqa: PLR0917

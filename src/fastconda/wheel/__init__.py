@@ -9,10 +9,12 @@ Python; ``WheelOptions.extra_depends`` adds the conda dependencies a wheel's met
 from __future__ import annotations
 
 from fastconda.wheel.convert import CondaPackage, WheelOptions, wheel_to_conda, wheels_to_conda
+from fastconda.wheel.source import WheelLimits
 from fastconda.wheel.specs import conda_name, conda_version_spec, load_name_map
 
 __all__ = [
     "CondaPackage",
+    "WheelLimits",
     "WheelOptions",
     "conda_name",
     "conda_version_spec",

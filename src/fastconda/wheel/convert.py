@@ -6,7 +6,6 @@ import dataclasses
 import hashlib
 import json
 import logging
-import os
 import re
 import shutil
 import tempfile
@@ -14,12 +13,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fastconda._files import copy_file_atomic
 from fastconda.errors import WheelError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.wheel.bytecode import BYTECODE_FORMAT
 from fastconda.wheel.layout import PackageFile, package_files
 from fastconda.wheel.metadata import read_metadata
-from fastconda.wheel.source import WheelContents, read_wheel
+from fastconda.wheel.source import WheelContents, WheelLimits, read_wheel
 from fastconda.wheel.target import Target, python_free, resolve_target, without_python
 from fastconda.wheel.writer import InfoInputs, info_files, write_conda
 
@@ -51,6 +51,9 @@ class WheelOptions:
     #: conda specs added to the package's depends, e.g. the C/C++ libraries its binaries were built against
     #: (a wheel's metadata cannot name them)
     extra_depends: tuple[str, ...] = ()
+    #: what a wheel may unpack to (zip bombs are refused before they are decompressed); not in the repr,
+    #: which keys caches of converted packages (seed.py): limits never change a package's bytes
+    limits: WheelLimits = field(default_factory=WheelLimits, repr=False)
 
 
 @dataclass(frozen=True)
@@ -104,9 +107,9 @@ def _licenses(contents: WheelContents) -> tuple[PackageFile, ...]:
             continue
         rel = entry.path[len(prefix) :]
         if rel.startswith("licenses/"):
-            found.append(PackageFile(rel[len("licenses/") :], entry.data))
+            found.append(PackageFile.of(rel[len("licenses/") :], entry, executable=False))
         elif "/" not in rel and rel.upper().startswith(_LICENSE_NAMES):
-            found.append(PackageFile(rel, entry.data))
+            found.append(PackageFile.of(rel, entry, executable=False))
     return tuple(found)
 
 
@@ -118,7 +121,27 @@ def wheel_to_conda(wheel: Path, output_dir: Path, options: WheelOptions | None =
     """
     options = options or WheelOptions()
     wheel = Path(wheel)
-    contents = read_wheel(wheel)
+    output_dir = Path(output_dir)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        # big members are spooled next to the output (a disk, where /tmp may be memory)
+        spool = tempfile.TemporaryDirectory(prefix=".fastconda-spool-", dir=output_dir)
+    except OSError as exc:
+        msg = f"{wheel.name}: cannot write into {output_dir}: {exc.strerror or exc}"
+        raise WheelError(msg) from None
+    try:
+        with spool:
+            return _convert(wheel, output_dir, options, Path(spool.name))
+    except MemoryError:
+        msg = (
+            f"{wheel.name}: out of memory while converting it; free memory, or lower the limits if the "
+            "wheel is not trusted"
+        )
+        raise WheelError(msg) from None
+
+
+def _convert(wheel: Path, output_dir: Path, options: WheelOptions, spool: Path) -> CondaPackage:
+    contents = read_wheel(wheel, spool=spool, limits=options.limits)
     target = resolve_target(contents.filename, contents.tags, options.python, options.platform)
     if python_free(contents):
         target = without_python(target)
@@ -144,7 +167,7 @@ def wheel_to_conda(wheel: Path, output_dir: Path, options: WheelOptions | None =
     )
     stem = f"{meta.name}-{meta.version}-{build}"
     path, sha256 = write_conda(
-        Path(output_dir),
+        output_dir,
         stem,
         info_files(inputs, files),
         files,
@@ -172,15 +195,7 @@ def _move_into(source: Path, folder: Path) -> Path:
     try:
         source.replace(target)
     except OSError:
-        handle, temp = tempfile.mkstemp(prefix=f".{source.name}.", suffix=".tmp", dir=folder)
-        os.close(handle)
-        try:
-            shutil.copyfile(source, temp)
-            Path(temp).chmod(0o644)
-            Path(temp).replace(target)
-        except BaseException:
-            Path(temp).unlink(missing_ok=True)
-            raise
+        copy_file_atomic(source, target)  # the umask's mode, as a file written in place would get
     return target
 
 

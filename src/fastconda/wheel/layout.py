@@ -16,13 +16,15 @@ import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 from installer.scripts import Script
 
 from fastconda.errors import WheelError
 from fastconda.wheel.bytecode import cache_tag_for, compiled
 from fastconda.wheel.metadata import EntryPoint
-from fastconda.wheel.source import WheelContents
+from fastconda.wheel.source import WheelContents, WheelEntry
 from fastconda.wheel.target import Target
 
 __all__ = ["PLACEHOLDER", "PackageFile", "package_files"]
@@ -33,11 +35,17 @@ _PYTHON = f"{PLACEHOLDER}/bin/python"
 _SHEBANG = re.compile(rb"^#!python(?:w)?(?P<args>[^\r\n]*)(?P<eol>\r?\n|$)")
 _DROPPED_DIST_INFO = ("RECORD", "INSTALLER", "direct_url.json", "REQUESTED")
 _SCHEMES = ("purelib", "platlib", "scripts", "data", "headers")
+#: a module bigger than this gets no byte code (it is read whole to compile it): no real module comes close
+_LARGEST_COMPILED = 64 << 20
 
 
 @dataclass(frozen=True)
 class PackageFile:
-    """A file of the conda package: path relative to the prefix, content, mode and placeholder use."""
+    """A file of the conda package: path relative to the prefix, content, mode and placeholder use.
+
+    The content is ``data`` or, for a big file of the wheel, the spool file ``spooled`` (streamed into
+    the package, never read whole).
+    """
 
     path: str
     data: bytes
@@ -45,10 +53,31 @@ class PackageFile:
     has_placeholder: bool = False
     #: raw sha256 of data when already known (saves hashing large files twice)
     known_sha256: bytes | None = None
+    spooled: Path | None = None
+    spooled_size: int = 0
+
+    @classmethod
+    def of(cls, path: str, entry: WheelEntry, executable: bool | None = None) -> PackageFile:
+        """The wheel's *entry* at *path*, without reading a spooled entry."""
+        return cls(
+            path,
+            entry.content if entry.content is not None else b"",
+            entry.executable if executable is None else executable,
+            known_sha256=entry.sha256,
+            spooled=entry.spooled,
+            spooled_size=entry.size if entry.spooled is not None else 0,
+        )
 
     @property
     def sha256(self) -> bytes:
         return self.known_sha256 if self.known_sha256 is not None else hashlib.sha256(self.data).digest()
+
+    @property
+    def size(self) -> int:
+        return self.spooled_size if self.spooled is not None else len(self.data)
+
+    def open(self) -> BinaryIO:
+        return self.spooled.open("rb") if self.spooled is not None else io.BytesIO(self.data)
 
 
 def _record_hash(item: PackageFile) -> str:
@@ -63,6 +92,17 @@ def _fix_shebang(data: bytes) -> tuple[bytes, bool]:
         return data, False
     line = b"#!" + _PYTHON.encode() + match.group("args") + (match.group("eol") or b"\n")
     return line + data[match.end() :], True
+
+
+def _script(dest: str, entry: WheelEntry) -> PackageFile:
+    """A script of the wheel: ``#!python`` rewritten; a big one (a native program) only when it has that."""
+    if entry.spooled is not None:
+        with entry.open() as handle:
+            head = handle.read(len("#!python"))
+        if head != b"#!python":
+            return PackageFile.of(dest, entry, executable=True)
+    data, placeholder = _fix_shebang(entry.data)
+    return PackageFile(dest, data, executable=True, has_placeholder=placeholder)
 
 
 def _destination(contents: WheelContents, target: Target, path: str) -> tuple[str, str]:
@@ -122,7 +162,7 @@ def _record(target: Target, dist_info: str, files: Iterable[PackageFile]) -> Pac
         if item.has_placeholder:
             rows.append((rel, "", ""))
         else:
-            rows.append((rel, _record_hash(item), str(len(item.data))))
+            rows.append((rel, _record_hash(item), str(item.size)))
     rows.append((f"{dist_info}/RECORD", "", ""))
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=",", quotechar='"', lineterminator="\n")
@@ -165,15 +205,18 @@ def package_files(
         if target.noarch and (base.endswith((".pyc", ".pyo")) or "/__pycache__/" in f"/{entry.path}"):
             continue  # byte code is version-specific; the installer compiles it
         scheme, dest = _destination(contents, target, entry.path)
-        item = PackageFile(dest, entry.data, entry.executable, known_sha256=entry.sha256)
+        item = PackageFile.of(dest, entry)
         if scheme == "scripts":
-            data, placeholder = _fix_shebang(entry.data)
-            item = PackageFile(dest, data, executable=True, has_placeholder=placeholder)
+            item = _script(dest, entry)
         add(item, entry.path)
     if bytecode:
         tag = cache_tag_for(target.python)
         site = target.site_packages + "/"
-        modules = [(p, f.data) for p, f in files.items() if p.startswith(site) and _compiled_module(p)]
+        modules = [
+            (p, f.data)
+            for p, f in files.items()
+            if p.startswith(site) and _compiled_module(p) and f.size <= _LARGEST_COMPILED
+        ]
         for path, data in compiled(modules, tag):
             if path not in files:  # a wheel's own byte code for this interpreter is kept
                 add(PackageFile(path, data), f"byte code {path}")

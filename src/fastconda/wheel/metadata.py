@@ -17,10 +17,10 @@ from packaging.version import InvalidVersion, Version
 
 from fastconda.errors import WheelError
 from fastconda.wheel.source import WheelContents
-from fastconda.wheel.specs import conda_name, conda_version_spec, python_spec
+from fastconda.wheel.specs import check_conda_name, conda_name, conda_version_spec, python_spec
 from fastconda.wheel.target import Target
 
-__all__ = ["EntryPoint", "PackageMetadata", "read_metadata"]
+__all__ = ["EntryPoint", "PackageMetadata", "read_metadata", "safe_script_name"]
 
 _ENTRY_POINT = re.compile(r"^(?P<module>[\w.]+)\s*(?::\s*(?P<attr>[\w.]+))?\s*(?:\[[^\]]*\])?\s*$")
 _HOME_LABELS = ("homepage", "home", "source", "sourcecode", "repository", "code")
@@ -53,6 +53,21 @@ class PackageMetadata:
     warnings: tuple[str, ...]
 
 
+def safe_script_name(name: str) -> bool:
+    """A console script's name becomes a file in ``bin/`` and a line in ``link.json``: a plain, visible
+    file name (no path separators, ``..``, leading dot or dash, whitespace or control characters)."""
+    return (
+        0 < len(name) <= 255
+        and not name.startswith((".", "-"))
+        and ".." not in name
+        and not any(c in "/\\" or c.isspace() or not c.isprintable() for c in name)
+    )
+
+
+def _dotted(target: str) -> bool:
+    return all(part.isidentifier() for part in target.split("."))
+
+
 def _entry_points(contents: WheelContents) -> tuple[EntryPoint, ...]:
     raw = contents.dist_info("entry_points.txt")
     if raw is None:
@@ -70,8 +85,16 @@ def _entry_points(contents: WheelContents) -> tuple[EntryPoint, ...]:
             continue
         for name, value in parser.items(section):
             match = _ENTRY_POINT.match(value)
-            if not match or not match.group("attr") or "/" in name or name in (".", ".."):
-                msg = f"{contents.filename}: invalid {section} entry point {name} = {value!r}"
+            if (
+                not match
+                or not match.group("attr")
+                or not safe_script_name(name)
+                or not all(_dotted(match.group(g)) for g in ("module", "attr"))
+            ):
+                msg = (
+                    f"{contents.filename}: invalid {section} entry point {name!r} = {value!r}: the name "
+                    "must be a plain file name, the target 'module:attr' dotted Python identifiers"
+                )
                 raise WheelError(msg)
             points.append(EntryPoint(name, match.group("module"), match.group("attr"), gui))
     return tuple(sorted(points, key=lambda p: p.name))
@@ -229,6 +252,8 @@ def read_metadata(
     if canonicalize_name(own_name) != canonicalize_name(contents.distribution):
         msg = f"{contents.filename}: METADATA name {own_name!r} differs from the file name"
         raise WheelError(msg)
+    for value in name_map.values():
+        check_conda_name(value, f"{contents.filename}: name map")
     depends, warnings = _depends(contents, target, name_map, extras)
     constrains = (f"__glibc >={target.glibc[0]}.{target.glibc[1]}",) if target.glibc else ()
     license_ = _license(meta)

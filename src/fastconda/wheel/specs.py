@@ -36,6 +36,7 @@ from fastconda.errors import WheelError
 
 __all__ = [
     "builtin_name_map",
+    "check_conda_name",
     "conda_name",
     "conda_version_spec",
     "load_name_map",
@@ -44,8 +45,22 @@ __all__ = [
 ]
 
 _NORMALIZE = re.compile(r"[-_.]+")
+#: conda's (and rattler's) package names: lowercase letters, digits, ``-``, ``_``, ``.``; no leading dot
+#: or dash. The name becomes a file name and goes into index.json and every solver's specs.
+_CONDA_NAME = re.compile(r"^[a-z0-9_][a-z0-9_.\-]{0,127}$")
 # lower bounds first, then pins and exclusions, then upper bounds: ">=1.2,!=1.5,<2a0"
 _ORDER = {">=": 0, ">": 0, "~=": 0, "==": 1, "===": 1, "!=": 2, "<=": 3, "<": 3}
+
+
+def check_conda_name(name: str, where: str) -> str:
+    """*name* when it is a valid conda package name, else a :class:`WheelError` naming *where*."""
+    if not _CONDA_NAME.match(name):
+        msg = (
+            f"{where}: {name!r} is not a conda package name (lowercase letters, digits, '-', '_' and '.', "
+            "not starting with '.' or '-')"
+        )
+        raise WheelError(msg)
+    return name
 
 
 def normalize_name(name: str) -> str:
@@ -104,7 +119,7 @@ def load_name_map(path: Path) -> dict[str, str]:
     if bad:
         msg = f"{path}: every entry must map a PyPI name to a conda name (string); check {', '.join(bad[:5])}"
         raise WheelError(msg)
-    return {normalize_name(k): v.strip() for k, v in data.items()}
+    return {normalize_name(k): check_conda_name(v.strip(), str(path)) for k, v in data.items()}
 
 
 def conda_name(pypi_name: str, name_map: Mapping[str, str] | None = None) -> str:

@@ -1,15 +1,17 @@
-"""Write a ``.conda``: the ``info/`` files and the payload, deterministically and atomically.
+"""Write a ``.conda``: the ``info/`` files and the payload, deterministically, atomically, streamed.
 
-``conda_package_streaming.create.conda_builder`` produces the two zstd tar components; the members are
-added sorted with fixed owner, mode and mtime, and the outer zip is then rewritten with a fixed date so
-that the same wheel always gives the same bytes. Everything happens in a temporary folder inside the
-output directory; only the finished file is moved into place with ``os.replace``.
+The two components are written as tar files on disk (members sorted, fixed owner, mode and mtime),
+compressed with zstd exactly as ``conda_package_streaming.create.conda_builder`` does, and put into the
+outer zip with a fixed date, so the same wheel always gives the same bytes. ``conda_builder`` itself is
+not used: it buffers the whole uncompressed payload in memory, and a wheel can be gigabytes. Everything
+happens in a temporary folder inside the output directory; only the finished file is moved into place
+with ``os.replace``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-import io
 import json
 import os
 import shutil
@@ -21,7 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conda_package_streaming.create import conda_builder
+from conda_package_streaming.create import CONDA_PACKAGE_FORMAT_VERSION
+
+try:  # what conda_package_streaming compresses with
+    from compression import zstd  # type: ignore[import-not-found, unused-ignore]
+except ImportError:
+    from backports import zstd  # type: ignore[no-redef, unused-ignore]
 
 from fastconda.errors import WheelError
 from fastconda.wheel.layout import PLACEHOLDER, PackageFile
@@ -63,7 +70,7 @@ def _paths_json(files: Sequence[PackageFile]) -> bytes:
             "_path": item.path,
             "path_type": "hardlink",
             "sha256": item.sha256.hex(),
-            "size_in_bytes": len(item.data),
+            "size_in_bytes": item.size,
         }
         if item.has_placeholder:
             entry["file_mode"] = "text"
@@ -107,13 +114,13 @@ def info_files(inputs: InfoInputs, files: Sequence[PackageFile]) -> list[Package
     if prefixed:
         lines = "".join(f"{PLACEHOLDER} text {f.path}\n" for f in prefixed)
         info.append(PackageFile("info/has_prefix", lines.encode("utf-8")))
-    info.extend(PackageFile(f"info/licenses/{lic.path}", lic.data) for lic in inputs.licenses)
+    info.extend(dataclasses.replace(lic, path=f"info/licenses/{lic.path}") for lic in inputs.licenses)
     return sorted(info, key=lambda f: f.path)
 
 
 def _tarinfo(item: PackageFile, mtime: int) -> tarfile.TarInfo:
     info = tarfile.TarInfo(item.path)
-    info.size = len(item.data)
+    info.size = item.size
     info.mtime = mtime
     info.mode = 0o755 if item.executable else 0o644
     info.uid = info.gid = 0
@@ -121,15 +128,42 @@ def _tarinfo(item: PackageFile, mtime: int) -> tarfile.TarInfo:
     return info
 
 
-def _normalise_zip(source: Path, target: Path) -> None:
-    """Copy the (stored) outer zip with a fixed member date: ``zipfile`` stamps members with the clock."""
-    with zipfile.ZipFile(source) as src, zipfile.ZipFile(target, "x") as dst:
-        for member in src.infolist():
-            fixed = zipfile.ZipInfo(member.filename, date_time=_ZIP_DATE)
-            fixed.compress_type = zipfile.ZIP_STORED
-            fixed.external_attr = 0o644 << 16
-            big = member.file_size > 2**31
-            with src.open(member) as reader, dst.open(fixed, "w", force_zip64=big) as writer:
+def _tar(path: Path, items: Sequence[PackageFile], mtime: int) -> None:
+    with tarfile.TarFile(path, mode="w", encoding="utf-8") as tar:
+        for item in items:
+            with item.open() as content:  # streamed: a big file is never read whole
+                tar.addfile(_tarinfo(item, mtime), content)
+
+
+def _compress(source: Path, target: Path, level: int) -> None:
+    """zstd-compress *source* into *target* with conda_package_streaming's settings (pledged size)."""
+    options = {
+        zstd.CompressionParameter.compression_level: level,
+        zstd.CompressionParameter.nb_workers: _THREADS,
+    }
+    compressor = zstd.ZstdCompressor(options=options)
+    compressor.set_pledged_input_size(source.stat().st_size)
+    with source.open("rb") as src, target.open("wb") as dst:
+        for block in iter(lambda: src.read(1 << 20), b""):
+            dst.write(compressor.compress(block))
+        dst.write(compressor.flush())
+
+
+def _zip(target: Path, components: Sequence[tuple[str, Path]]) -> None:
+    """The outer (stored) zip: ``metadata.json`` and the components, every member with a fixed date."""
+
+    def member(name: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
+        info.compress_type = zipfile.ZIP_STORED
+        info.external_attr = 0o644 << 16
+        return info
+
+    with zipfile.ZipFile(target, "x") as archive:
+        metadata = json.dumps({"conda_pkg_format_version": CONDA_PACKAGE_FORMAT_VERSION}).encode()
+        archive.writestr(member("metadata.json"), metadata)
+        for name, path in components:
+            big = path.stat().st_size > 2**31
+            with path.open("rb") as reader, archive.open(member(name), "w", force_zip64=big) as writer:
                 shutil.copyfileobj(reader, writer, 1 << 20)
 
 
@@ -146,17 +180,24 @@ def write_conda(
     if not 1 <= compression_level <= 22:
         msg = f"zstd compression level must be 1-22, got {compression_level}"
         raise WheelError(msg)
-    output_dir.mkdir(parents=True, exist_ok=True)
     final = output_dir / f"{stem}.conda"
-    workdir = Path(tempfile.mkdtemp(prefix=f".{stem}.", suffix=".tmp", dir=output_dir))
     try:
-        with conda_builder(
-            stem, workdir, compression_level=compression_level, compression_threads=_THREADS
-        ) as tar:
-            for item in [*info, *files]:
-                tar.addfile(_tarinfo(item, mtime), io.BytesIO(item.data))
+        output_dir.mkdir(parents=True, exist_ok=True)
+        workdir = Path(tempfile.mkdtemp(prefix=f".{stem}.", suffix=".tmp", dir=output_dir))
+    except OSError as exc:
+        msg = f"cannot write {final}: {exc}"
+        raise WheelError(msg) from None
+    try:
+        components: list[tuple[str, Path]] = []
+        for component, items in (("pkg", files), ("info", info)):
+            tar = workdir / f"{component}.tar"
+            _tar(tar, items, mtime)
+            compressed = workdir / f"{component}.tar.zst"
+            _compress(tar, compressed, compression_level)
+            tar.unlink()
+            components.append((f"{component}-{stem}.tar.zst", compressed))
         staged = workdir / f"{stem}.fixed"
-        _normalise_zip(workdir / f"{stem}.conda", staged)
+        _zip(staged, components)
         digest = hashlib.sha256()
         with staged.open("rb") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
