@@ -102,12 +102,17 @@ def _copy_contents(source: BinaryIO, target: BinaryIO) -> None:
 
 
 @contextlib.contextmanager
-def file_lock(lock: Path) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on *lock* (created if missing) for the block."""
+def file_lock(lock: Path, *, shared: bool = False, blocking: bool = True) -> Iterator[None]:
+    """Hold an exclusive (or *shared*) ``flock`` on *lock* (created if missing) for the block.
+
+    Users of a cache entry hold it shared; ``fastconda cache clean`` takes it exclusive without
+    waiting (``blocking=False`` raises :class:`BlockingIOError` when someone holds it).
+    """
     lock.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        flags = (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | (0 if blocking else fcntl.LOCK_NB)
+        fcntl.flock(fd, flags)
         yield
     finally:
         os.close(fd)

@@ -1,10 +1,21 @@
-"""The one helper that runs subprocesses: timeout, captured output, errors that carry the command."""
+"""The one helper that runs subprocesses: timeout, captured output, errors that carry the command.
+
+Each command runs in a session of its own, so that it and everything it starts (a build backend's
+own pip, a compiler) form one process group: on Ctrl-C or a timeout the whole group is ended, not
+only the direct child. (A terminal's Ctrl-C then reaches only fastconda, which ends the group.)
+Each also gets a private temp folder (``TMPDIR``), removed afterwards: a killed pip cannot clean up
+its ``pip-*`` folders itself.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
+import signal
 import subprocess
-from collections.abc import Mapping, Sequence
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from fastconda.errors import CommandError
@@ -24,25 +35,63 @@ def run(
     """Run *command*, capturing stdout and stderr together.
 
     Raises :class:`CommandError` when the command is missing, times out, or exits non-zero
-    (unless ``check`` is false).
+    (unless ``check`` is false). Whatever stops the wait (a timeout, KeyboardInterrupt) ends the
+    command's whole process group first.
     """
     argv = [os.fspath(c) for c in command]
+    with private_tmpdir(env) as environ:
+        return _run(argv, cwd=cwd, env=environ, timeout=timeout, what=what, check=check)
+
+
+@contextlib.contextmanager
+def private_tmpdir(env: Mapping[str, str] | None = None) -> Iterator[dict[str, str]]:
+    """*env* (default: this process's) with ``TMPDIR`` pointing at a new folder, removed after the block."""
+    scratch = tempfile.mkdtemp(prefix="fastconda-run-")
     try:
-        proc = subprocess.run(
+        yield {**(os.environ if env is None else env), "TMPDIR": scratch, "TEMP": scratch, "TMP": scratch}
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _run(
+    argv: list[str], *, cwd: Path | None, env: dict[str, str], timeout: float, what: str, check: bool
+) -> subprocess.CompletedProcess[str]:
+    try:
+        process = subprocess.Popen(
             argv,
             cwd=cwd,
-            env=dict(env) if env is not None else None,
+            env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
-            timeout=timeout,
-            check=False,
+            start_new_session=True,
         )
     except FileNotFoundError:
         raise CommandError(argv, 127, f"{argv[0]}: not found", what=what) from None
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode(errors="replace")
-        raise CommandError(argv, -1, f"timed out after {timeout:.0f} s\n{out}", what=what) from None
-    if check and proc.returncode != 0:
-        raise CommandError(argv, proc.returncode, proc.stdout, what=what)
-    return proc
+    with process:
+        try:
+            out, _ = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            end_group(process)
+            partial = (
+                exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode(errors="replace")
+            )
+            raise CommandError(argv, -1, f"timed out after {timeout:.0f} s\n{partial}", what=what) from None
+        except BaseException:
+            end_group(process)
+            raise
+    if check and process.returncode != 0:
+        raise CommandError(argv, process.returncode, out, what=what)
+    return subprocess.CompletedProcess(argv, process.returncode, out, None)
+
+
+def end_group(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    """Kill *process* and every process of its group (it must lead a session of its own), then reap it.
+
+    The group is killed before the leader is reaped, so its id cannot have been reused.
+    """
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()
+    process.wait()

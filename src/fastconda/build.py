@@ -4,7 +4,10 @@ Python projects: sdist → grayskull → convert → facility rules → rattler-
 atomic add to the output channel. CMake C++ Tango servers: the recipe comes from the C++ template
 (:mod:`fastconda.cxxbuild`) and builds with its variant config. A project's own ``recipe.yaml`` (or
 ``meta.yaml``, converted on the fly) replaces the recipe steps. Nothing reaches the channel unless
-the package tests pass.
+the package tests pass, and nothing does when the build is interrupted (Ctrl-C): the engine runs in
+a child process that is ended with everything it started, and the work folder is removed. A failed
+build keeps its work folder under ``<cache>/work/`` (the error says where) until the next successful
+build of the same project or ``fastconda cache clean``.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,9 +32,16 @@ from typing import Any, Literal
 
 from fastconda import __version__, cxxbuild, engine, grayskull_, sdist
 from fastconda import channel as channels
+from fastconda._files import TEMP_PREFIX, file_lock
 from fastconda.convert import convert
-from fastconda.env import prefill_package_cache
-from fastconda.errors import BuildFailed, EngineError, FastcondaError, ProjectError, SettingsError
+from fastconda.errors import (
+    BuildFailed,
+    ChannelError,
+    EngineError,
+    FastcondaError,
+    ProjectError,
+    SettingsError,
+)
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.project import Kind, Project, detect
 from fastconda.rules import Rules, apply_rules, write_recipe
@@ -38,6 +51,9 @@ IGNORED = {".git", ".hg", ".venv", "venv", "build", "dist", "__pycache__", ".pyt
 
 
 Route = Literal["recipe", "wheel"]
+WORK = "work"  # the cache area of build work folders (a failed build's stays there)
+KEEP_FAILED = 3  # failed work folders kept per project
+WORK_LOCK = ".fastconda-work.lock"  # held by the build that uses the folder
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,13 +104,15 @@ class _Clock:
     def __init__(self, progress: Progress) -> None:
         self.phases: dict[str, float] = {}
         self.progress = progress
+        self.interrupted = False  # a Ctrl-C arrived while the package was being added (the commit)
 
     @contextmanager
     def phase(self, name: str, message: str) -> Iterator[None]:
         self.progress(ProgressEvent(name, message))
         start = time.perf_counter()
         try:
-            yield
+            with _interrupts_deferred(self) if name == "index" else contextlib.nullcontext():
+                yield
         except FastcondaError as exc:
             if isinstance(exc, BuildFailed):
                 raise
@@ -113,6 +131,7 @@ def build_project(path: Path, options: BuildOptions, *, progress: Progress = nul
         )
         raise ProjectError(msg)
     channels.check_channel_dir(options.output, create=True)
+    _check_writable(options.output)  # not after the whole build
     parse_pins(options.pins)  # a bad pin is a usage error before any work
     if not options.channels:
         msg = "no channels to build against: pass -c CHANNEL (or set [tool.fastconda] channels)"
@@ -125,18 +144,20 @@ def build_project(path: Path, options: BuildOptions, *, progress: Progress = nul
 
     clock = _Clock(progress)
     try:
-        return _build(project, options, recipe_file, record_file, clock)
+        result = _build(project, options, recipe_file, record_file, clock)
     except BuildFailed as exc:
         exc.phases = {**clock.phases, **exc.phases}  # how far it got, for CI reports
         raise
+    if clock.interrupted:  # too late to stop: the package is in, and recorded, and now we stop
+        raise KeyboardInterrupt
+    return result
 
 
 def _build(
     project: Project, options: BuildOptions, recipe_file: Path | None, record_file: Path, clock: _Clock
 ) -> BuildResult:
     notes: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="fastconda-build-") as scratch:
-        work = Path(scratch)
+    with _work_folder(options.cache_dir, project) as work:
         if options.via == "wheel":
             packages, tests, recipe_text = _via_wheel(project, options, work, clock=clock, notes=notes)
         else:
@@ -173,14 +194,15 @@ def _via_recipe(
     clock: _Clock,
     notes: list[str],
 ) -> _Built:
-    recipe_path = _recipe(project, recipe_file, work, options=options, clock=clock, notes=notes)
-    recipe_text = recipe_path.read_text(encoding="utf-8")
-    if options.test and project.kind is Kind.PYTHON:
-        with clock.phase("test", "warming the package cache for the test environment"):
-            _prefill(recipe_text, options)
-    variants = cxxbuild.variant_config(project.root) if project.kind is Kind.CMAKE else None
-    with clock.phase("build", f"rattler-build: build and test {project.name or project.root.name}"):
-        outcome = _run_engine(recipe_path, work / "out", options, clock.progress, variants)
+    with engine.worker() as worker:  # imports the engine while the recipe is made
+        recipe_path = _recipe(project, recipe_file, work, options=options, clock=clock, notes=notes)
+        recipe_text = recipe_path.read_text(encoding="utf-8")
+        if options.test and project.kind is Kind.PYTHON:
+            with clock.phase("test", "warming the package cache for the test environment"):
+                _prefill(recipe_text, options, worker)
+        variants = cxxbuild.variant_config(project.root) if project.kind is Kind.CMAKE else None
+        with clock.phase("build", f"rattler-build: build and test {project.name or project.root.name}"):
+            outcome = _run_engine(recipe_path, work / "out", options, clock.progress, variants, worker)
     split = _split_build_and_test(outcome, clock.phases.pop("build"))
     clock.phases["build"] = split["build"]
     clock.phases["test"] = clock.phases.get("test", 0.0) + split["test"]
@@ -311,8 +333,13 @@ def parse_pins(pins: tuple[str, ...]) -> dict[str, list[str]]:
     return overrides
 
 
-def _run_engine(
-    recipe: Path, out: Path, options: BuildOptions, progress: Progress, variants: Path | None = None
+def _run_engine(  # noqa: PLR0917
+    recipe: Path,
+    out: Path,
+    options: BuildOptions,
+    progress: Progress,
+    variants: Path | None = None,
+    worker: engine.Worker | None = None,
 ) -> engine.BuildOutcome:
     try:
         return engine.build_recipe(
@@ -323,6 +350,7 @@ def _run_engine(
             test=options.test,
             variant_overrides=parse_pins(options.pins) or None,
             progress=progress,
+            engine=worker,
         )
     except EngineError as exc:
         message = str(exc)
@@ -336,8 +364,11 @@ def _split_build_and_test(outcome: engine.BuildOutcome, total: float) -> dict[st
     return {"build": max(total - test, 0.0), "test": test}
 
 
-def _prefill(recipe_text: str, options: BuildOptions) -> None:
-    """Unpack the test environment's packages into rattler's cache once (see env.prefill_package_cache)."""
+def _prefill(recipe_text: str, options: BuildOptions, worker: engine.Worker) -> None:
+    """Unpack the test environment's packages into rattler's cache once (see env.prefill_package_cache).
+
+    In the engine's process: an install interrupted in native code cannot be stopped in this one.
+    """
     from ruamel.yaml import YAML
 
     data = YAML(typ="safe").load(recipe_text) or {}
@@ -348,7 +379,12 @@ def _prefill(recipe_text: str, options: BuildOptions) -> None:
             specs.append(spec)
     # only an optimisation: the engine reports unsolvable test environments itself
     with contextlib.suppress(FastcondaError):
-        prefill_package_cache(specs, channels=options.channels, marker_dir=options.cache_dir / "prefilled")
+        job = {
+            "specs": specs,
+            "channels": list(options.channels),
+            "marker_dir": options.cache_dir / "prefilled",
+        }
+        worker.call("prefill", job, null_progress)
 
 
 def _inputs_key(project: Project, options: BuildOptions, recipe: Path | None) -> str:
@@ -410,3 +446,97 @@ def _still_there(record_file: Path, output: Path) -> BuildResult | None:
         recipe=record.get("recipe", ""),
         notes=("nothing changed since the last successful build (use --force to rebuild)",),
     )
+
+
+@contextmanager
+def _interrupts_deferred(clock: _Clock) -> Iterator[None]:
+    """Adding to the channel is the commit: a Ctrl-C (or SIGTERM) arriving meanwhile must not cut it
+    in half. It is noted in *clock*; the build stops once the package is added and recorded.
+
+    Only the main thread can change signal handlers; elsewhere the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def note(number: int, frame: object) -> None:
+        clock.interrupted = True
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _check_writable(output: Path) -> None:
+    """The output channel and its subfolders must take new files: say so before building, not after."""
+    folders = [output, *(p for p in sorted(output.iterdir()) if p.is_dir())] if output.is_dir() else []
+    if not folders:
+        folder = output.parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        folders = [folder]
+    for folder in folders:
+        try:
+            fd, probe = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)
+        except OSError as exc:
+            msg = (
+                f"cannot write into {folder}: {exc.strerror}; fix its permissions "
+                "or choose another output channel with -o"
+            )
+            raise ChannelError(msg) from None
+        os.close(fd)
+        os.unlink(probe)
+
+
+@contextmanager
+def _work_folder(cache_dir: Path, project: Project) -> Iterator[Path]:
+    """A work folder under ``<cache>/work/`` for one build: removed after success or interruption,
+    kept after a failure (the error says where; rattler-build's "run the script manually" hints point
+    into it). A success also removes this project's earlier failed folders; only the last
+    :data:`KEEP_FAILED` failures are kept."""
+    name = _project_label(project)
+    base = cache_dir.absolute() / WORK
+    base.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-", dir=base))
+    try:
+        with file_lock(work / WORK_LOCK):  # `cache clean` and other builds leave it alone meanwhile
+            yield work
+    except BuildFailed as exc:
+        _prune_work(base, name, keep=KEEP_FAILED)
+        kept = BuildFailed(
+            exc.phase,
+            f"{exc.reason}\n  work folder kept: {work} (removed by the next successful build of "
+            "this project or `fastconda cache clean`)",
+            tests=exc.tests,
+        )
+        kept.phases = exc.phases
+        raise kept from None
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    shutil.rmtree(work, ignore_errors=True)
+    _prune_work(base, name, keep=0)
+
+
+def _project_label(project: Project) -> str:
+    label = re.sub(r"[^A-Za-z0-9._+-]+", "_", project.name or project.root.name).strip("._") or "project"
+    return label[:64]
+
+
+def _prune_work(base: Path, name: str, *, keep: int) -> None:
+    """Remove this project's work folders but the newest *keep*, never one a running build holds."""
+    pattern = re.compile(rf"{re.escape(name)}-\d{{8}}-\d{{6}}-[^/]+")
+    folders = sorted(
+        (p for p in base.iterdir() if pattern.fullmatch(p.name) and p.is_dir()),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for folder in folders[keep:]:
+        try:
+            with file_lock(folder / WORK_LOCK, blocking=False):
+                shutil.rmtree(folder, ignore_errors=True)
+        except (BlockingIOError, FileNotFoundError):
+            continue  # in use by a build running now, or already gone

@@ -7,19 +7,33 @@ Quirks handled here (see DESIGN.md):
 - ``channels=None`` means conda-forge: we refuse to call the engine without explicit channels.
 - the output folder also receives ``bld/``, ``src_cache/`` and ``test/`` and is indexed by the
   engine: callers pass a scratch folder and move the packages where they belong.
+- a build or test runs in native code that never hands control back to Python's signal handling
+  (a Ctrl-C in the same process becomes an ignored "Error in Python progress callback"): every
+  engine job runs in a child process (:class:`Worker`, in a session of its own) that the caller
+  ends with everything it started when it is interrupted. :func:`worker` starts one early, so that
+  importing the engine (~0.15 s) overlaps other work.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import dataclasses
 import os
+import pickle
 import re
 import shutil
+import signal
+import subprocess
+import sys
 import time
-from collections.abc import Mapping, Sequence
+import traceback
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
+from fastconda import _proc
 from fastconda.env import package_cache_path
 from fastconda.errors import EngineError
 from fastconda.progress import Progress, ProgressEvent, null_progress
@@ -145,6 +159,14 @@ def test_package(
     if not channels:
         msg = f"{package}: no channels given; refusing to let the engine fall back to conda-forge"
         raise EngineError(msg)
+    with worker() as child:
+        steps: tuple[TestStep, ...] = child.call(
+            "test", {"package": package, "channels": list(channels)}, progress
+        )
+    return steps
+
+
+def _test_package_here(package: Path, *, channels: Sequence[str], progress: Progress) -> tuple[TestStep, ...]:
     from rattler_build import Package, RattlerBuildError
 
     try:
@@ -189,11 +211,37 @@ def build_recipe(
     test: bool = True,
     package_format: str = DEFAULT_PACKAGE_FORMAT,
     progress: Progress = null_progress,
+    engine: Worker | None = None,
 ) -> BuildOutcome:
-    """Render, build and (unless ``test`` is false) test *recipe*; packages land in ``work_dir``."""
+    """Render, build and (unless ``test`` is false) test *recipe*; packages land in ``work_dir``.
+
+    Runs in *engine* (a :func:`worker` started earlier) or in a new one; KeyboardInterrupt ends it.
+    """
     if not channels:
         msg = f"{recipe}: no channels given; refusing to let the engine fall back to conda-forge"
         raise EngineError(msg)
+    job = {
+        "recipe": recipe, "channels": list(channels), "work_dir": work_dir, "variant_config": variant_config,
+        "variant_overrides": {k: list(v) for k, v in (variant_overrides or {}).items()} or None,
+        "test": test, "package_format": package_format,
+    }  # fmt: skip
+    with contextlib.ExitStack() as stack:
+        child = engine if engine is not None else stack.enter_context(worker())
+        outcome: BuildOutcome = child.call("build", job, progress)
+    return outcome
+
+
+def _build_recipe_here(
+    recipe: Path,
+    *,
+    channels: Sequence[str],
+    work_dir: Path,
+    variant_config: Path | None,
+    variant_overrides: Mapping[str, Sequence[str]] | None,
+    test: bool,
+    package_format: str,
+    progress: Progress,
+) -> BuildOutcome:
     from rattler_build import RattlerBuildError, Stage0Recipe, ToolConfiguration, VariantConfig
 
     events = _Events(progress, f"build {recipe.parent.name or recipe.name}")
@@ -254,3 +302,118 @@ def build_recipe(
         test_seconds=finished - test_start if test_start is not None else 0.0,
         tests=test_steps(events, finished, failed=False) if test else (),
     )
+
+
+# the child reads pickled (job, arguments) from stdin once the engine is imported
+_SERVE = "from fastconda.engine import _serve; _serve()"
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_JOBS: dict[str, Callable[..., Any]] = {"build": _build_recipe_here, "test": _test_package_here}
+
+
+class Worker:
+    """A child process that imports the engine, runs jobs and sends back their progress and results.
+
+    It leads a session of its own: a terminal's Ctrl-C reaches only fastconda, which then ends the
+    child and everything it started (build and test scripts) before its work folder is removed, so
+    an interrupted build never reaches a channel.
+    """
+
+    def __init__(self) -> None:
+        self._cleanup = contextlib.ExitStack()  # a private temp folder: a killed script leaves files there
+        environ = self._cleanup.enter_context(_proc.private_tmpdir())
+        try:
+            self._process = subprocess.Popen(
+                # -P: the working folder (a project being built) does not go first on sys.path
+                [sys.executable, "-P", "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                env=environ, start_new_session=True,
+            )  # fmt: skip
+        except BaseException:
+            self._cleanup.close()
+            raise
+
+    def call(self, job: str, arguments: dict[str, Any], progress: Progress) -> Any:
+        """Run *job* with *arguments*; its progress events go to *progress*; its errors are raised here."""
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            pickle.dump((job, arguments), stdin)
+            stdin.flush()
+        except OSError:  # it died before reading: its exit code tells below
+            pass
+        while True:
+            try:
+                kind, value = pickle.load(stdout)
+            except EOFError:
+                code = self._process.wait()
+                msg = f"the rattler-build engine process ended without an answer (exit code {code})"
+                raise EngineError(msg) from None
+            if kind == "progress":
+                progress(value)
+            elif kind == "done":
+                return value
+            elif kind == "error":
+                raise value
+            else:
+                msg = f"the rattler-build engine process failed:\n{value}"
+                raise RuntimeError(msg)
+
+    def close(self) -> None:
+        """End the child and its process group (at once: its answer is in, or nobody wants it)."""
+        _proc.end_group(self._process)
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                stream.close()
+        self._cleanup.close()
+
+
+@contextmanager
+def worker() -> Iterator[Worker]:
+    """An engine process started now (it imports the engine meanwhile), ended when the block ends."""
+    child = Worker()
+    try:
+        yield child
+    finally:
+        child.close()
+
+
+def _serve() -> None:
+    """The child's side of :class:`Worker`: jobs from stdin, one after the other, until it closes."""
+    with contextlib.suppress(OSError, AttributeError):  # end with fastconda even if it is SIGKILLed
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    answers: BinaryIO = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # whatever the engine prints goes to stderr, never into the answers
+    import rattler_build  # noqa: F401 - importing early is what a worker started ahead saves
+
+    def send(kind: str, value: Any) -> None:
+        answers.write(pickle.dumps((kind, value)))  # whole or not at all: never half an answer
+        answers.flush()
+
+    while True:
+        try:
+            job, arguments = pickle.load(sys.stdin.buffer)
+        except EOFError:
+            break
+        try:
+            value = _JOBS[job](**arguments, progress=lambda event: send("progress", event))
+        except Exception as exc:  # ours, or an OSError: raised again in the parent, same type
+            try:
+                send("error", exc)
+            except (pickle.PicklingError, TypeError, AttributeError):
+                send("crash", traceback.format_exc())
+        except BaseException:  # a panic in the native code
+            send("crash", traceback.format_exc())
+        else:
+            send("done", value)
+    answers.close()
+    os._exit(0)  # rattler's native threads may still be winding down (see fastconda.cli.run)
+
+
+def _prefill_here(
+    specs: Sequence[str], *, channels: Sequence[str], marker_dir: Path, progress: Progress
+) -> bool:
+    from fastconda.env import prefill_package_cache
+
+    return prefill_package_cache(specs, channels=channels, marker_dir=marker_dir)
+
+
+_JOBS["prefill"] = _prefill_here

@@ -7,11 +7,16 @@ Quirks:
 - importing grayskull takes ~0.6 s of its ~0.7 s on a small sdist. :func:`prewarmed` starts the
   process before the sdist exists: it imports while the sdist is built and then reads its arguments
   from stdin. This is the one subprocess that does not go through ``_proc.run`` (which cannot feed
-  a running process); it has the same timeout and error reporting.
+  a running process); it has the same timeout and error reporting, and ends its process group the
+  same way.
+- grayskull leaves ``grayskull-*`` and ``pip-dir-*`` folders in the temp folder on every run: it runs
+  with ``TMPDIR`` pointing at a private folder that is removed when it is done (``_proc.run`` does the
+  same for every command).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -58,8 +63,10 @@ class Prewarmed:
     """A grayskull process that has imported itself and waits for its arguments."""
 
     def __init__(self) -> None:
+        self._cleanup = contextlib.ExitStack()  # its private temp folder goes when it is closed
+        environ = self._cleanup.enter_context(_proc.private_tmpdir())
         self._process = subprocess.Popen(
-            [sys.executable, "-c", _WAITING],
+            [sys.executable, "-c", _WAITING], env=environ, start_new_session=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
         )  # fmt: skip
 
@@ -80,12 +87,14 @@ class Prewarmed:
         return _found(sdist, out_dir)
 
     def close(self) -> None:
+        """End the process (and anything it started), then remove its temp folder."""
         if self._process.poll() is None:
-            self._process.kill()
+            _proc.end_group(self._process)
         self._process.wait()
         for stream in (self._process.stdin, self._process.stdout):
             if stream is not None:
                 stream.close()
+        self._cleanup.close()
 
 
 @contextmanager

@@ -8,6 +8,7 @@ form (``fastconda.cxxwheel`` builds C++ servers into wheels with scikit-build-co
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Literal
 
 from fastconda import _proc
+from fastconda._files import file_lock
 from fastconda.errors import CommandError, ProjectError
 
 READY = ".fastconda-ready"
@@ -32,15 +34,31 @@ class BackendError(ProjectError):
         super().__init__(message)
 
 
+def _env_key(requires: Sequence[str]) -> str:
+    return hashlib.sha256("\0".join([sys.version, *sorted(requires)]).encode()).hexdigest()[:16]
+
+
+def env_lock(requires: Sequence[str], cache_dir: Path) -> Path:
+    """The lock a user of the environment for *requires* holds (shared) while it builds with it."""
+    return cache_dir.absolute() / "build-envs" / f"{_env_key(requires)}.lock"
+
+
 def backend_env(requires: Sequence[str], cache_dir: Path, *, offline: bool, wheel_cache: Path) -> Path:
-    """The python of a venv holding *requires*, created on first use."""
-    key = hashlib.sha256("\0".join([sys.version, *sorted(requires)]).encode()).hexdigest()[:16]
+    """The python of a venv holding *requires*, created on first use.
+
+    Its folder's modification time is when it was last used (``fastconda cache clean
+    --older-than`` goes by it). A half-made environment (an error, Ctrl-C) is removed.
+    """
+    key = _env_key(requires)
     env = cache_dir.absolute() / "build-envs" / key  # the backend runs in another folder
     python = env / "bin" / "python"
     if (env / READY).is_file():
+        with contextlib.suppress(OSError):
+            os.utime(env)
         return python
     env.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".tmp-", dir=env.parent))
+    # named after the key: `cache clean` leaves it alone while a build holds the key's lock
+    scratch = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=env.parent))
     try:
         _proc.run(
             [sys.executable, "-m", "venv", "--without-pip", str(scratch)], what="creating a build environment"
@@ -65,6 +83,9 @@ def backend_env(requires: Sequence[str], cache_dir: Path, *, offline: bool, whee
         hint = " (offline: put the backend's wheels into the wheel cache)" if offline else ""
         msg = f"{exc}{hint}"
         raise ProjectError(msg) from None
+    except BaseException:  # Ctrl-C: no half-made environment left in the cache
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
     return python
 
 
@@ -92,14 +113,31 @@ def build(
     *config_settings* and *environ* added to this process's environment. Raises
     :class:`BackendError` (with the backend's whole output) when the backend fails.
     """
-    from build import BuildBackendException, BuildException, ProjectBuilder
+    from build import BuildException, ProjectBuilder
 
     try:
         requires = sorted({*ProjectBuilder(root).build_system_requires, *extra_requires})
     except BuildException as exc:
         msg = f"{root}: cannot read the build system: {exc}"
         raise ProjectError(msg) from None
-    python = backend_env(requires, cache_dir, offline=offline, wheel_cache=wheel_cache)
+    with file_lock(env_lock(requires, cache_dir), shared=True):  # `cache clean` waits for us
+        python = backend_env(requires, cache_dir, offline=offline, wheel_cache=wheel_cache)
+        return _build_with(
+            python, root, distribution, out_dir, config_settings=config_settings, environ=environ
+        )
+
+
+def _build_with(
+    python: Path,
+    root: Path,
+    distribution: Distribution,
+    out_dir: Path,
+    *,
+    config_settings: Mapping[str, str] | None,
+    environ: Mapping[str, str] | None,
+) -> Path:
+    from build import BuildBackendException, BuildException, ProjectBuilder
+
     out_dir.mkdir(parents=True, exist_ok=True)
     output: list[str] = []
 

@@ -11,11 +11,13 @@ import argparse
 import contextlib
 import logging
 import os
+import signal
 import sys
 from collections.abc import Sequence
 
 from fastconda import __version__
 from fastconda.cli import build as build_cmd
+from fastconda.cli import cache as cache_cmd
 from fastconda.cli import channel as channel_cmd
 from fastconda.cli import ci as ci_cmd
 from fastconda.cli import convert as convert_cmd
@@ -41,6 +43,7 @@ COMMANDS = (
     cxx_cmd,
     pogo_cmd,
     ci_cmd,
+    cache_cmd,
 )
 
 
@@ -120,9 +123,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MemoryError:
         ui.error("out of memory; free some memory or work on smaller inputs")
         return ExitCode.FAILURE
+    except BrokenPipeError:  # run() handles the reader leaving
+        raise
+    except OSError as exc:  # a file fastconda cannot read or write (permissions, a full disk)
+        if _interrupted(exc):
+            ui.error("interrupted")
+            return ExitCode.INTERRUPTED
+        where = f": {exc.filename}" if exc.filename else ""
+        ui.error(f"{exc.strerror or exc}{where}; check that it exists and that you may write there")
+        return ExitCode.FAILURE
     except KeyboardInterrupt:
         ui.error("interrupted")
         return ExitCode.INTERRUPTED
+
+
+def _interrupted(exc: BaseException) -> bool:
+    """Whether *exc* happened while a Ctrl-C unwound the stack (cleaning up after it failed)."""
+    seen = 0
+    cause = exc.__context__
+    while cause is not None and seen < 20:
+        if isinstance(cause, KeyboardInterrupt):
+            return True
+        cause, seen = cause.__context__, seen + 1
+    return False
+
+
+def _terminated(number: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def run() -> None:
@@ -132,6 +159,7 @@ def run() -> None:
     down when the interpreter finalizes, and a thread touching the GIL then aborts the process
     (seen as "PyGILState_Release ... finalizing"), turning a finished command into a crash.
     """
+    signal.signal(signal.SIGTERM, _terminated)  # a cancelled CI job: clean up as after Ctrl-C
     try:
         code = main()
     except BrokenPipeError:  # `fastconda ... | head`: the reader left; that is not an error of ours
