@@ -25,7 +25,10 @@ from ruamel.yaml.error import YAMLError
 from fastconda.convert.check_meta import render_meta
 from fastconda.convert.expressions import ENV
 from fastconda.convert.model import ConversionResult
+from fastconda.convert.sandbox import render
 from fastconda.convert.sections import fuzzy_version
+from fastconda.convert.yamlio import check_document
+from fastconda.errors import ConvertError
 
 DEFAULT_VARIANT: dict[str, str] = {
     "python": "3.11",
@@ -43,6 +46,11 @@ ABOUT = {
     "license_family": "license_family",
     "license_file": "license_file",
 }
+
+
+# what a recipe that conda-build could not render raises here (a difference, not a crash)
+_NOT_RENDERED = (jinja2.TemplateError, YAMLError, SyntaxError, NameError, TypeError, ValueError, LookupError,
+                 AttributeError, ArithmeticError)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -75,14 +83,24 @@ def check(
 ) -> CheckReport:
     """Compare the meta.yaml rendered by its own rules with the converted recipe rendered by rattler-build."""
     values = {**DEFAULT_VARIANT, **(variant or {})}
-    text = meta.read_text(encoding="utf-8") if isinstance(meta, Path) else meta
+    name = str(meta) if isinstance(meta, Path) else "meta.yaml"
     try:
+        text = meta.read_text(encoding="utf-8") if isinstance(meta, Path) else meta
         if variant_config is not None:
             values = {**values, **_first_variant(variant_config, platform, values), **(variant or {})}
         recipe_dir = meta.parent if isinstance(meta, Path) else None
         original = _packages_from_meta(render_meta(text, platform, values, recipe_dir))
-    except (jinja2.TemplateError, YAMLError, SyntaxError, NameError, TypeError, ValueError) as exc:
+    except _NOT_RENDERED as exc:
         return CheckReport(platform, (), (f"meta.yaml does not render for {platform}: {exc}",))
+    except ConvertError as exc:  # a refused file or a bound: the recipe is refused, not compared
+        msg = f"{name}: --check: {exc}"
+        raise ConvertError(msg) from None
+    except (RecursionError, MemoryError):
+        msg = f"{name}: --check: the recipe nests too deeply or grows too large to render; simplify its jinja"
+        raise ConvertError(msg) from None
+    except OSError as exc:
+        msg = f"{name}: --check: cannot read: {exc}"
+        raise ConvertError(msg) from None
     try:
         converted = _packages_from_v1(result.recipe_text, platform, values)
     except Exception as exc:
@@ -117,6 +135,7 @@ def _show(value: Any) -> str:
 
 
 def _load(text: str) -> Any:
+    check_document(text)  # aliases, depth and control characters within bounds before loading
     yaml = YAML(typ="safe", pure=True)
     yaml.Constructor = _LastWins
     return yaml.load(text)
@@ -126,7 +145,13 @@ Package = dict[str, Any]
 
 
 def _packages_from_meta(text: str) -> dict[str, Package]:
-    data = _load(text) or {}
+    data = _load(text)
+    if not isinstance(data, dict) or not data:
+        msg = "it renders to no recipe (empty, or not a mapping)"
+        raise ValueError(msg)
+    if not isinstance(data.get("package"), dict) and not data.get("outputs"):
+        msg = "it has no 'package:' section"
+        raise ValueError(msg)
     top_build = data.get("build") or {}
     if top_build.get("skip") is True:
         return {}
@@ -244,7 +269,7 @@ def _script_text(line: str, context: Mapping[str, Any]) -> str:
         return line
     keep = {"PYTHON": "${{ PYTHON }}", "hash": "${{ hash }}"}
     try:
-        return ENV.from_string(line.replace("${{", "{{")).render(**{**keep, **context})
+        return render(line.replace("${{", "{{"), {**keep, **context}, ENV)
     except jinja2.TemplateError:
         return line
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from fastconda.convert.expressions import ENV, SCRIPT_VARIABLES
 from fastconda.convert.loaders import file_functions
+from fastconda.convert.sandbox import render
 from fastconda.convert.selectors import evaluate_selector, split_selector
 
 _COMPILERS = {
@@ -118,13 +119,23 @@ def _functions(platform: str, variant: Mapping[str, str], system: str) -> dict[s
     }
 
 
-def render_meta(text: str, platform: str, variant: Mapping[str, str], recipe_dir: Path | None = None) -> str:
-    """The meta.yaml after jinja and selectors, as YAML text; raises jinja2 / SyntaxError / NameError."""
+def render_meta(
+    text: str,
+    platform: str,
+    variant: Mapping[str, str],
+    recipe_dir: Path | None = None,
+    project_root: Path | None = None,
+) -> str:
+    """The meta.yaml after jinja and selectors, as YAML text.
+
+    Raises jinja2 errors and :class:`~fastconda.convert.selectors.SelectorError` for what conda-build
+    could not render either, :class:`~fastconda.convert.sandbox.Refused` for a refused file or bound.
+    """
     ns = namespace(platform, variant)
     context = {**ns, **_functions(platform, variant, platform.partition("-")[0])}
     if recipe_dir is not None:
-        context.update(file_functions(recipe_dir, []))
-    rendered = ENV.from_string(text).render(**context)
+        context.update(file_functions(recipe_dir, [], project_root))
+    rendered = render(text, context, ENV)
     lines = []
     for line in rendered.splitlines():
         body, selector = split_selector(line)

@@ -10,6 +10,7 @@ reported as a problem.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,9 +18,13 @@ from functools import lru_cache
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
 
-ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+from fastconda.convert.sandbox import BoundedEnvironment, budget
+
+ENV = BoundedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+# what evaluating recipe jinja raises when it cannot be computed now (bounds raise LimitExceeded instead)
+EVAL_ERRORS = (jinja2.TemplateError, TypeError, ValueError, AttributeError, LookupError, ArithmeticError,
+               re.error, OSError)  # fmt: skip
 
 # Filters that exist, with the same meaning, in minijinja as rattler-build configures it.
 FILTERS = frozenset(
@@ -103,7 +108,8 @@ def evaluate(expr: str, context: Mapping[str, object]) -> object:
             pass
         else:
             return list(value) if isinstance(node, nodes.List) else value
-    return _compiled(expr)(**context)
+    with budget():
+        return _compiled(expr)(**context)
 
 
 def literal(value: object) -> str:
@@ -132,15 +138,24 @@ def _unparse(expr: str) -> tuple[str, tuple[str, ...]]:
 
 
 def translate(expr: str, static: Mapping[str, object] | None = None) -> Translated:
-    """Translate one conda-build jinja expression (without braces) into v1 syntax."""
+    """Translate one conda-build jinja expression (without braces) into v1 syntax.
+
+    With ``static``, an expression whose inputs are all known and that repeats something (``*``) is
+    tried within the sandbox's bounds first: rattler-build's minijinja has no size bound, and
+    ``'x' * 10**10`` in a v1 recipe aborts the engine. A bound raises
+    :class:`~fastconda.convert.sandbox.LimitExceeded`.
+    """
     text, problems = _unparse(expr)
+    if static is not None and "*" in expr and free_names(expr) <= static.keys():
+        with contextlib.suppress(*EVAL_ERRORS):  # not computable now: reported below as before
+            evaluate(expr, static)
     if not problems:
         return Translated(text)
     names = free_names(expr)
     if static is not None and names <= static.keys():
         try:
             value = evaluate(expr, static)
-        except (jinja2.TemplateError, TypeError, ValueError, AttributeError, IndexError, KeyError):
+        except EVAL_ERRORS:
             pass
         else:
             return Translated(literal(value), problems, evaluated=True)

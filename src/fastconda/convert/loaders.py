@@ -4,6 +4,19 @@ v1 recipes cannot read files while rendering (``load_from_file`` is experimental
 so when the file is at hand next to the meta.yaml the value is read now and written into the v1
 recipe as a constant; the caller warns that the recipe no longer follows the file. When the file is
 missing the functions raise :class:`FileMissing` and the expression is kept, with a warning.
+
+Which files a recipe may read (the recipe is untrusted: a merge request can change it, and what it
+reads is copied into the written recipe.yaml). Every path is resolved, symlinks included, before
+it is checked, and a refusal is an error (:class:`OutsideRecipe`) that names the path and the rule:
+
+- ``fastconda convert`` (no project root): files inside the recipe folder; and, for the usual
+  ``recipe/meta.yaml`` that reads ``setup.py`` or ``pyproject.toml`` at the top of its project, a
+  *plain relative* name (no ``..``, not absolute) looked up in the folder above the recipe folder,
+  resolving inside that folder.
+- ``fastconda build`` passes the project root: any file inside the project, by any spelling.
+
+Absolute paths and ``..`` that leave the allowed folder are refused, whether the file exists or not.
+Files are read up to :data:`MAX_FILE` bytes.
 """
 
 from __future__ import annotations
@@ -12,48 +25,95 @@ import json
 import re
 import tomllib
 from collections.abc import Callable
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
-from ruamel.yaml import YAML
+from ruamel.yaml.error import YAMLError
+
+from fastconda.convert.sandbox import Refused
+from fastconda.convert.yamlio import load_plain
+
+MAX_FILE = 4 * 1024 * 1024  # bytes: a setup.py or pyproject.toml is a few kB
 
 
 class FileMissing(ValueError):
     """The file a recipe reads is not in the recipe folder (nor its parent, for the source tree)."""
 
 
-def _find(recipe_dir: Path, name: str, from_recipe_dir: bool) -> Path:
-    candidates = [recipe_dir / name] if from_recipe_dir else [recipe_dir / name, recipe_dir.parent / name]
-    for path in candidates:
+class OutsideRecipe(Refused):
+    """A recipe asks for a file outside the folders it may read; the caller adds file and line."""
+
+
+def _inside(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _find(recipe_dir: Path, name: str, from_recipe_dir: bool, project_root: Path | None) -> Path:
+    """The file ``name`` names, by the rules of the module docstring."""
+    recipe_dir = recipe_dir.resolve()
+    plain = not PurePath(name).is_absolute() and ".." not in PurePath(name).parts
+    candidates = [(recipe_dir / name, recipe_dir)]
+    if not from_recipe_dir and (plain or project_root is not None):
+        candidates.append((recipe_dir.parent / name, recipe_dir.parent))
+    for candidate, allowed in candidates:
+        path = candidate.resolve()
+        root = project_root.resolve() if project_root is not None else allowed
+        if not _inside(path, root):
+            where = "the project" if project_root is not None else "the recipe folder"
+            msg = (
+                f"refused to read '{name}': it resolves to {path}, outside {where} {root}; a recipe reads "
+                "only files in its own folder (and plain names such as setup.py in the folder above)"
+            )
+            raise OutsideRecipe(msg)
         if path.is_file():
             return path
     msg = f"{name} is not in {recipe_dir}"
     raise FileMissing(msg)
 
 
-def file_functions(recipe_dir: Path, read: list[Path]) -> dict[str, Callable[..., Any]]:
-    """The two functions, bound to a recipe folder; every file they read is appended to ``read``."""
+def _read(path: Path) -> str:
+    with path.open("rb") as stream:
+        data = stream.read(MAX_FILE + 1)
+    if len(data) > MAX_FILE:
+        msg = f"refused to read {path}: larger than {MAX_FILE // (1024 * 1024)} MiB"
+        raise OutsideRecipe(msg)
+    return data.decode("utf-8")
+
+
+def file_functions(
+    recipe_dir: Path, read: list[Path], project_root: Path | None = None
+) -> dict[str, Callable[..., Any]]:
+    """The two functions, bound to a recipe folder; every file they read is appended to ``read``.
+
+    ``project_root`` (given by ``fastconda build``) widens what they may read to the whole project.
+    """
 
     def load_file_regex(
         load_file: str, regex_pattern: str, from_recipe_dir: bool = False, **_ignored: Any
     ) -> re.Match[str] | None:
-        path = _find(recipe_dir, load_file, from_recipe_dir)
+        path = _find(recipe_dir, str(load_file), from_recipe_dir, project_root)
         read.append(path)
-        return re.search(regex_pattern, path.read_text(encoding="utf-8"))
+        return re.search(regex_pattern, _read(path))
 
     def load_file_data(
         filename: str, fmt: str | None = None, from_recipe_dir: bool = False, **_ignored: Any
     ) -> Any:
-        path = _find(recipe_dir, filename, from_recipe_dir)
+        path = _find(recipe_dir, str(filename), from_recipe_dir, project_root)
         read.append(path)
         kind = fmt or path.suffix.lstrip(".")
-        text = path.read_text(encoding="utf-8")
-        if kind == "toml":
-            return tomllib.loads(text)
-        if kind == "json":
-            return json.loads(text)
-        if kind in {"yaml", "yml"}:
-            return YAML(typ="safe", pure=True).load(text)
+        text = _read(path)
+        readers: dict[str, Callable[[str], Any]] = {
+            "toml": tomllib.loads,
+            "json": json.loads,
+            "yaml": load_plain,
+            "yml": load_plain,
+        }
+        if kind in readers:
+            try:
+                return readers[kind](text)
+            except (ValueError, RecursionError, YAMLError) as exc:  # TOML and JSON errors are ValueErrors
+                msg = f"{path.name} is not valid {kind}: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+                raise FileMissing(msg) from None
         msg = f"load_file_data cannot read {path.name}: use .toml, .json or .yaml"
         raise FileMissing(msg)
 
