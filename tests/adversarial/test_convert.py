@@ -8,9 +8,18 @@ error that names the file, in bounded time and memory.
 from __future__ import annotations
 
 import ast
+import json
+import os
+import select
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from fastconda.cli import main
 from fastconda.convert.check_meta import namespace
@@ -311,3 +320,234 @@ def test_check_on_an_empty_meta_yaml_is_a_one_line_error(
     folder = _recipe(tmp_path / "r", "")
     code = main(["convert", "--check", str(folder)])
     _one_line_error(capsys, code, names=str(folder / "meta.yaml"))
+
+
+# -- hostile jinja and YAML, generated: nothing executes, every failure is one line, in bounds -----------
+
+# Runs in a worker process under RLIMIT_AS, so that a conversion that ran away would fail there (a
+# MemoryError or a crash), not take the test session with it; the worker serves many examples.
+_WORKER = """
+import contextlib, io, json, resource, sys, time
+resource.setrlimit(resource.RLIMIT_AS, (int(sys.argv[1]), int(sys.argv[1])))
+from fastconda.cli import main
+for line in sys.stdin:
+    err = io.StringIO()
+    start = time.monotonic()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        try:
+            code = main(json.loads(line))
+        except BaseException as exc:  # main must never raise: reported to the test
+            code = -1
+            err.write(f"RAISED {type(exc).__name__}: {exc}")
+    print(json.dumps({"code": code, "err": err.getvalue(), "seconds": time.monotonic() - start}), flush=True)
+"""
+MEMORY = 1024 * 1024 * 1024  # address space of the worker (it peaks near 100 MB on real recipes)
+SECONDS = 8.0  # per conversion (the bounds stop the slow shapes well under a second here)
+
+CANARY = "@CANARY@"
+SELECTORS = [
+    "(c for c in ().__class__.__base__.__subclasses__() if c.__name__ == '_wrap_close').__next__()"
+    f".__init__.__globals__.get('system')('touch {CANARY}') == 0",
+    f"__import__('os').system('touch {CANARY}') == 0",
+    f"open('{CANARY}', 'w').write('x') > 0",
+    f"os.system('touch {CANARY}') == 0",
+    "environ.__class__.__mro__",
+    "linux and py>=38",
+]
+EXPRESSIONS = [
+    "().__class__.__mro__[1].__subclasses__()",
+    "''.__class__.__mro__[1].__subclasses__()[0].__init__.__globals__",
+    f"cycler.__init__.__globals__.os.system('touch {CANARY}')",
+    f"joiner.__init__.__globals__['os'].popen('touch {CANARY}').read()",
+    f"namespace.__init__.__globals__.os.system('touch {CANARY}')",
+    f"lipsum.__globals__['os'].system('touch {CANARY}')",
+    "lipsum(n=100000)",
+    f"self.__init__.__globals__.__builtins__.open('{CANARY}', 'w').write('x')",
+    f"self._TemplateReference__context.cycler.__init__.__globals__.os.system('touch {CANARY}')",
+    f"load_file_regex.__globals__['os'].system('touch {CANARY}')",
+    f"load_file_regex(load_file='{CANARY}', regex_pattern='.*')",
+    "compiler.__globals__",
+    f"os.system('touch {CANARY}')",
+    "environ.update({'A': 'B'})",
+    "range(10**9) | list | length",
+    "range(100000) | map('string') | join(',') | length",
+    "'x' * 10**10",
+    "[1] * 10**9",
+    "'x' * 1000 * 1000 * 1000",
+    "10 ** 10 ** 10",
+    "9 ** 999999",
+    "'%9999999999d' % 1",
+    "'{:>99999999}'.format(1)",
+    "('x' * 1000).replace('x', 'x' * 1000).replace('x', 'x' * 1000)",
+    "'ab'.center(10**9)",
+    "('x\\n' * 100000) | indent(100000)",
+    "[1] | batch(10**9, 'x') | list",
+    "'a'.ljust(10**9)",
+    "(1).to_bytes(10**9, 'big')",
+    "m(1)",
+    "1 / 0",
+    "'1.0'.split('.')[0]",
+]
+STATEMENTS = [
+    "{% macro m(n) %}{{ m(n) ~ m(n) }}{% endmacro %}",
+    "{% macro m(n) %}{% for i in range(100000) %}{% for j in range(100000) %}{{ j }}{% endfor %}{% endfor %}"
+    "{% endmacro %}",
+    "{% macro m(n) %}{% for i in range(100000) %}{{ 'x' * 100000 }}{% endfor %}{% endmacro %}",
+    "{% set ns = namespace(a='x') %}",
+    "{% set version = '1.0' %}",
+]
+YAML_TAILS = [
+    "",
+    f'x: !!python/object/apply:os.system ["touch {CANARY}"]\n',
+    "x: !!python/name:os.system\n",
+    "x: &a [1, *a]\n",
+    "x: " + "1" * 20000 + "\n",
+    "x: " + "[" * 2000 + "]" * 2000 + "\n",
+]
+
+
+@st.composite
+def _hostile(draw: st.DrawFn) -> str:
+    statements = draw(st.lists(st.sampled_from(STATEMENTS), max_size=3))
+    selector = draw(st.sampled_from(SELECTORS))
+    statements.append(f'{{% set sel = "[{selector}]" %}}')
+    expression = draw(
+        st.one_of(
+            st.sampled_from(EXPRESSIONS),
+            st.integers(50, 400).map(lambda n: "(" * n + "1" + ")" * n),
+        )
+    )
+    expression = draw(st.sampled_from([expression, f"{expression} if true else 1"]))
+    if draw(st.booleans()):
+        statements.append(f"{{% set v = {expression} %}}")
+        expression = "v"
+    body = (
+        f"package:\n  name: foo\n  version: {{{{ {expression} }}}}\n"
+        "requirements:\n  run:\n    - pip  # {{ sel }}\n"
+    )
+    nesting = draw(st.sampled_from([0, 0, 30, 300]))
+    body = "{% if true %}\n" * nesting + body + "{% endif %}\n" * nesting
+    depth, width = draw(st.integers(1, 9)), draw(st.integers(1, 12))
+    laughs = "".join(
+        f"l{i}: &l{i} [{', '.join([f'*l{i - 1}' if i else 'lol'] * width)}]\n" for i in range(depth)
+    )
+    text = (
+        "\n".join(statements)
+        + "\n"
+        + body
+        + draw(st.sampled_from(["", laughs]))
+        + draw(st.sampled_from(YAML_TAILS))
+    )
+    if draw(st.booleans()):
+        position = draw(st.integers(0, len(text)))
+        text = (
+            text[:position] + draw(st.sampled_from(["\x00", "\x07", "\ud7ff", "{{", "{%"])) + text[position:]
+        )
+    return text
+
+
+@pytest.fixture(scope="module")
+def worker() -> Iterator[Callable[[list[str]], dict[str, Any]]]:
+    """A function that runs ``fastconda convert`` in the bounded worker, restarting it if it died."""
+    process: list[subprocess.Popen[str]] = []
+
+    def start() -> subprocess.Popen[str]:
+        child = subprocess.Popen(
+            [sys.executable, "-c", _WORKER, str(MEMORY)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        process[:] = [child]
+        return child
+
+    def run(argv: list[str]) -> dict[str, Any]:
+        child = process[0] if process and process[0].poll() is None else start()
+        assert child.stdin is not None and child.stdout is not None
+        child.stdin.write(json.dumps(argv) + "\n")
+        child.stdin.flush()
+        ready, _, _ = select.select([child.stdout], [], [], SECONDS * 3)
+        line = child.stdout.readline() if ready else ""
+        if not line:
+            _stop(child)
+            return {
+                "code": None,
+                "err": f"no answer (exit {child.returncode}): ran away or crashed",
+                "seconds": -1,
+            }
+        answer: dict[str, Any] = json.loads(line)
+        return answer
+
+    yield run
+    for child in process:
+        _stop(child)
+
+
+def _stop(child: subprocess.Popen[str]) -> None:
+    child.kill()
+    child.wait()
+    for stream in (child.stdin, child.stdout):
+        if stream is not None:
+            stream.close()
+
+
+@settings(
+    max_examples=int(os.environ.get("FASTCONDA_HOSTILE_EXAMPLES", "60")),
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(text=_hostile(), check=st.booleans())
+def test_hostile_jinja_and_yaml_never_execute_and_fail_in_one_line(
+    tmp_path_factory: pytest.TempPathFactory,
+    worker: Callable[[list[str]], dict[str, Any]],
+    text: str,
+    check: bool,
+) -> None:
+    base = tmp_path_factory.mktemp("hostile")
+    canary = base / "canary"
+    folder = base / "recipe"
+    folder.mkdir()
+    (folder / "meta.yaml").write_text(
+        text.replace(CANARY, str(canary)), encoding="utf-8", errors="surrogatepass"
+    )
+    answer = worker(["convert", *(["--check"] if check else []), str(folder), "-o", str(base / "out.yaml")])
+    assert not canary.exists(), text
+    assert answer["code"] in {0, 1, 3}, answer
+    assert 0 <= answer["seconds"] < SECONDS, answer
+    assert "Traceback" not in answer["err"] and "RAISED" not in answer["err"], answer
+    assert "too large to convert" not in answer["err"], answer  # the MemoryError fallback: a bound was missed
+    lines = answer["err"].strip().splitlines()
+    if answer["code"] == 1 and not any(line.startswith("error: --check:") for line in lines):
+        assert len(lines) == 1, answer
+        assert str(folder / "meta.yaml") in lines[0], answer
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "{{ [3, 1, 2]|sort|list }}",
+        "{{ range(3)|map('string')|join(',') }}",
+        "{{ 'a-b-c'|replace('-', '_') }} {{ 'a-b'.replace('-', '.') }}",
+        "{{ '1.2.3'.split('.')[:2]|join('.') }}",
+        "{{ [1, 2, 3]|sum }} {{ [1, 2]|first }} {{ [1, 2]|last }} {{ [1, 1, 2]|unique|list }}",
+        "{{ '%s-%d'|format('a', 3) }} {{ '{}.{}'.format(1, 2) }} {{ '%s' % 'x' }}",
+        "{{ 'Ab'|lower }}{{ 'ab'|upper }}{{ 'ab cd'|title }}{{ ' x '|trim }}{{ 'ab'|capitalize }}",
+        "{{ {'b': 1, 'a': 2}|dictsort }} {{ {'a': 1}.items()|list }} {{ {'a': 1}.get('a') }}",
+        "{{ [1, 2, 3, 4]|batch(3)|list }} {{ [1, 2, 3]|slice(2)|list }} {{ 'x\ny'|indent(2) }}",
+        "{{ [{'a': 1}, {'a': 2}]|map(attribute='a')|list }} {{ [1, 2, 3]|select('odd')|list }}",
+        "{{ 'x' * 3 }}{{ [0] * 2 }}{{ 2 ** 10 }}{{ 'a' ~ 1 ~ [2] }}{{ 1 + 2 }}{{ [1] + [2] }}",
+        "{% for i in range(3) %}{{ i }}{% endfor %}{% macro m(x) %}<{{ x }}>{% endmacro %}{{ m(1) }}",
+        "{% set ns = namespace(n=0) %}{% for i in range(4) %}{% set ns.n = ns.n + i %}{% endfor %}{{ ns.n }}",
+        "{{ 'abc'.startswith('a') }} {{ 'a,b'.split(',') }} {{ 'v1.0'.lstrip('v') }} {{ (1.5)|int }}",
+        "{{ {'a': 1}|tojson }} {{ [1, 2]|length }} {{ none|default('d') }} {{ 'x'|truncate(10) }}",
+    ],
+)
+def test_the_bounded_sandbox_renders_what_recipes_use_like_jinja_does(template: str) -> None:
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    from fastconda.convert.expressions import ENV
+    from fastconda.convert.sandbox import render
+
+    expected = ImmutableSandboxedEnvironment().from_string(template).render()
+    assert render(template, {}, ENV) == expected

@@ -10,6 +10,7 @@ about. Each difference is one line that names the package and the field.
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from ruamel.yaml.error import YAMLError
 from fastconda.convert.check_meta import render_meta
 from fastconda.convert.expressions import ENV
 from fastconda.convert.model import ConversionResult
-from fastconda.convert.sandbox import render
+from fastconda.convert.sandbox import budget, render
 from fastconda.convert.sections import fuzzy_version
 from fastconda.convert.yamlio import check_document
 from fastconda.errors import ConvertError
@@ -50,7 +51,7 @@ ABOUT = {
 
 # what a recipe that conda-build could not render raises here (a difference, not a crash)
 _NOT_RENDERED = (jinja2.TemplateError, YAMLError, SyntaxError, NameError, TypeError, ValueError, LookupError,
-                 AttributeError, ArithmeticError)  # fmt: skip
+                 AttributeError, ArithmeticError, AssertionError, re.error)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -86,10 +87,11 @@ def check(
     name = str(meta) if isinstance(meta, Path) else "meta.yaml"
     try:
         text = meta.read_text(encoding="utf-8") if isinstance(meta, Path) else meta
-        if variant_config is not None:
-            values = {**values, **_first_variant(variant_config, platform, values), **(variant or {})}
         recipe_dir = meta.parent if isinstance(meta, Path) else None
-        original = _packages_from_meta(render_meta(text, platform, values, recipe_dir))
+        with budget():
+            if variant_config is not None:
+                values = {**values, **_first_variant(variant_config, platform, values), **(variant or {})}
+            original = _packages_from_meta(render_meta(text, platform, values, recipe_dir))
     except _NOT_RENDERED as exc:
         return CheckReport(platform, (), (f"meta.yaml does not render for {platform}: {exc}",))
     except ConvertError as exc:  # a refused file or a bound: the recipe is refused, not compared

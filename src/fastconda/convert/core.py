@@ -8,6 +8,7 @@ from pathlib import Path
 from fastconda.convert.model import ConversionResult, Warnings
 from fastconda.convert.preprocess import prepare
 from fastconda.convert.recipe import build_recipe
+from fastconda.convert.sandbox import budget
 from fastconda.convert.tree import Doc
 from fastconda.convert.variants import convert_variants, read_variant_keys
 from fastconda.convert.writer import dump, header_comments
@@ -38,7 +39,8 @@ def convert(
     filename = filename or name
     recipe_dir = recipe_dir or folder
     try:
-        return _convert(text, filename, recipe_dir, project_root, variant_config)
+        with budget():  # one allowance of jinja work for the whole conversion, however many lines
+            return _convert(text, filename, recipe_dir, project_root, variant_config)
     except (RecursionError, MemoryError):
         # the jinja and YAML bounds stop the known shapes; this is the last line of defence
         msg = f"{filename}: the recipe nests too deeply or grows too large to convert; simplify its jinja"

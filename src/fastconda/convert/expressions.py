@@ -19,12 +19,19 @@ from functools import lru_cache
 import jinja2
 from jinja2 import meta, nodes
 
-from fastconda.convert.sandbox import BoundedEnvironment, budget
+from fastconda.convert.sandbox import (
+    MAX_ITEMS,
+    MAX_VALUE,
+    BoundedEnvironment,
+    LimitExceeded,
+    budget,
+    weight,
+)
 
 ENV = BoundedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 # what evaluating recipe jinja raises when it cannot be computed now (bounds raise LimitExceeded instead)
 EVAL_ERRORS = (jinja2.TemplateError, TypeError, ValueError, AttributeError, LookupError, ArithmeticError,
-               re.error, OSError)  # fmt: skip
+               re.error, OSError, AssertionError)  # fmt: skip
 
 # Filters that exist, with the same meaning, in minijinja as rattler-build configures it.
 FILTERS = frozenset(
@@ -109,7 +116,20 @@ def evaluate(expr: str, context: Mapping[str, object]) -> object:
         else:
             return list(value) if isinstance(node, nodes.List) else value
     with budget():
-        return _compiled(expr)(**context)
+        value = _compiled(expr)(**context)
+    if weight(value) > MAX_VALUE or _items(value) > MAX_ITEMS:  # [s, s, ...]: cheap to build, not to write
+        msg = (
+            f"the value of '{expr[:60]}' is larger than {MAX_VALUE:,} characters or {MAX_ITEMS:,} items; "
+            "refused"
+        )
+        raise LimitExceeded(msg)
+    return value
+
+
+def _items(value: object) -> int:
+    if isinstance(value, dict):
+        return len(value)
+    return len(value) if isinstance(value, list | tuple | set | frozenset) else 0
 
 
 def literal(value: object) -> str:

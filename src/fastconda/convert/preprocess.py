@@ -83,6 +83,9 @@ def prepare(  # noqa: PLR0917 - project_root joined the existing positional para
     except jinja2.TemplateSyntaxError as exc:
         msg = f"{filename}:{exc.lineno}: broken jinja: {exc.message}; fix the template so jinja2 can parse it"
         raise ConvertError(msg) from None
+    except ValueError as exc:  # a literal Python refuses, such as an integer of 5000 digits
+        msg = f"{filename}: broken jinja: {exc}; fix the template so jinja2 can parse it"
+        raise ConvertError(msg) from None
     except (RecursionError, MemoryError):
         msg = f"{filename}: the jinja nests too deeply to parse; simplify it"
         raise ConvertError(msg) from None
@@ -233,7 +236,10 @@ class _Pass:
             evaluated = ex.free_names(expr) <= static.keys()
         except ex.EVAL_ERRORS:
             constant, evaluated = None, False
-        node = ex.parse_expression(expr)
+        try:
+            node = ex.parse_expression(expr)
+        except jinja2.TemplateSyntaxError as exc:
+            raise self.fail(origin, f"broken jinja in '{{% set {body} %}}': {exc.message}") from None
         existing = next((c for c in self.result.context if c.name == name), None)
         problems = ex.translate(expr).problems
         if isinstance(node, jinja2.nodes.Const | jinja2.nodes.List) and evaluated:

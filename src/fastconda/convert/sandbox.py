@@ -10,7 +10,7 @@ one-line :class:`LimitExceeded` instead of exhausting memory or time:
   ``*``, ``+``, ``%``, ``~``, ``str.format``, ``str.join``, ``str.replace`` and the filters that
   take a size are checked *before* they allocate; integers stay under :data:`MAX_INT_BITS`.
 - **work**: every call, loop iteration and operator counts as a step, and every character
-  produced counts towards :data:`MAX_CHARS`, per evaluation (:func:`budget`); a macro calling
+  produced counts towards :data:`MAX_CHARS`, per conversion (:func:`budget`); a macro calling
   itself twice per level or nested ``range`` loops stop at :data:`MAX_STEPS`.
 - **surface**: strings, numbers, lists, dicts and regex matches expose only the methods real
   recipes call (``split``, ``replace``, ``startswith``, ``group``, ...): no ``center``, ``zfill``,
@@ -35,14 +35,17 @@ import jinja2
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup
 
 from fastconda.errors import ConvertError
 
 MAX_TEXT = 4_000_000  # characters of one value (a read setup.py fits; 'x' * 10**10 does not)
-MAX_STEPS = 1_000_000  # calls, loop iterations and operators per evaluation (about a second)
-MAX_CHARS = 50_000_000  # characters produced per evaluation, all values and output together
+MAX_STEPS = 300_000  # calls, loop iterations and operators per conversion (well under a second)
+MAX_CHARS = 50_000_000  # characters produced per conversion, all values and output together
 MAX_INT_BITS = 4096
 MAX_OUTPUT = 4_000_000  # characters of a rendered template
+MAX_VALUE = 1_000_000  # characters of a value the converter writes into recipe.yaml
+MAX_ITEMS = 10_000  # items of such a value: real recipes' lists have tens
 
 _STR = frozenset(
     {"startswith", "endswith", "split", "rsplit", "strip", "lstrip", "rstrip", "lower", "upper", "replace",
@@ -67,13 +70,13 @@ _ALLOWED: tuple[tuple[Any, frozenset[str]], ...] = (
     (re.Pattern, frozenset()),
     (bytes, frozenset()),
 )
-# jinja2's filters that recipes use; the others (lipsum-like text generators, urlize, xmlattr, ...) are gone
+# jinja2's filters that recipes use; the others (urlize, wordwrap, center, xmlattr, ...) are gone: slow
+# on large input (textwrap) or padding without a use in recipes
 _FILTERS = frozenset(
-    {"abs", "attr", "batch", "capitalize", "center", "count", "d", "default", "dictsort", "e", "escape",
+    {"abs", "attr", "batch", "capitalize", "count", "d", "default", "dictsort", "e", "escape",
      "first", "float", "format", "groupby", "indent", "int", "items", "join", "last", "length", "list",
      "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse", "round", "safe", "select",
-     "selectattr", "slice", "sort", "string", "sum", "title", "tojson", "trim", "truncate", "unique", "upper",
-     "wordwrap"}
+     "selectattr", "slice", "sort", "string", "sum", "title", "tojson", "trim", "truncate", "unique", "upper"}
 )  # fmt: skip
 _PERCENT = re.compile(r"%[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?[a-zA-Z%]")
 
@@ -91,7 +94,8 @@ _state = threading.local()
 
 @contextmanager
 def budget() -> Iterator[None]:
-    """One evaluation's allowance of steps and characters (nested uses share the outer one)."""
+    """An allowance of steps and characters: a conversion takes one, and the evaluations inside it
+    share it (nested uses do not reset it); an evaluation outside any takes its own."""
     depth = getattr(_state, "depth", 0)
     if depth == 0:
         _state.steps, _state.chars = MAX_STEPS, MAX_CHARS
@@ -122,13 +126,14 @@ def _refuse_size(what: str) -> NoReturn:
 
 
 def weight(value: Any) -> int:
-    """Characters and items a value holds, nested ones included (what ``str()`` of it costs)."""
+    """Characters and items a value holds, nested ones included (what ``str()`` of it costs).
+
+    Counting visits every item, so the visits are charged as work: measuring cannot be the slow part.
+    """
     total, stack, seen = 0, [value], 0
-    while stack:  # iterative: a deeply nested list must not exhaust the Python stack here
+    while stack and total <= MAX_TEXT:  # iterative: a deeply nested list must not exhaust the stack here
         item = stack.pop()
         seen += 1
-        if seen > MAX_TEXT:
-            return MAX_TEXT + 1
         if isinstance(item, str | bytes):
             total += len(item)
         elif isinstance(item, list | tuple | set | frozenset):
@@ -140,9 +145,13 @@ def weight(value: Any) -> int:
             stack.extend(item.values())
         else:
             total += 1
-        if total > MAX_TEXT:
-            return total
+    _charge(seen // 16)
     return total
+
+
+def _plain(value: Any) -> Any:
+    """Markup (from ``tojson``, ``escape``) as the plain text it is: the YAML writer knows only str."""
+    return str.__str__(value) if isinstance(value, Markup) else value
 
 
 def _checked(value: Any, what: str) -> Any:
@@ -150,7 +159,7 @@ def _checked(value: Any, what: str) -> Any:
     if size > MAX_TEXT:
         _refuse_size(what)
     _charge(1, size)
-    return value
+    return _plain(value)
 
 
 def _int_bits(value: Any) -> int:
@@ -244,13 +253,19 @@ def _guarded(iterator: Iterator[Any]) -> Iterator[Any]:
 
 
 def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., Any]:
-    signature = inspect.signature(function)
+    inner = inspect.unwrap(function)
+    signature = inspect.signature(inner)
+    # jinja's async_variant adds a pass_eval_context argument that the wrapped function does not take
+    skip = int(getattr(function, "jinja_pass_arg", None) is not None and not hasattr(inner, "jinja_pass_arg"))
 
     @functools.wraps(function)  # keeps jinja's pass_environment / pass_eval_context marks
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         _charge(1)
-        bound = signature.bind(*args, **kwargs)
+        bound = signature.bind(*args[skip:], **kwargs)
         values = bound.arguments
+        subject = next((v for k, v in values.items() if k not in {"environment", "eval_ctx", "env"}), None)
+        if weight(subject) > MAX_TEXT:  # the others are linear in their input: bound the input
+            _refuse_size(f"the input of the '{name}' filter")
         if name in {"join", "sum"}:
             key = "value" if name == "join" else "iterable"
             values[key] = _bounded_items(values[key])
@@ -260,18 +275,11 @@ def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
                 _refuse("the 'sum' filter adds numbers only in recipe jinja; refused")
         elif name == "replace":
             _check_replace(str(values["s"]), values["old"], values["new"], values.get("count"))
-        elif name == "center" and int(values.get("width", 80)) > MAX_TEXT:
-            _refuse_size("a centred string")
         elif name == "indent":
             width = values.get("width", 4)
             per_line = len(width) if isinstance(width, str) else int(width)
             if per_line * (str(values["s"]).count("\n") + 1) + len(str(values["s"])) > MAX_TEXT:
                 _refuse_size("an indented string")
-        elif name == "wordwrap":
-            text, wrap = str(values["s"]), values.get("wrapstring") or "\n"
-            breaks = len(text) // max(int(values.get("width", 79)), 1) + text.count("\n") + 1
-            if len(text) + breaks * len(str(wrap)) > MAX_TEXT:
-                _refuse_size("a wrapped string")
         elif name in {"batch", "slice"}:
             size = values.get("linecount" if name == "batch" else "slices")
             if not isinstance(size, int) or size > MAX_TEXT:
@@ -280,7 +288,7 @@ def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
             arguments = [*values.get("args", ()), *values.get("kwargs", {}).values()]
             if _format_estimate(str(values["value"]), arguments) > MAX_TEXT:
                 _refuse_size("a formatted string")
-        result = function(*bound.args, **bound.kwargs)
+        result = function(*args[:skip], *bound.args, **bound.kwargs)
         if isinstance(result, Iterator):
             return _guarded(result)
         return _checked(result, f"the result of the '{name}' filter")
@@ -365,6 +373,8 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
     def bounded_concat(self, parts: tuple[Any, ...]) -> str:
         texts, total = [], 0
         for part in parts:
+            if not isinstance(part, str) and weight(part) > MAX_TEXT:
+                _refuse_size("a '~' concatenation")
             text = part if isinstance(part, str) else str(part)
             total += len(text)
             if total > MAX_TEXT:
@@ -377,7 +387,10 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
         return _guarded(iter(iterable))
 
     def bounded_output(self, value: Any) -> Any:
-        _charge(1, weight(value))
+        size = weight(value)
+        if size > MAX_TEXT:
+            _refuse_size("an output")
+        _charge(1, size)
         return value
 
     def _generate(

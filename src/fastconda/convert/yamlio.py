@@ -62,6 +62,7 @@ _STYLES: dict[str, type[str]] = {
 _TOP_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w.-]*)\s*:")
 MAX_NODES = 100_000  # nodes after alias expansion: a large real recipe has a few hundred
 MAX_DEPTH = 100  # nesting levels: real recipes have fewer than ten
+_MAX_INT_DIGITS = 100
 _BOUNDS_HINT = "write the values out instead of repeating anchors, or nest less"
 
 
@@ -294,7 +295,7 @@ class _Builder:
             return None
         if value in _BOOL:
             return _BOOL[value]
-        if _INT.match(value):
+        if _INT.match(value) and len(value) <= _MAX_INT_DIGITS:  # longer: text (int() refuses >4300)
             return int(value)
         return value
 
