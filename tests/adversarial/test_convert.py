@@ -551,3 +551,29 @@ def test_the_bounded_sandbox_renders_what_recipes_use_like_jinja_does(template: 
 
     expected = ImmutableSandboxedEnvironment().from_string(template).render()
     assert render(template, {}, ENV) == expected
+
+
+def test_build_converts_a_projects_meta_yaml_with_the_project_as_the_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``fastconda build`` names the project root to the converter: outside it, a read is refused
+    before anything is built (the message names the project, which only build passes)."""
+    project = tmp_path / "proj"
+    (project / "src" / "foo").mkdir(parents=True)
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "foo"\nversion = "1.0"\n[build-system]\nrequires = ["hatchling"]\n'
+        'build-backend = "hatchling.build"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "secret.txt").write_text(SECRET, encoding="utf-8")
+    _recipe(
+        project / "recipe",
+        "{% set m = load_file_regex(load_file='../../secret.txt', regex_pattern='.*') %}\n"
+        "package:\n  name: foo\n  version: '1.0'\nabout:\n  summary: {{ m.group(0) }}\n",
+    )
+    code = main(["build", str(project), "-c", str(tmp_path), "-o", str(tmp_path / "out")])
+    captured = capsys.readouterr()
+    assert code == 1
+    assert f"outside the project {project}" in captured.err
+    assert SECRET not in captured.err + captured.out
+    assert not (tmp_path / "out").exists()

@@ -59,11 +59,12 @@ def _find(recipe_dir: Path, name: str, from_recipe_dir: bool, project_root: Path
         path = candidate.resolve()
         root = project_root.resolve() if project_root is not None else allowed
         if not _inside(path, root):
-            where = "the project" if project_root is not None else "the recipe folder"
-            msg = (
-                f"refused to read '{name}': it resolves to {path}, outside {where} {root}; a recipe reads "
-                "only files in its own folder (and plain names such as setup.py in the folder above)"
-            )
+            if project_root is not None:
+                where, rule = "the project", "files of its project"
+            else:
+                where, rule = "the recipe folder", "files of its folder (and plain names, setup.py, above it)"
+            msg = f"refused to read '{name}': it resolves to {path}, outside {where} {root}; "
+            msg += f"a recipe reads {rule}"
             raise OutsideRecipe(msg)
         if path.is_file():
             return path
