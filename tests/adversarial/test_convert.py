@@ -283,6 +283,7 @@ _LAUGHS = (
         ),
         pytest.param("package:\n  name: foo\x00\n  version: '1'\n", "U+0000", id="nul-byte"),
         pytest.param("", "empty", id="empty"),
+        pytest.param("package:\n  name: foo\n" + "# padding\n" * 500_000, "MiB", id="huge-file"),
         pytest.param("{% set x = 1 %}\n# only a comment\n", "empty", id="renders-to-nothing"),
         pytest.param(
             "{% set v = 1 / 0 %}\npackage:\n  name: foo\n  version: {{ v }}\n", "foo", id="zero-division"

@@ -15,6 +15,7 @@ from fastconda.convert.writer import dump, header_comments
 from fastconda.errors import ConvertError
 
 VariantInput = str | Path | Mapping[str, Sequence[object]] | None
+MAX_RECIPE = 4 * 1024 * 1024  # bytes of a meta.yaml: real ones have a few kB
 
 
 def convert(
@@ -78,7 +79,12 @@ def _read(text_or_path: str | Path) -> tuple[str, str, Path | None]:
     if path.is_dir():
         path = path / "meta.yaml"
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as stream:
+            data = stream.read(MAX_RECIPE + 1)
+        if len(data) > MAX_RECIPE:
+            msg = f"{path}: larger than {MAX_RECIPE // (1024 * 1024)} MiB; that is not a recipe, refused"
+            raise ConvertError(msg)
+        text = data.decode("utf-8")
     except FileNotFoundError:
         msg = f"{path}: no such file; pass a meta.yaml or the folder that holds one"
         raise ConvertError(msg) from None
