@@ -578,3 +578,19 @@ def test_build_converts_a_projects_meta_yaml_with_the_project_as_the_limit(
     assert f"outside the project {project}" in captured.err
     assert SECRET not in captured.err + captured.out
     assert not (tmp_path / "out").exists()
+
+
+def test_a_backtracking_load_file_regex_is_stopped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``(a+)+$`` on 40 a's and a '!' backtracks 2**40 times: Python's re cannot be interrupted."""
+    folder = _recipe(
+        tmp_path / "r",
+        "{% set m = load_file_regex(load_file='data.txt', regex_pattern='(a+)+$') %}\n"
+        "package:\n  name: foo\n  version: '1'\n",
+    )
+    (folder / "data.txt").write_text("a" * 40 + "!", encoding="utf-8")
+    code, seconds = _timed(["convert", str(folder)])
+    line = _one_line_error(capsys, code, names=str(folder / "meta.yaml"))
+    assert "takes more than" in line
+    assert seconds < 10

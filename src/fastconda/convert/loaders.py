@@ -16,13 +16,15 @@ it is checked, and a refusal is an error (:class:`OutsideRecipe`) that names the
 - ``fastconda build`` passes the project root: any file inside the project, by any spelling.
 
 Absolute paths and ``..`` that leave the allowed folder are refused, whether the file exists or not.
-Files are read up to :data:`MAX_FILE` bytes.
+Files are read up to :data:`MAX_FILE` bytes; a ``load_file_regex`` pattern that backtracks for
+longer than :data:`REGEX_SECONDS` is refused (see :func:`_search`).
 """
 
 from __future__ import annotations
 
 import json
 import re
+import sys
 import tomllib
 from collections.abc import Callable
 from pathlib import Path, PurePath
@@ -30,10 +32,15 @@ from typing import Any
 
 from ruamel.yaml.error import YAMLError
 
-from fastconda.convert.sandbox import Refused
+from fastconda._proc import run
+from fastconda.convert.sandbox import LimitExceeded, Refused
 from fastconda.convert.yamlio import load_plain
+from fastconda.errors import CommandError
 
 MAX_FILE = 4 * 1024 * 1024  # bytes: a setup.py or pyproject.toml is a few kB
+MAX_PATTERN = 10_000  # characters of a load_file_regex pattern
+REGEX_SECONDS = 2.0  # a real pattern on a real setup.py takes microseconds
+_SEARCH = "import re, sys; re.search(sys.argv[1], open(sys.argv[2], encoding='utf-8', newline='').read())"
 
 
 class FileMissing(ValueError):
@@ -81,6 +88,25 @@ def _read(path: Path) -> str:
     return data.decode("utf-8")
 
 
+def _search(pattern: str, path: Path, text: str) -> re.Match[str] | None:
+    """``re.search`` of a recipe's pattern, which may backtrack for hours (``(a+)+$``): Python's
+    ``re`` has no timeout, so the same search runs first in a child interpreter that is stopped
+    after :data:`REGEX_SECONDS`; when it finished there, it finishes here in the same time."""
+    if len(pattern) > MAX_PATTERN:
+        msg = f"load_file_regex: a pattern of {len(pattern):,} characters; refused"
+        raise LimitExceeded(msg)
+    compiled = re.compile(pattern)  # a broken pattern is an error of the recipe, raised here
+    try:
+        run([sys.executable, "-I", "-S", "-c", _SEARCH, pattern, str(path)], timeout=REGEX_SECONDS)
+    except CommandError as exc:
+        took = (
+            f"takes more than {REGEX_SECONDS:.0f} s" if exc.returncode == -1 else f"fails ({exc.returncode})"
+        )
+        msg = f"load_file_regex: searching '{pattern[:60]}' in {path.name} {took}; refused"
+        raise LimitExceeded(msg) from None
+    return compiled.search(text)
+
+
 def file_functions(
     recipe_dir: Path, read: list[Path], project_root: Path | None = None
 ) -> dict[str, Callable[..., Any]]:
@@ -94,7 +120,7 @@ def file_functions(
     ) -> re.Match[str] | None:
         path = _find(recipe_dir, str(load_file), from_recipe_dir, project_root)
         read.append(path)
-        return re.search(regex_pattern, _read(path))
+        return _search(str(regex_pattern), path, _read(path))
 
     def load_file_data(
         filename: str, fmt: str | None = None, from_recipe_dir: bool = False, **_ignored: Any
