@@ -22,8 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fastconda.cli import main
+from fastconda.convert import convert
 from fastconda.convert.check_meta import namespace
 from fastconda.convert.selectors import SelectorError, evaluate_selector
+from fastconda.errors import ConvertError
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 
@@ -184,14 +186,11 @@ def test_a_plain_name_in_the_folder_above_the_recipe_is_still_read(tmp_path: Pat
         "package:\n  name: foo\n  version: {{ m.group('v') }}\n",
     )
     (tmp_path / "setup.py").write_text("setup(version='1.2.3')\n", encoding="utf-8")
-    from fastconda.convert import convert
 
     assert "version: 1.2.3" in convert(folder).recipe_text
 
 
 def test_build_may_read_anywhere_in_the_project_and_nowhere_else(tmp_path: Path) -> None:
-    from fastconda.convert import convert
-    from fastconda.errors import ConvertError
 
     project = tmp_path / "project"
     (project / "src" / "foo").mkdir(parents=True)
@@ -594,3 +593,37 @@ def test_a_backtracking_load_file_regex_is_stopped(
     line = _one_line_error(capsys, code, names=str(folder / "meta.yaml"))
     assert "takes more than" in line
     assert seconds < 10
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "environ.update({'FASTCONDA_PWNED': '1'})",
+        "os.environ.setdefault('FASTCONDA_PWNED', '1')",
+        "environ.pop('PATH')",
+        "os.system",
+        "os.__class__.__init__.__globals__",
+        "compiler.__globals__",
+        "pin_subpackage.__closure__",
+        "load_file_regex.__code__",
+        "load_file_regex(load_file='meta.yaml', regex_pattern='p').re.sub('', 'x' * 1000)",
+        "cycler.__init__.__globals__",
+        "namespace.__init__.__globals__",
+        "range.__self__",
+        "'x'.__class__",
+        "lipsum()",
+    ],
+)
+def test_the_check_namespace_offers_no_way_out(tmp_path: Path, expression: str) -> None:
+    """What conda-build's namespace holds here (os, environ, pins, file functions) cannot write the
+    environment, reach module globals or any other Python object."""
+    import jinja2
+
+    from fastconda.convert.check import DEFAULT_VARIANT
+    from fastconda.convert.check_meta import render_meta
+
+    folder = _recipe(tmp_path / "r", "package: {name: foo}\n")
+    before = dict(os.environ)
+    with pytest.raises((jinja2.TemplateError, ConvertError)):
+        render_meta(f"x: {{{{ {expression} }}}}\n", "linux-64", DEFAULT_VARIANT, folder)
+    assert dict(os.environ) == before
