@@ -282,6 +282,12 @@ _LAUGHS = (
         ),
         pytest.param("package:\n  name: foo\x00\n  version: '1'\n", "U+0000", id="nul-byte"),
         pytest.param("", "empty", id="empty"),
+        pytest.param(
+            "{% set xs = [1] * 10000 %}\n{% for i in xs %}\n" + "# a line\n" * 1000 + "{% endfor %}\n"
+            "package:\n  name: foo\n",
+            "unrolls",
+            id="unrolled-loop",
+        ),
         pytest.param("package:\n  name: foo\n" + "# padding\n" * 500_000, "MiB", id="huge-file"),
         pytest.param("{% set x = 1 %}\n# only a comment\n", "empty", id="renders-to-nothing"),
         pytest.param(

@@ -289,6 +289,8 @@ class _Pass:
             )
             kept = [(f"{text[: len(text) - len(text.lstrip())]}# {text.strip()}", o) for text, o in block]
             return [("", origin), *kept, ("", origin)]
+        if len(values) * max(len(block), 1) > MAX_LINES:
+            raise self.fail(origin, f"the loop unrolls to more than {MAX_LINES:,} lines; refused")
         var = match.group("var")
         out: list[tuple[str, int]] = [("", origin)]
         for value in values:

@@ -78,6 +78,7 @@ _FILTERS = frozenset(
      "lower", "map", "max", "min", "reject", "rejectattr", "replace", "reverse", "round", "safe", "select",
      "selectattr", "slice", "sort", "string", "sum", "title", "tojson", "trim", "truncate", "unique", "upper"}
 )  # fmt: skip
+_PASSED = frozenset({"environment", "eval_ctx", "env", "context"})  # what jinja passes to a filter first
 _PERCENT = re.compile(r"%[-#0 +]*(\*|\d*)(?:\.(\*|\d*))?[a-zA-Z%]")
 
 
@@ -263,7 +264,7 @@ def _bounded_filter(name: str, function: Callable[..., Any]) -> Callable[..., An
         _charge(1)
         bound = signature.bind(*args[skip:], **kwargs)
         values = bound.arguments
-        subject = next((v for k, v in values.items() if k not in {"environment", "eval_ctx", "env"}), None)
+        subject = next((v for k, v in values.items() if k not in _PASSED), None)
         if weight(subject) > MAX_TEXT:  # the others are linear in their input: bound the input
             _refuse_size(f"the input of the '{name}' filter")
         if name in {"join", "sum"}:
