@@ -32,6 +32,8 @@ SRC = Path(__file__).resolve().parents[2] / "src"
 
 def _recipe(folder: Path, text: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
+    (folder / "data.txt").write_text("a" * 40 + "!", encoding="utf-8")
+    (folder / "data.yaml").write_text(_LAUGHS, encoding="utf-8")
     (folder / "meta.yaml").write_text(text, encoding="utf-8")
     return folder
 
@@ -204,6 +206,8 @@ def test_build_may_read_anywhere_in_the_project_and_nowhere_else(tmp_path: Path)
     with pytest.raises(ConvertError, match="outside the recipe folder"):
         convert(folder)  # convert alone: only the recipe folder
     (tmp_path / "secret.txt").write_text(SECRET, encoding="utf-8")
+    (folder / "data.txt").write_text("a" * 40 + "!", encoding="utf-8")
+    (folder / "data.yaml").write_text(_LAUGHS, encoding="utf-8")
     (folder / "meta.yaml").write_text(
         "{% set m = load_file_regex(load_file='../../../secret.txt', regex_pattern='.*') %}\n"
         "package:\n  name: foo\n  version: '1'\nabout:\n  summary: {{ m.group(0) }}\n",
@@ -391,6 +395,9 @@ EXPRESSIONS = [
     "'a'.ljust(10**9)",
     "(1).to_bytes(10**9, 'big')",
     "m(1)",
+    "load_file_data('data.yaml')",
+    "load_file_regex(load_file='data.txt', regex_pattern='(a+)+$')",
+    "load_file_regex(load_file='../../../../../../etc/passwd', regex_pattern='.*')",
     "1 / 0",
     "'1.0'.split('.')[0]",
 ]
@@ -401,6 +408,7 @@ STATEMENTS = [
     "{% macro m(n) %}{% for i in range(100000) %}{{ 'x' * 100000 }}{% endfor %}{% endmacro %}",
     "{% set ns = namespace(a='x') %}",
     "{% set version = '1.0' %}",
+    "{% set xs = [1] * 10000 %}\n{% for x in xs %}\n{% for y in xs %}\n# {{ x }}\n{% endfor %}\n{% endfor %}",
 ]
 YAML_TAILS = [
     "",
@@ -498,7 +506,7 @@ def _stop(child: subprocess.Popen[str]) -> None:
 
 
 @settings(
-    max_examples=int(os.environ.get("FASTCONDA_HOSTILE_EXAMPLES", "60")),
+    max_examples=int(os.environ.get("FASTCONDA_HOSTILE_EXAMPLES", "150")),
     deadline=None,
     database=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
@@ -514,6 +522,8 @@ def test_hostile_jinja_and_yaml_never_execute_and_fail_in_one_line(
     canary = base / "canary"
     folder = base / "recipe"
     folder.mkdir()
+    (folder / "data.txt").write_text("a" * 40 + "!", encoding="utf-8")
+    (folder / "data.yaml").write_text(_LAUGHS, encoding="utf-8")
     (folder / "meta.yaml").write_text(
         text.replace(CANARY, str(canary)), encoding="utf-8", errors="surrogatepass"
     )
