@@ -643,3 +643,15 @@ def test_the_check_namespace_offers_no_way_out(tmp_path: Path, expression: str) 
     with pytest.raises((jinja2.TemplateError, ConvertError)):
         render_meta(f"x: {{{{ {expression} }}}}\n", "linux-64", DEFAULT_VARIANT, folder)
     assert dict(os.environ) == before
+
+
+def test_build_with_a_recipe_outside_the_project_still_reads_the_recipe_folder(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    project.mkdir()
+    folder = _recipe(
+        tmp_path / "recipes" / "foo",
+        "{% set m = load_file_regex(load_file='version.txt', regex_pattern='[0-9.]+') %}\n"
+        "package:\n  name: foo\n  version: {{ m.group(0) }}\n",
+    )
+    (folder / "version.txt").write_text("7.8.9\n", encoding="utf-8")
+    assert "version: 7.8.9" in convert(folder, project_root=project).recipe_text

@@ -13,7 +13,8 @@ it is checked, and a refusal is an error (:class:`OutsideRecipe`) that names the
   ``recipe/meta.yaml`` that reads ``setup.py`` or ``pyproject.toml`` at the top of its project, a
   *plain relative* name (no ``..``, not absolute) looked up in the folder above the recipe folder,
   resolving inside that folder.
-- ``fastconda build`` passes the project root: any file inside the project, by any spelling.
+- ``fastconda build`` passes the project root: any file inside the project, by any spelling (and
+  the recipe folder's own files, should the recipe live outside the project).
 
 Absolute paths and ``..`` that leave the allowed folder are refused, whether the file exists or not.
 Files are read up to :data:`MAX_FILE` bytes; a ``load_file_regex`` pattern that backtracks for
@@ -43,6 +44,9 @@ REGEX_SECONDS = 2.0  # a real pattern on a real setup.py takes microseconds
 _SEARCH = "import re, sys; re.search(sys.argv[1], open(sys.argv[2], encoding='utf-8', newline='').read())"
 
 
+_RULE = "files of its folder, and plain names such as setup.py in the folder above"
+
+
 class FileMissing(ValueError):
     """The file a recipe reads is not in the recipe folder (nor its parent, for the source tree)."""
 
@@ -58,20 +62,20 @@ def _inside(path: Path, folder: Path) -> bool:
 def _find(recipe_dir: Path, name: str, from_recipe_dir: bool, project_root: Path | None) -> Path:
     """The file ``name`` names, by the rules of the module docstring."""
     recipe_dir = recipe_dir.resolve()
+    project = project_root.resolve() if project_root is not None else None
     plain = not PurePath(name).is_absolute() and ".." not in PurePath(name).parts
-    candidates = [(recipe_dir / name, recipe_dir)]
-    if not from_recipe_dir and (plain or project_root is not None):
-        candidates.append((recipe_dir.parent / name, recipe_dir.parent))
+    # (candidate, the folders it may resolve into): the recipe folder always, the project if named
+    extra = [project] if project is not None else []
+    candidates = [(recipe_dir / name, [recipe_dir, *extra])]
+    if not from_recipe_dir and (plain or extra):
+        above = [recipe_dir.parent] if plain else []
+        candidates.append((recipe_dir.parent / name, [*above, *extra]))
     for candidate, allowed in candidates:
         path = candidate.resolve()
-        root = project_root.resolve() if project_root is not None else allowed
-        if not _inside(path, root):
-            if project_root is not None:
-                where, rule = "the project", "files of its project"
-            else:
-                where, rule = "the recipe folder", "files of its folder (and plain names, setup.py, above it)"
-            msg = f"refused to read '{name}': it resolves to {path}, outside {where} {root}; "
-            msg += f"a recipe reads {rule}"
+        if not any(_inside(path, root) for root in allowed):
+            where = f"the project {project}" if project is not None else f"the recipe folder {recipe_dir}"
+            rule = "files of its project" if project is not None else _RULE
+            msg = f"refused to read '{name}': it resolves to {path}, outside {where}; a recipe reads {rule}"
             raise OutsideRecipe(msg)
         if path.is_file():
             return path
