@@ -285,6 +285,12 @@ _LAUGHS = (
             id="deep-parens",
         ),
         pytest.param("package:\n  name: foo\x00\n  version: '1'\n", "U+0000", id="nul-byte"),
+        pytest.param(
+            "{% set a = '" + "x" * 1000 + "' %}\npackage:\n  name: foo\n"
+            "  version: {{ a | replace('x', a) | replace('x', a) }}\n",
+            "larger than",
+            id="replace-chain-for-the-engine",
+        ),
         pytest.param("", "empty", id="empty"),
         pytest.param(
             "{% set xs = [1] * 10000 %}\n{% for i in xs %}\n" + "# a line\n" * 1000 + "{% endfor %}\n"

@@ -160,13 +160,14 @@ def _unparse(expr: str) -> tuple[str, tuple[str, ...]]:
 def translate(expr: str, static: Mapping[str, object] | None = None) -> Translated:
     """Translate one conda-build jinja expression (without braces) into v1 syntax.
 
-    With ``static``, an expression whose inputs are all known and that repeats something (``*``) is
-    tried within the sandbox's bounds first: rattler-build's minijinja has no size bound, and
-    ``'x' * 10**10`` in a v1 recipe aborts the engine. A bound raises
+    With ``static``, an expression whose inputs are all known and that computes something is tried
+    within the sandbox's bounds first: rattler-build's minijinja has no size bound, and
+    ``'x' * 10**10`` or chained ``replace`` in a v1 recipe abort the engine. A bound raises
     :class:`~fastconda.convert.sandbox.LimitExceeded`.
     """
     text, problems = _unparse(expr)
-    if static is not None and "*" in expr and free_names(expr) <= static.keys():
+    computed = not isinstance(parse_expression(expr), nodes.Name | nodes.Const)
+    if static is not None and computed and free_names(expr) <= static.keys():
         with contextlib.suppress(*EVAL_ERRORS):  # not computable now: reported below as before
             evaluate(expr, static)
     if not problems:
