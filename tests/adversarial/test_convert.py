@@ -291,6 +291,11 @@ _LAUGHS = (
             "larger than",
             id="replace-chain-for-the-engine",
         ),
+        pytest.param(
+            "{% macro m() %}{{ 'x'|nosuchfilter }}{% endmacro %}\npackage:\n  name: foo\n",
+            "nosuchfilter",
+            id="macro-unknown-filter",
+        ),
         pytest.param("", "empty", id="empty"),
         pytest.param(
             "{% set xs = [1] * 10000 %}\n{% for i in xs %}\n" + "# a line\n" * 1000 + "{% endfor %}\n"
@@ -413,6 +418,7 @@ STATEMENTS = [
     "{% endmacro %}",
     "{% macro m(n) %}{% for i in range(100000) %}{{ 'x' * 100000 }}{% endfor %}{% endmacro %}",
     "{% set ns = namespace(a='x') %}",
+    "{% macro w() %}{{ 'x'|wordwrap }}{{ 'y'|urlize }}{% endmacro %}",
     "{% set version = '1.0' %}",
     "{% set xs = [1] * 10000 %}\n{% for x in xs %}\n{% for y in xs %}\n# {{ x }}\n{% endfor %}\n{% endfor %}",
 ]

@@ -174,9 +174,14 @@ class _Pass:
         match = _MACRO.match(pending[index][0])
         assert match is not None
         name = match["name"]
-        with budget():
-            module = ex.ENV.from_string(source).make_module(vars=dict(self.result.static))
-        self.result.static[name] = getattr(module, name)
+        try:
+            with budget():
+                module = ex.ENV.from_string(source).make_module(vars=dict(self.result.static))
+            macro = getattr(module, name)
+        except (*ex.EVAL_ERRORS, AttributeError) as exc:  # an unknown filter, text after endmacro, ...
+            message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
+            raise self.fail(origin, f"'{{% macro {name} %}}' cannot be compiled: {message}") from None
+        self.result.static[name] = macro
         self.result.static_only.add(name)
         self.warnings.add(
             f"'{{% macro {name} %}}' has no v1 equivalent: its calls are expanded at conversion time",
