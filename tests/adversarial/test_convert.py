@@ -296,6 +296,17 @@ _LAUGHS = (
             "nosuchfilter",
             id="macro-unknown-filter",
         ),
+        pytest.param(
+            "package:\n  name: foo\nrequirements:\n  build:\n    - {\n{ cdt('x') }}\n",
+            "used as a key",
+            id="mapping-as-key",
+        ),
+        pytest.param(
+            "{% set p = load_file_re|gex(x=1) %}\npackage:\n  name: foo\n", "foo", id="unknown-filter-set"
+        ),
+        pytest.param(
+            "package:\n  name: foo\n  version: {{ v|re1place('-', '_') }}\n", "foo", id="unknown-filter"
+        ),
         pytest.param("", "empty", id="empty"),
         pytest.param(
             "{% set xs = [1] * 10000 %}\n{% for i in xs %}\n" + "# a line\n" * 1000 + "{% endfor %}\n"

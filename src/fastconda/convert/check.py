@@ -26,7 +26,7 @@ from ruamel.yaml.error import YAMLError
 from fastconda.convert.check_meta import render_meta
 from fastconda.convert.expressions import ENV
 from fastconda.convert.model import ConversionResult
-from fastconda.convert.sandbox import budget, render
+from fastconda.convert.sandbox import budget, first_line, render
 from fastconda.convert.sections import fuzzy_version
 from fastconda.convert.yamlio import check_document
 from fastconda.errors import ConvertError
@@ -93,7 +93,7 @@ def check(
                 values = {**values, **_first_variant(variant_config, platform, values), **(variant or {})}
             original = _packages_from_meta(render_meta(text, platform, values, recipe_dir))
     except _NOT_RENDERED as exc:
-        return CheckReport(platform, (), (f"meta.yaml does not render for {platform}: {exc}",))
+        return CheckReport(platform, (), (f"meta.yaml does not render for {platform}: {first_line(exc)}",))
     except ConvertError as exc:  # a refused file or a bound: the recipe is refused, not compared
         msg = f"{name}: --check: {exc}"
         raise ConvertError(msg) from None
@@ -106,7 +106,7 @@ def check(
     try:
         converted = _packages_from_v1(result.recipe_text, platform, values)
     except Exception as exc:
-        return CheckReport(platform, (), (f"recipe.yaml does not render for {platform}: {exc}",))
+        return CheckReport(platform, (), (f"recipe.yaml does not render for {platform}: {first_line(exc)}",))
     differences: list[str] = []
     for name in sorted(original.keys() | converted.keys()):
         if name not in converted:

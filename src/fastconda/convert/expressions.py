@@ -97,7 +97,11 @@ def parse_expression(expr: str) -> nodes.Expr:
 
 @lru_cache(maxsize=4096)
 def free_names(expr: str) -> frozenset[str]:
-    return frozenset(meta.find_undeclared_variables(ENV.parse("{{ " + expr + " }}")))
+    tree = ENV.parse("{{ " + expr + " }}")
+    try:
+        return frozenset(meta.find_undeclared_variables(tree))
+    except jinja2.TemplateAssertionError:  # an unknown filter or test: the names are still the names
+        return frozenset(n.name for n in tree.find_all(nodes.Name) if n.ctx == "load")
 
 
 @lru_cache(maxsize=1024)

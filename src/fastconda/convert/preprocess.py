@@ -17,7 +17,7 @@ import jinja2
 from fastconda.convert import expressions as ex
 from fastconda.convert.loaders import file_functions, is_plain
 from fastconda.convert.model import Warnings
-from fastconda.convert.sandbox import Refused, budget
+from fastconda.convert.sandbox import Refused, budget, first_line
 from fastconda.convert.selectors import SelectorError, combine, negate, split_selector, translate_selector
 from fastconda.errors import ConvertError
 
@@ -84,7 +84,7 @@ def prepare(  # noqa: PLR0917 - project_root joined the existing positional para
         msg = f"{filename}:{exc.lineno}: broken jinja: {exc.message}; fix the template so jinja2 can parse it"
         raise ConvertError(msg) from None
     except ValueError as exc:  # a literal Python refuses, such as an integer of 5000 digits
-        msg = f"{filename}: broken jinja: {exc}; fix the template so jinja2 can parse it"
+        msg = f"{filename}: broken jinja: {first_line(exc)}; fix the template so jinja2 can parse it"
         raise ConvertError(msg) from None
     except (RecursionError, MemoryError):
         msg = f"{filename}: the jinja nests too deeply to parse; simplify it"

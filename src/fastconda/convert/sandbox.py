@@ -90,6 +90,12 @@ class LimitExceeded(Refused):
     """The recipe's jinja goes beyond a size or work bound."""
 
 
+def first_line(exc: BaseException) -> str:
+    """An exception's message as one line (jinja's assertion errors append a fake traceback)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 _state = threading.local()
 
 

@@ -19,7 +19,7 @@ from fastconda.convert import expressions as ex
 from fastconda.convert import yamlio
 from fastconda.convert.model import Warnings
 from fastconda.convert.preprocess import Line, Prepared
-from fastconda.convert.sandbox import Refused
+from fastconda.convert.sandbox import Refused, first_line
 from fastconda.convert.selectors import combine
 from fastconda.errors import ConvertError
 
@@ -130,9 +130,8 @@ class Doc:
             except (Refused, RecursionError) as exc:
                 raise self._refused(exc, text, line0) from None
             except Exception as exc:
-                msg = (
-                    f"{self.filename}:{self.origin(line0)}: broken jinja expression '{{{{ {text} }}}}': {exc}"
-                )
+                where = f"{self.filename}:{self.origin(line0)}"
+                msg = f"{where}: broken jinja expression '{{{{ {text} }}}}': {first_line(exc)}"
                 raise ConvertError(msg) from None
             for problem in result.problems:
                 how = (
@@ -151,7 +150,8 @@ class Doc:
         try:
             return str(ex.evaluate(text, self.static))
         except ex.EVAL_ERRORS as exc:
-            msg = f"{self.filename}:{self.origin(line0)}: cannot evaluate '{{{{ {text} }}}}': {exc}"
+            where = f"{self.filename}:{self.origin(line0)}"
+            msg = f"{where}: cannot evaluate '{{{{ {text} }}}}': {first_line(exc)}"
             raise ConvertError(msg) from None
         except (Refused, RecursionError) as exc:
             raise self._refused(exc, text, line0) from None

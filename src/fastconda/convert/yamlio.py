@@ -258,6 +258,9 @@ class _Builder:
         out.lc.line, out.lc.col = node.start_mark.line, node.start_mark.column
         out.lc.data = {}
         for key_node, value_node in node.value:
+            if type(key_node).__name__ != "ScalarNode":
+                msg = "a mapping or list used as a key"
+                raise YamlError(msg, key_node.start_mark.line, "keys of a recipe are plain words")
             key = self._scalar(key_node)
             key = key if isinstance(key, int | bool) else str(key)
             out[key] = self.build(value_node)
