@@ -678,3 +678,28 @@ def test_build_with_a_recipe_outside_the_project_still_reads_the_recipe_folder(t
     )
     (folder / "version.txt").write_text("7.8.9\n", encoding="utf-8")
     assert "version: 7.8.9" in convert(folder, project_root=project).recipe_text
+
+
+def test_odd_recipes_found_by_mutation_end_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Mutations of the golden recipes that gave a traceback or printed Python's own warnings."""
+    import warnings
+
+    folder = _recipe(
+        tmp_path / "empty-dep", "package:\n  name: foo\n  version: '1'\nrequirements:\n  run:\n    - {}\n"
+    )
+    code = main(["convert", "--check", str(folder)])
+    captured = capsys.readouterr()
+    assert code == 1 and "Traceback" not in captured.err and "StopIteration" not in captured.err
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(ConvertError, match="is not a valid expression"):
+            convert("package:\n  name: foo\n  version: 1  # [py<38x]\n")
+    assert [str(w.message) for w in caught] == []
+    loop = (
+        "{% set xs = [1] %}\npackage:\n  name: foo\nrequirements:\n  run:\n"
+        '{% for x in xs %}\n    - {{ "}}" }}\n{% endfor %}\n'
+    )
+    with pytest.raises(ConvertError, match=r"meta\.yaml:7: broken jinja expression"):
+        convert(loop)

@@ -215,6 +215,8 @@ def _about_value(key: str, value: Any) -> Any:
 
 def _dep(value: Any) -> str:
     if isinstance(value, dict):
+        if len(value) != 1 or not isinstance(next(iter(value.values())), dict):
+            return str(value)  # not a pin: compared as written
         kind, args = next(iter(value.items()))
         if args.get("exact"):
             return f"{kind}({args['name']}, exact)"

@@ -360,7 +360,10 @@ def _substitute(text: str, var: str, value: object, static: dict[str, object]) -
 
     def replace(match: re.Match[str]) -> str:
         expr = match.group(1)
-        names = ex.free_names(expr)
+        try:
+            names = ex.free_names(expr)
+        except jinja2.TemplateSyntaxError:
+            return match.group(0)  # left as written: the line's own pass reports it with its line
         if var not in names:
             return match.group(0)
         if names <= static.keys():

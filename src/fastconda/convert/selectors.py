@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -81,7 +82,9 @@ def _parse(expr: str) -> ast.expr:
         msg = f"selector '[{expr[:40]}...]' is longer than {MAX_SELECTOR} characters"
         raise SelectorError(msg)
     try:
-        tree = ast.parse(expr.strip(), mode="eval")
+        with warnings.catch_warnings():  # '38x' is a SyntaxWarning before it is an error: not ours to print
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(expr.strip(), mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
         reason = exc.msg if isinstance(exc, SyntaxError) else "nested too deeply"
         msg = f"selector '[{expr}]' is not a valid expression ({reason})"
