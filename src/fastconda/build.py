@@ -270,7 +270,7 @@ def _recipe(
         with clock.phase("convert", f"converting {recipe_file}"):
             folder = work / "recipe"
             shutil.copytree(recipe_file.parent, folder)
-            result = convert(recipe_file)
+            result = convert(recipe_file, project_root=project.root)
             notes += [f"convert: {w}" for w in result.warnings]
             notes.append(f"converted the project's {recipe_file} on the fly")
             text = _anchor_source_paths(result.recipe_text, recipe_file.parent)

@@ -10,6 +10,7 @@ about. Each difference is one line that names the package and the field.
 from __future__ import annotations
 
 import io
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -25,7 +26,10 @@ from ruamel.yaml.error import YAMLError
 from fastconda.convert.check_meta import render_meta
 from fastconda.convert.expressions import ENV
 from fastconda.convert.model import ConversionResult
+from fastconda.convert.sandbox import budget, first_line, render
 from fastconda.convert.sections import fuzzy_version
+from fastconda.convert.yamlio import check_document
+from fastconda.errors import ConvertError
 
 DEFAULT_VARIANT: dict[str, str] = {
     "python": "3.11",
@@ -43,6 +47,11 @@ ABOUT = {
     "license_family": "license_family",
     "license_file": "license_file",
 }
+
+
+# what a recipe that conda-build could not render raises here (a difference, not a crash)
+_NOT_RENDERED = (jinja2.TemplateError, YAMLError, SyntaxError, NameError, TypeError, ValueError, LookupError,
+                 AttributeError, ArithmeticError, AssertionError, re.error)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -75,18 +84,29 @@ def check(
 ) -> CheckReport:
     """Compare the meta.yaml rendered by its own rules with the converted recipe rendered by rattler-build."""
     values = {**DEFAULT_VARIANT, **(variant or {})}
-    text = meta.read_text(encoding="utf-8") if isinstance(meta, Path) else meta
+    name = str(meta) if isinstance(meta, Path) else "meta.yaml"
     try:
-        if variant_config is not None:
-            values = {**values, **_first_variant(variant_config, platform, values), **(variant or {})}
+        text = meta.read_text(encoding="utf-8") if isinstance(meta, Path) else meta
         recipe_dir = meta.parent if isinstance(meta, Path) else None
-        original = _packages_from_meta(render_meta(text, platform, values, recipe_dir))
-    except (jinja2.TemplateError, YAMLError, SyntaxError, NameError, TypeError, ValueError) as exc:
-        return CheckReport(platform, (), (f"meta.yaml does not render for {platform}: {exc}",))
+        with budget():
+            if variant_config is not None:
+                values = {**values, **_first_variant(variant_config, platform, values), **(variant or {})}
+            original = _packages_from_meta(render_meta(text, platform, values, recipe_dir))
+    except _NOT_RENDERED as exc:
+        return CheckReport(platform, (), (f"meta.yaml does not render for {platform}: {first_line(exc)}",))
+    except ConvertError as exc:  # a refused file or a bound: the recipe is refused, not compared
+        msg = f"{name}: --check: {exc}"
+        raise ConvertError(msg) from None
+    except (RecursionError, MemoryError):
+        msg = f"{name}: --check: the recipe nests too deeply or grows too large to render; simplify its jinja"
+        raise ConvertError(msg) from None
+    except OSError as exc:
+        msg = f"{name}: --check: cannot read: {exc}"
+        raise ConvertError(msg) from None
     try:
         converted = _packages_from_v1(result.recipe_text, platform, values)
     except Exception as exc:
-        return CheckReport(platform, (), (f"recipe.yaml does not render for {platform}: {exc}",))
+        return CheckReport(platform, (), (f"recipe.yaml does not render for {platform}: {first_line(exc)}",))
     differences: list[str] = []
     for name in sorted(original.keys() | converted.keys()):
         if name not in converted:
@@ -117,6 +137,7 @@ def _show(value: Any) -> str:
 
 
 def _load(text: str) -> Any:
+    check_document(text)  # aliases, depth and control characters within bounds before loading
     yaml = YAML(typ="safe", pure=True)
     yaml.Constructor = _LastWins
     return yaml.load(text)
@@ -126,7 +147,13 @@ Package = dict[str, Any]
 
 
 def _packages_from_meta(text: str) -> dict[str, Package]:
-    data = _load(text) or {}
+    data = _load(text)
+    if not isinstance(data, dict) or not data:
+        msg = "it renders to no recipe (empty, or not a mapping)"
+        raise ValueError(msg)
+    if not isinstance(data.get("package"), dict) and not data.get("outputs"):
+        msg = "it has no 'package:' section"
+        raise ValueError(msg)
     top_build = data.get("build") or {}
     if top_build.get("skip") is True:
         return {}
@@ -188,6 +215,8 @@ def _about_value(key: str, value: Any) -> Any:
 
 def _dep(value: Any) -> str:
     if isinstance(value, dict):
+        if len(value) != 1 or not isinstance(next(iter(value.values())), dict):
+            return str(value)  # not a pin: compared as written
         kind, args = next(iter(value.items()))
         if args.get("exact"):
             return f"{kind}({args['name']}, exact)"
@@ -244,7 +273,7 @@ def _script_text(line: str, context: Mapping[str, Any]) -> str:
         return line
     keep = {"PYTHON": "${{ PYTHON }}", "hash": "${{ hash }}"}
     try:
-        return ENV.from_string(line.replace("${{", "{{")).render(**{**keep, **context})
+        return render(line.replace("${{", "{{"), {**keep, **context}, ENV)
     except jinja2.TemplateError:
         return line
 

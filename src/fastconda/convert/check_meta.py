@@ -1,8 +1,10 @@
 """Render a meta.yaml the way conda-build would, for one platform and variant, without conda-build.
 
-jinja2 with conda-build's namespace and functions, then line selectors evaluated as Python
-expressions. Pins render as canonical text (``pin_subpackage(name, lower, upper)``) so that
-:mod:`check` can compare them with what rattler-build renders.
+jinja2 (sandboxed, bounded) with conda-build's namespace and functions, then line selectors
+evaluated by :func:`~fastconda.convert.selectors.evaluate_selector`, a restricted evaluator: never
+``eval``, since jinja can produce selector text. Pins render as canonical text
+(``pin_subpackage(name, lower, upper)``) so that :mod:`check` can compare them with what
+rattler-build renders.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from typing import Any
 
 from fastconda.convert.expressions import ENV, SCRIPT_VARIABLES
 from fastconda.convert.loaders import file_functions
-from fastconda.convert.selectors import split_selector
+from fastconda.convert.sandbox import render
+from fastconda.convert.selectors import evaluate_selector, split_selector
 
 _COMPILERS = {
     "linux": {"c": "gcc", "cxx": "gxx", "fortran": "gfortran"},
@@ -116,18 +119,28 @@ def _functions(platform: str, variant: Mapping[str, str], system: str) -> dict[s
     }
 
 
-def render_meta(text: str, platform: str, variant: Mapping[str, str], recipe_dir: Path | None = None) -> str:
-    """The meta.yaml after jinja and selectors, as YAML text; raises jinja2 / SyntaxError / NameError."""
+def render_meta(
+    text: str,
+    platform: str,
+    variant: Mapping[str, str],
+    recipe_dir: Path | None = None,
+    project_root: Path | None = None,
+) -> str:
+    """The meta.yaml after jinja and selectors, as YAML text.
+
+    Raises jinja2 errors and :class:`~fastconda.convert.selectors.SelectorError` for what conda-build
+    could not render either, :class:`~fastconda.convert.sandbox.Refused` for a refused file or bound.
+    """
     ns = namespace(platform, variant)
     context = {**ns, **_functions(platform, variant, platform.partition("-")[0])}
     if recipe_dir is not None:
-        context.update(file_functions(recipe_dir, []))
-    rendered = ENV.from_string(text).render(**context)
+        context.update(file_functions(recipe_dir, [], project_root))
+    rendered = render(text, context, ENV)
     lines = []
     for line in rendered.splitlines():
         body, selector = split_selector(line)
         if selector is None:
             lines.append(line)
-        elif eval(selector, {"__builtins__": {}}, ns):
+        elif evaluate_selector(selector, ns):
             lines.append(body)
     return "\n".join(re.sub(r"\s+$", "", line) for line in lines) + "\n"

@@ -10,6 +10,7 @@ reported as a problem.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,9 +18,20 @@ from functools import lru_cache
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import SandboxedEnvironment
 
-ENV = SandboxedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+from fastconda.convert.sandbox import (
+    MAX_ITEMS,
+    MAX_VALUE,
+    BoundedEnvironment,
+    LimitExceeded,
+    budget,
+    weight,
+)
+
+ENV = BoundedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+# what evaluating recipe jinja raises when it cannot be computed now (bounds raise LimitExceeded instead)
+EVAL_ERRORS = (jinja2.TemplateError, TypeError, ValueError, AttributeError, LookupError, ArithmeticError,
+               re.error, OSError, AssertionError)  # fmt: skip
 
 # Filters that exist, with the same meaning, in minijinja as rattler-build configures it.
 FILTERS = frozenset(
@@ -85,7 +97,11 @@ def parse_expression(expr: str) -> nodes.Expr:
 
 @lru_cache(maxsize=4096)
 def free_names(expr: str) -> frozenset[str]:
-    return frozenset(meta.find_undeclared_variables(ENV.parse("{{ " + expr + " }}")))
+    tree = ENV.parse("{{ " + expr + " }}")
+    try:
+        return frozenset(meta.find_undeclared_variables(tree))
+    except jinja2.TemplateAssertionError:  # an unknown filter or test: the names are still the names
+        return frozenset(n.name for n in tree.find_all(nodes.Name) if n.ctx == "load")
 
 
 @lru_cache(maxsize=1024)
@@ -103,7 +119,21 @@ def evaluate(expr: str, context: Mapping[str, object]) -> object:
             pass
         else:
             return list(value) if isinstance(node, nodes.List) else value
-    return _compiled(expr)(**context)
+    with budget():
+        value = _compiled(expr)(**context)
+    if weight(value) > MAX_VALUE or _items(value) > MAX_ITEMS:  # [s, s, ...]: cheap to build, not to write
+        msg = (
+            f"the value of '{expr[:60]}' is larger than {MAX_VALUE:,} characters or {MAX_ITEMS:,} items; "
+            "refused"
+        )
+        raise LimitExceeded(msg)
+    return value
+
+
+def _items(value: object) -> int:
+    if isinstance(value, dict):
+        return len(value)
+    return len(value) if isinstance(value, list | tuple | set | frozenset) else 0
 
 
 def literal(value: object) -> str:
@@ -132,15 +162,25 @@ def _unparse(expr: str) -> tuple[str, tuple[str, ...]]:
 
 
 def translate(expr: str, static: Mapping[str, object] | None = None) -> Translated:
-    """Translate one conda-build jinja expression (without braces) into v1 syntax."""
+    """Translate one conda-build jinja expression (without braces) into v1 syntax.
+
+    With ``static``, an expression whose inputs are all known and that computes something is tried
+    within the sandbox's bounds first: rattler-build's minijinja has no size bound, and
+    ``'x' * 10**10`` or chained ``replace`` in a v1 recipe abort the engine. A bound raises
+    :class:`~fastconda.convert.sandbox.LimitExceeded`.
+    """
     text, problems = _unparse(expr)
+    computed = not isinstance(parse_expression(expr), nodes.Name | nodes.Const)
+    if static is not None and computed and free_names(expr) <= static.keys():
+        with contextlib.suppress(*EVAL_ERRORS):  # not computable now: reported below as before
+            evaluate(expr, static)
     if not problems:
         return Translated(text)
     names = free_names(expr)
     if static is not None and names <= static.keys():
         try:
             value = evaluate(expr, static)
-        except (jinja2.TemplateError, TypeError, ValueError, AttributeError, IndexError, KeyError):
+        except EVAL_ERRORS:
             pass
         else:
             return Translated(literal(value), problems, evaluated=True)

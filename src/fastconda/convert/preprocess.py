@@ -17,6 +17,7 @@ import jinja2
 from fastconda.convert import expressions as ex
 from fastconda.convert.loaders import file_functions, is_plain
 from fastconda.convert.model import Warnings
+from fastconda.convert.sandbox import Refused, budget, first_line
 from fastconda.convert.selectors import SelectorError, combine, negate, split_selector, translate_selector
 from fastconda.errors import ConvertError
 
@@ -28,6 +29,7 @@ _EXPR = re.compile(r"(?<!\$)\{\{(.*?)\}\}")
 _MACRO = re.compile(r"^\s*\{%-?\s*macro\s+(?P<name>[A-Za-z_]\w*)")
 _ENDMACRO = re.compile(r"\{%-?\s*endmacro\s*-?%\}")
 _JINJA_COMMENT = re.compile(r"\{#(.*?)#\}")
+MAX_LINES = 100_000  # lines after unrolling loops: real recipes have a few hundred
 
 
 @dataclass(frozen=True)
@@ -63,28 +65,41 @@ class _Frame:
     current: str | None
 
 
-def prepare(
+def prepare(  # noqa: PLR0917 - project_root joined the existing positional parameters
     text: str,
     filename: str,
     warnings: Warnings,
     variables: frozenset[str] = frozenset(),
     recipe_dir: Path | None = None,
+    project_root: Path | None = None,
 ) -> Prepared:
     """Run the line pass; raises :class:`ConvertError` with ``file:line`` on broken jinja or selectors.
 
-    With ``recipe_dir``, ``load_file_regex``/``load_file_data`` read their file from there.
+    With ``recipe_dir``, ``load_file_regex``/``load_file_data`` read their file from there (or from
+    anywhere in ``project_root`` when given: see :mod:`~fastconda.convert.loaders`).
     """
     try:
         ex.ENV.parse(text)
     except jinja2.TemplateSyntaxError as exc:
         msg = f"{filename}:{exc.lineno}: broken jinja: {exc.message}; fix the template so jinja2 can parse it"
         raise ConvertError(msg) from None
-    return _Pass(filename, warnings, variables, recipe_dir).run(text)
+    except ValueError as exc:  # a literal Python refuses, such as an integer of 5000 digits
+        msg = f"{filename}: broken jinja: {first_line(exc)}; fix the template so jinja2 can parse it"
+        raise ConvertError(msg) from None
+    except (RecursionError, MemoryError):
+        msg = f"{filename}: the jinja nests too deeply to parse; simplify it"
+        raise ConvertError(msg) from None
+    return _Pass(filename, warnings, variables, recipe_dir, project_root).run(text)
 
 
 class _Pass:
     def __init__(
-        self, filename: str, warnings: Warnings, variables: frozenset[str], recipe_dir: Path | None
+        self,
+        filename: str,
+        warnings: Warnings,
+        variables: frozenset[str],
+        recipe_dir: Path | None,
+        project_root: Path | None = None,
     ) -> None:
         self.filename = filename
         self.warnings = warnings
@@ -93,7 +108,7 @@ class _Pass:
         self.frames: list[_Frame] = []
         self.read: list[Path] = []
         if recipe_dir is not None:
-            self.result.static.update(file_functions(recipe_dir, self.read))
+            self.result.static.update(file_functions(recipe_dir, self.read, project_root))
 
     def fail(self, line: int, message: str) -> ConvertError:
         return ConvertError(f"{self.filename}:{line}: {message}")
@@ -102,38 +117,48 @@ class _Pass:
         pending = [(t, i + 1) for i, t in enumerate(text.splitlines())]
         index = 0
         while index < len(pending):
-            raw, origin = pending[index]
-            raw = _JINJA_COMMENT.sub(lambda m: "#" + m.group(1).rstrip(), raw)
-            if _MACRO.match(raw):
-                index = self.macro(pending, index)
-                continue
-            statement = _STATEMENT.match(raw)
-            if statement is None and raw.lstrip().startswith("{%") and "%}" not in raw:
-                # a statement spanning several lines: join until it closes
-                last = index
-                while last + 1 < len(pending) and "%}" not in pending[last][0]:
-                    last += 1
-                block = pending[index : last + 1]
-                joined = " ".join(t.strip() for t, _ in block)
-                pending[index : last + 1] = [(joined, origin)] + [("", o) for _, o in block[1:]]
-                continue
-            if statement is None:
-                self.emit(raw, origin)
-                index += 1
-                continue
-            keyword, body = statement.group("kw"), statement.group("body").strip()
-            if keyword == "for":
-                end = _matching_end(pending, index)
-                if end is None:
-                    raise self.fail(origin, "'{% for %}' without '{% endfor %}'")
-                pending[index : end + 1] = self.unroll(body, pending[index + 1 : end], origin)
-                continue
-            self.statement(keyword, body, origin)
-            self.result.lines.append(Line("", origin))
-            index += 1
+            origin = pending[index][1]
+            try:
+                index = self.step(pending, index)
+            except Refused as exc:  # a refused file or a bound, raised deep in jinja: add the line
+                raise self.fail(origin, str(exc)) from None
+            except RecursionError:
+                raise self.fail(origin, "the jinja recurses or nests too deeply; simplify it") from None
+            if len(pending) > MAX_LINES:
+                raise self.fail(origin, f"loops unroll to more than {MAX_LINES:,} lines; refused")
         if self.frames:
             raise self.fail(len(pending), "'{% if %}' without '{% endif %}'")
         return self.result
+
+    def step(self, pending: list[tuple[str, int]], index: int) -> int:
+        """Handle the line at ``index`` (unrolling loops into ``pending``); the next index."""
+        raw, origin = pending[index]
+        raw = _JINJA_COMMENT.sub(lambda m: "#" + m.group(1).rstrip(), raw)
+        if _MACRO.match(raw):
+            return self.macro(pending, index)
+        statement = _STATEMENT.match(raw)
+        if statement is None and raw.lstrip().startswith("{%") and "%}" not in raw:
+            # a statement spanning several lines: join until it closes
+            last = index
+            while last + 1 < len(pending) and "%}" not in pending[last][0]:
+                last += 1
+            block = pending[index : last + 1]
+            joined = " ".join(t.strip() for t, _ in block)
+            pending[index : last + 1] = [(joined, origin)] + [("", o) for _, o in block[1:]]
+            return index
+        if statement is None:
+            self.emit(raw, origin)
+            return index + 1
+        keyword, body = statement.group("kw"), statement.group("body").strip()
+        if keyword == "for":
+            end = _matching_end(pending, index)
+            if end is None:
+                raise self.fail(origin, "'{% for %}' without '{% endfor %}'")
+            pending[index : end + 1] = self.unroll(body, pending[index + 1 : end], origin)
+            return index
+        self.statement(keyword, body, origin)
+        self.result.lines.append(Line("", origin))
+        return index + 1
 
     # -- statements -------------------------------------------------------------------------------
 
@@ -149,8 +174,14 @@ class _Pass:
         match = _MACRO.match(pending[index][0])
         assert match is not None
         name = match["name"]
-        module = ex.ENV.from_string(source).make_module(vars=dict(self.result.static))
-        self.result.static[name] = getattr(module, name)
+        try:
+            with budget():
+                module = ex.ENV.from_string(source).make_module(vars=dict(self.result.static))
+            macro = getattr(module, name)
+        except (*ex.EVAL_ERRORS, AttributeError) as exc:  # an unknown filter, text after endmacro, ...
+            message = exc.message if isinstance(exc, jinja2.TemplateError) and exc.message else str(exc)
+            raise self.fail(origin, f"'{{% macro {name} %}}' cannot be compiled: {message}") from None
+        self.result.static[name] = macro
         self.result.static_only.add(name)
         self.warnings.add(
             f"'{{% macro {name} %}}' has no v1 equivalent: its calls are expanded at conversion time",
@@ -208,9 +239,12 @@ class _Pass:
         try:
             constant = ex.evaluate(expr, static) if ex.free_names(expr) <= static.keys() else None
             evaluated = ex.free_names(expr) <= static.keys()
-        except (jinja2.TemplateError, TypeError, ValueError, AttributeError, IndexError, KeyError):
+        except ex.EVAL_ERRORS:
             constant, evaluated = None, False
-        node = ex.parse_expression(expr)
+        try:
+            node = ex.parse_expression(expr)
+        except jinja2.TemplateSyntaxError as exc:
+            raise self.fail(origin, f"broken jinja in '{{% set {body} %}}': {exc.message}") from None
         existing = next((c for c in self.result.context if c.name == name), None)
         problems = ex.translate(expr).problems
         if isinstance(node, jinja2.nodes.Const | jinja2.nodes.List) and evaluated:
@@ -251,7 +285,7 @@ class _Pass:
         if match is not None:
             try:
                 values = ex.evaluate(match.group("expr"), self.result.static)
-            except (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError):
+            except ex.EVAL_ERRORS:
                 values = None
         if match is None or not isinstance(values, list | tuple):
             self.warnings.add(
@@ -260,6 +294,8 @@ class _Pass:
             )
             kept = [(f"{text[: len(text) - len(text.lstrip())]}# {text.strip()}", o) for text, o in block]
             return [("", origin), *kept, ("", origin)]
+        if len(values) * max(len(block), 1) > MAX_LINES:
+            raise self.fail(origin, f"the loop unrolls to more than {MAX_LINES:,} lines; refused")
         var = match.group("var")
         out: list[tuple[str, int]] = [("", origin)]
         for value in values:
@@ -324,13 +360,16 @@ def _substitute(text: str, var: str, value: object, static: dict[str, object]) -
 
     def replace(match: re.Match[str]) -> str:
         expr = match.group(1)
-        names = ex.free_names(expr)
+        try:
+            names = ex.free_names(expr)
+        except jinja2.TemplateSyntaxError:
+            return match.group(0)  # left as written: the line's own pass reports it with its line
         if var not in names:
             return match.group(0)
         if names <= static.keys():
             try:
                 return str(ex.evaluate(expr, static))
-            except (jinja2.TemplateError, TypeError, ValueError, AttributeError, KeyError):
+            except ex.EVAL_ERRORS:
                 pass
         return "{{" + _replace_name(expr, var, ex.literal(value)) + "}}"
 

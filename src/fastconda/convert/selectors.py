@@ -3,13 +3,23 @@
 A selector is a Python expression over a fixed namespace (platform names, ``py``/``np`` as
 two-or-three digit integers, variant variables). It is parsed with :mod:`ast`, rewritten node by
 node and printed back; unknown bare names are errors because conda-build would fail on them too.
+
+:func:`evaluate_selector` computes a selector's truth for ``--check`` with the same small grammar,
+never with ``eval``: jinja may have produced the selector text (``# {{ sel }}``), so it is as
+untrusted as the rest of the recipe. The grammar, shared by both functions: names, ``and``/``or``/
+``not``, comparisons (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in``, ``not in``), string,
+number and boolean literals, lists and tuples of those, ``x.startswith('..')`` /
+``x.endswith('..')`` and ``environ.get('NAME'[, 'default'])`` (also ``os.environ.get``). Any other
+node, attribute access and calls included, is refused with :class:`SelectorError`.
 """
 
 from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Collection
+import warnings
+from collections.abc import Collection, Mapping
+from typing import Any
 
 # Names that mean the same in v1 recipes.
 SAME = frozenset(
@@ -37,6 +47,8 @@ VARIANT_LIKE = frozenset(
 _SELECTOR = re.compile(r"^(?P<body>.*?)\s*#\s*\[(?P<expr>[^\[\]]*)\]\s*(?P<rest>#.*)?$")
 _PYNAME = re.compile(r"^(py|np)(\d{2,3})$")
 _OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<="}
+MAX_SELECTOR = 1000  # characters: real selectors are a few dozen
+MAX_DEPTH = 50  # nesting of the expression tree
 
 
 class SelectorError(ValueError):
@@ -65,14 +77,127 @@ def _version(number: int, name: str) -> str:
     return f"{digits[0]}.{digits[1:]}"
 
 
+def _parse(expr: str) -> ast.expr:
+    if len(expr) > MAX_SELECTOR:
+        msg = f"selector '[{expr[:40]}...]' is longer than {MAX_SELECTOR} characters"
+        raise SelectorError(msg)
+    try:
+        with warnings.catch_warnings():  # '38x' is a SyntaxWarning before it is an error: not ours to print
+            warnings.simplefilter("ignore", SyntaxWarning)
+            tree = ast.parse(expr.strip(), mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        reason = exc.msg if isinstance(exc, SyntaxError) else "nested too deeply"
+        msg = f"selector '[{expr}]' is not a valid expression ({reason})"
+        raise SelectorError(msg) from None
+    if _depth(tree.body) > MAX_DEPTH:
+        msg = f"selector '[{expr}]' is nested more than {MAX_DEPTH} levels deep"
+        raise SelectorError(msg)
+    return tree.body
+
+
+def _depth(node: ast.AST) -> int:
+    deepest, stack = 0, [(node, 1)]
+    while stack:  # iterative: a deep tree must not exhaust the Python stack here
+        current, level = stack.pop()
+        deepest = max(deepest, level)
+        stack.extend((child, level + 1) for child in ast.iter_child_nodes(current))
+    return deepest
+
+
 def translate_selector(expr: str, variables: Collection[str] = ()) -> str:
     """Translate one selector expression into a v1 condition; raises :class:`SelectorError`."""
-    try:
-        tree = ast.parse(expr.strip(), mode="eval")
-    except SyntaxError as exc:
-        msg = f"selector '[{expr}]' is not a valid expression ({exc.msg})"
-        raise SelectorError(msg) from None
-    return _Rewriter(frozenset(variables)).text(tree.body)
+    return _Rewriter(frozenset(variables)).text(_parse(expr))
+
+
+def evaluate_selector(expr: str, namespace: Mapping[str, Any]) -> bool:
+    """The truth of a selector in conda-build's namespace, by the grammar of this module.
+
+    Never ``eval``: the selector may come out of jinja, so it is treated as recipe text. Unknown
+    names and anything outside the grammar raise :class:`SelectorError`.
+    """
+    return bool(_Evaluator(namespace).value(_parse(expr)))
+
+
+_COMPARE: dict[type[ast.cmpop], Any] = {
+    ast.Eq: lambda a, b: a == b,
+    ast.NotEq: lambda a, b: a != b,
+    ast.Lt: lambda a, b: a < b,
+    ast.LtE: lambda a, b: a <= b,
+    ast.Gt: lambda a, b: a > b,
+    ast.GtE: lambda a, b: a >= b,
+    ast.In: lambda a, b: a in b,
+    ast.NotIn: lambda a, b: a not in b,
+}
+_LITERALS = (str, int, float, bool, type(None))
+
+
+class _Evaluator:
+    """Walks the parsed selector; values are only literals, namespace values and booleans."""
+
+    def __init__(self, namespace: Mapping[str, Any]) -> None:
+        self.namespace = namespace
+
+    def value(self, node: ast.expr) -> Any:
+        if isinstance(node, ast.BoolOp):
+            result: Any = None
+            for operand in node.values:  # Python's short-circuit values: (x or "").startswith(..)
+                result = self.value(operand)
+                if bool(result) is isinstance(node.op, ast.Or):
+                    return result
+            return result
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
+            return not self.value(node.operand)
+        if isinstance(node, ast.Compare):
+            left = self.value(node.left)
+            for op, comparator in zip(node.ops, node.comparators, strict=True):
+                right = self.value(comparator)
+                if not self._compare(op, left, right):
+                    return False
+                left = right
+            return True
+        if isinstance(node, ast.Name):
+            if node.id not in self.namespace:
+                msg = f"unknown selector name '{node.id}'"
+                raise SelectorError(msg)
+            return self.namespace[node.id]
+        if isinstance(node, ast.Constant) and isinstance(node.value, _LITERALS):
+            return node.value
+        if isinstance(node, ast.List | ast.Tuple):
+            return [self.value(e) for e in node.elts]
+        if isinstance(node, ast.Call) and _is_prefix_test(node):
+            assert isinstance(node.func, ast.Attribute) and isinstance(node.args[0], ast.Constant)
+            target = self.value(node.func.value)
+            if not isinstance(target, str):
+                msg = f"selector part '{ast.unparse(node)}' tests a {type(target).__name__}, not text"
+                raise SelectorError(msg)
+            prefix = str(node.args[0].value)
+            return target.startswith(prefix) if node.func.attr == "startswith" else target.endswith(prefix)
+        if isinstance(node, ast.Call) and _is_environ_get(node) and _literal_args(node):
+            environ = self.namespace.get("environ", {})
+            args = [a.value for a in node.args if isinstance(a, ast.Constant)]
+            return environ.get(str(args[0]), args[1] if len(args) == 2 else None)
+        msg = f"selector part '{ast.unparse(node)}' is not supported"
+        raise SelectorError(msg)
+
+    @staticmethod
+    def _compare(op: ast.cmpop, left: Any, right: Any) -> bool:
+        function = _COMPARE.get(type(op))
+        if function is None:
+            msg = "operator not supported in selectors"
+            raise SelectorError(msg)
+        try:
+            return bool(function(left, right))
+        except TypeError:
+            msg = f"selector compares {type(left).__name__} with {type(right).__name__}"
+            raise SelectorError(msg) from None
+
+
+def _literal_args(node: ast.Call) -> bool:
+    return (
+        1 <= len(node.args) <= 2
+        and not node.keywords
+        and all(isinstance(a, ast.Constant) and isinstance(a.value, str) for a in node.args)
+    )
 
 
 class _Rewriter:
@@ -102,7 +227,7 @@ class _Rewriter:
             arg = node.args[0]
             assert isinstance(arg, ast.Constant)
             return f"{target} is {test}({_const(arg.value)})"
-        if isinstance(node, ast.Call) and _is_environ_get(node):
+        if isinstance(node, ast.Call) and _is_environ_get(node) and _literal_args(node):
             args = [_const(a.value) for a in node.args if isinstance(a, ast.Constant)]
             if len(args) == 2:
                 return f"env.get({args[0]}, default={args[1]})"

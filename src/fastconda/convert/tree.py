@@ -12,7 +12,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.tokens import CommentToken
 
@@ -20,6 +19,7 @@ from fastconda.convert import expressions as ex
 from fastconda.convert import yamlio
 from fastconda.convert.model import Warnings
 from fastconda.convert.preprocess import Line, Prepared
+from fastconda.convert.sandbox import Refused, first_line
 from fastconda.convert.selectors import combine
 from fastconda.errors import ConvertError
 
@@ -70,7 +70,7 @@ class Doc:
         except yamlio.YamlError as exc:
             lineno = self.origin(exc.line)
             problem = exc.problem.replace("__fcsel", "").strip()
-            msg = f"{filename}:{lineno}: invalid YAML after jinja and selectors: {problem}; fix indentation"
+            msg = f"{filename}:{lineno}: invalid YAML after jinja and selectors: {problem}; {exc.hint}"
             raise ConvertError(msg) from None
         root = loaded.root
         self.leading: dict[str, list[str]] = loaded.leading
@@ -127,10 +127,11 @@ class Doc:
                 continue
             try:
                 result = ex.translate(text, self.static)
+            except (Refused, RecursionError) as exc:
+                raise self._refused(exc, text, line0) from None
             except Exception as exc:
-                msg = (
-                    f"{self.filename}:{self.origin(line0)}: broken jinja expression '{{{{ {text} }}}}': {exc}"
-                )
+                where = f"{self.filename}:{self.origin(line0)}"
+                msg = f"{where}: broken jinja expression '{{{{ {text} }}}}': {first_line(exc)}"
                 raise ConvertError(msg) from None
             for problem in result.problems:
                 how = (
@@ -148,9 +149,17 @@ class Doc:
     def _evaluate(self, text: str, line0: int) -> str:
         try:
             return str(ex.evaluate(text, self.static))
-        except (ValueError, TypeError, AttributeError, KeyError, IndexError, jinja2.TemplateError) as exc:
-            msg = f"{self.filename}:{self.origin(line0)}: cannot evaluate '{{{{ {text} }}}}': {exc}"
+        except ex.EVAL_ERRORS as exc:
+            where = f"{self.filename}:{self.origin(line0)}"
+            msg = f"{where}: cannot evaluate '{{{{ {text} }}}}': {first_line(exc)}"
             raise ConvertError(msg) from None
+        except (Refused, RecursionError) as exc:
+            raise self._refused(exc, text, line0) from None
+
+    def _refused(self, exc: Exception, text: str, line0: int) -> ConvertError:
+        """A bound or a refused file met while evaluating ``{{ text }}``, with file and line."""
+        what = "recurses too deeply; simplify it" if isinstance(exc, RecursionError) else str(exc)
+        return ConvertError(f"{self.filename}:{self.origin(line0)}: '{{{{ {text} }}}}': {what}")
 
 
 def _rename_key(text: str, index: int) -> str:

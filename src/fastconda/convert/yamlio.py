@@ -12,6 +12,12 @@ apart (:attr:`Loaded.leading`): they introduce that section, not the end of the 
 Scalars keep their style: quoted strings stay quoted the same way, block scalars stay blocks.
 Plain scalars resolve as YAML 1.2 core (``true``, ``null``, integers), except that numbers written
 as floats or with leading zeros stay text, as conda-build itself reads them (``1.10`` is a version).
+
+The text is untrusted: before anything is built from the node graph, :func:`_check_graph` counts
+the nodes the graph stands for with every alias expanded (a 1 kB "billion laughs" document stands
+for 10^9 nodes) and its depth, and refuses more than :data:`MAX_NODES` nodes, more than
+:data:`MAX_DEPTH` levels or an alias inside its own anchor. NUL and other control characters are
+refused by the YAML reader itself, as a :class:`YamlError` with the line.
 """
 
 from __future__ import annotations
@@ -37,12 +43,12 @@ try:  # libyaml through PyYAML: the C composer, ~20x faster than ruamel's pure-P
     import yaml as _pyyaml
 
     _CLoader: Any = _pyyaml.CSafeLoader
-    _PyYAMLError: type[Exception] = _pyyaml.MarkedYAMLError
+    _PyYAMLError: type[Exception] = _pyyaml.YAMLError
 except (ImportError, AttributeError):  # pragma: no cover - depends on the installation
     _CLoader = None
     _PyYAMLError = type("_NoPyYAMLError", (Exception,), {})
 
-from ruamel.yaml.error import MarkedYAMLError as _RuamelError
+from ruamel.yaml.error import YAMLError as _RuamelError
 
 _NULL = frozenset({"", "~", "null", "Null", "NULL"})
 _BOOL = {"true": True, "True": True, "TRUE": True, "false": False, "False": False, "FALSE": False}
@@ -54,15 +60,20 @@ _STYLES: dict[str, type[str]] = {
     ">": FoldedScalarString,
 }
 _TOP_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w.-]*)\s*:")
+MAX_NODES = 100_000  # nodes after alias expansion: a large real recipe has a few hundred
+MAX_DEPTH = 100  # nesting levels: real recipes have fewer than ten
+_MAX_INT_DIGITS = 100
+_BOUNDS_HINT = "write the values out instead of repeating anchors, or nest less"
 
 
 class YamlError(ValueError):
     """Invalid YAML: ``line`` is 0-based in the composed text (-1 if unknown)."""
 
-    def __init__(self, problem: str, line: int) -> None:
+    def __init__(self, problem: str, line: int, hint: str = "fix indentation") -> None:
         super().__init__(problem)
         self.problem = problem
         self.line = line
+        self.hint = hint  # what to do about it
 
 
 @dataclass
@@ -74,6 +85,7 @@ class Loaded:
 def load(text: str) -> Loaded:
     """Compose ``text`` and build ruamel round-trip nodes with comments; raises :class:`YamlError`."""
     node = _compose(text)
+    _check_graph(node)
     lines = text.split("\n")
     leading, taken = _leading_comments(lines)
     if node is None:
@@ -82,6 +94,57 @@ def load(text: str) -> Loaded:
     root = builder.build(node)
     builder.attach_comments()
     return Loaded(root, leading)
+
+
+def load_plain(text: str) -> Any:
+    """Safe-load YAML into plain Python objects (data files a recipe reads), within the same bounds."""
+    _check_graph(_compose(text))
+    return YAML(typ="safe", pure=True).load(text)
+
+
+def check_document(text: str) -> None:
+    """Raise :class:`YamlError` if ``text`` is not YAML or goes beyond the bounds of this module."""
+    _check_graph(_compose(text))
+
+
+def _children(node: Any) -> list[Any]:
+    kind = type(node).__name__
+    if kind == "MappingNode":
+        return [part for pair in node.value for part in pair]
+    if kind == "SequenceNode":
+        return list(node.value)
+    return []
+
+
+def _check_graph(root: Any) -> None:
+    """Count the nodes ``root`` stands for with aliases expanded, without expanding them."""
+    if root is None:
+        return
+    size: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    open_: set[int] = set()
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    while stack:  # iterative post-order: a deep document must not exhaust the Python stack here
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            open_.discard(key)
+            children = _children(node)
+            size[key] = 1 + sum(size[id(c)] for c in children)
+            depth[key] = 1 + max((depth[id(c)] for c in children), default=0)
+            if size[key] > MAX_NODES or depth[key] > MAX_DEPTH:
+                what = f"{MAX_NODES} nodes" if size[key] > MAX_NODES else f"{MAX_DEPTH} levels deep"
+                msg = f"the document stands for more than {what} (aliases expanded); refused"
+                raise YamlError(msg, node.start_mark.line, _BOUNDS_HINT)
+            continue
+        if key in size:
+            continue
+        if key in open_:
+            msg = "an alias refers to the anchor that contains it; refused"
+            raise YamlError(msg, node.start_mark.line, _BOUNDS_HINT)
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in size)
 
 
 def _compose(text: str) -> Any:
@@ -95,8 +158,16 @@ def _compose(text: str) -> Any:
         return _ruamel_yaml().compose(text)
     except (_PyYAMLError, _RuamelError) as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        problem = getattr(exc, "problem", None) or getattr(exc, "context", None) or "invalid YAML"
-        raise YamlError(str(problem), mark.line if mark is not None else -1) from None
+        problem = getattr(exc, "problem", None) or getattr(exc, "context", None)
+        position = getattr(exc, "position", None)  # a ReaderError: a NUL or control character
+        if problem is None and isinstance(position, int) and position >= 0:
+            character = getattr(exc, "character", "")
+            if isinstance(character, str) and len(character) == 1:
+                character = ord(character)
+            code = f"U+{character:04X}" if isinstance(character, int) else "?"
+            problem = f"control character {code} is not allowed in YAML"
+            raise YamlError(problem, text.count("\n", 0, position), "remove it") from None
+        raise YamlError(str(problem or "invalid YAML"), mark.line if mark is not None else -1) from None
 
 
 @cache
@@ -187,6 +258,9 @@ class _Builder:
         out.lc.line, out.lc.col = node.start_mark.line, node.start_mark.column
         out.lc.data = {}
         for key_node, value_node in node.value:
+            if type(key_node).__name__ != "ScalarNode":
+                msg = "a mapping or list used as a key"
+                raise YamlError(msg, key_node.start_mark.line, "keys of a recipe are plain words")
             key = self._scalar(key_node)
             key = key if isinstance(key, int | bool) else str(key)
             out[key] = self.build(value_node)
@@ -224,7 +298,7 @@ class _Builder:
             return None
         if value in _BOOL:
             return _BOOL[value]
-        if _INT.match(value):
+        if _INT.match(value) and len(value) <= _MAX_INT_DIGITS:  # longer: text (int() refuses >4300)
             return int(value)
         return value
 
