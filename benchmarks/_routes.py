@@ -36,9 +36,9 @@ _BUILD_WHEEL = (
 def backend_python(project: Path) -> Path:
     """The persistent build-backend environment of *project* (created offline from the wheel cache)."""
     from build import ProjectBuilder
-    from fastconda import sdist
     from fastconda.errors import FastcondaError
     from fastconda.settings import load_settings
+    from fastconda.tools import pep517 as sdist
 
     settings = load_settings(overrides={"offline": True})
     try:

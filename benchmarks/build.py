@@ -44,8 +44,9 @@ FLOOR = "python -m build --wheel (the floor)"
 
 def grayskull_recipe(work: Path) -> Path:
     """grayskull's meta.yaml for the example, with what a person must fix before it builds at all."""
-    from fastconda import grayskull_, sdist
     from fastconda.settings import load_settings
+    from fastconda.tools import grayskull as grayskull_
+    from fastconda.tools import pep517 as sdist
 
     settings = load_settings(overrides={"offline": True})
     tarball = sdist.build_sdist(
@@ -86,9 +87,9 @@ def conda_build_row(ctx: Context, exe: Path | None, meta: Path, channels: list[s
 
 
 def engine_row(meta: Path, seed: str, work: Path, runs: int) -> Row:
-    from fastconda import engine
     from fastconda.convert import convert
     from fastconda.errors import FastcondaError
+    from fastconda.tools import rattler_build as engine
 
     plain = work / "plain-recipe" / "recipe.yaml"
     plain.parent.mkdir(parents=True, exist_ok=True)

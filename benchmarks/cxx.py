@@ -54,7 +54,7 @@ def _prepare(work: Path) -> Path:
 
 
 def _wheel_build_trees() -> Path:
-    """Where ``--via wheel`` keeps its scratch mirrors and CMake build trees (fastconda.cxxwheel)."""
+    """Where ``--via wheel`` keeps its scratch mirrors and CMake build trees (fastconda.cxx.wheel_route)."""
     from fastconda.settings import load_settings
 
     return load_settings().cache_dir / "cxx-wheel"

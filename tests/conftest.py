@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,7 +28,7 @@ os.environ.setdefault("RATTLER_CACHE_DIR", str(CACHE / "rattler"))
 @pytest.fixture(scope="session")
 def seed_channel() -> Iterator[Path]:
     """The tango-profile seed channel (python, pip, build backends, pytango, numpy)."""
-    from fastconda.seed import bootstrap
+    from fastconda.seed.bootstrap import bootstrap
     from fastconda.settings import load_settings
 
     channel = CACHE / "test-seed" / "tango"
@@ -63,9 +65,54 @@ def cxx_channel() -> Path:
     """The cxx-profile seed channel (tango profile + cmake, ninja, compiler stand-ins, cpptango, ...)."""
     if MISSING:
         pytest.skip(MISSING)
-    from fastconda.seed import bootstrap
+    from fastconda.seed.bootstrap import bootstrap
     from fastconda.settings import load_settings
 
     settings = load_settings(overrides={"offline": os.environ.get("FASTCONDA_OFFLINE", "") or None})
     bootstrap(CXX_CHANNEL, "cxx", settings)
     return CXX_CHANNEL
+
+
+WHEEL_CACHE = Path(os.environ.get("FASTCONDA_TEST_WHEELS", REPO / ".cache" / "test-wheels"))
+
+# Binary wheels are fetched for CPython 3.11 on x86_64 Linux, the deployment target.
+PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64", "manylinux2010_x86_64")
+
+
+def _cached(requirement: str) -> Path | None:
+    name, _, version = requirement.partition("==")
+    stem = f"{name.replace('-', '_').lower()}-{version}-"
+    matches = sorted(p for p in WHEEL_CACHE.glob("*.whl") if p.name.lower().startswith(stem))
+    return matches[0] if matches else None
+
+
+def _download(requirement: str) -> str:
+    command = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--no-deps", "--quiet"]
+    command += ["--disable-pip-version-check", "-d", str(WHEEL_CACHE), "--python-version", "3.11"]
+    command += ["--implementation", "cp", "--abi", "cp311", "--abi", "abi3", "--abi", "none"]
+    for platform in (*PLATFORMS, "any"):
+        command += ["--platform", platform]
+    try:
+        done = subprocess.run(
+            [*command, requirement], capture_output=True, text=True, timeout=300, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return "pip download timed out"
+    return done.stderr.strip().splitlines()[-1] if done.returncode and done.stderr.strip() else ""
+
+
+@pytest.fixture(scope="session")
+def real_wheel() -> Callable[[str], Path]:
+    """``real_wheel("numpy==2.4.6")``: the cached wheel, downloaded first if needed (skip when offline)."""
+    WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
+
+    def get(requirement: str) -> Path:
+        found = _cached(requirement)
+        if found is None:
+            problem = _download(requirement)
+            found = _cached(requirement)
+            if found is None:
+                pytest.skip(f"{requirement} is not in {WHEEL_CACHE} and cannot be downloaded: {problem}")
+        return found
+
+    return get

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import sys
 
-from fastconda.cxxwheel import backend_requires
+from fastconda.cxx.wheel_route import backend_requires
 from fastconda.errors import SeedError
+from fastconda.seed.wheelcache import resolve_wheels
 from fastconda.settings import load_settings
-from fastconda.wheelcache import resolve_wheels
 from tests.conftest import CACHE as _TEST_CACHE  # noqa: F401  (sets the tests' cache folders)
-from tests.fastpath.wheels import ALL
-from tests.wheel.conftest import WHEEL_CACHE, _cached, _download
+from tests.conftest import WHEEL_CACHE, _cached, _download
+from tests.helpers import ALL
 
 
 def main() -> int:

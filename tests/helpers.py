@@ -13,8 +13,10 @@ from typing import TYPE_CHECKING
 
 from conda_package_streaming.create import conda_builder
 
+from tests.conftest import REPO
+
 if TYPE_CHECKING:
-    from fastconda.build import BuildOptions
+    from fastconda.pipeline.build import BuildOptions
 
 # The seed channel repackages the interpreter that runs the tests: its stdlib folder and byte-code tag.
 PYTHON_LIB = f"lib/python{sys.version_info.major}.{sys.version_info.minor}"
@@ -75,7 +77,7 @@ def make_conda(
 
 def build_options(channels: tuple[str, ...], output: Path, **extra: object) -> BuildOptions:
     """Offline build options with a cache next to *output* (each test's builds are its own)."""
-    from fastconda.build import BuildOptions
+    from fastconda.pipeline.build import BuildOptions
     from fastconda.settings import load_settings
 
     settings = load_settings(overrides={"offline": True})
@@ -87,3 +89,102 @@ def build_options(channels: tuple[str, ...], output: Path, **extra: object) -> B
         offline=True,
         **extra,  # type: ignore[arg-type]
     )
+
+
+PURE = [
+    "pip==26.3",
+    "setuptools==84.2.1",
+    "wheel==0.48.0",
+    "hatchling==1.33.0",
+    "setuptools-scm==10.3.4",
+    "flit-core==4.2.0",
+    "packaging==26.4",
+    "typing-extensions==4.16.0",
+    "pathspec==1.1.1",
+    "pluggy==1.7.0",
+    "trove-classifiers==2026.9.21.13",
+    "click==8.5.1",
+    "requests==2.34.2",
+    "rich==15.0.0",
+]
+
+BINARY = ["psutil==7.2.2", "numpy==2.4.6", "pytango==10.3.1", "black==26.10.1"]
+
+
+def snapshot(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def assert_consistent(channel: Path) -> list[str]:
+    """Every record in every repodata.json names a file that exists with that sha256."""
+    names = []
+    for repodata in channel.glob("*/repodata.json"):
+        data = json.loads(repodata.read_text())
+        for key in ("packages", "packages.conda"):
+            for filename, record in data.get(key, {}).items():
+                path = repodata.parent / filename
+                assert path.is_file(), f"{filename} is indexed but missing"
+                assert hashlib.sha256(path.read_bytes()).hexdigest() == record["sha256"]
+                names.append(record["name"])
+    return sorted(names)
+
+
+EXAMPLE = REPO / "examples" / "pytango-powersupply"
+
+
+# The real wheels the fast-path tests convert, install and test (fetched by ``python -m tests.fetch``).
+#
+# Together with PURE and BINARY above they form a closed set: every
+# dependency of every wheel is either in this set or in the seed channel, so all of them install offline.
+
+#: dependencies of requests, rich, black and pytest, plus more wheels with console scripts
+EXTRA_PURE = [
+    "certifi==2026.10.19.post1",
+    "idna==3.20",
+    "urllib3==2.8.0",
+    "markdown-it-py==4.3.0",
+    "mdurl==0.1.2",
+    "pygments==2.21.0",
+    "mypy-extensions==1.2.0",
+    "platformdirs==4.14.8",
+    "pytest==9.2.0",
+    "iniconfig==2.3.1",
+    "tomlkit==0.15.2",
+    "vcs-versioning==2.6.0",
+    "docstring-parser==0.18.0",
+]
+
+#: charset-normalizer: a compiled (mypyc) extension with a console script; pytokens: black's dependency
+EXTRA_BINARY = ["charset-normalizer==3.5.3", "pytokens==0.4.1"]
+
+ALL = [*PURE, *EXTRA_PURE, *BINARY, *EXTRA_BINARY]
+
+#: installed and tested one by one: console scripts, markers, extras, C extensions
+TESTED_PURE = [
+    "pip==26.3",
+    "setuptools==84.2.1",
+    "wheel==0.48.0",
+    "hatchling==1.33.0",
+    "setuptools-scm==10.3.4",
+    "flit-core==4.2.0",
+    "click==8.5.1",
+    "requests==2.34.2",
+    "rich==15.0.0",
+    "idna==3.20",
+    "markdown-it-py==4.3.0",
+    "pygments==2.21.0",
+    "pytest==9.2.0",
+    "vcs-versioning==2.6.0",
+]
+
+TESTED_BINARY = [
+    "numpy==2.4.6",
+    "pytango==10.3.1",
+    "psutil==7.2.2",
+    "black==26.10.1",
+    "charset-normalizer==3.5.3",
+]

@@ -98,3 +98,7 @@ class CommandError(FastcondaError):
         if tail:
             msg += "\n  output (last lines):\n" + "\n".join(f"    {line}" for line in tail.splitlines())
         super().__init__(msg)
+
+
+class TangoError(FastcondaError):
+    """A Tango C++ project cannot be read, migrated, scaffolded or built with CMake."""

@@ -22,11 +22,11 @@ from pathlib import Path
 
 import pytest
 
-from fastconda import channel as channels
 from fastconda._files import write_bytes_atomic, write_text_atomic
+from fastconda.channel import local as channels
+from fastconda.channel.publish import publish
 from fastconda.cli import ExitCode, main
 from fastconda.errors import ChannelError
-from fastconda.publish import publish
 from tests.helpers import make_conda
 
 NOBODY = 65534

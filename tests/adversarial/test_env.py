@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from fastconda.channel import add_packages, channel_url
+from fastconda.channel.local import add_packages, channel_url
 from fastconda.cli import ExitCode, main
-from fastconda.env import IN_PROGRESS, create_environment, prefill_package_cache
 from fastconda.errors import EnvironmentError_
+from fastconda.tools.rattler import IN_PROGRESS, create_environment, prefill_package_cache
 from tests.helpers import make_conda
 
 
@@ -161,7 +161,7 @@ def test_env_create_interrupted_mid_install_then_rerun_succeeds(
 
 
 def test_host_env_key_follows_the_index_of_a_channel_with_a_space(tmp_path: Path) -> None:
-    from fastconda.cxxwheel import _channels_key
+    from fastconda.cxx.wheel_route import _channels_key
 
     channel = _channel(tmp_path / "my channel", ("first-pkg", "payload"))
     url = channel_url(channel)
@@ -234,7 +234,7 @@ def test_package_test_does_not_run_an_entry_point_named_like_a_path(
     tmp_path: Path, seed_channel: Path
 ) -> None:
     from fastconda.settings import PackageTestSettings
-    from fastconda.testing import Outcome, run_package_tests
+    from fastconda.testing.package import Outcome, run_package_tests
 
     canary = tmp_path / "canary"
     evil = tmp_path / "evil.sh"

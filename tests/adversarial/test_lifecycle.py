@@ -25,14 +25,15 @@ from typing import Any
 
 import pytest
 
-from fastconda import channel as channels
-from fastconda import grayskull_, sdist
 from fastconda._files import file_lock
-from fastconda.build import build_project
+from fastconda.channel import local as channels
 from fastconda.cli import ExitCode, main
+from fastconda.cxx.pogo import migrate
 from fastconda.errors import BuildFailed
+from fastconda.pipeline.build import build_project
 from fastconda.settings import load_settings
-from fastconda.tango.pogo import migrate
+from fastconda.tools import grayskull as grayskull_
+from fastconda.tools import pep517 as sdist
 from tests.conftest import MISSING, REPO
 from tests.helpers import build_options, make_conda
 

@@ -3,7 +3,7 @@
 No packet leaves the machine. Two loopback addresses stand for two hosts: 127.0.0.1 is the Quetz
 server named in the target, 127.0.0.2 is "another host". Both are small ``http.server`` threads:
 what they stand for (a server or proxy that answers with a redirect to somewhere else) cannot be
-made out of a real quetz-server, whose own behaviour tests/ci/test_publish.py covers. The plain-http
+made out of a real quetz-server, whose own behaviour tests/channel/test_publish.py covers. The plain-http
 case runs in a subprocess inside ``unshare -n`` (no network at all) with an audit hook that records
 every name lookup and connection attempt: the refusal must come before any of them.
 """
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from fastconda.publish import PublishError, parse_quetz_target, publish
+from fastconda.channel.publish import PublishError, parse_quetz_target, publish
 from tests.helpers import make_conda
 
 KEY = "secret-api-key-0123456789"

@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from fastconda import cxxseed, debs
-from fastconda.engine import build_recipe
-from fastconda.env import create_environment
 from fastconda.errors import SeedError
-from fastconda.seed import bootstrap, get_profile
+from fastconda.seed import cxx_profile as cxxseed
+from fastconda.seed import debs
+from fastconda.seed.bootstrap import bootstrap, get_profile
 from fastconda.settings import load_settings
-
-from .conftest import needs_debian
+from fastconda.tools.rattler import create_environment
+from fastconda.tools.rattler_build import build_recipe
+from tests.conftest import needs_debian
 
 DATA = Path(__file__).parent / "data"
 

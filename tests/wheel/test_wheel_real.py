@@ -10,26 +10,10 @@ import pytest
 from rattler.package import IndexJson, PathsJson
 
 from fastconda.wheel import CondaPackage, WheelOptions, wheel_to_conda
+from tests.helpers import BINARY, PURE
 from tests.wheel.wheelmaker import read_conda
 
 PLACEHOLDER = "/opt/anaconda1anaconda2anaconda3"
-PURE = [
-    "pip==26.3",
-    "setuptools==84.2.1",
-    "wheel==0.48.0",
-    "hatchling==1.33.0",
-    "setuptools-scm==10.3.4",
-    "flit-core==4.2.0",
-    "packaging==26.4",
-    "typing-extensions==4.16.0",
-    "pathspec==1.1.1",
-    "pluggy==1.7.0",
-    "trove-classifiers==2026.9.21.13",
-    "click==8.5.1",
-    "requests==2.34.2",
-    "rich==15.0.0",
-]
-BINARY = ["psutil==7.2.2", "numpy==2.4.6", "pytango==10.3.1", "black==26.10.1"]
 OPTIONS = WheelOptions(python="3.11", platform="linux-64")
 
 

@@ -6,13 +6,13 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastconda.channel import as_channel_url, channel_url
+from fastconda.channel.local import as_channel_url, channel_url
 from fastconda.cli._ui import ExitCode, Ui
 from fastconda.errors import FastcondaError
 from fastconda.settings import load_settings
 
 if TYPE_CHECKING:
-    from fastconda.build import BuildResult
+    from fastconda.pipeline.build import BuildResult
 
 
 def register(
@@ -62,8 +62,11 @@ def register(
 
 
 def _build(args: argparse.Namespace, ui: Ui) -> int:
-    from fastconda.build import BuildOptions, build_project  # imported when used: the CLI starts fast
-    from fastconda.rules import Rules
+    from fastconda.pipeline.build import (  # imported when used: the CLI starts fast
+        BuildOptions,
+        build_project,
+    )
+    from fastconda.pipeline.rules import Rules
 
     settings = load_settings(args.path, overrides={"offline": args.offline})
     chosen = args.channels or list(settings.channels)
@@ -105,8 +108,8 @@ def _build(args: argparse.Namespace, ui: Ui) -> int:
 
 def _write_junit(path: Path, name: str, result: BuildResult | None, error: FastcondaError | None) -> None:
     """The build as a CI test report: its phases, then its package test commands."""
-    from fastconda import junit
     from fastconda.errors import BuildFailed
+    from fastconda.testing import junit
 
     passed, failed, skipped = junit.Outcome.PASSED, junit.Outcome.FAILED, junit.Outcome.SKIPPED
     phases = result.phases if result is not None else getattr(error, "phases", {})

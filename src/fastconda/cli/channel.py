@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fastconda import channel as channels
+from fastconda.channel import local as channels
 from fastconda.cli._ui import ExitCode, Ui
 from fastconda.settings import load_settings
 
@@ -64,7 +64,7 @@ def register(
 
 
 def _bootstrap(args: argparse.Namespace, ui: Ui) -> int:
-    from fastconda import seed
+    from fastconda.seed import bootstrap as seed
 
     settings = load_settings(Path.cwd(), overrides={"offline": args.offline, "wheel_cache": args.wheel_cache})
     with ui.progress() as progress:

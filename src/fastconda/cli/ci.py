@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fastconda.ci import CiOptions, init_pipeline
 from fastconda.cli._ui import ExitCode, Ui
+from fastconda.pipeline.ci import CiOptions, init_pipeline
 from fastconda.settings import load_settings
 
 

@@ -34,7 +34,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 def _new(args: argparse.Namespace, ui: Ui) -> int:
     directory: Path = args.directory or Path(args.name)
-    from fastconda.tango.scaffold import new_server  # jinja2 is loaded when the command runs
+    from fastconda.cxx.scaffold import new_server  # jinja2 is loaded when the command runs
 
     scaffold = new_server(args.name, directory, version=args.project_version)
     ui.result(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from fastconda.channel import as_channel_url
+from fastconda.channel.local import as_channel_url
 from fastconda.cli._ui import ExitCode, Ui
 
 
@@ -30,7 +30,7 @@ def register(
 
 
 def _create(args: argparse.Namespace, ui: Ui) -> int:
-    from fastconda.env import create_environment  # imported when used: the CLI starts fast
+    from fastconda.tools.rattler import create_environment  # imported when used: the CLI starts fast
 
     env = create_environment(args.prefix, args.specs, channels=[as_channel_url(c) for c in args.channels])
     data = {

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fastconda.tango.pogo import MigrationResult
+    from fastconda.cxx.pogo import MigrationResult
 
 from fastconda.cli._ui import ExitCode, Ui
 
@@ -35,7 +35,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _handler(args: argparse.Namespace, ui: Ui) -> int:
-    from fastconda.tango.pogo import migrate  # loaded when the command runs: the CLI starts fast
+    from fastconda.cxx.pogo import migrate  # loaded when the command runs: the CLI starts fast
 
     result = migrate(args.directory, dry_run=args.dry_run, force=args.force)
     for note in result.project.notes:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from fastconda.channel.publish import API_KEY_ENV, DEFAULT_INDEX_WAIT, DEFAULT_TIMEOUT, publish
 from fastconda.cli._ui import ExitCode, Ui
-from fastconda.publish import API_KEY_ENV, DEFAULT_INDEX_WAIT, DEFAULT_TIMEOUT, publish
 
 
 def register(

@@ -6,13 +6,13 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fastconda.channel import as_channel_url
+from fastconda.channel.local import as_channel_url
 from fastconda.cli._ui import ExitCode, Ui
-from fastconda.junit import Outcome
 from fastconda.settings import load_settings
+from fastconda.testing.junit import Outcome
 
 if TYPE_CHECKING:
-    from fastconda.testing import PackageTestResult
+    from fastconda.testing.package import PackageTestResult
 
 
 def register(
@@ -64,7 +64,7 @@ def register(
 
 
 def _test(args: argparse.Namespace, ui: Ui) -> int:
-    from fastconda.testing import run_package_tests
+    from fastconda.testing.package import run_package_tests
 
     flags = {
         name: getattr(args, name)
@@ -106,7 +106,7 @@ def _indent(text: str) -> str:
 
 def write_junit(result: PackageTestResult, path: Path) -> None:
     """Write ``result`` as JUnit XML, one testcase per check."""
-    from fastconda import junit
+    from fastconda.testing import junit
 
     cases = [
         junit.Case(f"{result.name}.{c.kind}", c.name, c.outcome, c.seconds, c.output) for c in result.checks

@@ -72,7 +72,7 @@ def _stage_logs_muted() -> Iterator[None]:
 
 
 def _wheel(args: argparse.Namespace, ui: Ui) -> int:
-    from fastconda import channel as channels
+    from fastconda.channel import local as channels
     from fastconda.wheel import WheelLimits, WheelOptions, load_name_map, wheels_to_conda
 
     if not args.max_unpacked_size > 0:

@@ -1,0 +1,303 @@
+"""The ``--via wheel`` route for C++ Tango servers: scikit-build-core builds a platform wheel, the wheel fast
+path turns it into a ``.conda``.
+
+1. **env**: Tango for the compile comes from a conda environment (``cpptango`` + ``pkg-config`` from the
+   build's channels), never from the system. Against local channels it is kept in the cache, keyed by
+   their index files, so a warm build reuses it; otherwise it is made fresh in *work*.
+2. **wheel**: the project (which has no ``pyproject.toml``) is mirrored into a scratch tree with the one
+   from ``recipe_templates/cxx/pyproject.toml``, and built by scikit-build-core in a persistent backend venv
+   (:func:`fastconda.tools.pep517.build`; cmake and ninja from their PyPI wheels, the compiler is the host's).
+   CMake looks for libraries, headers and packages only in the Tango environment (as the seed channel's
+   compiler stand-ins do) and installs the server with ``RPATH=$ORIGIN/../lib``. The mirror and CMake's
+   build folder persist next to the cached environment: unchanged sources keep their time stamps, so a
+   second build recompiles only what changed.
+3. **convert**: :func:`fastconda.wheel.wheel_to_conda`; the wheel holds only ``.data/data/bin/<server>``,
+   so the package needs no Python; it depends on the Tango it was built against (cpptango's
+   ``run_exports``, the same range the recipe route gets).
+
+Every failure is a :class:`~fastconda.errors.BuildFailed` of the phase, showing CMake's or the compiler's
+errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hashlib
+import json
+import os
+import shutil
+import time
+import tomllib
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from fastconda._files import file_lock, write_bytes_atomic
+from fastconda.channel.local import as_channel_url
+from fastconda.cxx.cmake import cmake_errors, compiler_errors
+from fastconda.cxx.recipe_route import CMakeServer
+from fastconda.errors import BuildFailed, EnvironmentError_, ProjectError, WheelError
+from fastconda.progress import Progress, ProgressEvent, null_progress
+from fastconda.templates import read_template
+from fastconda.tools import pep517 as sdist
+from fastconda.tools.rattler import create_environment, local_channel_path
+from fastconda.wheel import WheelOptions, wheel_to_conda
+
+PYPROJECT = "cxx/pyproject.toml"
+#: the phases, as in ``WheelRoute.phases`` and ``BuildFailed.phase``
+ENV, WHEEL, CONVERT = "env", "wheel", "convert"
+#: what the server links against: their run_exports become the package's depends
+HOST = ("cpptango",)
+#: build tools taken from the same environment
+TOOLS = ("pkg-config",)
+#: installed next to scikit-build-core (it would ask for them otherwise)
+BACKEND_TOOLS = ("cmake>=3.16", "ninja")
+#: folders of the project that are not sources (the recipe route's source filter skips the same)
+_SKIPPED = frozenset({"build", "_build", ".git"})
+_READY = ".fastconda-ready"
+
+
+@dataclasses.dataclass(frozen=True)
+class WheelRoute:
+    wheel: Path  # the platform wheel scikit-build-core built
+    package: Path  # the .conda made from it (in ``work``)
+    phases: dict[str, float]  # seconds of "env", "wheel", "convert"
+
+
+@dataclasses.dataclass(frozen=True)
+class HostEnv:
+    """The environment the server is compiled against."""
+
+    prefix: Path
+    run_exports: tuple[str, ...]  # what a package built against it must depend on
+    cached: bool  # kept in the cache (then the build tree is kept too)
+
+
+def build_server_package(
+    server: CMakeServer,
+    *,
+    channels: Sequence[str],
+    work: Path,
+    cache_dir: Path,
+    wheel_cache: Path,
+    offline: bool,
+    progress: Progress = null_progress,
+) -> WheelRoute:
+    """Build *server* into a wheel with scikit-build-core and convert it into ``work/<pkg>.conda``."""
+    work = work.absolute()
+    phases: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def phase(name: str, message: str) -> Iterator[None]:
+        progress(ProgressEvent(name, message))
+        start = time.perf_counter()
+        try:
+            yield
+        except BuildFailed as exc:
+            phases[name] = time.perf_counter() - start
+            exc.phases.update(phases)  # how far it got, for CI reports
+            raise
+        phases[name] = time.perf_counter() - start
+
+    with phase(ENV, f"Tango for the build: {', '.join(HOST + TOOLS)}"):
+        host = host_env([as_channel_url(c) for c in channels], cache_dir=cache_dir, work=work)
+    with phase(WHEEL, f"building {server.project} into a wheel with scikit-build-core"):
+        wheel = _build_wheel(
+            server, host, work, cache_dir=cache_dir, wheel_cache=wheel_cache, offline=offline
+        )
+    with phase(CONVERT, f"{wheel.name} -> .conda"):
+        try:
+            package = wheel_to_conda(wheel, work, WheelOptions(extra_depends=host.run_exports))
+        except WheelError as exc:
+            raise BuildFailed(CONVERT, str(exc)) from None
+    return WheelRoute(wheel=wheel, package=package.path, phases=phases)
+
+
+def host_env(channels: Sequence[str], *, cache_dir: Path, work: Path) -> HostEnv:
+    """The Tango environment: cached per channel content when every channel is a local folder."""
+    specs = [*HOST, *TOOLS]
+    key = _channels_key(specs, channels)
+    try:
+        if key is None:
+            prefix = work / "host"
+            shutil.rmtree(prefix, ignore_errors=True)
+            create_environment(prefix, specs, channels=channels)
+        else:
+            prefix = cache_dir.absolute() / "host-envs" / key
+            with file_lock(prefix.parent / f"{key}.lock"):
+                if not (prefix / _READY).is_file():
+                    shutil.rmtree(prefix, ignore_errors=True)
+                    create_environment(prefix, specs, channels=channels)
+                    (prefix / _READY).write_text("\n".join([*specs, *channels]), encoding="utf-8")
+    except EnvironmentError_ as exc:
+        raise BuildFailed(ENV, str(exc)) from None
+    return HostEnv(prefix, _run_exports(prefix, HOST), cached=key is not None)
+
+
+def _channels_key(specs: Sequence[str], channels: Sequence[str]) -> str | None:
+    """A key that changes with the channels' content, or None when one is not a local folder."""
+    digest = hashlib.sha256("\0".join([*specs, *channels]).encode())
+    for url in channels:
+        folder = local_channel_path(url)
+        if folder is None:
+            return None
+        for repodata in sorted(folder.glob("*/repodata.json")):
+            stat = repodata.stat()
+            digest.update(f"{repodata}:{stat.st_mtime_ns}:{stat.st_size}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _run_exports(prefix: Path, names: Sequence[str]) -> tuple[str, ...]:
+    """The run_exports (weak and strong) of the packages *names* installed in *prefix*.
+
+    A package that declares none gets ``name >=X.Y.Z,<X.(Y+1)``, the seed channel's own pin.
+    """
+    exports: list[str] = []
+    for name in names:
+        for path in sorted((prefix / "conda-meta").glob(f"{name}-*.json")):
+            record = json.loads(path.read_text(encoding="utf-8"))
+            if record.get("name") != name:
+                continue
+            declared = record.get("run_exports") or {}
+            found = [*declared.get("weak", []), *declared.get("strong", [])]
+            exports.extend(found or [_minor_pin(name, str(record["version"]))])
+    return tuple(exports)
+
+
+def _minor_pin(name: str, version: str) -> str:
+    parts = version.split(".")
+    if len(parts) < 2 or not parts[1].isdigit():
+        return f"{name} {version}.*"
+    return f"{name} >={version},<{parts[0]}.{int(parts[1]) + 1}"
+
+
+def _build_wheel(
+    server: CMakeServer, host: HostEnv, work: Path, *, cache_dir: Path, wheel_cache: Path, offline: bool
+) -> Path:
+    if host.cached:  # the build tree belongs to this project and this environment
+        key = hashlib.sha256(f"{server.root.resolve()}\0{host.prefix}".encode()).hexdigest()[:16]
+        tree = cache_dir.absolute() / "cxx-wheel" / key
+    else:
+        tree = work / "cxx-wheel"
+    dist = work / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    with file_lock(tree.parent / f"{tree.name}.lock"):
+        source = tree / "source"
+        try:
+            sync_tree(server.root, source)
+            _update(source / "pyproject.toml", _pyproject(server).encode())
+        except OSError as exc:
+            msg = f"cannot copy {server.root} into the scratch tree {source}: {exc}"
+            raise BuildFailed(WHEEL, msg) from None
+        try:
+            return sdist.build(
+                source,
+                "wheel",
+                dist,
+                cache_dir=cache_dir,
+                offline=offline,
+                wheel_cache=wheel_cache,
+                extra_requires=BACKEND_TOOLS,
+                config_settings=_config_settings(host.prefix, tree / "build"),
+                environ=_environ(host.prefix),
+            )
+        except sdist.BackendError as exc:
+            raise BuildFailed(WHEEL, _build_errors(server, source, exc)) from None
+        except ProjectError as exc:
+            raise BuildFailed(WHEEL, str(exc)) from None
+
+
+def backend_requires() -> list[str]:
+    """What the backend's environment holds: the template's ``build-system.requires`` and the tools."""
+    requires = tomllib.loads(read_template("recipe", PYPROJECT))["build-system"]["requires"]
+    return [*requires, *BACKEND_TOOLS]
+
+
+def _pyproject(server: CMakeServer) -> str:
+    text = read_template("recipe", PYPROJECT)
+    for marker, value in (("@NAME@", server.package), ("@VERSION@", server.version),
+                          ("@SERVER@", server.executable)):  # fmt: skip
+        text = text.replace(marker, value)
+    return text
+
+
+def _config_settings(prefix: Path, build_dir: Path) -> dict[str, str]:
+    """scikit-build-core settings: CMake finds everything in *prefix* (nothing of the system's)."""
+    defines = {
+        "CMAKE_PREFIX_PATH": str(prefix),
+        "CMAKE_FIND_ROOT_PATH": str(prefix),
+        "CMAKE_FIND_ROOT_PATH_MODE_PROGRAM": "NEVER",
+        "CMAKE_FIND_ROOT_PATH_MODE_LIBRARY": "ONLY",
+        "CMAKE_FIND_ROOT_PATH_MODE_INCLUDE": "ONLY",
+        "CMAKE_FIND_ROOT_PATH_MODE_PACKAGE": "ONLY",
+        "CMAKE_INSTALL_LIBDIR": "lib",
+        # the server finds libtango in the environment it is installed into
+        "CMAKE_INSTALL_RPATH": "$ORIGIN/../lib",
+    }
+    pkg_config = prefix / "bin" / "pkg-config"
+    if pkg_config.is_file():
+        defines["PKG_CONFIG_EXECUTABLE"] = str(pkg_config)
+    settings = {f"cmake.define.{name}": value for name, value in defines.items()}
+    settings["build-dir"] = str(build_dir)
+    return settings
+
+
+def _environ(prefix: Path) -> dict[str, str]:
+    search = f"{prefix}/lib/pkgconfig:{prefix}/share/pkgconfig"
+    # CMAKE_ARGS would carry a conda-activated shell's own paths into the build
+    return {"PKG_CONFIG_LIBDIR": search, "PKG_CONFIG_PATH": search, "CMAKE_ARGS": ""}
+
+
+def _build_errors(server: CMakeServer, mirror: Path, exc: sdist.BackendError) -> str:
+    """What went wrong, for a person: CMake's errors, else the compiler's, else the backend's tail;
+    with the project's own paths instead of the scratch copy's."""
+    output = exc.output.replace(f"{mirror}/", f"{server.root}/")
+    if "CMake Error" in output:
+        shown = cmake_errors(output)
+        what = "configuring"
+    else:
+        shown = compiler_errors(output)
+        what = "compiling"
+    return f"{what} {server.project} with scikit-build-core failed:\n{shown}"
+
+
+def sync_tree(source: Path, mirror: Path) -> None:
+    """Make *mirror* a copy of *source* without its build folders and ``pyproject.toml``.
+
+    Files whose content did not change are left alone (ninja sees their old time stamps and does not
+    rebuild them); changed files are replaced and get a new time stamp; files gone from *source* go.
+    """
+    keep: set[Path] = set()
+    for folder, dirs, files in os.walk(source, followlinks=True):
+        rel = Path(folder).relative_to(source)
+        dirs[:] = [d for d in dirs if d not in _SKIPPED and not d.startswith("cmake-build-")]
+        (mirror / rel).mkdir(parents=True, exist_ok=True)
+        keep.add(mirror / rel)
+        for name in files:
+            if rel == Path() and name == "pyproject.toml":
+                continue  # the mirror's own
+            path = Path(folder) / name
+            if not path.is_file():
+                continue
+            target = mirror / rel / name
+            keep.add(target)
+            _update(target, path.read_bytes(), executable=bool(path.stat().st_mode & 0o111))
+    keep.add(mirror / "pyproject.toml")
+    for folder, dirs, files in os.walk(mirror, topdown=False):
+        for name in [*files, *dirs]:
+            path = Path(folder) / name
+            if path not in keep:
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path)
+                else:
+                    path.unlink()
+
+
+def _update(path: Path, data: bytes, *, executable: bool = False) -> None:
+    """Write *data* to *path* (atomically) unless it already holds exactly that."""
+    mode = 0o755 if executable else 0o644
+    if path.is_file() and path.stat().st_size == len(data) and path.read_bytes() == data:
+        if path.stat().st_mode & 0o777 != mode:
+            path.chmod(mode)
+        return
+    write_bytes_atomic(path, data, mode=mode)

@@ -1,0 +1,414 @@
+"""``fastconda test``: install a package into a fresh prefix and check that it works.
+
+The package (a local ``.conda`` file, put into a throw-away channel listed first, or a match spec) and its
+test requirements are solved and installed with :mod:`fastconda.tools.rattler` from the given channels only.
+Then, concurrently: one Python process imports every top-level module, ``pip check``, ``<entry point> --help``
+for each console script (not for packages that use taurus: its applications have no ``--help``), the
+user's commands, and optionally the project's pytest suite. Each check becomes a :class:`CheckResult`;
+nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import configparser
+import dataclasses
+import json
+import os
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from fastconda._proc import run
+from fastconda.channel import local as channels_
+from fastconda.errors import CommandError, EnvironmentError_, PackageTestError
+from fastconda.progress import Progress, ProgressEvent, null_progress
+from fastconda.settings import PackageTestSettings
+from fastconda.testing.junit import Outcome
+from fastconda.tools.rattler import Environment, create_environment
+from fastconda.wheel.metadata import safe_script_name
+
+__all__ = [
+    "CheckResult",
+    "Outcome",
+    "PackageTestError",
+    "PackageTestResult",
+    "run_package_tests",
+    "top_level_modules",
+]
+
+_SITE = re.compile(r"^lib/python3\.\d+/site-packages/(?P<rel>.+)$")
+_MODULE_FILE = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?:\.py|\.[\w-]+\.so|\.so)$")
+_MARKER = "@@fastconda-imports@@"
+_PYTEST = ("-I", "-m", "pytest", "-p", "no:cacheprovider")
+_JOBS = max(1, min(4, os.cpu_count() or 1))
+# One process for all imports: each module reported on its own, output captured per module.
+_IMPORT_SCRIPT = f"""
+import contextlib, importlib, io, json, sys, time, traceback
+results = []
+for name in sys.argv[1:]:
+    buffer = io.StringIO()
+    start = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            importlib.import_module(name)
+        ok = True
+    except BaseException:
+        ok = False
+        buffer.write(traceback.format_exc())
+    results.append([name, ok, time.perf_counter() - start, buffer.getvalue()])
+sys.stdout.write({_MARKER!r} + json.dumps(results) + "\\n")
+"""
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """One check: ``kind`` is install, import, pip-check, entry-point, command or pytest."""
+
+    kind: str
+    name: str
+    outcome: Outcome
+    seconds: float
+    #: the check's output (on failure), or why it was skipped
+    output: str = ""
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome is Outcome.FAILED
+
+
+@dataclasses.dataclass(frozen=True)
+class PackageTestResult:
+    name: str
+    version: str
+    build: str
+    prefix: Path
+    kept: bool
+    checks: tuple[CheckResult, ...]
+    solve_seconds: float
+    install_seconds: float
+    seconds: float
+    packages: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not any(c.failed for c in self.checks)
+
+    @property
+    def failures(self) -> tuple[CheckResult, ...]:
+        return tuple(c for c in self.checks if c.failed)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "package": {"name": self.name, "version": self.version, "build": self.build},
+            "ok": self.ok,
+            "prefix": str(self.prefix),
+            "kept": self.kept,
+            "solve_seconds": round(self.solve_seconds, 3),
+            "install_seconds": round(self.install_seconds, 3),
+            "seconds": round(self.seconds, 3),
+            "installed": list(self.packages),
+            "checks": [
+                {**dataclasses.asdict(c), "outcome": str(c.outcome), "seconds": round(c.seconds, 3)}
+                for c in self.checks
+            ],
+        }
+
+
+@dataclasses.dataclass(frozen=True)
+class _Installed:
+    """What the installed package brings: its files, name and console scripts (with their extras)."""
+
+    name: str
+    version: str
+    build: str
+    files: tuple[str, ...]
+    scripts: tuple[tuple[str, str, tuple[str, ...]], ...]  # (name, module, extras)
+
+
+def top_level_modules(files: Iterable[str]) -> tuple[str, ...]:
+    """Importable top-level names among installed ``files`` (paths relative to the prefix).
+
+    Packages (folders with ``__init__``), modules (``.py``, extension ``.so``), and for a namespace folder
+    without ``__init__`` its first-level packages (``ns.pkg``).
+    """
+    packages: set[str] = set()
+    modules: set[str] = set()
+    namespaced: set[str] = set()
+    for path in files:
+        match = _SITE.match(path)
+        if not match:
+            continue
+        parts = match.group("rel").split("/")
+        first = parts[0]
+        if len(parts) == 1:
+            found = _MODULE_FILE.match(first)
+            if found:
+                modules.add(found.group("name"))
+        elif first.isidentifier() and _MODULE_FILE.match(parts[1]) and parts[1].startswith("__init__."):
+            packages.add(first)
+        elif (
+            len(parts) >= 3
+            and first.isidentifier()
+            and parts[1].isidentifier()
+            and _MODULE_FILE.match(parts[2])
+            and parts[2].startswith("__init__.")
+        ):
+            namespaced.add(f"{first}.{parts[1]}")
+    namespaced = {n for n in namespaced if n.split(".")[0] not in packages | modules}
+    return tuple(sorted(packages | modules | namespaced))
+
+
+def _entry_points(prefix: Path, files: Sequence[str]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    found: list[tuple[str, str, tuple[str, ...]]] = []
+    for path in files:
+        match = _SITE.match(path)
+        parts = match.group("rel").split("/") if match else []
+        if len(parts) != 2 or not parts[0].endswith(".dist-info") or parts[1] != "entry_points.txt":
+            continue  # vendored copies (pkg/_vendor/x.dist-info) are not the package's scripts
+        parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
+        parser.optionxform = str  # type: ignore[assignment, method-assign]
+        try:
+            parser.read_string((prefix / path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, configparser.Error):
+            continue  # the wheel stage validated it; a broken file shows up as a failing import
+        if parser.has_section("console_scripts"):
+            for name, value in parser.items("console_scripts"):
+                target, _, extras = value.partition("[")
+                names = tuple(e.strip() for e in extras.rstrip("] ").split(",") if e.strip())
+                found.append((name, target.split(":")[0].strip(), names))
+    return tuple(sorted(found))
+
+
+def _installed(prefix: Path, name: str) -> _Installed:
+    for record in sorted((prefix / "conda-meta").glob("*.json")):
+        data = json.loads(record.read_text(encoding="utf-8"))
+        if data.get("name") == name:
+            files = tuple(str(f) for f in data.get("files", []))
+            return _Installed(
+                name, str(data["version"]), str(data["build"]), files, _entry_points(prefix, files)
+            )
+    msg = f"{name} is not in the environment at {prefix} after installing it"
+    raise PackageTestError(msg)
+
+
+def _environ(prefix: Path) -> dict[str, str]:
+    drop = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "CONDA_PREFIX", "CONDA_DEFAULT_ENV", "PYTHONSTARTUP")
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env["PATH"] = f"{prefix / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
+    env.update(
+        CONDA_PREFIX=str(prefix),
+        PREFIX=str(prefix),
+        PYTHONNOUSERSITE="1",
+        PIP_NO_INDEX="1",
+        PIP_DISABLE_PIP_VERSION_CHECK="1",
+    )
+    return env
+
+
+@dataclasses.dataclass(frozen=True)
+class _Runner:
+    """Runs one command as a check in the test environment."""
+
+    env: dict[str, str]
+    cwd: Path
+    timeout: float
+
+    def check(self, kind: str, name: str, argv: Sequence[str | os.PathLike[str]]) -> list[CheckResult]:
+        start = time.perf_counter()
+        try:
+            proc = run(argv, cwd=self.cwd, env=self.env, timeout=self.timeout, check=False)
+        except CommandError as exc:  # not found or timed out
+            return [CheckResult(kind, name, Outcome.FAILED, time.perf_counter() - start, exc.output)]
+        outcome = Outcome.PASSED if proc.returncode == 0 else Outcome.FAILED
+        output = "" if outcome is Outcome.PASSED else f"exit code {proc.returncode}\n{proc.stdout}"
+        return [CheckResult(kind, name, outcome, time.perf_counter() - start, output)]
+
+    def imports(
+        self, python: Path, modules: Sequence[str], skipped: Sequence[CheckResult] = ()
+    ) -> list[CheckResult]:
+        start = time.perf_counter()
+        try:
+            proc = run([python, "-I", "-c", _IMPORT_SCRIPT, *modules], cwd=self.cwd, env=self.env,
+                       timeout=self.timeout, check=False)  # fmt: skip
+            output, code = proc.stdout, proc.returncode
+        except CommandError as exc:
+            output, code = exc.output, exc.returncode
+        head, marker, tail = output.rpartition(_MARKER)
+        if not marker:  # the interpreter died (crash in an extension module, timeout, ...)
+            seconds = time.perf_counter() - start
+            why = f"the import process failed (exit code {code})\n{output}"
+            return [*(CheckResult("import", m, Outcome.FAILED, seconds, why) for m in modules), *skipped]
+        results = list(skipped)
+        for name, ok, seconds, text in json.loads(tail.splitlines()[0]):
+            outcome = Outcome.PASSED if ok else Outcome.FAILED
+            results.append(CheckResult("import", name, outcome, seconds, "" if ok else head + text))
+        return sorted(results, key=lambda r: r.name)
+
+
+def _skipped(kind: str, name: str, why: str) -> CheckResult:
+    return CheckResult(kind, name, Outcome.SKIPPED, 0.0, why)
+
+
+def _plan(
+    installed: _Installed, env: Environment, settings: PackageTestSettings, runner: _Runner
+) -> list[Callable[[], list[CheckResult]]]:
+    """The checks to run, in report order; each job returns its results."""
+    jobs: list[Callable[[], list[CheckResult]]] = []
+    plain = {m.split(".")[0] for _, m, x in installed.scripts if not x}
+    extras_only = {m for _, m, x in installed.scripts if x and "." not in m} - plain
+    modules = list(settings.imports) or [
+        m
+        for m in top_level_modules(installed.files)
+        if m not in settings.skip_imports and m not in extras_only
+    ]
+    skipped = [_skipped("import", m, "only used by an entry point that needs an extra") for m in extras_only]
+    if modules:
+        jobs.append(partial(runner.imports, env.python, modules, skipped))
+    elif skipped:
+        jobs.append(partial(list, skipped))
+    if settings.pip_check:
+        jobs.append(partial(runner.check, "pip-check", "pip check", (env.python, "-m", "pip", "check")))
+    taurus = any(p.name == "taurus" for p in env.packages)
+    for name, _module, extras in installed.scripts:
+        script = env.prefix / "bin" / name
+        why = ""
+        if not safe_script_name(name):
+            why = "its name is not a plain file name (a path?); it is not run"
+        elif not settings.entry_points:
+            why = "entry point checks are turned off"
+        elif taurus:
+            why = "the package uses taurus, whose applications do not support --help"
+        elif name in settings.skip_entry_points:
+            why = "skipped by the settings"
+        elif extras:
+            why = f"needs the extra(s) {', '.join(extras)}"
+        elif not script.exists():
+            why = f"bin/{name} is not installed"
+        if why:
+            jobs.append(partial(list, [_skipped("entry-point", f"{name} --help", why)]))
+        else:
+            jobs.append(partial(runner.check, "entry-point", f"{name} --help", (script, "--help")))
+    shell = shutil.which("bash") or "/bin/sh"
+    for command in settings.commands:
+        jobs.append(partial(runner.check, "command", command, (shell, "-c", command)))
+    if settings.pytest is not None:
+        suite = settings.pytest
+        argv: tuple[str | os.PathLike[str], ...] = (env.python, *_PYTEST, *settings.pytest_args, suite)
+        jobs.append(partial(runner.check, "pytest", f"pytest {suite}", argv))
+    return jobs
+
+
+@dataclasses.dataclass(frozen=True)
+class _Target:
+    name: str
+    spec: str
+    channel: str | None  # a local channel holding the package file, or None for a spec
+    file: Path | None
+    python: bool  # False for a package file that does not depend on python (a C++ server)
+
+
+def _target(package: str | Path, scratch: Path) -> _Target:
+    """What to install for a package file or a match spec."""
+    text = os.fspath(package)
+    if text.endswith(channels_.PACKAGE_SUFFIXES):
+        info = channels_.read_package(Path(text))
+        local = scratch / "channel"
+        channels_.add_packages(local, [info.path])
+        python = any(d.split()[0] == "python" for d in info.depends if d.strip())
+        spec = f"{info.name} =={info.version} {info.build}"
+        return _Target(info.name, spec, channels_.channel_url(local), info.path, python)
+    match = re.match(r"^\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*)", text)
+    if not match:
+        msg = f"{text!r} is neither a .conda file nor a package name"
+        raise PackageTestError(msg)
+    return _Target(match.group(1).lower(), text.strip(), None, None, True)
+
+
+def _carried_tests(package: Path, sources: Sequence[str]) -> list[CheckResult]:
+    """The package's own tests (``info/tests``), one result per test command."""
+    from fastconda.tools import rattler_build as engine
+
+    steps = engine.test_package(package, channels=sources)
+    return [
+        CheckResult("package-test", s.command, Outcome.PASSED if s.passed else Outcome.FAILED, s.seconds,
+                    "" if s.passed else "\n".join(s.output))
+        for s in steps
+    ]  # fmt: skip
+
+
+def run_package_tests(
+    package: str | Path,
+    channels: Sequence[str],
+    settings: PackageTestSettings | None = None,
+    *,
+    python: str | None = None,
+    keep: bool = False,
+    cwd: Path | None = None,
+    progress: Progress = null_progress,
+) -> PackageTestResult:
+    """Install ``package`` with its test requirements into a new prefix and run the checks.
+
+    ``package`` is a ``.conda`` file or a match spec; ``channels`` are the only channels used. Commands
+    and pytest run in ``cwd`` (default: the current folder). The prefix is removed unless ``keep``.
+    """
+    settings = settings or PackageTestSettings()
+    if not channels:
+        msg = "no channels given: name the channels the dependencies come from (-c)"
+        raise PackageTestError(msg)
+    if settings.pytest is not None and not settings.pytest.exists():
+        msg = f"pytest suite {settings.pytest} does not exist"
+        raise PackageTestError(msg)
+    started = time.perf_counter()
+    scratch = Path(tempfile.mkdtemp(prefix="fastconda-test-"))
+    prefix = scratch / "prefix"
+    try:
+        target = _target(package, scratch)
+        name, spec = target.name, target.spec
+        sources = [target.channel, *channels] if target.channel else list(channels)
+        specs = [spec, *settings.requires]
+        if target.python or python or settings.pytest is not None:
+            specs.append(f"python {python}.*" if python else "python")
+        if settings.pip_check and target.python:
+            specs.append("pip")
+        if settings.pytest is not None:
+            specs.append("pytest")
+        progress(ProgressEvent("install", f"{spec} from {len(sources)} channel(s)"))
+        try:
+            env = create_environment(prefix, specs, channels=sources)
+        except EnvironmentError_ as exc:
+            failed = CheckResult("install", spec, Outcome.FAILED, time.perf_counter() - started, str(exc))
+            return PackageTestResult(name, "", "", prefix, False, (failed,), 0.0, 0.0, failed.seconds)
+        installed = _installed(prefix, name)
+        install = CheckResult("install", spec, Outcome.PASSED, env.solve_seconds + env.install_seconds)
+        runner = _Runner(_environ(prefix), cwd or Path.cwd(), float(settings.timeout))
+        checked = dataclasses.replace(settings, pip_check=settings.pip_check and target.python)
+        jobs = _plan(installed, env, checked, runner)
+        if settings.package_tests and target.file is not None:
+            jobs.append(partial(_carried_tests, target.file, sources))
+        results: list[CheckResult] = [install]
+        with ThreadPoolExecutor(max_workers=_JOBS) as pool:
+            for number, found in enumerate(pool.map(lambda job: job(), jobs), 1):
+                results.extend(found)
+                progress(ProgressEvent("check", ", ".join(c.name for c in found), number, len(jobs)))
+        return PackageTestResult(
+            name=installed.name,
+            version=installed.version,
+            build=installed.build,
+            prefix=prefix,
+            kept=keep,
+            checks=tuple(results),
+            solve_seconds=env.solve_seconds,
+            install_seconds=env.install_seconds,
+            seconds=time.perf_counter() - started,
+            packages=tuple(f"{p.name} {p.version} {p.build}" for p in env.packages),
+        )
+    finally:
+        shutil.rmtree(scratch / "channel", ignore_errors=True)
+        if not keep:
+            shutil.rmtree(scratch, ignore_errors=True)

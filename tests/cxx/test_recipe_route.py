@@ -1,0 +1,140 @@
+"""``fastconda build`` on a C++ Tango server: the migrated Pogo example becomes a tested .conda, offline.
+
+Real parts only: the cxx seed channel (host compilers as stand-ins, Debian's cpptango repackaged), real
+cmake/ninja, the rattler-build engine, rattler installs, the server started with -nodb on loopback and
+driven from PyTango.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fastconda.cli import ExitCode, main
+from fastconda.cxx.pogo import migrate
+from fastconda.cxx.recipe_route import read_server
+from fastconda.errors import BuildFailed, ProjectError
+from fastconda.pipeline.build import BuildOptions, BuildResult, build_project
+from fastconda.testing.junit import Outcome
+from fastconda.testing.package import run_package_tests
+from fastconda.tools.rattler import create_environment
+from tests.conftest import needs_debian
+from tests.helpers import build_options, snapshot
+from tests.wheel.wheelmaker import read_conda
+
+from .conftest import EXAMPLE, REPO, drive_powermeter, start_nodb
+
+pytestmark = [pytest.mark.slow, needs_debian]
+
+
+@dataclasses.dataclass(frozen=True)
+class Built:
+    source: Path
+    options: BuildOptions
+    result: BuildResult
+
+
+@pytest.fixture(scope="module")
+def built(cxx_channel: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
+    root = tmp_path_factory.mktemp("cxx-build")
+    source = Path(shutil.copytree(EXAMPLE, root / "PowerMeter"))
+    migrate(source)
+    options = build_options((cxx_channel.resolve().as_uri(),), root / "channel")
+    return Built(source, options, build_project(source, options))
+
+
+def test_migrated_example_builds_and_its_package_tests_ran(built: Built) -> None:
+    result = built.result
+    assert (result.name, result.version) == ("powermeter", "1.2")
+    assert result.package.parent == built.options.output / "linux-64"
+    assert [(t.command, t.passed) for t in result.tests] == [("bash tango_server_check.sh PowerMeter", True)]
+    output = "\n".join(result.tests[0].output)
+    assert "PowerMeter --help: usage ok" in output
+    assert "PowerMeter -nodb: ready to accept requests" in output
+    assert "compiler('cxx')" in result.recipe
+    depends = read_conda(result.package).json("index.json")["depends"]
+    assert any(d.startswith("cpptango >=9.3.4,<9.4") for d in depends), depends  # cpptango's run_export
+    assert not any(d.startswith("python") for d in depends)
+
+
+def test_package_installs_starts_with_nodb_and_answers_pytango(
+    built: Built, cxx_channel: Path, pytango_python: Path, tmp_path: Path
+) -> None:
+    prefix = tmp_path / "env"
+    channels = [built.options.output.resolve().as_uri(), cxx_channel.resolve().as_uri()]
+    env = create_environment(prefix, ["powermeter"], channels=channels)
+    assert "cpptango" in {p.name for p in env.packages}
+    server = prefix / "bin" / "PowerMeter"
+    linked = subprocess.run(["ldd", server], capture_output=True, text=True, check=True).stdout
+    libtango = next(line for line in linked.splitlines() if "libtango.so" in line)
+    assert str(prefix / "bin" / ".." / "lib") in libtango or str(prefix / "lib") in libtango, libtango
+    with start_nodb(server, tmp_path / "server.log") as device:
+        assert drive_powermeter(pytango_python, device) == ["OK", "OFF", "1310.0"]
+
+
+def test_compile_error_fails_the_build_with_the_compilers_message(built: Built, tmp_path: Path) -> None:
+    broken = Path(shutil.copytree(built.source, tmp_path / "PowerMeter"))
+    sensor = broken / "PowerSensor.cpp"
+    sensor.write_text(sensor.read_text().replace("++sample_count;", "++sample_count\n\tundeclared_x = 1;"))
+    output = tmp_path / "channel"
+    output.mkdir()
+    before = snapshot(output)
+    with pytest.raises(BuildFailed) as info:
+        build_project(broken, dataclasses.replace(built.options, output=output, force=True))
+    assert info.value.phase == "build"
+    assert "PowerSensor.cpp:" in str(info.value)
+    assert "error:" in str(info.value)
+    assert snapshot(output) == before
+
+
+def test_channels_without_the_cxx_toolchain_say_what_is_missing(
+    built: Built, seed_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    output = tmp_path / "channel"
+    argv = ["build", str(built.source), "-c", seed_url, "-o", str(output), "--offline", "--force"]
+    assert main(argv) == ExitCode.FAILURE
+    message = capsys.readouterr().err
+    assert "cpptango" in message
+    assert "--profile cxx" in message
+
+
+def test_cmake_project_without_a_version_or_executable_is_a_clear_error(tmp_path: Path) -> None:
+    cmakelists = tmp_path / "CMakeLists.txt"
+    cmakelists.write_text("cmake_minimum_required(VERSION 3.16)\nproject(Lib LANGUAGES CXX)\n")
+    with pytest.raises(ProjectError, match=r"CMakeLists.txt:2: project\(Lib \.\.\.\) has no VERSION"):
+        read_server(tmp_path)
+    cmakelists.write_text("project(Lib VERSION 1.0)\nadd_library(lib a.cpp)\n")
+    with pytest.raises(ProjectError, match="no add_executable"):
+        read_server(tmp_path)
+
+
+def test_fastconda_test_runs_the_tests_the_package_carries_and_no_python_checks(
+    built: Built, cxx_channel: Path
+) -> None:
+    result = run_package_tests(built.result.package, [cxx_channel.resolve().as_uri()])
+    kinds = {(c.kind, c.name): c.outcome for c in result.checks}
+    assert kinds[("package-test", "bash tango_server_check.sh PowerMeter")] is Outcome.PASSED
+    assert not any(kind == "pip-check" for kind, _ in kinds)  # not a Python package: no python, no pip check
+    assert not any(p.startswith("python ") for p in result.packages)
+    assert result.ok
+
+
+def test_wheel_route_makes_a_package_that_passes_the_same_test(built: Built, tmp_path: Path) -> None:
+    options = dataclasses.replace(built.options, output=tmp_path / "channel", via="wheel")
+    result = build_project(built.source, options)
+    assert (result.name, result.version) == ("powermeter", "1.2")
+    assert [(t.command, t.passed) for t in result.tests] == [("bash tango_server_check.sh PowerMeter", True)]
+    assert {"env", "wheel", "convert", "test", "index"} <= set(result.phases)
+    depends = read_conda(result.package).json("index.json")["depends"]
+    assert any(d.startswith("cpptango >=9.3.4,<9.4") for d in depends), depends
+    assert not any(d.startswith("python") for d in depends)
+
+
+def test_wheel_route_is_for_cmake_servers_only(seed_url: str, tmp_path: Path) -> None:
+    options = build_options((seed_url,), tmp_path / "channel", via="wheel")
+    with pytest.raises(ProjectError, match=r"--via wheel builds CMake C\+\+ servers"):
+        build_project(REPO / "examples" / "pytango-powersupply", options)
