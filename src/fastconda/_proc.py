@@ -14,6 +14,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -95,3 +96,33 @@ def end_group(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
     with contextlib.suppress(ProcessLookupError):
         process.kill()
     process.wait()
+
+
+class PythonChild:
+    """A Python process of fastconda's own (``python -P -c CODE``) that talks over stdin/stdout.
+
+    Like :func:`run`'s commands it leads a session of its own and has a private ``TMPDIR``;
+    :meth:`close` ends it and everything it started, then removes that folder. ``-P``: the working
+    folder (a project being built) never shadows a module.
+    """
+
+    def __init__(self, code: str, *, text: bool) -> None:
+        self._cleanup = contextlib.ExitStack()
+        environ = self._cleanup.enter_context(private_tmpdir())
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-P", "-c", code], env=environ, start_new_session=True, text=text,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT if text else None,
+            )  # fmt: skip
+        except BaseException:
+            self._cleanup.close()
+            raise
+
+    def close(self) -> None:
+        """End the process and its group (unless already reaped), close its pipes, remove its folder."""
+        if self.process.returncode is None:
+            end_group(self.process)
+        for stream in (self.process.stdin, self.process.stdout):
+            if stream is not None:
+                stream.close()
+        self._cleanup.close()

@@ -28,6 +28,12 @@ def test_tampered_file_is_refused(tmp_path: Path) -> None:
     _convert_fails(wheel, tmp_path / "out", "demo_pkg/__init__.py", "does not match RECORD")
 
 
+def test_tampered_file_of_the_same_size_is_refused_by_its_hash(tmp_path: Path) -> None:
+    # same length as the recorded "VALUE = 1\n": only the hash comparison can catch it
+    wheel = make_wheel(tmp_path, tamper={"demo_pkg/__init__.py": b"VALUE = 2\n"})
+    _convert_fails(wheel, tmp_path / "out", "demo_pkg/__init__.py", "does not match RECORD")
+
+
 def test_file_missing_from_record_is_refused(tmp_path: Path) -> None:
     wheel = make_wheel(tmp_path, unrecorded={"demo_pkg/extra.py": b"x = 1\n"})
     _convert_fails(wheel, tmp_path / "out", "demo_pkg/extra.py", "not listed in RECORD")

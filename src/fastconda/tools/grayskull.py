@@ -16,7 +16,6 @@ Quirks:
 
 from __future__ import annotations
 
-import contextlib
 import json
 import subprocess
 import sys
@@ -63,12 +62,8 @@ class Prewarmed:
     """A grayskull process that has imported itself and waits for its arguments."""
 
     def __init__(self) -> None:
-        self._cleanup = contextlib.ExitStack()  # its private temp folder goes when it is closed
-        environ = self._cleanup.enter_context(_proc.private_tmpdir())
-        self._process = subprocess.Popen(
-            [sys.executable, "-c", _WAITING], env=environ, start_new_session=True,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )  # fmt: skip
+        self._child = _proc.PythonChild(_WAITING, text=True)
+        self._process = self._child.process
 
     def generate(self, sdist: Path, out_dir: Path) -> Path:
         """What :func:`generate_meta_yaml` does, in the waiting process."""
@@ -88,13 +83,7 @@ class Prewarmed:
 
     def close(self) -> None:
         """End the process (and anything it started), then remove its temp folder."""
-        if self._process.poll() is None:
-            _proc.end_group(self._process)
-        self._process.wait()
-        for stream in (self._process.stdin, self._process.stdout):
-            if stream is not None:
-                stream.close()
-        self._cleanup.close()
+        self._child.close()
 
 
 @contextmanager

@@ -24,7 +24,6 @@ import pickle
 import re
 import shutil
 import signal
-import subprocess
 import sys
 import time
 import traceback
@@ -319,17 +318,8 @@ class Worker:
     """
 
     def __init__(self) -> None:
-        self._cleanup = contextlib.ExitStack()  # a private temp folder: a killed script leaves files there
-        environ = self._cleanup.enter_context(_proc.private_tmpdir())
-        try:
-            self._process = subprocess.Popen(
-                # -P: the working folder (a project being built) does not go first on sys.path
-                [sys.executable, "-P", "-c", _SERVE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                env=environ, start_new_session=True,
-            )  # fmt: skip
-        except BaseException:
-            self._cleanup.close()
-            raise
+        self._child = _proc.PythonChild(_SERVE, text=False)
+        self._process = self._child.process
 
     def call(self, job: str, arguments: dict[str, Any], progress: Progress) -> Any:
         """Run *job* with *arguments*; its progress events go to *progress*; its errors are raised here."""
@@ -359,11 +349,7 @@ class Worker:
 
     def close(self) -> None:
         """End the child and its process group (at once: its answer is in, or nobody wants it)."""
-        _proc.end_group(self._process)
-        for stream in (self._process.stdin, self._process.stdout):
-            if stream is not None:
-                stream.close()
-        self._cleanup.close()
+        self._child.close()
 
 
 @contextmanager
