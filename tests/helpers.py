@@ -16,7 +16,7 @@ from conda_package_streaming.create import conda_builder
 from tests.conftest import REPO
 
 if TYPE_CHECKING:
-    from fastconda.pipeline.build import BuildOptions
+    from fastconda.pipeline.options import BuildOptions
 
 # The seed channel repackages the interpreter that runs the tests: its stdlib folder and byte-code tag.
 PYTHON_LIB = f"lib/python{sys.version_info.major}.{sys.version_info.minor}"
@@ -77,7 +77,7 @@ def make_conda(
 
 def build_options(channels: tuple[str, ...], output: Path, **extra: object) -> BuildOptions:
     """Offline build options with a cache next to *output* (each test's builds are its own)."""
-    from fastconda.pipeline.build import BuildOptions
+    from fastconda.pipeline.options import BuildOptions
     from fastconda.settings import load_settings
 
     settings = load_settings(overrides={"offline": True})

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from fastconda._files import file_lock
-from fastconda.pipeline.build import WORK, WORK_LOCK
+from fastconda.pipeline.workdir import WORK, WORK_LOCK
 
 
 @dataclasses.dataclass(frozen=True)

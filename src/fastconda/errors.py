@@ -6,8 +6,11 @@ Every error a user can cause says what was wrong, where, and what to do; the CLI
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # typing only: the engine adapter imports this module
+    from fastconda.tools.rattler_build import TestStep
 
 
 class FastcondaError(Exception):
@@ -40,7 +43,7 @@ class EngineError(FastcondaError):
     ``tests`` holds the package-test steps that ran (the last one failed) when the tests failed.
     """
 
-    def __init__(self, message: str, *, tests: tuple[Any, ...] = (), unsolvable: bool = False) -> None:
+    def __init__(self, message: str, *, tests: tuple[TestStep, ...] = (), unsolvable: bool = False) -> None:
         self.tests = tests
         self.unsolvable = unsolvable  # an environment had no solution in the given channels
         super().__init__(message)
@@ -50,7 +53,7 @@ class EngineError(FastcondaError):
         return bool(self.tests)
 
 
-class EnvironmentError_(FastcondaError):
+class EnvError(FastcondaError):
     """An environment cannot be solved or installed with rattler."""
 
 
@@ -65,16 +68,27 @@ class RecipeError(FastcondaError):
 class BuildFailed(FastcondaError):
     """Building or testing a package failed; carries the phase that failed.
 
-    ``phases`` (seconds of each phase that ran) and ``tests`` (package-test steps) are filled in by
-    the build so that CI reports (JUnit) show how far it got.
+    ``phases`` (seconds of each phase that ran) and ``tests`` (package-test steps) show CI reports
+    (JUnit) how far the build got; :meth:`with_phases` makes the error the build raises in the end.
     """
 
-    def __init__(self, phase: str, message: str, *, tests: tuple[Any, ...] = ()) -> None:
+    def __init__(
+        self,
+        phase: str,
+        message: str,
+        *,
+        tests: tuple[TestStep, ...] = (),
+        phases: Mapping[str, float] | None = None,
+    ) -> None:
         self.phase = phase
         self.reason = message
-        self.phases: dict[str, float] = {}
+        self.phases: dict[str, float] = dict(phases or {})
         self.tests = tests
         super().__init__(f"{phase} failed: {message}")
+
+    def with_phases(self, phases: Mapping[str, float]) -> BuildFailed:
+        """The same failure, with *phases* under the ones it already carries."""
+        return BuildFailed(self.phase, self.reason, tests=self.tests, phases={**phases, **self.phases})
 
 
 class PackageTestError(FastcondaError):

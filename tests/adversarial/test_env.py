@@ -19,7 +19,7 @@ import pytest
 
 from fastconda.channel.local import add_packages, channel_url
 from fastconda.cli import ExitCode, main
-from fastconda.errors import EnvironmentError_
+from fastconda.errors import EnvError
 from fastconda.tools.rattler import IN_PROGRESS, create_environment, prefill_package_cache
 from tests.helpers import make_conda
 
@@ -89,7 +89,7 @@ def test_a_truncated_package_is_refused(tmp_path: Path) -> None:
     data = listed.read_bytes()
     listed.unlink()
     listed.write_bytes(data[: len(data) // 2])
-    with pytest.raises(EnvironmentError_, match=r"cut-pkg-1\.0-0\.conda does not match its channel.s index"):
+    with pytest.raises(EnvError, match=r"cut-pkg-1\.0-0\.conda does not match its channel.s index"):
         create_environment(tmp_path / "env", ["cut-pkg"], channels=[channel_url(channel)])
 
 
@@ -122,7 +122,7 @@ def test_a_prefix_without_the_marker_is_never_removed(tmp_path: Path) -> None:
     prefix = tmp_path / "env"
     prefix.mkdir()
     (prefix / "precious.txt").write_text("mine", encoding="utf-8")
-    with pytest.raises(EnvironmentError_, match="exists and is not empty"):
+    with pytest.raises(EnvError, match="exists and is not empty"):
         create_environment(prefix, ["whole-pkg"], channels=[channel_url(channel)])
     assert (prefix / "precious.txt").read_text(encoding="utf-8") == "mine"
 

@@ -219,7 +219,8 @@ def test_quetz_publish_is_idempotent_and_refuses_changed_content(
 def test_example_server_round_trip_through_quetz(
     quetz_server: QuetzServer, seed_channel: Path, tmp_path: Path
 ) -> None:
-    from fastconda.pipeline.build import BuildOptions, build_project
+    from fastconda.pipeline.build import build_project
+    from fastconda.pipeline.options import BuildOptions
     from fastconda.settings import load_settings
     from fastconda.tools.rattler import create_environment
     from tests.helpers import EXAMPLE

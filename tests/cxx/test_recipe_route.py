@@ -18,7 +18,8 @@ from fastconda.cli import ExitCode, main
 from fastconda.cxx.pogo import migrate
 from fastconda.cxx.recipe_route import read_server
 from fastconda.errors import BuildFailed, ProjectError
-from fastconda.pipeline.build import BuildOptions, BuildResult, build_project
+from fastconda.pipeline.build import build_project
+from fastconda.pipeline.options import BuildOptions, BuildResult
 from fastconda.testing.junit import Outcome
 from fastconda.testing.package import run_package_tests
 from fastconda.tools.rattler import create_environment

@@ -13,7 +13,8 @@ import pytest
 
 from fastconda.cli import ExitCode, main
 from fastconda.errors import BuildFailed, ProjectError, RecipeError
-from fastconda.pipeline.build import BuildOptions, BuildResult, build_project
+from fastconda.pipeline.build import build_project
+from fastconda.pipeline.options import BuildOptions, BuildResult
 from fastconda.pipeline.project import detect
 from fastconda.pipeline.rules import apply_rules
 from fastconda.templates import read_template

@@ -12,7 +12,7 @@ from fastconda.errors import FastcondaError
 from fastconda.settings import load_settings
 
 if TYPE_CHECKING:
-    from fastconda.pipeline.build import BuildResult
+    from fastconda.pipeline.options import BuildResult
 
 
 def register(
@@ -62,10 +62,8 @@ def register(
 
 
 def _build(args: argparse.Namespace, ui: Ui) -> int:
-    from fastconda.pipeline.build import (  # imported when used: the CLI starts fast
-        BuildOptions,
-        build_project,
-    )
+    from fastconda.pipeline.build import build_project  # imported when used: the CLI starts fast
+    from fastconda.pipeline.options import BuildOptions
     from fastconda.pipeline.rules import Rules
 
     settings = load_settings(args.path, overrides={"offline": args.offline})

@@ -34,12 +34,16 @@ from pathlib import Path
 
 from fastconda._files import file_lock, write_bytes_atomic
 from fastconda.channel.local import as_channel_url
+from fastconda.cxx import recipe_route
 from fastconda.cxx.cmake import cmake_errors, compiler_errors
 from fastconda.cxx.recipe_route import CMakeServer
-from fastconda.errors import BuildFailed, EnvironmentError_, ProjectError, WheelError
+from fastconda.errors import BuildFailed, EnvError, ProjectError, WheelError
+from fastconda.pipeline.options import BuildOptions, Built, Clock
+from fastconda.pipeline.project import Project
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.templates import read_template
 from fastconda.tools import pep517 as sdist
+from fastconda.tools import rattler_build as engine
 from fastconda.tools.rattler import create_environment, local_channel_path
 from fastconda.wheel import WheelOptions, wheel_to_conda
 
@@ -129,7 +133,7 @@ def host_env(channels: Sequence[str], *, cache_dir: Path, work: Path) -> HostEnv
                     shutil.rmtree(prefix, ignore_errors=True)
                     create_environment(prefix, specs, channels=channels)
                     (prefix / _READY).write_text("\n".join([*specs, *channels]), encoding="utf-8")
-    except EnvironmentError_ as exc:
+    except EnvError as exc:
         raise BuildFailed(ENV, str(exc)) from None
     return HostEnv(prefix, _run_exports(prefix, HOST), cached=key is not None)
 
@@ -301,3 +305,46 @@ def _update(path: Path, data: bytes, *, executable: bool = False) -> None:
             path.chmod(mode)
         return
     write_bytes_atomic(path, data, mode=mode)
+
+
+def via_wheel(
+    project: Project, options: BuildOptions, work: Path, *, clock: Clock, notes: list[str]
+) -> Built:
+    """A CMake server through scikit-build-core and the wheel fast path, tested like the recipe route."""
+    server = recipe_route.read_server(project.root)
+    route = build_server_package(
+        server, channels=options.channels, work=work / "wheel", cache_dir=options.cache_dir,
+        wheel_cache=options.wheel_cache, offline=options.offline, progress=clock.progress,
+    )  # fmt: skip
+    clock.phases.update(route.phases)
+    notes.append(f"C++ server {server.executable} {server.version} via the wheel {route.wheel.name}")
+    tests: tuple[engine.TestStep, ...] = ()
+    if options.test:
+        with clock.phase("test", f"testing {route.package.name} in a fresh environment"):
+            tests = _test_server(server, route.package, options, work / "test")
+    return [route.package], tests, ""
+
+
+def _test_server(
+    server: recipe_route.CMakeServer, package: Path, options: BuildOptions, folder: Path
+) -> tuple[engine.TestStep, ...]:
+    """The recipe route's package test (``tango_server_check.sh``) on a package made another way."""
+    from fastconda.settings import PackageTestSettings
+    from fastconda.testing.package import run_package_tests
+
+    recipe_route.write_check_script(folder)
+    checks = PackageTestSettings(
+        commands=(server.check_command(),), pip_check=False, entry_points=False, package_tests=False
+    )
+    result = run_package_tests(package, options.channels, checks, cwd=folder)
+    steps = tuple(
+        engine.TestStep(c.name, not c.failed, c.seconds, tuple(c.output.splitlines()))
+        for c in result.checks
+        if c.kind != "install" or c.failed
+    )
+    if not result.ok:
+        failed = next(s for s in steps if not s.passed)
+        output = "\n".join(f"    {line}" for line in failed.output[-40:])
+        msg = f"{failed.command} failed on {package.name}:\n{output}"
+        raise BuildFailed("test", msg, tests=steps)  # noqa: EM101 - the phase name, not a message
+    return steps

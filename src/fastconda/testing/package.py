@@ -26,7 +26,7 @@ from typing import Any
 
 from fastconda._proc import run
 from fastconda.channel import local as channels_
-from fastconda.errors import CommandError, EnvironmentError_, PackageTestError
+from fastconda.errors import CommandError, EnvError, PackageTestError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.settings import PackageTestSettings
 from fastconda.testing.junit import Outcome
@@ -381,7 +381,7 @@ def run_package_tests(
         progress(ProgressEvent("install", f"{spec} from {len(sources)} channel(s)"))
         try:
             env = create_environment(prefix, specs, channels=sources)
-        except EnvironmentError_ as exc:
+        except EnvError as exc:
             failed = CheckResult("install", spec, Outcome.FAILED, time.perf_counter() - started, str(exc))
             return PackageTestResult(name, "", "", prefix, False, (failed,), 0.0, 0.0, failed.seconds)
         installed = _installed(prefix, name)

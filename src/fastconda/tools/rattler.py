@@ -33,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from fastconda.errors import EnvironmentError_
+from fastconda.errors import EnvError
 
 #: marks a prefix whose install has not finished; a prefix with it can be removed and made again
 IN_PROGRESS = ".fastconda-in-progress"
@@ -87,7 +87,7 @@ def create_environment(
     """Solve *specs* from *channels* only, and install the result into a new *prefix*."""
     if not channels:
         msg = "no channels given: an environment is solved only from channels named explicitly"
-        raise EnvironmentError_(msg)
+        raise EnvError(msg)
     with _claimed(prefix):
         return asyncio.run(_create(prefix, list(specs), list(channels), platform))
 
@@ -111,7 +111,7 @@ def _leftover(prefix: Path) -> bool:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             msg = f"another fastconda is creating an environment in {prefix} right now; wait for it to finish"
-            raise EnvironmentError_(msg) from None
+            raise EnvError(msg) from None
     return True
 
 
@@ -132,18 +132,18 @@ def _claimed(prefix: Path) -> Iterator[None]:
     existed = prefix.exists()
     if existed and not prefix.is_dir():
         msg = f"{prefix} exists and is not a folder; choose a new folder for the environment"
-        raise EnvironmentError_(msg)
+        raise EnvError(msg)
     if existed and any(prefix.iterdir()):
         if not _leftover(prefix):
             msg = f"{prefix} exists and is not empty; choose a new folder for the environment"
-            raise EnvironmentError_(msg)
+            raise EnvError(msg)
         _empty(prefix, keep=IN_PROGRESS)  # an earlier install was killed: start again
     try:
         prefix.mkdir(parents=True, exist_ok=True)
         handle = (prefix / IN_PROGRESS).open("wb")
     except OSError as exc:
         msg = f"cannot create the environment folder {prefix}: {exc.strerror or exc}"
-        raise EnvironmentError_(msg) from None
+        raise EnvError(msg) from None
     with handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         handle.write(f"{os.getpid()}\n".encode())
@@ -183,13 +183,13 @@ def _check_local(record: Any) -> None:
         actual = _file_digest(path, algorithm)
     except OSError as exc:
         msg = f"cannot read {path}, listed in its channel's index: {exc.strerror or exc}"
-        raise EnvironmentError_(msg) from None
+        raise EnvError(msg) from None
     if actual != expected:
         msg = (
             f"{path} does not match its channel's index: {algorithm} {actual}, the index says {expected}; "
             "the file was replaced or damaged after indexing: re-index the channel or restore the file"
         )
-        raise EnvironmentError_(msg)
+        raise EnvError(msg)
 
 
 def verify_local_packages(records: Sequence[Any]) -> None:
@@ -214,10 +214,10 @@ async def _create(prefix: Path, specs: list[str], channels: list[str], platform:
         )
     except SolverError as exc:
         msg = f"cannot solve {', '.join(specs)} from {', '.join(channels)}:\n{exc}"
-        raise EnvironmentError_(msg) from None
+        raise EnvError(msg) from None
     except Exception as exc:
         msg = f"cannot read the channels {', '.join(channels)}: {exc}"
-        raise EnvironmentError_(msg) from None
+        raise EnvError(msg) from None
     verify_local_packages(records)
     solved = time.perf_counter()
     try:
@@ -229,7 +229,7 @@ async def _create(prefix: Path, specs: list[str], channels: list[str], platform:
         )
     except Exception as exc:
         msg = f"installing into {prefix} failed: {exc}"
-        raise EnvironmentError_(msg) from None
+        raise EnvError(msg) from None
     installed = time.perf_counter()
     packages = tuple(
         sorted(

@@ -1,0 +1,121 @@
+"""What a build takes and gives: :class:`BuildOptions` (one object through every stage),
+:class:`BuildResult`, and :class:`Clock`, the phase timer the routes report through."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+from fastconda.errors import BuildFailed, FastcondaError, SettingsError
+from fastconda.pipeline.rules import Rules
+from fastconda.progress import Progress, ProgressEvent
+from fastconda.tools import rattler_build as engine
+
+Route = Literal["recipe", "wheel"]
+Built = tuple[list[Path], tuple[engine.TestStep, ...], str]  # packages, test steps, recipe text
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildOptions:
+    channels: tuple[str, ...]
+    output: Path
+    cache_dir: Path
+    wheel_cache: Path
+    recipe: Path | None = None
+    test: bool = True
+    force: bool = False
+    replace: bool = False  # a package of the same file name but other bytes may replace the published one
+    offline: bool = False
+    pins: tuple[str, ...] = ()  # "name=version": variant values for bare host/build dependencies
+    rules: Rules = dataclasses.field(default_factory=Rules)
+    via: Route = "recipe"  # "wheel": a CMake server through scikit-build-core and the wheel fast path
+
+
+@dataclasses.dataclass(frozen=True)
+class BuildResult:
+    package: Path
+    name: str
+    version: str
+    sha256: str
+    skipped: bool
+    phases: dict[str, float]
+    recipe: str
+    notes: tuple[str, ...] = ()
+    tests: tuple[engine.TestStep, ...] = ()  # the package test commands that ran
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "package": str(self.package),
+            "name": self.name,
+            "version": self.version,
+            "sha256": self.sha256,
+            "skipped": self.skipped,
+            "phases": {k: round(v, 3) for k, v in self.phases.items()},
+            "seconds": round(sum(self.phases.values()), 3),
+            "tests": [
+                {"command": t.command, "passed": t.passed, "seconds": round(t.seconds, 3)} for t in self.tests
+            ],
+            "notes": list(self.notes),
+        }
+
+
+class Clock:
+    def __init__(self, progress: Progress) -> None:
+        self.phases: dict[str, float] = {}
+        self.progress = progress
+        self.interrupted = False  # a Ctrl-C arrived while the package was being added (the commit)
+
+    @contextmanager
+    def phase(self, name: str, message: str) -> Iterator[None]:
+        self.progress(ProgressEvent(name, message))
+        start = time.perf_counter()
+        try:
+            with interrupts_deferred(self) if name == "index" else contextlib.nullcontext():
+                yield
+        except FastcondaError as exc:
+            if isinstance(exc, BuildFailed):
+                raise
+            raise BuildFailed(name, str(exc)) from None
+        finally:
+            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - start
+
+
+@contextmanager
+def interrupts_deferred(clock: Clock) -> Iterator[None]:
+    """Adding to the channel is the commit: a Ctrl-C (or SIGTERM) arriving meanwhile must not cut it
+    in half. It is noted in *clock*; the build stops once the package is added and recorded.
+
+    Only the main thread can change signal handlers; elsewhere the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def note(number: int, frame: object) -> None:
+        clock.interrupted = True
+
+    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def parse_pins(pins: tuple[str, ...]) -> dict[str, list[str]]:
+    """``("python=3.11", "pytango=9.4.2")`` → the engine's variant overrides."""
+    overrides: dict[str, list[str]] = {}
+    for pin in pins:
+        name, sep, version = pin.partition("=")
+        if not sep or not name.strip() or not version.strip():
+            msg = f"invalid pin {pin!r}: write NAME=VERSION, e.g. pytango=9.4.2"
+            raise SettingsError(msg)
+        overrides[name.strip()] = [version.strip()]
+    return overrides

@@ -1,0 +1,165 @@
+"""The recipe route: a recipe (grayskull's for a Python project, the C++ template for a CMake server,
+or the project's own) built and tested by the rattler-build engine in its worker process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+from pathlib import Path
+
+from fastconda.convert import convert
+from fastconda.cxx import recipe_route as cxxbuild
+from fastconda.errors import BuildFailed, EngineError, FastcondaError
+from fastconda.pipeline.options import BuildOptions, Built, Clock, parse_pins
+from fastconda.pipeline.project import Kind, Project
+from fastconda.pipeline.rules import apply_rules, write_recipe
+from fastconda.progress import Progress, null_progress
+from fastconda.tools import pep517 as sdist
+from fastconda.tools import rattler_build as engine
+from fastconda.tools.grayskull import prewarmed
+
+
+def via_recipe(
+    project: Project,
+    options: BuildOptions,
+    recipe_file: Path | None,
+    work: Path,
+    *,
+    clock: Clock,
+    notes: list[str],
+) -> Built:
+    with engine.worker() as worker:  # imports the engine while the recipe is made
+        recipe_path = _recipe(project, recipe_file, work, options=options, clock=clock, notes=notes)
+        recipe_text = recipe_path.read_text(encoding="utf-8")
+        if options.test and project.kind is Kind.PYTHON:
+            with clock.phase("test", "warming the package cache for the test environment"):
+                _prefill(recipe_text, options, worker)
+        variants = cxxbuild.variant_config(project.root) if project.kind is Kind.CMAKE else None
+        with clock.phase("build", f"rattler-build: build and test {project.name or project.root.name}"):
+            outcome = _run_engine(recipe_path, work / "out", options, clock.progress, variants, worker)
+    split = _split_build_and_test(outcome, clock.phases.pop("build"))
+    clock.phases["build"] = split["build"]
+    clock.phases["test"] = clock.phases.get("test", 0.0) + split["test"]
+    return [p.path for p in outcome.packages], outcome.tests, recipe_text
+
+
+def _recipe(
+    project: Project,
+    recipe_file: Path | None,
+    work: Path,
+    *,
+    options: BuildOptions,
+    clock: Clock,
+    notes: list[str],
+) -> Path:
+    if recipe_file is not None and recipe_file.name == "recipe.yaml":
+        notes.append(f"using the project's recipe {recipe_file}")
+        return recipe_file
+    if recipe_file is not None:  # a meta.yaml: convert it next to a copy of its folder
+        with clock.phase("convert", f"converting {recipe_file}"):
+            folder = work / "recipe"
+            shutil.copytree(recipe_file.parent, folder)
+            result = convert(recipe_file, project_root=project.root)
+            notes += [f"convert: {w}" for w in result.warnings]
+            notes.append(f"converted the project's {recipe_file} on the fly")
+            text = _anchor_source_paths(result.recipe_text, recipe_file.parent)
+            return write_recipe(text, folder)
+    if project.kind is Kind.CMAKE:
+        with clock.phase("recipe", f"recipe for the C++ server {project.root.name}"):
+            server = cxxbuild.read_server(project.root)
+            notes.append(f"C++ server {server.executable} {server.version}: recipe from the cxx template")
+            return cxxbuild.write_recipe(server, work / "recipe")
+    with prewarmed() as grayskull:  # imports itself while the sdist is built
+        with clock.phase("sdist", f"building the sdist of {project.root.name}"):
+            tarball = sdist.build_sdist(
+                project.root,
+                work / "sdist",
+                cache_dir=options.cache_dir,
+                offline=options.offline,
+                wheel_cache=options.wheel_cache,
+            )
+        with clock.phase("recipe", f"grayskull on {tarball.name}"):
+            meta = grayskull.generate(tarball, work / "grayskull")
+    with clock.phase("convert", "meta.yaml → recipe.yaml, facility rules"):
+        converted = convert(meta)
+        notes += [f"convert: {w}" for w in converted.warnings]
+        ruled = apply_rules(converted.recipe_text, project, options.rules)
+        notes += list(ruled.notes)
+        return write_recipe(ruled.text, work / "recipe", ruled.files)
+
+
+def _anchor_source_paths(recipe_text: str, recipe_dir: Path) -> str:
+    """Relative ``source: path:`` entries point at the original recipe folder, not at the copy."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML()
+    yaml.width = 4096
+    data = yaml.load(recipe_text)
+    sources = data.get("source")
+    entries = sources if isinstance(sources, list) else [sources]
+    changed = False
+    for entry in entries:
+        path = entry.get("path") if isinstance(entry, dict) else None
+        if isinstance(path, str) and "${{" not in path and not Path(path).is_absolute():
+            entry["path"] = str((recipe_dir / path).resolve())
+            changed = True
+    if not changed:
+        return recipe_text
+    out = io.StringIO()
+    yaml.dump(data, out)
+    return out.getvalue()
+
+
+def _run_engine(  # noqa: PLR0917
+    recipe: Path,
+    out: Path,
+    options: BuildOptions,
+    progress: Progress,
+    variants: Path | None = None,
+    worker: engine.Worker | None = None,
+) -> engine.BuildOutcome:
+    try:
+        return engine.build_recipe(
+            recipe,
+            channels=options.channels,
+            work_dir=out,
+            variant_config=variants,
+            test=options.test,
+            variant_overrides=parse_pins(options.pins) or None,
+            progress=progress,
+            engine=worker,
+        )
+    except EngineError as exc:
+        message = str(exc)
+        if exc.unsolvable and variants is not None:
+            message += "\n" + cxxbuild.MISSING_TOOLCHAIN_HINT
+        raise BuildFailed("test" if exc.in_tests else "build", message, tests=exc.tests) from None
+
+
+def _split_build_and_test(outcome: engine.BuildOutcome, total: float) -> dict[str, float]:
+    test = outcome.test_seconds
+    return {"build": max(total - test, 0.0), "test": test}
+
+
+def _prefill(recipe_text: str, options: BuildOptions, worker: engine.Worker) -> None:
+    """Unpack the test environment's packages into rattler's cache once (see env.prefill_package_cache).
+
+    In the engine's process: an install interrupted in native code cannot be stopped in this one.
+    """
+    from ruamel.yaml import YAML
+
+    data = YAML(typ="safe").load(recipe_text) or {}
+    requirements = data.get("requirements") or {}
+    specs = ["python", "pip"]
+    for spec in requirements.get("run") or []:
+        if isinstance(spec, str) and "${{" not in spec and not spec.startswith("python"):
+            specs.append(spec)
+    # only an optimisation: the engine reports unsolvable test environments itself
+    with contextlib.suppress(FastcondaError):
+        job = {
+            "specs": specs,
+            "channels": list(options.channels),
+            "marker_dir": options.cache_dir / "prefilled",
+        }
+        worker.call("prefill", job, null_progress)

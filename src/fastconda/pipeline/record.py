@@ -1,0 +1,80 @@
+"""The build record and skip cache: a build whose inputs (sources, git describe, options) did not
+change, and whose package is still in the channel and listed in its index, is not built again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from fastconda import __version__
+from fastconda.channel import local as channels
+from fastconda.errors import FastcondaError
+from fastconda.pipeline.options import BuildOptions, BuildResult
+from fastconda.pipeline.project import Project
+
+IGNORED = {".git", ".hg", ".venv", "venv", "build", "dist", "__pycache__", ".pytest_cache", ".mypy_cache",
+           ".ruff_cache", ".tox", ".nox", ".cache", "output"}  # fmt: skip
+
+
+def inputs_key(project: Project, options: BuildOptions, recipe: Path | None) -> str:
+    digest = hashlib.sha256()
+    parts = [__version__, repr(options.channels), repr(options.rules), str(options.test), str(recipe)]
+    parts += [repr(options.pins), options.via]
+    for part in parts:
+        digest.update(part.encode() + b"\0")
+    for file in _source_files(project.root):
+        digest.update(str(file.relative_to(project.root)).encode() + b"\0")
+        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    head = _git_head(project.root)  # versions from git tags change with the commit
+    digest.update(head.encode())
+    return digest.hexdigest()[:24]
+
+
+def _source_files(root: Path) -> list[Path]:
+    files: list[Path] = []
+    for folder, dirs, names in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in IGNORED and not d.endswith(".egg-info"))
+        files += [Path(folder) / n for n in sorted(names) if not n.endswith((".pyc", ".conda"))]
+    return files
+
+
+def _git_head(root: Path) -> str:
+    try:
+        done = subprocess.run(
+            ["git", "describe", "--tags", "--always", "--dirty"], cwd=root, capture_output=True, text=True,
+            timeout=30, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout.strip()
+
+
+def still_there(record_file: Path, output: Path) -> BuildResult | None:
+    try:
+        record = json.loads(record_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    package = Path(record["package"])
+    if package.parent.parent.resolve() != output.resolve() or not package.is_file():
+        return None
+    if channels.file_sha256(package) != record["sha256"]:
+        return None
+    if channels.listed_sha256(package) != record["sha256"]:
+        # the file is there but the index does not list it (a writer was killed): list it now
+        try:
+            channels.add_packages(output, [package])
+        except FastcondaError:  # listed with other content: rebuild, and let the add say why it refuses
+            return None
+    return BuildResult(
+        package=package,
+        name=record["name"],
+        version=record["version"],
+        sha256=record["sha256"],
+        skipped=True,
+        phases={},
+        recipe=record.get("recipe", ""),
+        notes=("nothing changed since the last successful build (use --force to rebuild)",),
+    )
