@@ -116,3 +116,7 @@ class CommandError(FastcondaError):
 
 class TangoError(FastcondaError):
     """A Tango C++ project cannot be read, migrated, scaffolded or built with CMake."""
+
+
+class PublishError(FastcondaError):
+    """A package cannot be published: bad target, refused key, unreachable server, conflict."""

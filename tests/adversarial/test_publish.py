@@ -23,7 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from fastconda.channel.publish import PublishError, parse_quetz_target, publish
+from fastconda.channel.publish import publish
+from fastconda.channel.quetz import parse_quetz_target
+from fastconda.errors import PublishError
 from tests.helpers import make_conda
 
 KEY = "secret-api-key-0123456789"

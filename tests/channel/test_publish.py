@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from fastconda.channel.publish import PublishError, parse_quetz_target, publish
+from fastconda.channel.publish import publish
+from fastconda.channel.quetz import parse_quetz_target
 from fastconda.cli import ExitCode, main
+from fastconda.errors import PublishError
 from fastconda.progress import ProgressEvent
 from tests.channel.conftest import QuetzServer, _free_port
 from tests.helpers import assert_consistent, make_conda, snapshot
