@@ -441,6 +441,8 @@ def _index_files(channel: Path, todo: dict[str, list[Path]]) -> dict[str, dict[s
 
     from rattler.index import index_fs  # imported late: loading rattler costs ~0.1 s
 
+    from fastconda.tools.rattler import rattler_errors
+
     if not any(todo.values()):
         return {}
     staging = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX + "index-", dir=channel))
@@ -452,7 +454,7 @@ def _index_files(channel: Path, todo: dict[str, list[Path]]) -> dict[str, dict[s
                 _link_or_copy(package, staging / name / package.name)
         try:
             asyncio.run(index_fs(staging, write_zst=False, write_shards=False, force=True))
-        except Exception as exc:
+        except rattler_errors() as exc:
             msg = f"indexing {channel} failed: {exc}"
             raise ChannelError(msg) from None
         records: dict[str, dict[str, Any]] = {}

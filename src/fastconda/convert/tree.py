@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import jinja2
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.tokens import CommentToken
 
@@ -129,7 +130,8 @@ class Doc:
                 result = ex.translate(text, self.static)
             except (Refused, RecursionError) as exc:
                 raise self._refused(exc, text, line0) from None
-            except Exception as exc:
+            except (jinja2.TemplateError, ValueError, TypeError, ArithmeticError, LookupError) as exc:
+                # what a broken expression raises while it is parsed or evaluated; anything else is a bug
                 where = f"{self.filename}:{self.origin(line0)}"
                 msg = f"{where}: broken jinja expression '{{{{ {text} }}}}': {first_line(exc)}"
                 raise ConvertError(msg) from None

@@ -62,6 +62,16 @@ class Environment:
         return self.prefix / "bin" / "python"
 
 
+def rattler_errors() -> tuple[type[Exception], ...]:
+    """What py-rattler raises on purpose (its exception classes share no base), and ``OSError``.
+
+    Catching these instead of ``Exception`` lets a bug in fastconda surface as a bug."""
+    import rattler.exceptions
+
+    found = [o for o in vars(rattler.exceptions).values() if isinstance(o, type) and issubclass(o, Exception)]
+    return (*found, OSError)
+
+
 def rattler_cache_dir() -> Path | None:
     """The rattler package cache in use (``RATTLER_CACHE_DIR`` when set, else rattler's default)."""
     value = os.environ.get("RATTLER_CACHE_DIR")
@@ -215,7 +225,7 @@ async def _create(prefix: Path, specs: list[str], channels: list[str], platform:
     except SolverError as exc:
         msg = f"cannot solve {', '.join(specs)} from {', '.join(channels)}:\n{exc}"
         raise EnvError(msg) from None
-    except Exception as exc:
+    except rattler_errors() as exc:
         msg = f"cannot read the channels {', '.join(channels)}: {exc}"
         raise EnvError(msg) from None
     verify_local_packages(records)
@@ -227,7 +237,7 @@ async def _create(prefix: Path, specs: list[str], channels: list[str], platform:
             cache_dir=rattler_cache_dir(),
             show_progress=False,
         )
-    except Exception as exc:
+    except rattler_errors() as exc:
         msg = f"installing into {prefix} failed: {exc}"
         raise EnvError(msg) from None
     installed = time.perf_counter()
