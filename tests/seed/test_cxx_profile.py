@@ -127,7 +127,7 @@ def test_cmake_tango_program_builds_from_the_seed_channel_and_links_the_env_libt
         project / "recipe.yaml",
         channels=[cxx_channel.resolve().as_uri()],
         work_dir=tmp_path / "out",
-        variant_config=cxxseed.variant_config(),
+        variant_config=cxxseed.toolchain_variant_config(),
     )
     (package,) = outcome.packages
     assert outcome.test_seconds > 0  # the recipe's test ran the program

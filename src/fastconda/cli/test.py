@@ -80,7 +80,7 @@ def _test(args: argparse.Namespace, ui: Ui) -> int:
             args.package, channels, settings.test, python=args.python, keep=args.keep, progress=progress
         )
     if args.junit:
-        write_junit(result, args.junit)
+        _write_junit(result, args.junit)
     lines = []
     for check in result.checks:
         mark = {Outcome.PASSED: "ok  ", Outcome.FAILED: "FAIL", Outcome.SKIPPED: "skip"}[check.outcome]
@@ -104,7 +104,7 @@ def _indent(text: str) -> str:
     return "\n".join(f"    {line}" for line in text.rstrip().splitlines()[-60:])
 
 
-def write_junit(result: PackageTestResult, path: Path) -> None:
+def _write_junit(result: PackageTestResult, path: Path) -> None:
     """Write ``result`` as JUnit XML, one testcase per check."""
     from fastconda.testing import junit
 

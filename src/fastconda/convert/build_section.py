@@ -50,14 +50,14 @@ WHY_NOT = {
 
 
 @dataclass
-class BuildResult:
+class BuildSection:
     build: CommentedMap
     requirements_extra: CommentedMap = field(default_factory=CommentedMap)
 
 
 def convert_build(
     doc: Doc, found: list[Entry], notes: Notes, files: list[Entry] | None = None
-) -> BuildResult:
+) -> BuildSection:
     parts: dict[str, Any] = {}
     subs: dict[str, CommentedMap] = {}
     extra = CommentedMap()
@@ -126,7 +126,7 @@ def convert_build(
         section, key = MOVED.get(entry.key, ("", entry.key))
         if not section and key in out:
             copy_comment(out, key, entry)
-    return BuildResult(out, extra)
+    return BuildSection(out, extra)
 
 
 def _skip(found: list[Entry]) -> Any:

@@ -7,11 +7,11 @@ from pathlib import Path
 
 from fastconda.convert.model import ConversionResult, Warnings
 from fastconda.convert.preprocess import prepare
-from fastconda.convert.recipe import build_recipe
+from fastconda.convert.recipe import assemble_recipe
 from fastconda.convert.sandbox import budget
 from fastconda.convert.tree import Doc
 from fastconda.convert.variants import convert_variants, read_variant_keys
-from fastconda.convert.writer import dump, header_comments
+from fastconda.convert.writer import header_comments, write_recipe_text
 from fastconda.errors import ConvertError
 
 VariantInput = str | Path | Mapping[str, Sequence[object]] | None
@@ -67,8 +67,10 @@ def _convert(
     if not doc.root:
         msg = f"{filename}:1: the recipe is empty after jinja and selectors; write at least its 'package:'"
         raise ConvertError(msg)
-    built = build_recipe(doc, prepared.context, recipe_dir)
-    recipe_text = dump(built.recipe, header=header_comments(text), notes=built.notes, leading=built.leading)
+    built = assemble_recipe(doc, prepared.context, recipe_dir)
+    recipe_text = write_recipe_text(
+        built.recipe, header=header_comments(text), notes=built.notes, leading=built.leading
+    )
     return ConversionResult(recipe_text, warnings.frozen(), variants_text)
 
 

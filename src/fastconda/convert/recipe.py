@@ -34,7 +34,7 @@ class BuiltRecipe:
     leading: dict[str, list[str]] = field(default_factory=dict)
 
 
-def build_recipe(doc: Doc, context: list[ContextVar], recipe_dir: Path | None) -> BuiltRecipe:
+def assemble_recipe(doc: Doc, context: list[ContextVar], recipe_dir: Path | None) -> BuiltRecipe:
     """Convert the parsed meta.yaml into a v1 recipe."""
     notes = sec.Notes(doc)
     top = group(entries(doc, doc.root, where="recipe"))

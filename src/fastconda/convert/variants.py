@@ -11,7 +11,7 @@ from fastconda.convert.model import Warnings
 from fastconda.convert.preprocess import prepare
 from fastconda.convert.sections import value_of
 from fastconda.convert.tree import Doc, entries, group
-from fastconda.convert.writer import dump, header_comments
+from fastconda.convert.writer import header_comments, write_recipe_text
 from fastconda.errors import ConvertError
 
 
@@ -43,4 +43,4 @@ def convert_variants(source: str | Path, warnings: Warnings) -> str:
     out = CommentedMap()
     for key, found in group(entries(doc, doc.root, where="variants")).items():
         out[key] = value_of(doc, found)
-    return dump(out, header=header_comments(text), notes=[])
+    return write_recipe_text(out, header=header_comments(text), notes=[])

@@ -19,7 +19,7 @@ _TOP_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w-]*):")
 _BLOCK = re.compile(r"^(?P<indent>\s*)(?:-\s+)*(?:[^\s#][^#]*?:\s+|-\s+|)[|>][-+0-9]*\s*(?:#.*)?$")
 
 
-def dump(
+def write_recipe_text(
     recipe: CommentedMap,
     *,
     header: list[str],

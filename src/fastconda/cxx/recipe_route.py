@@ -80,7 +80,7 @@ def read_server(root: Path) -> CMakeServer:
     )
 
 
-def write_recipe(server: CMakeServer, folder: Path) -> Path:
+def write_server_recipe(server: CMakeServer, folder: Path) -> Path:
     """``folder/recipe.yaml`` for *server* (plus its test script); returns the recipe's path."""
     context = {
         "name": server.package,
@@ -103,7 +103,7 @@ def write_check_script(folder: Path) -> Path:
     return script
 
 
-def variant_config(root: Path) -> Path:
+def project_variant_config(root: Path) -> Path:
     """The project's own variant config, else fastconda's (the compiler and stdlib names of conda-forge)."""
     for name in PROJECT_VARIANTS:
         if (root / name).is_file():

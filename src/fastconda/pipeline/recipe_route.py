@@ -35,7 +35,7 @@ def via_recipe(
         if options.test and project.kind is Kind.PYTHON:
             with clock.phase("test", "warming the package cache for the test environment"):
                 _prefill(recipe_text, options, worker)
-        variants = cxxbuild.variant_config(project.root) if project.kind is Kind.CMAKE else None
+        variants = cxxbuild.project_variant_config(project.root) if project.kind is Kind.CMAKE else None
         with clock.phase("build", f"rattler-build: build and test {project.name or project.root.name}"):
             outcome = _run_engine(recipe_path, work / "out", options, clock.progress, variants, worker)
     split = _split_build_and_test(outcome, clock.phases.pop("build"))
@@ -69,7 +69,7 @@ def _recipe(
         with clock.phase("recipe", f"recipe for the C++ server {project.root.name}"):
             server = cxxbuild.read_server(project.root)
             notes.append(f"C++ server {server.executable} {server.version}: recipe from the cxx template")
-            return cxxbuild.write_recipe(server, work / "recipe")
+            return cxxbuild.write_server_recipe(server, work / "recipe")
     with prewarmed() as grayskull:  # imports itself while the sdist is built
         with clock.phase("sdist", f"building the sdist of {project.root.name}"):
             tarball = sdist.build_sdist(

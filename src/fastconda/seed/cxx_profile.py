@@ -44,7 +44,7 @@ VARIANTS = "cxx/variants.yaml"
 ELF_MAGIC = b"\x7fELF"
 
 
-def variant_config() -> Path:
+def toolchain_variant_config() -> Path:
     """The variant config that renders ``compiler('c'|'cxx')`` and ``stdlib('c')`` as the stand-ins' names."""
     return template_path("recipe", VARIANTS)
 
@@ -307,7 +307,7 @@ def _wheel_tree(wheel: Path) -> Callable[[Path, Path], None]:
     return prepare
 
 
-def render_recipe(spec: Repack, tree: Path, inputs_hash: str, license_files: Sequence[str]) -> str:
+def render_deb_recipe(spec: Repack, tree: Path, inputs_hash: str, license_files: Sequence[str]) -> str:
     """The repack template filled in for *spec*, packaging *tree*."""
     context = {"name": spec.name, "version": spec.version, "tree": str(tree), "inputs": "h" + inputs_hash[:8]}
     return fill_recipe_template(TEMPLATE, context, partial(_fill_repack, spec, license_files))
@@ -361,7 +361,7 @@ def build_repack(
         prepare(tree, licenses)
         names = sorted(f"licenses/{p.name}" for p in licenses.glob("*")) if licenses.is_dir() else []
         recipe.parent.mkdir(exist_ok=True)
-        recipe.write_text(render_recipe(spec, tree, inputs_hash, names), encoding="utf-8")
+        recipe.write_text(render_deb_recipe(spec, tree, inputs_hash, names), encoding="utf-8")
         build_channel = work / "build-channel"
         create_channel(build_channel)  # even with nothing to install: the engine needs a channel
         if needed:

@@ -72,7 +72,7 @@ class Interpreter:
         return digest.hexdigest()[:20]
 
 
-def render_recipe(interpreter: Interpreter) -> str:
+def render_python_recipe(interpreter: Interpreter) -> str:
     """The bundled template with its context filled in for *interpreter*."""
     context = {
         "version": interpreter.version,
@@ -96,7 +96,7 @@ def build_python_packages(
         work = Path(scratch)
         recipe = work / "recipe" / "recipe.yaml"
         recipe.parent.mkdir()
-        recipe.write_text(render_recipe(interpreter), encoding="utf-8")
+        recipe.write_text(render_python_recipe(interpreter), encoding="utf-8")
         # the build needs no dependency, but the engine needs a channel: an empty local one
         empty = work / "empty-channel" / "noarch"
         empty.mkdir(parents=True)
