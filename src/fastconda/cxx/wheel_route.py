@@ -44,7 +44,7 @@ from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.templates import read_template
 from fastconda.tools import pep517 as sdist
 from fastconda.tools import rattler_build as engine
-from fastconda.tools.rattler import create_environment, local_channel_path
+from fastconda.tools.rattler import channels_digest, create_environment
 from fastconda.wheel import WheelOptions, wheel_to_conda
 
 PYPROJECT = "cxx/pyproject.toml"
@@ -140,15 +140,8 @@ def host_env(channels: Sequence[str], *, cache_dir: Path, work: Path) -> HostEnv
 
 def _channels_key(specs: Sequence[str], channels: Sequence[str]) -> str | None:
     """A key that changes with the channels' content, or None when one is not a local folder."""
-    digest = hashlib.sha256("\0".join([*specs, *channels]).encode())
-    for url in channels:
-        folder = local_channel_path(url)
-        if folder is None:
-            return None
-        for repodata in sorted(folder.glob("*/repodata.json")):
-            stat = repodata.stat()
-            digest.update(f"{repodata}:{stat.st_mtime_ns}:{stat.st_size}".encode())
-    return digest.hexdigest()[:16]
+    digest, all_local = channels_digest(specs, channels)
+    return digest[:16] if all_local else None
 
 
 def _run_exports(prefix: Path, names: Sequence[str]) -> tuple[str, ...]:

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import json
 import sys
 import sysconfig
 import tempfile
 from pathlib import Path
 
-from fastconda.channel.local import EMPTY_REPODATA, channel_url
+from fastconda.channel.local import channel_url, create_channel
 from fastconda.errors import SeedError
 from fastconda.progress import Progress, null_progress
 from fastconda.templates import fill_recipe_template, read_template
@@ -98,12 +97,11 @@ def build_python_packages(
         recipe.parent.mkdir()
         recipe.write_text(render_python_recipe(interpreter), encoding="utf-8")
         # the build needs no dependency, but the engine needs a channel: an empty local one
-        empty = work / "empty-channel" / "noarch"
-        empty.mkdir(parents=True)
-        (empty / "repodata.json").write_text(json.dumps(EMPTY_REPODATA), encoding="utf-8")
+        empty = work / "empty-channel"
+        create_channel(empty)
         outcome = engine.build_recipe(
             recipe,
-            channels=[channel_url(empty.parent)],
+            channels=[channel_url(empty)],
             work_dir=work / "out",
             test=False,  # the build script runs the package's test on the build prefix (9 s cheaper)
             package_format="conda:3",

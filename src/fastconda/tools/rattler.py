@@ -263,6 +263,22 @@ async def _create(prefix: Path, specs: list[str], channels: list[str], platform:
     )
 
 
+def channels_digest(parts: Sequence[str], channels: Sequence[str]) -> tuple[str, bool]:
+    """A digest of *parts*, the channel URLs and the index files of the local channels (path, time,
+    size); and whether every channel is local (only then does the digest follow their content)."""
+    digest = hashlib.sha256("\0".join([*parts, *channels]).encode())
+    all_local = True
+    for url in channels:
+        folder = local_channel_path(url)
+        if folder is None:
+            all_local = False
+            continue
+        for repodata in sorted(folder.glob("*/repodata.json")):
+            stat = repodata.stat()
+            digest.update(f"{repodata}:{stat.st_mtime_ns}:{stat.st_size}".encode())
+    return digest.hexdigest(), all_local
+
+
 def prefill_package_cache(specs: Sequence[str], *, channels: Sequence[str], marker_dir: Path) -> bool:
     """Make sure the packages of *specs* sit unpacked in rattler's package cache.
 
@@ -271,13 +287,8 @@ def prefill_package_cache(specs: Sequence[str], *, channels: Sequence[str], mark
     into a scratch prefix with the shared cache removes that. Returns True when work was done; a
     marker keyed by the specs and the channels' index files makes later calls free.
     """
-    digest = hashlib.sha256("\0".join([*sorted(specs), *channels]).encode())
-    for url in channels:
-        folder = local_channel_path(url)
-        if folder is not None:
-            for repodata in sorted(folder.glob("*/repodata.json")):
-                digest.update(f"{repodata}:{repodata.stat().st_mtime_ns}".encode())
-    marker = marker_dir / digest.hexdigest()[:24]
+    digest, _ = channels_digest(sorted(specs), channels)
+    marker = marker_dir / digest[:24]
     if marker.is_file():
         return False
     with tempfile.TemporaryDirectory(prefix="fastconda-prefill-") as scratch:
