@@ -21,7 +21,7 @@ from fastconda.channel.local import add_packages, channel_url
 from fastconda.cli import ExitCode, main
 from fastconda.errors import EnvError
 from fastconda.tools.rattler import IN_PROGRESS, create_environment, prefill_package_cache
-from tests.helpers import make_conda
+from tests.helpers import SITE_PACKAGES, make_conda
 
 
 @pytest.fixture(autouse=True)
@@ -196,7 +196,7 @@ def _package_with_entry_point(folder: Path, name: str) -> Path:
 
     from conda_package_streaming.create import conda_builder
 
-    site = "lib/python3.11/site-packages"
+    site = SITE_PACKAGES  # installed into an environment of the seed's python
     points = f"[console_scripts]\n{name} = sneaky_pkg:main\n"
     files = {
         f"{site}/sneaky_pkg/__init__.py": b"def main():\n    pass\n",

@@ -19,7 +19,7 @@ from fastconda.pipeline.project import detect
 from fastconda.pipeline.rules import apply_rules
 from fastconda.templates import read_template
 from fastconda.tools.rattler import create_environment
-from tests.helpers import EXAMPLE, assert_consistent, build_options, snapshot
+from tests.helpers import EXAMPLE, SITE_PACKAGES, assert_consistent, build_options, snapshot
 
 DEVICE_CHECK = """
 from tango import DevState
@@ -363,7 +363,7 @@ def test_check_script_does_what_pip_check_does_and_imports(seed_url: str, tmp_pa
     assert good.returncode == 0, good.stderr
     assert "import packaging: ok" in good.stdout
     # a distribution whose requirement is missing, as pip check would report it
-    info = prefix / "lib" / "python3.11" / "site-packages" / "broken-1.0.dist-info"
+    info = prefix / SITE_PACKAGES / "broken-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(
         "Metadata-Version: 2.1\nName: broken\nVersion: 1.0\nRequires-Dist: absent-pkg>=2\n"
