@@ -32,7 +32,7 @@ import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from fastconda._files import file_lock, write_bytes_atomic
+from fastconda._files import file_lock, is_ready, mark_ready, write_bytes_atomic
 from fastconda.channel.local import as_channel_url
 from fastconda.cxx import recipe_route
 from fastconda.cxx.cmake import cmake_errors, compiler_errors
@@ -58,7 +58,6 @@ TOOLS = ("pkg-config",)
 BACKEND_TOOLS = ("cmake>=3.16", "ninja")
 #: folders of the project that are not sources (the recipe route's source filter skips the same)
 _SKIPPED = frozenset({"build", "_build", ".git"})
-_READY = ".fastconda-ready"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,11 +127,12 @@ def host_env(channels: Sequence[str], *, cache_dir: Path, work: Path) -> HostEnv
             create_environment(prefix, specs, channels=channels)
         else:
             prefix = cache_dir.absolute() / "host-envs" / key
+            # made in place under the lock, not renamed: a conda environment holds its own path
             with file_lock(prefix.parent / f"{key}.lock"):
-                if not (prefix / _READY).is_file():
+                if not is_ready(prefix):
                     shutil.rmtree(prefix, ignore_errors=True)
                     create_environment(prefix, specs, channels=channels)
-                    (prefix / _READY).write_text("\n".join([*specs, *channels]), encoding="utf-8")
+                    mark_ready(prefix, "\n".join([*specs, *channels]))
     except EnvError as exc:
         raise BuildFailed(ENV, str(exc)) from None
     return HostEnv(prefix, _run_exports(prefix, HOST), cached=key is not None)

@@ -14,8 +14,6 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
-import tempfile
 import threading
 import time
 import tomllib
@@ -24,7 +22,7 @@ from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from fastconda._files import write_text_atomic
+from fastconda._files import build_into, is_ready, write_text_atomic
 from fastconda.channel import local as channels
 from fastconda.errors import SeedError
 from fastconda.progress import Progress, ProgressEvent, null_progress
@@ -295,23 +293,19 @@ class _Converters:
 
 
 def _cached(entry: Path, make: Callable[[Path], list[Path]]) -> tuple[list[Path], bool]:
-    """Files of a package-cache entry, made into a temp folder and renamed into place when missing."""
-    if entry.is_dir():
-        files = sorted(p for p in entry.iterdir() if p.name.endswith(channels.PACKAGE_SUFFIXES))
-        if files:
-            return files, True
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))
-    try:
+    """Files of a package-cache entry, made in scratch and renamed into place when missing."""
+    # entries of earlier versions have no ready marker, but were renamed into place whole too
+    if is_ready(entry) or _packages_in(entry):
+        return _packages_in(entry), True
+    with build_into(entry) as scratch:
         make(scratch)
-        try:
-            os.rename(scratch, entry)
-        except OSError:  # another process filled the entry first: use theirs
-            shutil.rmtree(scratch, ignore_errors=True)
-    finally:
-        if scratch.exists():
-            shutil.rmtree(scratch, ignore_errors=True)
-    return sorted(p for p in entry.iterdir() if p.name.endswith(channels.PACKAGE_SUFFIXES)), False
+    return _packages_in(entry), False
+
+
+def _packages_in(entry: Path) -> list[Path]:
+    if not entry.is_dir():
+        return []
+    return sorted(p for p in entry.iterdir() if p.name.endswith(channels.PACKAGE_SUFFIXES))
 
 
 def _in_channel(channel: Path, filename: str) -> bool:

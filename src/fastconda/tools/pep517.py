@@ -11,18 +11,15 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
 from fastconda import _proc
-from fastconda._files import file_lock
+from fastconda._files import build_into, file_lock, is_ready
 from fastconda.errors import CommandError, ProjectError
 
-READY = ".fastconda-ready"
 Distribution = Literal["sdist", "wheel"]
 
 
@@ -47,45 +44,36 @@ def backend_env(requires: Sequence[str], cache_dir: Path, *, offline: bool, whee
     """The python of a venv holding *requires*, created on first use.
 
     Its folder's modification time is when it was last used (``fastconda cache clean
-    --older-than`` goes by it). A half-made environment (an error, Ctrl-C) is removed.
+    --older-than`` goes by it). A half-made environment (an error, Ctrl-C) is removed
+    (:func:`fastconda._files.build_into`).
     """
-    key = _env_key(requires)
-    env = cache_dir.absolute() / "build-envs" / key  # the backend runs in another folder
+    env = cache_dir.absolute() / "build-envs" / _env_key(requires)  # the backend runs in another folder
     python = env / "bin" / "python"
-    if (env / READY).is_file():
+    if is_ready(env):
         with contextlib.suppress(OSError):
             os.utime(env)
         return python
-    env.parent.mkdir(parents=True, exist_ok=True)
-    # named after the key: `cache clean` leaves it alone while a build holds the key's lock
-    scratch = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=env.parent))
     try:
-        _proc.run(
-            [sys.executable, "-m", "venv", "--without-pip", str(scratch)], what="creating a build environment"
-        )
-        command = [
-            sys.executable, "-m", "pip", "--python", str(scratch / "bin" / "python"), "install", "--quiet",
-            "--disable-pip-version-check", "--only-binary=:all:", "--find-links", str(wheel_cache),
-        ]  # fmt: skip
-        if offline:
-            command.append("--no-index")
-        _proc.run(
-            [*command, *requires], timeout=900, what=f"installing the build backend ({' '.join(requires)})"
-        )
-        (scratch / READY).write_text(" ".join(requires), encoding="utf-8")
-        # a venv survives being renamed: its python finds pyvenv.cfg next to itself
-        try:
-            os.rename(scratch, env)
-        except OSError:  # another build made it first
-            shutil.rmtree(scratch, ignore_errors=True)
+        # its scratch folder is named after the key: `cache clean` leaves it alone while a build
+        # holds the key's lock; a venv survives being renamed (its python finds pyvenv.cfg next to itself)
+        with build_into(env, note=" ".join(requires)) as scratch:
+            _proc.run(
+                [sys.executable, "-m", "venv", "--without-pip", str(scratch)],
+                what="creating a build environment",
+            )
+            command = [
+                sys.executable, "-m", "pip", "--python", str(scratch / "bin" / "python"), "install",
+                "--quiet", "--disable-pip-version-check", "--only-binary=:all:",
+                "--find-links", str(wheel_cache),
+            ]  # fmt: skip
+            if offline:
+                command.append("--no-index")
+            what = f"installing the build backend ({' '.join(requires)})"
+            _proc.run([*command, *requires], timeout=900, what=what)
     except CommandError as exc:
-        shutil.rmtree(scratch, ignore_errors=True)
         hint = " (offline: put the backend's wheels into the wheel cache)" if offline else ""
         msg = f"{exc}{hint}"
         raise ProjectError(msg) from None
-    except BaseException:  # Ctrl-C: no half-made environment left in the cache
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
     return python
 
 
