@@ -20,7 +20,7 @@ import tomllib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastconda._files import build_into, is_ready, write_text_atomic
 from fastconda.channel import local as channels
@@ -30,6 +30,9 @@ from fastconda.seed import cxx_profile as cxxseed
 from fastconda.seed import hostpython, wheelcache
 from fastconda.settings import Settings
 from fastconda.templates import read_template
+
+if TYPE_CHECKING:  # the wheel stage is imported when a bootstrap needs it
+    from fastconda.wheel import WheelOptions
 
 MANIFEST = ".fastconda-seed.json"
 # bump when the way seed packages are made changes, so caches and channels are rebuilt
@@ -194,7 +197,7 @@ def bootstrap(
     )
 
 
-def _inputs_key(interpreter: hostpython.Interpreter, wheels: Sequence[Path], options: Any) -> str:
+def _inputs_key(interpreter: hostpython.Interpreter, wheels: Sequence[Path], options: WheelOptions) -> str:
     digest = hashlib.sha256(f"{SEED_FORMAT}\0{interpreter.cache_key()}\0{options!r}".encode())
     for wheel in wheels:
         digest.update(f"\0{wheel.name}\0{wheel.stat().st_size}\0{wheel.stat().st_mtime_ns}".encode())
@@ -204,7 +207,7 @@ def _inputs_key(interpreter: hostpython.Interpreter, wheels: Sequence[Path], opt
 def _make_packages(
     interpreter: hostpython.Interpreter,
     wheels: Sequence[Path],
-    options: Any,
+    options: WheelOptions,
     settings: Settings,
     progress: Progress,
     *,
@@ -260,7 +263,7 @@ def _make_packages(
         return [item for future in futures for item in future.result()]
 
 
-def _convert(wheel: Path, out: Path, options: Any) -> Path:
+def _convert(wheel: Path, out: Path, options: WheelOptions) -> Path:
     from fastconda.wheel import wheel_to_conda
 
     return wheel_to_conda(wheel, out, options).path
@@ -277,7 +280,7 @@ class _Converters:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def convert(self, wheel: Path, out: Path, options: Any) -> Path:
+    def convert(self, wheel: Path, out: Path, options: WheelOptions) -> Path:
         with self._lock:
             if self._pool is None:
                 workers = max(1, min(8, os.cpu_count() or 1))
