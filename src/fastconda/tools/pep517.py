@@ -19,6 +19,7 @@ from typing import Literal
 from fastconda import _proc
 from fastconda._files import build_into, file_lock, is_ready
 from fastconda.errors import CommandError, ProjectError
+from fastconda.settings import Caches
 
 Distribution = Literal["sdist", "wheel"]
 
@@ -40,14 +41,16 @@ def env_lock(requires: Sequence[str], cache_dir: Path) -> Path:
     return cache_dir.absolute() / "build-envs" / f"{_env_key(requires)}.lock"
 
 
-def backend_env(requires: Sequence[str], cache_dir: Path, *, offline: bool, wheel_cache: Path) -> Path:
-    """The python of a venv holding *requires*, created on first use.
+def backend_env(requires: Sequence[str], caches: Caches) -> Path:
+    """The python of a venv holding *requires*, created on first use (from the wheel cache only, offline).
 
     Its folder's modification time is when it was last used (``fastconda cache clean
     --older-than`` goes by it). A half-made environment (an error, Ctrl-C) is removed
     (:func:`fastconda._files.build_into`).
     """
-    env = cache_dir.absolute() / "build-envs" / _env_key(requires)  # the backend runs in another folder
+    env = (
+        caches.cache_dir.absolute() / "build-envs" / _env_key(requires)
+    )  # the backend runs in another folder
     python = env / "bin" / "python"
     if is_ready(env):
         with contextlib.suppress(OSError):
@@ -64,22 +67,22 @@ def backend_env(requires: Sequence[str], cache_dir: Path, *, offline: bool, whee
             command = [
                 sys.executable, "-m", "pip", "--python", str(scratch / "bin" / "python"), "install",
                 "--quiet", "--disable-pip-version-check", "--only-binary=:all:",
-                "--find-links", str(wheel_cache),
+                "--find-links", str(caches.wheel_cache),
             ]  # fmt: skip
-            if offline:
+            if caches.offline:
                 command.append("--no-index")
             what = f"installing the build backend ({' '.join(requires)})"
             _proc.run([*command, *requires], timeout=900, what=what)
     except CommandError as exc:
-        hint = " (offline: put the backend's wheels into the wheel cache)" if offline else ""
+        hint = " (offline: put the backend's wheels into the wheel cache)" if caches.offline else ""
         msg = f"{exc}{hint}"
         raise ProjectError(msg) from None
     return python
 
 
-def build_sdist(root: Path, out_dir: Path, *, cache_dir: Path, offline: bool, wheel_cache: Path) -> Path:
+def build_sdist(root: Path, out_dir: Path, *, caches: Caches) -> Path:
     """Build the sdist of *root* into *out_dir* and return its path."""
-    return build(root, "sdist", out_dir, cache_dir=cache_dir, offline=offline, wheel_cache=wheel_cache)
+    return build(root, "sdist", out_dir, caches=caches)
 
 
 def build(
@@ -87,9 +90,7 @@ def build(
     distribution: Distribution,
     out_dir: Path,
     *,
-    cache_dir: Path,
-    offline: bool,
-    wheel_cache: Path,
+    caches: Caches,
     extra_requires: Sequence[str] = (),
     config_settings: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -108,8 +109,8 @@ def build(
     except BuildException as exc:
         msg = f"{root}: cannot read the build system: {exc}"
         raise ProjectError(msg) from None
-    with file_lock(env_lock(requires, cache_dir), shared=True):  # `cache clean` waits for us
-        python = backend_env(requires, cache_dir, offline=offline, wheel_cache=wheel_cache)
+    with file_lock(env_lock(requires, caches.cache_dir), shared=True):  # `cache clean` waits for us
+        python = backend_env(requires, caches)
         return _build_with(
             python, root, distribution, out_dir, config_settings=config_settings, environ=environ
         )
