@@ -37,15 +37,13 @@ def backend_python(project: Path) -> Path:
     """The persistent build-backend environment of *project* (created offline from the wheel cache)."""
     from build import ProjectBuilder
     from fastconda.errors import FastcondaError
-    from fastconda.settings import load_settings
+    from fastconda.settings import Caches, load_settings
     from fastconda.tools import pep517 as sdist
 
     settings = load_settings(overrides={"offline": True})
     try:
         requires = sorted(ProjectBuilder(project).build_system_requires)
-        python: Path = sdist.backend_env(
-            requires, settings.cache_dir, offline=True, wheel_cache=settings.wheel_cache_dir
-        )
+        python: Path = sdist.backend_env(requires, Caches.of(settings))
     except FastcondaError as exc:
         raise Failed(str(exc).splitlines()[0]) from None
     return python

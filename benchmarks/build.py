@@ -44,18 +44,12 @@ FLOOR = "python -m build --wheel (the floor)"
 
 def grayskull_recipe(work: Path) -> Path:
     """grayskull's meta.yaml for the example, with what a person must fix before it builds at all."""
-    from fastconda.settings import load_settings
+    from fastconda.settings import Caches, load_settings
     from fastconda.tools import grayskull as grayskull_
     from fastconda.tools import pep517 as sdist
 
     settings = load_settings(overrides={"offline": True})
-    tarball = sdist.build_sdist(
-        EXAMPLE,
-        work / "sdist",
-        cache_dir=settings.cache_dir,
-        offline=True,
-        wheel_cache=settings.wheel_cache_dir,
-    )
+    tarball = sdist.build_sdist(EXAMPLE, work / "sdist", caches=Caches.of(settings))
     meta: Path = grayskull_.generate_meta_yaml(tarball, work / "grayskull")
     # its license placeholders and its import guess (the module is powersupply, not tango_powersupply)
     fixed = meta.read_text().replace("IT-WAS-NOT-POSSIBLE-TO-RECOVER-LICENCE", "GPL-3.0-or-later")

@@ -1,4 +1,5 @@
-"""Atomic file writes (a temp file in the same folder, then ``os.replace``) and exclusive file locks.
+"""Atomic file writes (a temp file in the same folder, then ``os.replace``), folders made in scratch
+then renamed into place (:func:`build_into`, with one ready marker), and file locks.
 
 Every temp file is created the way ``open()`` creates a new file (mode 0666 less the umask, so 0644
 under the usual umask 022), not with ``mkstemp``'s 0600: a file written here ends up in a channel a
@@ -8,6 +9,7 @@ web server serves, a recipe a colleague reads, or a CI file another account runs
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import secrets
@@ -17,6 +19,10 @@ from pathlib import Path
 from typing import BinaryIO
 
 TEMP_PREFIX = ".fastconda-tmp-"
+#: a folder being made by :func:`build_into` is ``<SCRATCH_PREFIX><target name>-<random>``, next to its target
+SCRATCH_PREFIX = ".tmp-"
+#: the file in a finished folder (made by :func:`build_into`, or in place by :func:`mark_ready`)
+READY = ".fastconda-ready"
 _FICLONE = 0x40049409  # linux/fs.h: share the source's extents (btrfs, xfs, ...), copy-on-write
 
 
@@ -99,6 +105,61 @@ def _copy_contents(source: BinaryIO, target: BinaryIO) -> None:
         if copied:  # only a failure before the first byte falls back to a copy through user space
             raise
     shutil.copyfileobj(source, target, 1 << 20)
+
+
+def is_ready(folder: Path) -> bool:
+    """Whether *folder* was finished: it holds the :data:`READY` marker."""
+    return (folder / READY).is_file()
+
+
+def mark_ready(folder: Path, note: str = "") -> None:
+    """Mark *folder* finished (last, after everything else is in it); *note* says what it holds."""
+    (folder / READY).write_text(note, encoding="utf-8")
+
+
+def scratch_target(name: str) -> str | None:
+    """The name of the folder that the scratch folder *name* is being made for (None: not a scratch)."""
+    if not name.startswith(SCRATCH_PREFIX):
+        return None
+    target, sep, _random = name.removeprefix(SCRATCH_PREFIX).rpartition("-")
+    return target if sep and target else None
+
+
+@contextlib.contextmanager
+def build_into(target: Path, *, note: str = "") -> Iterator[Path]:
+    """A scratch folder to fill, that becomes *target* (marked ready) when the block ends without error.
+
+    The scratch folder lives next to *target* (a rename within one file system), named after it
+    (see :func:`scratch_target`: ``cache clean`` finds the lock of the entry it is made for). On an
+    error or Ctrl-C it is removed. When two processes make the same *target* at once, the first
+    rename wins and the other's folder is discarded: *target* is whole either way, never a mix.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = _create_scratch(target)
+    try:
+        yield scratch
+        mark_ready(scratch, note)
+        try:
+            os.rename(scratch, target)
+        except OSError as exc:
+            if exc.errno not in {errno.ENOTEMPTY, errno.EEXIST}:
+                raise
+            # another process made it first: theirs stays (a non-empty folder is never replaced)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)  # gone already when it was renamed
+
+
+def _create_scratch(target: Path) -> Path:
+    """A new, empty folder next to *target*, with the umask-derived mode (``mkdtemp`` would give 0700)."""
+    for _ in range(100):
+        scratch = target.parent / f"{SCRATCH_PREFIX}{target.name}-{secrets.token_hex(6)}"
+        try:
+            scratch.mkdir()
+        except FileExistsError:
+            continue
+        return scratch
+    msg = f"cannot create a scratch folder next to {target}"
+    raise FileExistsError(msg)
 
 
 @contextlib.contextmanager

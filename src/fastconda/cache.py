@@ -11,13 +11,12 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import re
 import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from fastconda._files import file_lock
+from fastconda._files import SCRATCH_PREFIX, file_lock, scratch_target
 from fastconda.pipeline.workdir import WORK, WORK_LOCK
 
 
@@ -41,7 +40,6 @@ AREAS = (
 )
 SCRATCH_GRACE = 3600.0  # seconds: a younger scratch folder in an area without locks is work in progress
 _LOCKED = {"build-envs", "host-envs", "cxx-wheel"}  # areas whose users hold ``<entry>.lock``
-_SCRATCH = re.compile(r"\.tmp-([0-9a-f]+)-.*")  # a build environment being made (sdist.backend_env)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,19 +121,20 @@ def _lock_of(entry: Path) -> Path | None:
         return entry / WORK_LOCK
     if entry.parent.name not in _LOCKED:
         return None
-    scratch = _SCRATCH.fullmatch(entry.name)
-    name = scratch.group(1) if scratch else entry.name
+    # an entry being made (_files.build_into) is held by the lock of the entry it becomes
+    name = scratch_target(entry.name) or entry.name
     return entry.parent / f"{name}.lock"
 
 
 def _being_made(entry: Path, now: float) -> bool:
-    """Whether *entry* is, or holds, a scratch folder (``.tmp-*``) touched in the last hour.
+    """Whether *entry* is, or holds, a scratch folder of :func:`fastconda._files.build_into` touched
+    in the last hour.
 
-    Areas without locks (the seed package cache) make entries in such a folder and rename it.
+    Areas without locks (the seed package cache) make their entries that way too.
     """
-    scratch = [entry] if entry.name.startswith(".tmp-") else []
+    scratch = [entry] if entry.name.startswith(SCRATCH_PREFIX) else []
     if entry.is_dir() and not entry.is_symlink():
-        scratch += [p for p in entry.iterdir() if p.name.startswith(".tmp-")]
+        scratch += [p for p in entry.iterdir() if p.name.startswith(SCRATCH_PREFIX)]
     return any(now - _last_used(p) < SCRATCH_GRACE for p in scratch)
 
 

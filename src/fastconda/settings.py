@@ -274,3 +274,17 @@ def _test_overrides(flags: Mapping[str, Any]) -> dict[str, Any]:
         if value is not None:
             values[name] = _convert(name, value, f"option --{name.replace('_', '-')}", _TEST_FIELDS)
     return values
+
+
+@dataclasses.dataclass(frozen=True)
+class Caches:
+    """Where the stages keep what they make (``cache_dir``) and find wheels (``wheel_cache``), and
+    whether they may download (not when ``offline``): one object passed through the stages."""
+
+    cache_dir: Path
+    wheel_cache: Path
+    offline: bool = False
+
+    @classmethod
+    def of(cls, settings: Settings) -> Caches:
+        return cls(settings.cache_dir, settings.wheel_cache_dir, offline=settings.offline)

@@ -31,7 +31,7 @@ from fastconda.cli import ExitCode, main
 from fastconda.cxx.pogo import migrate
 from fastconda.errors import BuildFailed
 from fastconda.pipeline.build import build_project
-from fastconda.settings import load_settings
+from fastconda.settings import Caches, load_settings
 from fastconda.tools import grayskull as grayskull_
 from fastconda.tools import pep517 as sdist
 from tests.conftest import MISSING, REPO
@@ -216,7 +216,7 @@ def test_grayskull_leaves_nothing_in_the_temp_folder(tmp_path: Path, monkeypatch
     wheels = load_settings(overrides={"offline": True}).wheel_cache_dir
     project = _hatch_project(tmp_path / "plain")
     tarball = sdist.build_sdist(
-        project, tmp_path / "sdist", cache_dir=tmp_path / "cache", offline=True, wheel_cache=wheels
+        project, tmp_path / "sdist", caches=Caches(tmp_path / "cache", wheels, offline=True)
     )
     temp = tmp_path / "tmp"
     temp.mkdir()
@@ -396,10 +396,10 @@ def test_a_build_environment_in_use_is_marked_used(tmp_path: Path) -> None:
     wheels = load_settings(overrides={"offline": True}).wheel_cache_dir
     project = _hatch_project(tmp_path / "plain")
     cache = tmp_path / "cache"
-    sdist.build_sdist(project, tmp_path / "one", cache_dir=cache, offline=True, wheel_cache=wheels)
+    sdist.build_sdist(project, tmp_path / "one", caches=Caches(cache, wheels, offline=True))
     (env,) = [p for p in (cache / "build-envs").iterdir() if p.is_dir()]
     os.utime(env, (1, 1))
-    sdist.build_sdist(project, tmp_path / "two", cache_dir=cache, offline=True, wheel_cache=wheels)
+    sdist.build_sdist(project, tmp_path / "two", caches=Caches(cache, wheels, offline=True))
     assert env.stat().st_mtime > time.time() - 60
 
 

@@ -21,7 +21,7 @@ from fastconda.cxx.pogo import migrate
 from fastconda.cxx.recipe_route import read_server
 from fastconda.cxx.wheel_route import WheelRoute, build_server_package
 from fastconda.errors import BuildFailed
-from fastconda.settings import load_settings
+from fastconda.settings import Caches, load_settings
 from fastconda.templates import template_path
 from fastconda.tools.rattler import create_environment
 from tests.conftest import CACHE, needs_debian
@@ -49,9 +49,7 @@ def _build(root: Path, channel: Path, work: Path) -> WheelRoute:
         read_server(root),
         channels=[str(channel)],
         work=work,
-        cache_dir=settings.cache_dir,
-        wheel_cache=settings.wheel_cache_dir,
-        offline=settings.offline,
+        caches=Caches.of(settings),
     )
 
 

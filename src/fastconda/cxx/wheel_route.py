@@ -32,7 +32,7 @@ import tomllib
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from fastconda._files import file_lock, write_bytes_atomic
+from fastconda._files import file_lock, is_ready, mark_ready, write_bytes_atomic
 from fastconda.channel.local import as_channel_url
 from fastconda.cxx import recipe_route
 from fastconda.cxx.cmake import cmake_errors, compiler_errors
@@ -41,6 +41,7 @@ from fastconda.errors import BuildFailed, EnvError, ProjectError, WheelError
 from fastconda.pipeline.options import BuildOptions, Built, Clock
 from fastconda.pipeline.project import Project
 from fastconda.progress import Progress, ProgressEvent, null_progress
+from fastconda.settings import Caches
 from fastconda.templates import read_template
 from fastconda.tools import pep517 as sdist
 from fastconda.tools import rattler_build as engine
@@ -58,7 +59,6 @@ TOOLS = ("pkg-config",)
 BACKEND_TOOLS = ("cmake>=3.16", "ninja")
 #: folders of the project that are not sources (the recipe route's source filter skips the same)
 _SKIPPED = frozenset({"build", "_build", ".git"})
-_READY = ".fastconda-ready"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,9 +82,7 @@ def build_server_package(
     *,
     channels: Sequence[str],
     work: Path,
-    cache_dir: Path,
-    wheel_cache: Path,
-    offline: bool,
+    caches: Caches,
     progress: Progress = null_progress,
 ) -> WheelRoute:
     """Build *server* into a wheel with scikit-build-core and convert it into ``work/<pkg>.conda``."""
@@ -104,11 +102,9 @@ def build_server_package(
         phases[name] = time.perf_counter() - start
 
     with phase(ENV, f"Tango for the build: {', '.join(HOST + TOOLS)}"):
-        host = host_env([as_channel_url(c) for c in channels], cache_dir=cache_dir, work=work)
+        host = host_env([as_channel_url(c) for c in channels], cache_dir=caches.cache_dir, work=work)
     with phase(WHEEL, f"building {server.project} into a wheel with scikit-build-core"):
-        wheel = _build_wheel(
-            server, host, work, cache_dir=cache_dir, wheel_cache=wheel_cache, offline=offline
-        )
+        wheel = _build_wheel(server, host, work, caches=caches)
     with phase(CONVERT, f"{wheel.name} -> .conda"):
         try:
             package = wheel_to_conda(wheel, work, WheelOptions(extra_depends=host.run_exports))
@@ -128,11 +124,12 @@ def host_env(channels: Sequence[str], *, cache_dir: Path, work: Path) -> HostEnv
             create_environment(prefix, specs, channels=channels)
         else:
             prefix = cache_dir.absolute() / "host-envs" / key
+            # made in place under the lock, not renamed: a conda environment holds its own path
             with file_lock(prefix.parent / f"{key}.lock"):
-                if not (prefix / _READY).is_file():
+                if not is_ready(prefix):
                     shutil.rmtree(prefix, ignore_errors=True)
                     create_environment(prefix, specs, channels=channels)
-                    (prefix / _READY).write_text("\n".join([*specs, *channels]), encoding="utf-8")
+                    mark_ready(prefix, "\n".join([*specs, *channels]))
     except EnvError as exc:
         raise BuildFailed(ENV, str(exc)) from None
     return HostEnv(prefix, _run_exports(prefix, HOST), cached=key is not None)
@@ -168,12 +165,10 @@ def _minor_pin(name: str, version: str) -> str:
     return f"{name} >={version},<{parts[0]}.{int(parts[1]) + 1}"
 
 
-def _build_wheel(
-    server: CMakeServer, host: HostEnv, work: Path, *, cache_dir: Path, wheel_cache: Path, offline: bool
-) -> Path:
+def _build_wheel(server: CMakeServer, host: HostEnv, work: Path, *, caches: Caches) -> Path:
     if host.cached:  # the build tree belongs to this project and this environment
         key = hashlib.sha256(f"{server.root.resolve()}\0{host.prefix}".encode()).hexdigest()[:16]
-        tree = cache_dir.absolute() / "cxx-wheel" / key
+        tree = caches.cache_dir.absolute() / "cxx-wheel" / key
     else:
         tree = work / "cxx-wheel"
     dist = work / "dist"
@@ -191,9 +186,7 @@ def _build_wheel(
                 source,
                 "wheel",
                 dist,
-                cache_dir=cache_dir,
-                offline=offline,
-                wheel_cache=wheel_cache,
+                caches=caches,
                 extra_requires=BACKEND_TOOLS,
                 config_settings=_config_settings(host.prefix, tree / "build"),
                 environ=_environ(host.prefix),
@@ -306,9 +299,8 @@ def via_wheel(
     """A CMake server through scikit-build-core and the wheel fast path, tested like the recipe route."""
     server = recipe_route.read_server(project.root)
     route = build_server_package(
-        server, channels=options.channels, work=work / "wheel", cache_dir=options.cache_dir,
-        wheel_cache=options.wheel_cache, offline=options.offline, progress=clock.progress,
-    )  # fmt: skip
+        server, channels=options.channels, work=work / "wheel", caches=options.caches, progress=clock.progress
+    )
     clock.phases.update(route.phases)
     notes.append(f"C++ server {server.executable} {server.version} via the wheel {route.wheel.name}")
     tests: tuple[engine.TestStep, ...] = ()

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from fastconda.errors import BuildFailed, FastcondaError, SettingsError
 from fastconda.pipeline.rules import Rules
 from fastconda.progress import Progress, ProgressEvent
+from fastconda.settings import Caches
 from fastconda.tools import rattler_build as engine
 
 Route = Literal["recipe", "wheel"]
@@ -36,6 +37,11 @@ class BuildOptions:
     pins: tuple[str, ...] = ()  # "name=version": variant values for bare host/build dependencies
     rules: Rules = dataclasses.field(default_factory=Rules)
     via: Route = "recipe"  # "wheel": a CMake server through scikit-build-core and the wheel fast path
+
+    @property
+    def caches(self) -> Caches:
+        """The cache folders and ``offline``, as the stages below the routes take them."""
+        return Caches(self.cache_dir, self.wheel_cache, offline=self.offline)
 
 
 @dataclasses.dataclass(frozen=True)

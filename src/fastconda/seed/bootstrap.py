@@ -14,17 +14,15 @@ import hashlib
 import json
 import multiprocessing
 import os
-import shutil
-import tempfile
 import threading
 import time
 import tomllib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastconda._files import write_text_atomic
+from fastconda._files import build_into, is_ready, write_text_atomic
 from fastconda.channel import local as channels
 from fastconda.errors import SeedError
 from fastconda.progress import Progress, ProgressEvent, null_progress
@@ -32,6 +30,9 @@ from fastconda.seed import cxx_profile as cxxseed
 from fastconda.seed import hostpython, wheelcache
 from fastconda.settings import Settings
 from fastconda.templates import read_template
+
+if TYPE_CHECKING:  # the wheel stage is imported when a bootstrap needs it
+    from fastconda.wheel import WheelOptions
 
 MANIFEST = ".fastconda-seed.json"
 # bump when the way seed packages are made changes, so caches and channels are rebuilt
@@ -196,7 +197,7 @@ def bootstrap(
     )
 
 
-def _inputs_key(interpreter: hostpython.Interpreter, wheels: Sequence[Path], options: Any) -> str:
+def _inputs_key(interpreter: hostpython.Interpreter, wheels: Sequence[Path], options: WheelOptions) -> str:
     digest = hashlib.sha256(f"{SEED_FORMAT}\0{interpreter.cache_key()}\0{options!r}".encode())
     for wheel in wheels:
         digest.update(f"\0{wheel.name}\0{wheel.stat().st_size}\0{wheel.stat().st_mtime_ns}".encode())
@@ -206,7 +207,7 @@ def _inputs_key(interpreter: hostpython.Interpreter, wheels: Sequence[Path], opt
 def _make_packages(
     interpreter: hostpython.Interpreter,
     wheels: Sequence[Path],
-    options: Any,
+    options: WheelOptions,
     settings: Settings,
     progress: Progress,
     *,
@@ -262,7 +263,7 @@ def _make_packages(
         return [item for future in futures for item in future.result()]
 
 
-def _convert(wheel: Path, out: Path, options: Any) -> Path:
+def _convert(wheel: Path, out: Path, options: WheelOptions) -> Path:
     from fastconda.wheel import wheel_to_conda
 
     return wheel_to_conda(wheel, out, options).path
@@ -279,7 +280,7 @@ class _Converters:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def convert(self, wheel: Path, out: Path, options: Any) -> Path:
+    def convert(self, wheel: Path, out: Path, options: WheelOptions) -> Path:
         with self._lock:
             if self._pool is None:
                 workers = max(1, min(8, os.cpu_count() or 1))
@@ -295,23 +296,19 @@ class _Converters:
 
 
 def _cached(entry: Path, make: Callable[[Path], list[Path]]) -> tuple[list[Path], bool]:
-    """Files of a package-cache entry, made into a temp folder and renamed into place when missing."""
-    if entry.is_dir():
-        files = sorted(p for p in entry.iterdir() if p.name.endswith(channels.PACKAGE_SUFFIXES))
-        if files:
-            return files, True
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=".tmp-", dir=entry.parent))
-    try:
+    """Files of a package-cache entry, made in scratch and renamed into place when missing."""
+    # entries of earlier versions have no ready marker, but were renamed into place whole too
+    if is_ready(entry) or _packages_in(entry):
+        return _packages_in(entry), True
+    with build_into(entry) as scratch:
         make(scratch)
-        try:
-            os.rename(scratch, entry)
-        except OSError:  # another process filled the entry first: use theirs
-            shutil.rmtree(scratch, ignore_errors=True)
-    finally:
-        if scratch.exists():
-            shutil.rmtree(scratch, ignore_errors=True)
-    return sorted(p for p in entry.iterdir() if p.name.endswith(channels.PACKAGE_SUFFIXES)), False
+    return _packages_in(entry), False
+
+
+def _packages_in(entry: Path) -> list[Path]:
+    if not entry.is_dir():
+        return []
+    return sorted(p for p in entry.iterdir() if p.name.endswith(channels.PACKAGE_SUFFIXES))
 
 
 def _in_channel(channel: Path, filename: str) -> bool:

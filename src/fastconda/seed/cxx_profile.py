@@ -23,7 +23,6 @@ import hashlib
 import os
 import shutil
 import stat
-import tempfile
 import zipfile
 from collections.abc import Callable, Sequence
 from functools import partial
@@ -31,13 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from fastconda import _proc
-from fastconda.channel.local import add_packages, channel_url, create_channel, file_sha256
+from fastconda.channel.local import file_sha256
 from fastconda.errors import CommandError, SeedError
 from fastconda.progress import Progress, null_progress
 from fastconda.seed import debs, wheelcache
+from fastconda.seed._template_build import build_template_offline
 from fastconda.settings import Settings
 from fastconda.templates import fill_recipe_template, read_template, template_path
-from fastconda.tools import rattler_build as engine
 
 TEMPLATE = "seed/cxx/repack.yaml"
 VARIANTS = "cxx/variants.yaml"
@@ -351,27 +350,13 @@ def build_repack(
     *needed* are the package files that the build requirements are solved from (a channel of
     their own: the engine is never given a channel that could reach the network).
     """
-    output_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=f"fastconda-{spec.name}-") as scratch:
-        work = Path(scratch)
-        recipe = work / "recipe" / "recipe.yaml"
-        licenses = recipe.parent / "licenses"
+
+    def render(work: Path, recipe_dir: Path) -> str:
+        licenses = recipe_dir / "licenses"
         tree = work / "tree"
         tree.mkdir()
         prepare(tree, licenses)
         names = sorted(f"licenses/{p.name}" for p in licenses.glob("*")) if licenses.is_dir() else []
-        recipe.parent.mkdir(exist_ok=True)
-        recipe.write_text(render_deb_recipe(spec, tree, inputs_hash, names), encoding="utf-8")
-        build_channel = work / "build-channel"
-        create_channel(build_channel)  # even with nothing to install: the engine needs a channel
-        if needed:
-            add_packages(build_channel, needed, progress=progress)
-        outcome = engine.build_recipe(
-            recipe,
-            channels=[channel_url(build_channel)],
-            work_dir=work / "out",
-            test=False,
-            package_format="conda:3",
-            progress=progress,
-        )
-        return outcome.move_packages(output_dir)
+        return render_deb_recipe(spec, tree, inputs_hash, names)
+
+    return build_template_offline(spec.name, render, output_dir, needed=needed, progress=progress)

@@ -11,14 +11,12 @@ import dataclasses
 import hashlib
 import sys
 import sysconfig
-import tempfile
 from pathlib import Path
 
-from fastconda.channel.local import channel_url, create_channel
 from fastconda.errors import SeedError
 from fastconda.progress import Progress, null_progress
+from fastconda.seed._template_build import build_template_offline
 from fastconda.templates import fill_recipe_template, read_template
-from fastconda.tools import rattler_build as engine
 
 TEMPLATE = "seed/python.yaml"
 
@@ -89,22 +87,9 @@ def build_python_packages(
     *,
     progress: Progress = null_progress,
 ) -> list[Path]:
-    """Build ``python`` and ``python_abi`` into *output_dir*; returns the package files."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="fastconda-python-") as scratch:
-        work = Path(scratch)
-        recipe = work / "recipe" / "recipe.yaml"
-        recipe.parent.mkdir()
-        recipe.write_text(render_python_recipe(interpreter), encoding="utf-8")
-        # the build needs no dependency, but the engine needs a channel: an empty local one
-        empty = work / "empty-channel"
-        create_channel(empty)
-        outcome = engine.build_recipe(
-            recipe,
-            channels=[channel_url(empty)],
-            work_dir=work / "out",
-            test=False,  # the build script runs the package's test on the build prefix (9 s cheaper)
-            package_format="conda:3",
-            progress=progress,
-        )
-        return outcome.move_packages(output_dir)
+    """Build ``python`` and ``python_abi`` into *output_dir*; returns the package files.
+
+    The package's test runs in the build script, on the build prefix (9 s cheaper than the engine's).
+    """
+    text = render_python_recipe(interpreter)
+    return build_template_offline("python", lambda work, recipe: text, output_dir, progress=progress)

@@ -11,18 +11,16 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import sys
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
 from fastconda import _proc
-from fastconda._files import file_lock
+from fastconda._files import build_into, file_lock, is_ready
 from fastconda.errors import CommandError, ProjectError
+from fastconda.settings import Caches
 
-READY = ".fastconda-ready"
 Distribution = Literal["sdist", "wheel"]
 
 
@@ -43,55 +41,48 @@ def env_lock(requires: Sequence[str], cache_dir: Path) -> Path:
     return cache_dir.absolute() / "build-envs" / f"{_env_key(requires)}.lock"
 
 
-def backend_env(requires: Sequence[str], cache_dir: Path, *, offline: bool, wheel_cache: Path) -> Path:
-    """The python of a venv holding *requires*, created on first use.
+def backend_env(requires: Sequence[str], caches: Caches) -> Path:
+    """The python of a venv holding *requires*, created on first use (from the wheel cache only, offline).
 
     Its folder's modification time is when it was last used (``fastconda cache clean
-    --older-than`` goes by it). A half-made environment (an error, Ctrl-C) is removed.
+    --older-than`` goes by it). A half-made environment (an error, Ctrl-C) is removed
+    (:func:`fastconda._files.build_into`).
     """
-    key = _env_key(requires)
-    env = cache_dir.absolute() / "build-envs" / key  # the backend runs in another folder
+    env = (
+        caches.cache_dir.absolute() / "build-envs" / _env_key(requires)
+    )  # the backend runs in another folder
     python = env / "bin" / "python"
-    if (env / READY).is_file():
+    if is_ready(env):
         with contextlib.suppress(OSError):
             os.utime(env)
         return python
-    env.parent.mkdir(parents=True, exist_ok=True)
-    # named after the key: `cache clean` leaves it alone while a build holds the key's lock
-    scratch = Path(tempfile.mkdtemp(prefix=f".tmp-{key}-", dir=env.parent))
     try:
-        _proc.run(
-            [sys.executable, "-m", "venv", "--without-pip", str(scratch)], what="creating a build environment"
-        )
-        command = [
-            sys.executable, "-m", "pip", "--python", str(scratch / "bin" / "python"), "install", "--quiet",
-            "--disable-pip-version-check", "--only-binary=:all:", "--find-links", str(wheel_cache),
-        ]  # fmt: skip
-        if offline:
-            command.append("--no-index")
-        _proc.run(
-            [*command, *requires], timeout=900, what=f"installing the build backend ({' '.join(requires)})"
-        )
-        (scratch / READY).write_text(" ".join(requires), encoding="utf-8")
-        # a venv survives being renamed: its python finds pyvenv.cfg next to itself
-        try:
-            os.rename(scratch, env)
-        except OSError:  # another build made it first
-            shutil.rmtree(scratch, ignore_errors=True)
+        # its scratch folder is named after the key: `cache clean` leaves it alone while a build
+        # holds the key's lock; a venv survives being renamed (its python finds pyvenv.cfg next to itself)
+        with build_into(env, note=" ".join(requires)) as scratch:
+            _proc.run(
+                [sys.executable, "-m", "venv", "--without-pip", str(scratch)],
+                what="creating a build environment",
+            )
+            command = [
+                sys.executable, "-m", "pip", "--python", str(scratch / "bin" / "python"), "install",
+                "--quiet", "--disable-pip-version-check", "--only-binary=:all:",
+                "--find-links", str(caches.wheel_cache),
+            ]  # fmt: skip
+            if caches.offline:
+                command.append("--no-index")
+            what = f"installing the build backend ({' '.join(requires)})"
+            _proc.run([*command, *requires], timeout=900, what=what)
     except CommandError as exc:
-        shutil.rmtree(scratch, ignore_errors=True)
-        hint = " (offline: put the backend's wheels into the wheel cache)" if offline else ""
+        hint = " (offline: put the backend's wheels into the wheel cache)" if caches.offline else ""
         msg = f"{exc}{hint}"
         raise ProjectError(msg) from None
-    except BaseException:  # Ctrl-C: no half-made environment left in the cache
-        shutil.rmtree(scratch, ignore_errors=True)
-        raise
     return python
 
 
-def build_sdist(root: Path, out_dir: Path, *, cache_dir: Path, offline: bool, wheel_cache: Path) -> Path:
+def build_sdist(root: Path, out_dir: Path, *, caches: Caches) -> Path:
     """Build the sdist of *root* into *out_dir* and return its path."""
-    return build(root, "sdist", out_dir, cache_dir=cache_dir, offline=offline, wheel_cache=wheel_cache)
+    return build(root, "sdist", out_dir, caches=caches)
 
 
 def build(
@@ -99,9 +90,7 @@ def build(
     distribution: Distribution,
     out_dir: Path,
     *,
-    cache_dir: Path,
-    offline: bool,
-    wheel_cache: Path,
+    caches: Caches,
     extra_requires: Sequence[str] = (),
     config_settings: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
@@ -120,8 +109,8 @@ def build(
     except BuildException as exc:
         msg = f"{root}: cannot read the build system: {exc}"
         raise ProjectError(msg) from None
-    with file_lock(env_lock(requires, cache_dir), shared=True):  # `cache clean` waits for us
-        python = backend_env(requires, cache_dir, offline=offline, wheel_cache=wheel_cache)
+    with file_lock(env_lock(requires, caches.cache_dir), shared=True):  # `cache clean` waits for us
+        python = backend_env(requires, caches)
         return _build_with(
             python, root, distribution, out_dir, config_settings=config_settings, environ=environ
         )
