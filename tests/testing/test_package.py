@@ -12,7 +12,8 @@ import pytest
 from fastconda.channel.local import add_packages
 from fastconda.cli import ExitCode, main
 from fastconda.settings import PackageTestSettings
-from fastconda.testing.package import Outcome, run_package_tests, top_level_modules
+from fastconda.testing.installed import top_level_modules
+from fastconda.testing.package import Outcome, run_package_tests
 from fastconda.wheel import WheelOptions, wheel_to_conda
 from tests.helpers import make_conda
 from tests.wheel.wheelmaker import make_wheel

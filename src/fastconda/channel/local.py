@@ -19,19 +19,24 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import os
 import shutil
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from fastconda._files import TEMP_PREFIX, copy_file_atomic, file_lock, write_text_atomic
+from fastconda.channel.index import PACKAGE_SUFFIXES as PACKAGE_SUFFIXES  # noqa: PLC0414 (seed.bootstrap reads it here)
+from fastconda.channel.index import (
+    RECORD_KEYS,
+    channel_subdirs,
+    index_locked,
+    package_names,
+    read_repodata,
+)
 from fastconda.errors import ChannelError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 
 LOCK_NAME = ".fastconda.lock"
-PACKAGE_SUFFIXES = (".conda", ".tar.bz2")
 EMPTY_REPODATA = {"info": {"subdir": "noarch"}, "packages": {}, "packages.conda": {}, "repodata_version": 1}
 
 
@@ -107,7 +112,7 @@ def locked(channel: Path) -> Iterator[None]:
 
 
 def _remove_leftovers(channel: Path) -> None:
-    for item in [channel, *_subdirs(channel)]:
+    for item in [channel, *channel_subdirs(channel)]:
         for leftover in item.glob(TEMP_PREFIX + "*"):
             if leftover.is_dir():
                 shutil.rmtree(leftover, ignore_errors=True)
@@ -115,20 +120,8 @@ def _remove_leftovers(channel: Path) -> None:
                 leftover.unlink(missing_ok=True)
 
 
-def _subdirs(channel: Path) -> list[Path]:
-    if not channel.is_dir():
-        return []
-    return sorted(p for p in channel.iterdir() if p.is_dir() and not p.name.startswith("."))
-
-
 def _package_files(folder: Path) -> list[Path]:
-    return [folder / name for name in _package_names(folder)]
-
-
-def _package_names(folder: Path) -> list[str]:
-    """Sorted names of the package files in *folder* (scandir: no stat per file, no Path per file)."""
-    with os.scandir(folder) as entries:
-        return sorted(e.name for e in entries if e.name.endswith(PACKAGE_SUFFIXES) and e.is_file())
+    return [folder / name for name in package_names(folder)]
 
 
 def file_sha256(path: Path) -> str:
@@ -235,7 +228,7 @@ def add_packages(
             progress(ProgressEvent("index", str(channel)))
             touched = {p.parent.name for p in plan.reindex} | {t.parent.name for _, t in plan.copy}
             changed = {p.name for p in plan.reindex} | {t.name for _, t in plan.copy}
-            _index_locked(channel, changed=changed, touched=touched, loaded=plan.loaded)
+            index_locked(channel, changed=changed, touched=touched, loaded=plan.loaded)
     return AddResult(channel=channel, added=tuple(added), unchanged=tuple(unchanged))
 
 
@@ -264,7 +257,7 @@ def _plan(channel: Path, infos: Sequence[PackageInfo], *, replace: bool, keep_ex
         target = channel / info.subdir / info.path.name
         repodata = target.parent / "repodata.json"
         if info.subdir not in plan.loaded:
-            plan.loaded[info.subdir] = _read_repodata(repodata)
+            plan.loaded[info.subdir] = read_repodata(repodata)
         index = plan.loaded[info.subdir]
         exists = target.is_file()
         unreadable = index is None and repodata.is_file()
@@ -294,11 +287,11 @@ def _plan(channel: Path, infos: Sequence[PackageInfo], *, replace: bool, keep_ex
 
 def listed_sha256(package: Path) -> str | None:
     """The sha256 the index of *package*'s subdir lists for it (None: not listed, or no index)."""
-    return _listed_sha256(_read_repodata(package.parent / "repodata.json"), package.name)
+    return _listed_sha256(read_repodata(package.parent / "repodata.json"), package.name)
 
 
 def _listed_sha256(index: dict[str, Any] | None, filename: str) -> str | None:
-    for key in _RECORD_KEYS:
+    for key in RECORD_KEYS:
         record = (index or {}).get(key, {}).get(filename)
         if isinstance(record, dict):
             return str(record.get("sha256") or "")
@@ -325,11 +318,11 @@ def remove_packages(channel: Path, filenames: Iterable[str]) -> list[str]:
     names = set(filenames)
     removed: list[str] = []
     with locked(channel):
-        doomed = [p for sub in _subdirs(channel) for p in _package_files(sub) if p.name in names]
+        doomed = [p for sub in channel_subdirs(channel) for p in _package_files(sub) if p.name in names]
         if not doomed:
             return removed
         # the new index leaves them out; only once it is in place are the files deleted
-        _index_locked(channel, exclude={p.name for p in doomed}, touched={p.parent.name for p in doomed})
+        index_locked(channel, exclude={p.name for p in doomed}, touched={p.parent.name for p in doomed})
         for path in doomed:
             path.unlink(missing_ok=True)
             removed.append(path.name)
@@ -341,7 +334,7 @@ def index_channel(channel: Path, *, create: bool = False) -> None:
     if channel.exists() and channel.is_dir() and not is_channel(channel):
         # a folder of packages laid out in subdirs becomes a channel; anything else is refused
         stray = [p.name for p in channel.iterdir() if not p.name.startswith(".") and p.is_file()]
-        unknown = [p.name for p in _subdirs(channel) if not _looks_like_subdir(p)]
+        unknown = [p.name for p in channel_subdirs(channel) if not _looks_like_subdir(p)]
         if stray or unknown:
             msg = (
                 f"{channel} is not a conda channel and does not look like one "
@@ -353,7 +346,7 @@ def index_channel(channel: Path, *, create: bool = False) -> None:
         raise ChannelError(msg)
     with locked(channel):
         _ensure_skeleton(channel)
-        _index_locked(channel, full=True)
+        index_locked(channel, full=True)
 
 
 def _looks_like_subdir(path: Path) -> bool:
@@ -364,123 +357,10 @@ def _looks_like_subdir(path: Path) -> bool:
 _PLATFORM_PREFIXES = {"linux", "osx", "win", "emscripten", "wasi", "zos", "freebsd"}
 
 
-def _index_locked(
-    channel: Path,
-    exclude: frozenset[str] | set[str] = frozenset(),
-    *,
-    changed: frozenset[str] | set[str] = frozenset(),
-    full: bool = False,
-    touched: set[str] | None = None,
-    loaded: dict[str, dict[str, Any] | None] | None = None,
-) -> None:
-    """Write each subdir's repodata.json anew (to a temp file, renamed into place).
-
-    Files named in *exclude* are left out of the new index (they are about to be deleted); only
-    the *touched* subdirs are looked at (None: all of them). With
-    *full*, rattler's indexer reads every package file (the repair). Otherwise only the files the
-    current index does not list, and the *changed* ones (replaced under the same name), are read —
-    by the indexer, in a staging folder holding just them — and their records are merged into the
-    current index: adding one package to a subdir of 150k entries costs a JSON load and dump, not
-    a pass over 150k files. *loaded* holds indexes the caller has read already (subdir → index).
-    """
-    subdirs = {p.name: p for p in _subdirs(channel)}
-    subdirs.setdefault("noarch", channel / "noarch")
-    todo: dict[str, list[Path]] = {}
-    updates: dict[str, tuple[dict[str, Any] | None, set[str]]] = {}
-    for name, source in subdirs.items():
-        if touched is not None and name not in touched and (source / "repodata.json").is_file():
-            continue  # the caller changed nothing there
-        names = set(_package_names(source)) - set(exclude) if source.is_dir() else set()
-        if full:
-            current = None
-        elif loaded is not None and name in loaded:
-            current = loaded[name]
-        else:
-            current = _read_repodata(source / "repodata.json")
-        known = _listed(current)
-        fresh = (names - known) | (names & set(changed))
-        if current is not None and not fresh and not (known - names):
-            continue  # nothing to change in this subdir: its repodata.json stays as it is
-        todo[name] = [source / n for n in sorted(fresh)]
-        updates[name] = (current, names)
-    records = _index_files(channel, todo)
-    for name, (current, names) in updates.items():
-        index = current or {"info": {"subdir": name}, "repodata_version": 1}
-        for key in _RECORD_KEYS:
-            entries = {f: r for f, r in index.get(key, {}).items() if f in names}  # drops excluded and gone
-            entries.update(records.get(name, {}).get(key, {}))
-            index[key] = dict(sorted(entries.items()))
-        source = subdirs[name]
-        source.mkdir(exist_ok=True)
-        write_text_atomic(source / "repodata.json", json.dumps(index, separators=(",", ":")))
-        for stale in ("repodata.json.zst", "repodata_shards.msgpack.zst", "repodata.json.bz2"):
-            (source / stale).unlink(missing_ok=True)
-
-
-_RECORD_KEYS = ("packages", "packages.conda")
-
-
-def _read_repodata(path: Path) -> dict[str, Any] | None:
-    """The current index, or None when there is none (or it cannot be read: then every file is read)."""
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or any(data.get("v3") or {}):  # records we do not merge: read them all
-        return None
-    return data
-
-
-def _listed(index: dict[str, Any] | None) -> set[str]:
-    return {f for key in _RECORD_KEYS for f in (index or {}).get(key, {})}
-
-
-def _index_files(channel: Path, todo: dict[str, list[Path]]) -> dict[str, dict[str, Any]]:
-    """Records of the package files in *todo* (subdir → files), read by rattler's indexer."""
-    import asyncio
-
-    from rattler.index import index_fs  # imported late: loading rattler costs ~0.1 s
-
-    from fastconda.tools.rattler import rattler_errors
-
-    if not any(todo.values()):
-        return {}
-    staging = Path(tempfile.mkdtemp(prefix=TEMP_PREFIX + "index-", dir=channel))
-    try:
-        (staging / "noarch").mkdir()  # the indexer always indexes noarch
-        for name, files in todo.items():
-            (staging / name).mkdir(exist_ok=True)
-            for package in files:
-                _link_or_copy(package, staging / name / package.name)
-        try:
-            asyncio.run(index_fs(staging, write_zst=False, write_shards=False, force=True))
-        except rattler_errors() as exc:
-            msg = f"indexing {channel} failed: {exc}"
-            raise ChannelError(msg) from None
-        records: dict[str, dict[str, Any]] = {}
-        for name in todo:
-            produced = json.loads((staging / name / "repodata.json").read_bytes())
-            if any(produced.get("v3")):
-                msg = f"indexing {channel}: repodata v3 records are not supported; nothing was changed"
-                raise ChannelError(msg)
-            records[name] = {key: produced.get(key, {}) for key in _RECORD_KEYS}
-        return records
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    """Only for the indexer's staging copy of the channel's own files: never link a caller's file."""
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
-
-
 def list_packages(channel: Path) -> list[dict[str, Any]]:
     """The records of every subdir's repodata.json (what a solver sees)."""
     records: list[dict[str, Any]] = []
-    for sub in _subdirs(channel):
+    for sub in channel_subdirs(channel):
         repodata = sub / "repodata.json"
         if not repodata.is_file():
             continue

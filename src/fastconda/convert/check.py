@@ -25,8 +25,9 @@ from ruamel.yaml.error import YAMLError
 
 from fastconda.convert.check_meta import render_meta
 from fastconda.convert.expressions import ENV
+from fastconda.convert.limits import budget, first_line
 from fastconda.convert.model import ConversionResult
-from fastconda.convert.sandbox import budget, first_line, render
+from fastconda.convert.sandbox import render
 from fastconda.convert.sections import fuzzy_version
 from fastconda.convert.yamlio import check_document
 from fastconda.errors import ConvertError

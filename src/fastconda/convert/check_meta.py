@@ -129,7 +129,7 @@ def render_meta(
     """The meta.yaml after jinja and selectors, as YAML text.
 
     Raises jinja2 errors and :class:`~fastconda.convert.selectors.SelectorError` for what conda-build
-    could not render either, :class:`~fastconda.convert.sandbox.Refused` for a refused file or bound.
+    could not render either, :class:`~fastconda.convert.limits.Refused` for a refused file or bound.
     """
     ns = namespace(platform, variant)
     context = {**ns, **_functions(platform, variant, platform.partition("-")[0])}

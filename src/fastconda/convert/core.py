@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from fastconda.convert.limits import budget
 from fastconda.convert.model import ConversionResult, Warnings
 from fastconda.convert.preprocess import prepare
 from fastconda.convert.recipe import assemble_recipe
-from fastconda.convert.sandbox import budget
 from fastconda.convert.tree import Doc
 from fastconda.convert.variants import convert_variants, read_variant_keys
 from fastconda.convert.writer import header_comments, write_recipe_text

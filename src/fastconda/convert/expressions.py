@@ -19,14 +19,8 @@ from functools import lru_cache
 import jinja2
 from jinja2 import meta, nodes
 
-from fastconda.convert.sandbox import (
-    MAX_ITEMS,
-    MAX_VALUE,
-    BoundedEnvironment,
-    LimitExceeded,
-    budget,
-    weight,
-)
+from fastconda.convert.limits import MAX_ITEMS, MAX_VALUE, LimitExceeded, budget, weight
+from fastconda.convert.sandbox import BoundedEnvironment
 
 ENV = BoundedEnvironment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 # what evaluating recipe jinja raises when it cannot be computed now (bounds raise LimitExceeded instead)
@@ -167,7 +161,7 @@ def translate(expr: str, static: Mapping[str, object] | None = None) -> Translat
     With ``static``, an expression whose inputs are all known and that computes something is tried
     within the sandbox's bounds first: rattler-build's minijinja has no size bound, and
     ``'x' * 10**10`` or chained ``replace`` in a v1 recipe abort the engine. A bound raises
-    :class:`~fastconda.convert.sandbox.LimitExceeded`.
+    :class:`~fastconda.convert.limits.LimitExceeded`.
     """
     text, problems = _unparse(expr)
     computed = not isinstance(parse_expression(expr), nodes.Name | nodes.Const)

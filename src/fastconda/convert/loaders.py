@@ -34,7 +34,7 @@ from typing import Any
 from ruamel.yaml.error import YAMLError
 
 from fastconda._proc import run
-from fastconda.convert.sandbox import LimitExceeded, Refused
+from fastconda.convert.limits import LimitExceeded, Refused
 from fastconda.convert.yamlio import load_plain
 from fastconda.errors import CommandError
 

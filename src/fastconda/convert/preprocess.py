@@ -15,9 +15,9 @@ from pathlib import Path
 import jinja2
 
 from fastconda.convert import expressions as ex
+from fastconda.convert.limits import Refused, budget, first_line
 from fastconda.convert.loaders import file_functions, is_plain
 from fastconda.convert.model import Warnings
-from fastconda.convert.sandbox import Refused, budget, first_line
 from fastconda.convert.selectors import SelectorError, combine, negate, split_selector, translate_selector
 from fastconda.errors import ConvertError
 

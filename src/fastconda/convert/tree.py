@@ -18,9 +18,9 @@ from ruamel.yaml.tokens import CommentToken
 
 from fastconda.convert import expressions as ex
 from fastconda.convert import yamlio
+from fastconda.convert.limits import Refused, first_line
 from fastconda.convert.model import Warnings
 from fastconda.convert.preprocess import Line, Prepared
-from fastconda.convert.sandbox import Refused, first_line
 from fastconda.convert.selectors import combine
 from fastconda.errors import ConvertError
 

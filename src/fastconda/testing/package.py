@@ -10,7 +10,6 @@ nothing here prints or exits.
 
 from __future__ import annotations
 
-import configparser
 import dataclasses
 import json
 import os
@@ -18,7 +17,7 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
@@ -29,6 +28,7 @@ from fastconda.channel import local as channels_
 from fastconda.errors import CommandError, EnvError, PackageTestError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.settings import PackageTestSettings
+from fastconda.testing.installed import Installed, read_installed, top_level_modules
 from fastconda.testing.junit import Outcome
 from fastconda.tools.rattler import Environment, create_environment
 from fastconda.wheel.metadata import safe_script_name
@@ -39,11 +39,8 @@ __all__ = [
     "PackageTestError",
     "PackageTestResult",
     "run_package_tests",
-    "top_level_modules",
 ]
 
-_SITE = re.compile(r"^lib/python3\.\d+/site-packages/(?P<rel>.+)$")
-_MODULE_FILE = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?:\.py|\.[\w-]+\.so|\.so)$")
 _MARKER = "@@fastconda-imports@@"
 _PYTEST = ("-I", "-m", "pytest", "-p", "no:cacheprovider")
 _JOBS = max(1, min(4, os.cpu_count() or 1))
@@ -120,83 +117,6 @@ class PackageTestResult:
         }
 
 
-@dataclasses.dataclass(frozen=True)
-class _Installed:
-    """What the installed package brings: its files, name and console scripts (with their extras)."""
-
-    name: str
-    version: str
-    build: str
-    files: tuple[str, ...]
-    scripts: tuple[tuple[str, str, tuple[str, ...]], ...]  # (name, module, extras)
-
-
-def top_level_modules(files: Iterable[str]) -> tuple[str, ...]:
-    """Importable top-level names among installed ``files`` (paths relative to the prefix).
-
-    Packages (folders with ``__init__``), modules (``.py``, extension ``.so``), and for a namespace folder
-    without ``__init__`` its first-level packages (``ns.pkg``).
-    """
-    packages: set[str] = set()
-    modules: set[str] = set()
-    namespaced: set[str] = set()
-    for path in files:
-        match = _SITE.match(path)
-        if not match:
-            continue
-        parts = match.group("rel").split("/")
-        first = parts[0]
-        if len(parts) == 1:
-            found = _MODULE_FILE.match(first)
-            if found:
-                modules.add(found.group("name"))
-        elif first.isidentifier() and _MODULE_FILE.match(parts[1]) and parts[1].startswith("__init__."):
-            packages.add(first)
-        elif (
-            len(parts) >= 3
-            and first.isidentifier()
-            and parts[1].isidentifier()
-            and _MODULE_FILE.match(parts[2])
-            and parts[2].startswith("__init__.")
-        ):
-            namespaced.add(f"{first}.{parts[1]}")
-    namespaced = {n for n in namespaced if n.split(".")[0] not in packages | modules}
-    return tuple(sorted(packages | modules | namespaced))
-
-
-def _entry_points(prefix: Path, files: Sequence[str]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
-    found: list[tuple[str, str, tuple[str, ...]]] = []
-    for path in files:
-        match = _SITE.match(path)
-        parts = match.group("rel").split("/") if match else []
-        if len(parts) != 2 or not parts[0].endswith(".dist-info") or parts[1] != "entry_points.txt":
-            continue  # vendored copies (pkg/_vendor/x.dist-info) are not the package's scripts
-        parser = configparser.ConfigParser(delimiters=("=",), interpolation=None)
-        parser.optionxform = str  # type: ignore[assignment, method-assign]
-        try:
-            parser.read_string((prefix / path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, configparser.Error):
-            continue  # the wheel stage validated it; a broken file shows up as a failing import
-        if parser.has_section("console_scripts"):
-            for name, value in parser.items("console_scripts"):
-                target, _, extras = value.partition("[")
-                names = tuple(e.strip() for e in extras.rstrip("] ").split(",") if e.strip())
-                found.append((name, target.split(":")[0].strip(), names))
-    return tuple(sorted(found))
-
-
-def _installed(prefix: Path, name: str) -> _Installed:
-    for record in sorted((prefix / "conda-meta").glob("*.json")):
-        data = json.loads(record.read_text(encoding="utf-8"))
-        if data.get("name") == name:
-            files = tuple(str(f) for f in data.get("files", []))
-            return _Installed(
-                name, str(data["version"]), str(data["build"]), files, _entry_points(prefix, files)
-            )
-    msg = f"{name} is not in the environment at {prefix} after installing it"
-    raise PackageTestError(msg)
-
-
 def _environ(prefix: Path) -> dict[str, str]:
     drop = ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "CONDA_PREFIX", "CONDA_DEFAULT_ENV", "PYTHONSTARTUP")
     env = {k: v for k, v in os.environ.items() if k not in drop}
@@ -256,7 +176,7 @@ def _skipped(kind: str, name: str, why: str) -> CheckResult:
 
 
 def _plan(
-    installed: _Installed, env: Environment, settings: PackageTestSettings, runner: _Runner
+    installed: Installed, env: Environment, settings: PackageTestSettings, runner: _Runner
 ) -> list[Callable[[], list[CheckResult]]]:
     """The checks to run, in report order; each job returns its results."""
     jobs: list[Callable[[], list[CheckResult]]] = []
@@ -384,7 +304,7 @@ def run_package_tests(
         except EnvError as exc:
             failed = CheckResult("install", spec, Outcome.FAILED, time.perf_counter() - started, str(exc))
             return PackageTestResult(name, "", "", prefix, False, (failed,), 0.0, 0.0, failed.seconds)
-        installed = _installed(prefix, name)
+        installed = read_installed(prefix, name)
         install = CheckResult("install", spec, Outcome.PASSED, env.solve_seconds + env.install_seconds)
         runner = _Runner(_environ(prefix), cwd or Path.cwd(), float(settings.timeout))
         checked = dataclasses.replace(settings, pip_check=settings.pip_check and target.python)

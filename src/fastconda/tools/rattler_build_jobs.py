@@ -1,0 +1,255 @@
+"""The rattler-build engine's jobs, as they run inside the engine process, and that process's loop.
+
+:mod:`fastconda.tools.rattler_build` is the parent's side: its :class:`Worker` starts a child that
+runs :func:`serve`, which reads pickled jobs from stdin, runs them here (build a recipe, test a
+package, prefill the package cache) and sends back their progress and results. This module is
+separate because only the child imports it (and the engine): the parent never does, so the two
+never import each other, and which code runs in which process shows in the module names.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import pickle
+import re
+import shutil
+import signal
+import sys
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from fastconda.errors import EngineError
+from fastconda.progress import Progress, ProgressEvent
+from fastconda.tools.rattler import package_cache_path
+from fastconda.tools.rattler_build import BuildOutcome, BuiltPackage, TestStep
+
+# first log lines of the engine's test phase (py-rattler-build 0.73)
+TEST_MARKERS = ("Collecting tests from", "Running tests for")
+# the script's first line when the test has files (not one of the package's test commands); the log
+# shows the prefix as $PREFIX or as another variable whose value starts the same
+_TEST_FILES_CD = re.compile(r"\+ cd \S*/etc/conda/test-files/")
+# gcc/clang (`file:line:col: error: ...`), ninja/make and CMake report failures this way
+_COMPILER_ERROR = re.compile(r": (?:fatal )?error: |^\w+: FAILED: |CMake Error")
+# the engine's message when the build, host or test environment has no solution
+_UNSOLVABLE = "Failed to resolve dependencies"
+# what the engine logs after the last test command (indexing its scratch channel, the summary)
+_ENGINE_CHATTER = ("Adding ", "Successfully added", "Writing repodata", "Could not find", "✔")
+
+
+class _Events:
+    """Receives rattler-build's progress callbacks; keeps the log for error messages."""
+
+    def __init__(self, progress: Progress, phase: str) -> None:
+        self.progress = progress
+        self.phase = phase
+        self.log: list[str] = []
+        self.times: list[float] = []  # when each log line arrived
+        self.steps: list[tuple[float, str]] = []
+
+    def on_download_start(self, event: Any) -> None:
+        pass
+
+    def on_download_progress(self, event: Any) -> None:
+        pass
+
+    def on_download_complete(self, event: Any) -> None:
+        pass
+
+    def on_build_step(self, event: Any) -> None:
+        self.steps.append((time.perf_counter(), str(event.step_name)))
+        self.progress(ProgressEvent(self.phase, f"{event.step_name}: {event.message}"))
+
+    def test_started(self) -> float | None:
+        return next((t for t, name in self.steps if "test" in name.lower()), None)
+
+    def on_log(self, event: Any) -> None:
+        message = str(event.message).rstrip()
+        if message:
+            self.log.append(f"{event.level}: {message}")
+            self.times.append(time.perf_counter())
+            if message.startswith(TEST_MARKERS):  # the engine emits no build step events: its log tells
+                self.steps.append((time.perf_counter(), "test"))
+
+
+def test_steps(events: _Events, end: float, *, failed: bool) -> tuple[TestStep, ...]:
+    """The commands of the package test scripts, from the log: each ``+ command`` line echoed by the
+    test script starts a step that runs until the next one. When the tests failed, the last step did."""
+    starts: list[tuple[int, str]] = []
+    testing = False
+    for index, line in enumerate(events.log):
+        message = line.split(": ", 1)[-1]
+        if message.startswith(TEST_MARKERS):
+            testing = True
+        elif testing and message.startswith("+ ") and not _TEST_FILES_CD.match(message):
+            starts.append((index, message[2:].strip()))
+    steps: list[TestStep] = []
+    for number, (index, command) in enumerate(starts):
+        last = number == len(starts) - 1
+        stop = starts[number + 1][0] if not last else len(events.log)
+        finished = events.times[stop] if stop < len(events.times) else end
+        output = tuple(line.split(": ", 1)[-1] for line in events.log[index + 1 : stop])
+        if last:
+            output = tuple(line for line in output if not line.startswith(_ENGINE_CHATTER))
+        steps.append(TestStep(command, not (failed and last), finished - events.times[index], output))
+    return tuple(steps)
+
+
+def _test_package_here(package: Path, *, channels: Sequence[str], progress: Progress) -> tuple[TestStep, ...]:
+    from rattler_build import Package, RattlerBuildError
+
+    try:
+        loaded = Package.from_file(package)
+    except RattlerBuildError as exc:
+        msg = f"{package}: the engine cannot read it: {exc}"
+        raise EngineError(msg) from None
+    if not loaded.test_count:
+        return ()
+    _forget_unpacked(package.name.removesuffix(".conda").removesuffix(".tar.bz2"))
+    events = _Events(progress, f"test {package.name}")
+    started = time.perf_counter()
+    try:
+        results = loaded.run_tests(channel=list(channels), progress_callback=events)
+    except RattlerBuildError as exc:  # the test environment could not be made, or a test failed
+        steps = test_steps(events, time.perf_counter(), failed=True)
+        tail = tuple(f"{line}" for line in "\n".join(events.log).splitlines()[-30:])
+        return steps or (TestStep("package tests", False, time.perf_counter() - started, (str(exc), *tail)),)
+    passed = all(result.success for result in results)
+    return test_steps(events, time.perf_counter(), failed=not passed) or tuple(
+        TestStep(f"package test {r.test_index}", r.success, 0.0, tuple(r.output)) for r in results
+    )
+
+
+def _forget_unpacked(stem: str) -> None:
+    """Drop an earlier build of the same name-version-build (*stem*) from the shared package cache.
+
+    A rebuild keeps its file name (the build string hashes the variant, not the content), and the
+    cache is keyed by that name: without this, the test environment would be linked from the
+    *previous* build's unpacked files and test stale code.
+    """
+    shutil.rmtree(package_cache_path() / stem, ignore_errors=True)
+
+
+def _build_recipe_here(
+    recipe: Path,
+    *,
+    channels: Sequence[str],
+    work_dir: Path,
+    variant_config: Path | None,
+    variant_overrides: Mapping[str, Sequence[str]] | None,
+    test: bool,
+    package_format: str,
+    progress: Progress,
+) -> BuildOutcome:
+    from rattler_build import RattlerBuildError, Stage0Recipe, ToolConfiguration, VariantConfig
+
+    events = _Events(progress, f"build {recipe.parent.name or recipe.name}")
+    started = time.perf_counter()
+    try:
+        stage0 = Stage0Recipe.from_file(recipe)
+        variants = VariantConfig.from_file(variant_config) if variant_config else None
+        if variant_overrides:
+            overrides = {k: list(v) for k, v in variant_overrides.items()}
+            base = variants.to_dict() if variants is not None else {}
+            base.update(overrides)
+            variants = VariantConfig(base)
+        rendered = stage0.render(variants)
+        for variant in rendered:
+            package = variant.recipe.package
+            _forget_unpacked(f"{package.name}-{package.version}-{variant.recipe.build.string}")
+        results = [
+            variant.run_build(
+                tool_config=ToolConfiguration(test_strategy="native" if test else "skip"),
+                output_dir=work_dir,
+                channels=list(channels),
+                progress_callback=events,
+                package_format=package_format,
+            )
+            for variant in rendered
+        ]
+    except RattlerBuildError as exc:
+        lines = "\n".join(events.log).splitlines()
+        tail = "\n".join(f"    {line}" for line in lines[-30:])
+        msg = f"rattler-build failed on {recipe}: {exc}"
+        errors = [line for line in lines[:-30] if _COMPILER_ERROR.search(line)][:10]
+        if errors:  # a compiler's or CMake's own error scrolled out of the tail
+            msg += "\n  errors in the build log:\n" + "\n".join(f"    {line}" for line in errors)
+        if tail:
+            msg += f"\n  build log (last lines):\n{tail}"
+        in_tests = test and events.test_started() is not None
+        steps = test_steps(events, time.perf_counter(), failed=True) if in_tests else ()
+        if in_tests and not steps:  # failed before any command ran (e.g. the test env did not solve)
+            steps = (TestStep("package tests", False, 0.0, tuple(tail.splitlines())),)
+        raise EngineError(msg, tests=steps, unsolvable=_UNSOLVABLE in str(exc)) from None
+    packages = tuple(
+        BuiltPackage(
+            path=Path(path),
+            name=result.name,
+            version=result.version,
+            build=result.build_string,
+            subdir=result.platform,
+        )
+        for result in results
+        for path in result.packages
+    )
+    finished = time.perf_counter()
+    test_start = events.test_started()
+    return BuildOutcome(
+        packages=packages,
+        log=tuple(events.log),
+        seconds=finished - started,
+        test_seconds=finished - test_start if test_start is not None else 0.0,
+        tests=test_steps(events, finished, failed=False) if test else (),
+    )
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
+_JOBS: dict[str, Callable[..., Any]] = {"build": _build_recipe_here, "test": _test_package_here}
+
+
+def serve() -> None:
+    """The child's side of :class:`~fastconda.tools.rattler_build.Worker`: jobs from stdin, one after
+    the other, until it closes."""
+    with contextlib.suppress(OSError, AttributeError):  # end with fastconda even if it is SIGKILLed
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    answers: BinaryIO = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # whatever the engine prints goes to stderr, never into the answers
+    import rattler_build  # noqa: F401 - importing early is what a worker started ahead saves
+
+    def send(kind: str, value: Any) -> None:
+        answers.write(pickle.dumps((kind, value)))  # whole or not at all: never half an answer
+        answers.flush()
+
+    while True:
+        try:
+            job, arguments = pickle.load(sys.stdin.buffer)
+        except EOFError:
+            break
+        try:
+            value = _JOBS[job](**arguments, progress=lambda event: send("progress", event))
+        except Exception as exc:  # ours, or an OSError: raised again in the parent, same type
+            try:
+                send("error", exc)
+            except (pickle.PicklingError, TypeError, AttributeError):
+                send("crash", traceback.format_exc())
+        except BaseException:  # a panic in the native code
+            send("crash", traceback.format_exc())
+        else:
+            send("done", value)
+    answers.close()
+    os._exit(0)  # rattler's native threads may still be winding down (see fastconda.cli.run)
+
+
+def _prefill_here(
+    specs: Sequence[str], *, channels: Sequence[str], marker_dir: Path, progress: Progress
+) -> bool:
+    from fastconda.tools.rattler import prefill_package_cache
+
+    return prefill_package_cache(specs, channels=channels, marker_dir=marker_dir)
+
+
+_JOBS["prefill"] = _prefill_here
