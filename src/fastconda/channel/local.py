@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 from fastconda._files import TEMP_PREFIX, copy_file_atomic, file_lock, write_text_atomic
-from fastconda.channel.index import PACKAGE_SUFFIXES as PACKAGE_SUFFIXES  # noqa: PLC0414 (seed.bootstrap reads it here)
 from fastconda.channel.index import (
+    PACKAGE_SUFFIXES,
     RECORD_KEYS,
     channel_subdirs,
     index_locked,

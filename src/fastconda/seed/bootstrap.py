@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastconda._files import build_into, is_ready, write_text_atomic
 from fastconda.channel import local as channels
+from fastconda.channel.index import PACKAGE_SUFFIXES
 from fastconda.errors import SeedError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.seed import cxx_profile as cxxseed
@@ -308,7 +309,7 @@ def _cached(entry: Path, make: Callable[[Path], list[Path]]) -> tuple[list[Path]
 def _packages_in(entry: Path) -> list[Path]:
     if not entry.is_dir():
         return []
-    return sorted(p for p in entry.iterdir() if p.name.endswith(channels.PACKAGE_SUFFIXES))
+    return sorted(p for p in entry.iterdir() if p.name.endswith(PACKAGE_SUFFIXES))
 
 
 def _in_channel(channel: Path, filename: str) -> bool:

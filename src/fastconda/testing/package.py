@@ -25,6 +25,7 @@ from typing import Any
 
 from fastconda._proc import run
 from fastconda.channel import local as channels_
+from fastconda.channel.index import PACKAGE_SUFFIXES
 from fastconda.errors import CommandError, EnvError, PackageTestError
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.settings import PackageTestSettings
@@ -236,7 +237,7 @@ class _Target:
 def _target(package: str | Path, scratch: Path) -> _Target:
     """What to install for a package file or a match spec."""
     text = os.fspath(package)
-    if text.endswith(channels_.PACKAGE_SUFFIXES):
+    if text.endswith(PACKAGE_SUFFIXES):
         info = channels_.read_package(Path(text))
         local = scratch / "channel"
         channels_.add_packages(local, [info.path])
