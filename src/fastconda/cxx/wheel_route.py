@@ -21,15 +21,13 @@ errors.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
 import os
 import shutil
-import time
 import tomllib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from fastconda._files import file_lock, is_ready, mark_ready, write_bytes_atomic
@@ -40,7 +38,7 @@ from fastconda.cxx.recipe_route import CMakeServer
 from fastconda.errors import BuildFailed, EnvError, ProjectError, WheelError
 from fastconda.pipeline.options import BuildOptions, Built, Clock
 from fastconda.pipeline.project import Project
-from fastconda.progress import Progress, ProgressEvent, null_progress
+from fastconda.progress import Progress, null_progress, timed_phase
 from fastconda.settings import Caches
 from fastconda.templates import read_template
 from fastconda.tools import pep517 as sdist
@@ -88,28 +86,20 @@ def build_server_package(
     """Build *server* into a wheel with scikit-build-core and convert it into ``work/<pkg>.conda``."""
     work = work.absolute()
     phases: dict[str, float] = {}
-
-    @contextlib.contextmanager
-    def phase(name: str, message: str) -> Iterator[None]:
-        progress(ProgressEvent(name, message))
-        start = time.perf_counter()
-        try:
-            yield
-        except BuildFailed as exc:
-            phases[name] = time.perf_counter() - start
-            exc.phases.update(phases)  # how far it got, for CI reports
-            raise
-        phases[name] = time.perf_counter() - start
-
-    with phase(ENV, f"Tango for the build: {', '.join(HOST + TOOLS)}"):
-        host = host_env([as_channel_url(c) for c in channels], cache_dir=caches.cache_dir, work=work)
-    with phase(WHEEL, f"building {server.project} into a wheel with scikit-build-core"):
-        wheel = _build_wheel(server, host, work, caches=caches)
-    with phase(CONVERT, f"{wheel.name} -> .conda"):
-        try:
-            package = wheel_to_conda(wheel, work, WheelOptions(extra_depends=host.run_exports))
-        except WheelError as exc:
-            raise BuildFailed(CONVERT, str(exc)) from None
+    try:
+        with timed_phase(phases, progress, ENV, f"Tango for the build: {', '.join(HOST + TOOLS)}"):
+            host = host_env([as_channel_url(c) for c in channels], cache_dir=caches.cache_dir, work=work)
+        with timed_phase(
+            phases, progress, WHEEL, f"building {server.project} into a wheel with scikit-build-core"
+        ):
+            wheel = _build_wheel(server, host, work, caches=caches)
+        with timed_phase(phases, progress, CONVERT, f"{wheel.name} -> .conda"):
+            try:
+                package = wheel_to_conda(wheel, work, WheelOptions(extra_depends=host.run_exports))
+            except WheelError as exc:
+                raise BuildFailed(CONVERT, str(exc)) from None
+    except BuildFailed as exc:
+        raise exc.with_phases(phases) from None  # how far it got, for CI reports
     return WheelRoute(wheel=wheel, package=package.path, phases=phases)
 
 

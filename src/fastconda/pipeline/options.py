@@ -7,7 +7,6 @@ import contextlib
 import dataclasses
 import signal
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,7 +14,7 @@ from typing import Any, Literal
 
 from fastconda.errors import BuildFailed, FastcondaError, SettingsError
 from fastconda.pipeline.rules import Rules
-from fastconda.progress import Progress, ProgressEvent
+from fastconda.progress import Progress, timed_phase
 from fastconda.settings import Caches
 from fastconda.tools import rattler_build as engine
 
@@ -80,17 +79,15 @@ class Clock:
 
     @contextmanager
     def phase(self, name: str, message: str) -> Iterator[None]:
-        self.progress(ProgressEvent(name, message))
-        start = time.perf_counter()
-        try:
-            with interrupts_deferred(self) if name == "index" else contextlib.nullcontext():
-                yield
-        except FastcondaError as exc:
-            if isinstance(exc, BuildFailed):
-                raise
-            raise BuildFailed(name, str(exc)) from None
-        finally:
-            self.phases[name] = self.phases.get(name, 0.0) + time.perf_counter() - start
+        """A timed phase; a fastconda error in it fails the build in that phase."""
+        with timed_phase(self.phases, self.progress, name, message):
+            try:
+                with interrupts_deferred(self) if name == "index" else contextlib.nullcontext():
+                    yield
+            except FastcondaError as exc:
+                if isinstance(exc, BuildFailed):
+                    raise
+                raise BuildFailed(name, str(exc)) from None
 
 
 @contextmanager
