@@ -68,6 +68,8 @@ def convert_build(
         if key in MOVED:
             section, target = MOVED[key]
             value = value_of(doc, group_)
+            if key == "entry_points":
+                _drop_extras(doc, value, first.line)
             if section:
                 subs.setdefault(section, CommentedMap())[target] = value
                 copy_comment(subs[section], target, first)
@@ -219,3 +221,28 @@ def _run_exports(doc: Doc, found: list[Entry]) -> Any:
             continue
         out[target] = cond_list(doc, group_)
     return out
+
+
+# ``name = module:attr [extra1, extra2]``: the deprecated extras suffix of an entry point
+_EXTRAS = re.compile(r"^(?P<point>[^=\[\]]+=[^\[\]]+?)\s*\[[^\[\]]*\]\s*$")
+
+
+def _drop_extras(doc: Doc, value: Any, line: int) -> None:
+    """Strip the extras suffix from entry points (grayskull copies it from setup.py; rattler-build
+    refuses it, and conda entry points have no extras), in place, with a warning for each."""
+    if isinstance(value, dict):
+        for branch in ("then", "else"):
+            _drop_extras(doc, value.get(branch), line)
+        return
+    if not isinstance(value, list):
+        return
+    for index, item in enumerate(value):
+        if isinstance(item, str) and (match := _EXTRAS.match(item)):
+            value[index] = match.group("point").strip()
+            doc.warnings.add(
+                f"build.entry_points: '{item}' has an extras suffix (deprecated, and v1 entry points take "
+                f"none): written as '{value[index]}'",
+                line,
+            )
+        else:
+            _drop_extras(doc, item, line)

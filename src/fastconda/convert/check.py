@@ -184,7 +184,7 @@ def _meta_package(section: dict[str, Any], top: dict[str, Any], build: dict[str,
         "version": str(version),
         "build.number": int(build.get("number", 0) or 0),
         "build.noarch": build.get("noarch"),
-        "build.entry_points": sorted(build.get("entry_points") or []),
+        "build.entry_points": _entry_points(build.get("entry_points")),
         "test.imports": sorted(str(i) for i in test.get("imports") or []),
         "test.commands": sorted(commands),
     }
@@ -300,7 +300,7 @@ def _v1_package(data: dict[str, Any]) -> Package:
         "version": str(data["package"]["version"]),
         "build.number": int(build.get("number", 0) or 0),
         "build.noarch": build.get("noarch"),
-        "build.entry_points": sorted((build.get("python") or {}).get("entry_points") or []),
+        "build.entry_points": _entry_points((build.get("python") or {}).get("entry_points")),
         "test.imports": sorted(imports),
         "test.commands": sorted(commands),
     }
@@ -318,3 +318,13 @@ def _v1_package(data: dict[str, Any]) -> Package:
     for target in ABOUT.values():
         package[f"about.{target}"] = _about_value(target, about.get(target))
     return package
+
+
+def _entry_points(points: Any) -> list[str]:
+    """Entry points as ``name = module:attr``: spacing and an extras suffix (which a conda package's
+    launcher never reads) do not change what is installed."""
+    out = []
+    for point in points or []:
+        name, _, target = str(point).partition("=")
+        out.append(f"{name.strip()} = {target.split('[', 1)[0].strip()}")
+    return sorted(out)
