@@ -106,9 +106,9 @@ class PythonChild:
     folder (a project being built) never shadows a module.
     """
 
-    def __init__(self, code: str, *, text: bool) -> None:
+    def __init__(self, code: str, *, text: bool, env: Mapping[str, str] | None = None) -> None:
         self._cleanup = contextlib.ExitStack()
-        environ = self._cleanup.enter_context(private_tmpdir())
+        environ = self._cleanup.enter_context(private_tmpdir(env))
         try:
             self.process = subprocess.Popen(
                 [sys.executable, "-P", "-c", code], env=environ, start_new_session=True, text=text,

@@ -70,7 +70,7 @@ def _recipe(
             server = cxxbuild.read_server(project.root)
             notes.append(f"C++ server {server.executable} {server.version}: recipe from the cxx template")
             return cxxbuild.write_server_recipe(server, work / "recipe")
-    with prewarmed() as grayskull:  # imports itself while the sdist is built
+    with prewarmed(options.caches) as grayskull:  # imports itself while the sdist is built
         with clock.phase("sdist", f"building the sdist of {project.root.name}"):
             tarball = sdist.build_sdist(project.root, work / "sdist", caches=options.caches)
         with clock.phase("recipe", f"grayskull on {tarball.name}"):

@@ -12,11 +12,15 @@ Quirks:
 - grayskull leaves ``grayskull-*`` and ``pip-dir-*`` folders in the temp folder on every run: it runs
   with ``TMPDIR`` pointing at a private folder that is removed when it is done (``_proc.run`` does the
   same for every command).
+- offline, grayskull must not look for an index: without ``PIP_NO_INDEX`` it pip-installs whatever a
+  ``setup.py`` imports and retries the network (209 s instead of 2.5 s measured on one real project,
+  same recipe). :func:`environ` switches the index off and makes the wheel cache its only source.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -25,6 +29,7 @@ from pathlib import Path
 
 from fastconda import _proc
 from fastconda.errors import CommandError, RecipeError
+from fastconda.settings import Caches
 
 TIMEOUT = 300.0
 # reads one JSON list of arguments from stdin once grayskull is imported
@@ -33,6 +38,13 @@ _WAITING = (
     "import grayskull.main\n"
     "sys.exit(grayskull.main.main(json.loads(sys.stdin.readline())))\n"
 )
+
+
+def environ(caches: Caches | None) -> dict[str, str] | None:
+    """grayskull's environment: with ``caches.offline``, pip has no index and finds only the wheel cache."""
+    if caches is None or not caches.offline:
+        return None
+    return {**os.environ, "PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(caches.wheel_cache)}
 
 
 def _arguments(sdist: Path, out_dir: Path) -> list[str]:
@@ -47,12 +59,12 @@ def _found(sdist: Path, out_dir: Path) -> Path:
     return found[0]
 
 
-def generate_meta_yaml(sdist: Path, out_dir: Path) -> Path:
+def generate_meta_yaml(sdist: Path, out_dir: Path, caches: Caches | None = None) -> Path:
     """Run grayskull on *sdist*; returns the path of the ``meta.yaml`` it wrote."""
     out_dir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, "-m", "grayskull", *_arguments(sdist, out_dir)]
     try:
-        _proc.run(command, timeout=TIMEOUT, what=f"grayskull on {sdist.name}")
+        _proc.run(command, env=environ(caches), timeout=TIMEOUT, what=f"grayskull on {sdist.name}")
     except CommandError as exc:
         raise RecipeError(str(exc)) from None
     return _found(sdist, out_dir)
@@ -61,8 +73,8 @@ def generate_meta_yaml(sdist: Path, out_dir: Path) -> Path:
 class Prewarmed:
     """A grayskull process that has imported itself and waits for its arguments."""
 
-    def __init__(self) -> None:
-        self._child = _proc.PythonChild(_WAITING, text=True)
+    def __init__(self, caches: Caches | None = None) -> None:
+        self._child = _proc.PythonChild(_WAITING, text=True, env=environ(caches))
         self._process = self._child.process
 
     def generate(self, sdist: Path, out_dir: Path) -> Path:
@@ -87,9 +99,9 @@ class Prewarmed:
 
 
 @contextmanager
-def prewarmed() -> Iterator[Prewarmed]:
+def prewarmed(caches: Caches | None = None) -> Iterator[Prewarmed]:
     """grayskull started now, used later; stopped when the block ends, whatever happened."""
-    process = Prewarmed()
+    process = Prewarmed(caches)
     try:
         yield process
     finally:
