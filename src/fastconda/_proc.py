@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
@@ -86,16 +87,42 @@ def _run(
     return subprocess.CompletedProcess(argv, process.returncode, out, None)
 
 
-def end_group(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
-    """Kill *process* and every process of its group (it must lead a session of its own), then reap it.
+GROUP_EXIT_WAIT = 5.0  # seconds to wait for a killed group's processes to be gone
 
-    The group is killed before the leader is reaped, so its id cannot have been reused.
+
+def end_group(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
+    """Kill *process* and every process of its group (it must lead a session of its own), reap it, and
+    wait until the group's other processes have exited too.
+
+    The group is killed before the leader is reaped, so its id cannot have been reused. A process
+    killed while it writes (a compiler, pip unpacking) can take a moment to exit: fastconda does not
+    return (and exit) while processes it started still run.
     """
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError):
         process.kill()
     process.wait()
+    deadline = time.monotonic() + GROUP_EXIT_WAIT
+    while _group_running(process.pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+
+
+def _group_running(group: int) -> bool:
+    """Whether a process of process group *group* still runs (zombies have exited); Linux ``/proc``."""
+    try:
+        entries = [e for e in os.scandir("/proc") if e.name.isdigit()]
+    except OSError:
+        return False
+    for entry in entries:
+        try:
+            stat = Path(entry.path, "stat").read_text(encoding="utf-8", errors="replace")
+            fields = stat.rsplit(")", 1)[1].split()  # state, ppid, pgrp, ...
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == group:
+            return True
+    return False
 
 
 class PythonChild:

@@ -59,6 +59,15 @@ def _children() -> dict[int, str]:
     return found
 
 
+def _describe(pid: int) -> str:
+    try:
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return f"{pid} (gone)"
+    return f"{pid} [{state}] {command[:200]}"
+
+
 @contextlib.contextmanager
 def _subreaper() -> Iterator[None]:
     libc = ctypes.CDLL(None, use_errno=True)
@@ -96,7 +105,7 @@ def _interrupted_build(
     how: str,
     project: Path | None = None,
     extra: tuple[str, ...] = (),
-) -> tuple[int, str, list[int]]:
+) -> tuple[int, str, list[str]]:
     """Run ``fastconda build`` and send SIGINT *delay* s after it prints *phase*'s line: to the
     process, to its group (*how* "group", a terminal's Ctrl-C), or SIGTERM ("term", a cancelled CI job).
 
@@ -138,13 +147,14 @@ def _interrupted_build(
         while left and time.monotonic() < deadline:
             time.sleep(0.05)
             left = {pid for pid, state in _children().items() if pid not in before and state != "Z"}
+        described = sorted(_describe(pid) for pid in left)  # what they are, for the failure message
         for pid in left:  # do not leave them to the next test
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         for pid in set(_children()) - before:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
-    return code, "".join(lines), sorted(left)
+    return code, "".join(lines), described
 
 
 @pytest.mark.parametrize(
