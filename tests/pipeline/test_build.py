@@ -188,6 +188,22 @@ def test_not_a_python_project_is_a_clear_error(tmp_path: Path, capsys: pytest.Ca
     assert "is not a Python project" in capsys.readouterr().err
 
 
+def test_offline_build_with_a_remote_channel_says_which_and_how_to_name_a_local_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # no -c: the default channel is conda-forge, which an offline (air-gapped) build cannot reach
+    monkeypatch.delenv("FASTCONDA_CHANNELS", raising=False)
+    project = Path(shutil.copytree(EXAMPLE, tmp_path / "project"))
+    code = main(["build", str(project), "--offline", "-o", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == ExitCode.USAGE, err
+    assert err.strip().splitlines() == [
+        "error: channel conda-forge cannot be reached offline: name a local channel with -c DIR "
+        "(or [tool.fastconda] channels in pyproject.toml)"
+    ]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").rglob("*.conda"))
+
+
 def test_recipe_that_is_not_noarch_python_is_refused_with_the_fix(tmp_path: Path) -> None:
     (tmp_path / "setup.py").write_text("from setuptools import setup\nsetup(scripts=['bin/server'])\n")
     recipe = "package:\n  name: x\n  version: '1'\nbuild:\n  script: pip install .\n"

@@ -16,7 +16,7 @@ import json
 from pathlib import Path
 
 from fastconda.channel import local as channels
-from fastconda.errors import BuildFailed, ProjectError
+from fastconda.errors import BuildFailed, ProjectError, SettingsError
 from fastconda.pipeline.options import BuildOptions, BuildResult, Clock, parse_pins
 from fastconda.pipeline.project import Kind, Project, detect
 from fastconda.pipeline.recipe_route import via_recipe
@@ -40,6 +40,12 @@ def build_project(path: Path, options: BuildOptions, *, progress: Progress = nul
     if not options.channels:
         msg = "no channels to build against: pass -c CHANNEL (or set [tool.fastconda] channels)"
         raise ProjectError(msg)
+    if options.offline and (remote := _remote(options.channels)):
+        msg = (
+            f"channel {remote[0]} cannot be reached offline: name a local channel with -c DIR "
+            "(or [tool.fastconda] channels in pyproject.toml)"
+        )
+        raise SettingsError(msg)
     recipe_file = options.recipe or project.recipe
     key = inputs_key(project, options, recipe_file)
     record_file = options.cache_dir / "builds" / f"{key}.json"
@@ -85,3 +91,9 @@ def _build(
     record_file.parent.mkdir(parents=True, exist_ok=True)
     record_file.write_text(json.dumps({**result.to_json(), "recipe": recipe_text}), encoding="utf-8")
     return result
+
+
+def _remote(channels: tuple[str, ...]) -> list[str]:
+    """The channels that are not local folders (a URL other than ``file://``, or a name such as
+    ``conda-forge``): an offline build cannot reach them, and never falls back to another."""
+    return [c for c in channels if not c.startswith("file://") and ("://" in c or not Path(c).exists())]
