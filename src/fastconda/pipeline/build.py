@@ -23,6 +23,7 @@ from fastconda.pipeline.recipe_route import via_recipe
 from fastconda.pipeline.record import inputs_key, still_there
 from fastconda.pipeline.workdir import check_writable, work_folder
 from fastconda.progress import Progress, null_progress
+from fastconda.tools.rattler import local_channel_path
 
 
 def build_project(path: Path, options: BuildOptions, *, progress: Progress = null_progress) -> BuildResult:
@@ -93,7 +94,7 @@ def _build(
     return result
 
 
-def _remote(channels: tuple[str, ...]) -> list[str]:
+def _remote(names: tuple[str, ...]) -> list[str]:
     """The channels that are not local folders (a URL other than ``file://``, or a name such as
     ``conda-forge``): an offline build cannot reach them, and never falls back to another."""
-    return [c for c in channels if not c.startswith("file://") and ("://" in c or not Path(c).exists())]
+    return [c for c in names if local_channel_path(channels.as_channel_url(c)) is None]

@@ -19,12 +19,11 @@ Quirks:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from fastconda import _proc
@@ -98,11 +97,6 @@ class Prewarmed:
         self._child.close()
 
 
-@contextmanager
-def prewarmed(caches: Caches | None = None) -> Iterator[Prewarmed]:
+def prewarmed(caches: Caches | None = None) -> contextlib.closing[Prewarmed]:
     """grayskull started now, used later; stopped when the block ends, whatever happened."""
-    process = Prewarmed(caches)
-    try:
-        yield process
-    finally:
-        process.close()
+    return contextlib.closing(Prewarmed(caches))

@@ -21,8 +21,7 @@ import contextlib
 import dataclasses
 import os
 import pickle
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -166,11 +165,6 @@ class Worker:
         self._child.close()
 
 
-@contextmanager
-def worker() -> Iterator[Worker]:
+def worker() -> contextlib.closing[Worker]:
     """An engine process started now (it imports the engine meanwhile), ended when the block ends."""
-    child = Worker()
-    try:
-        yield child
-    finally:
-        child.close()
+    return contextlib.closing(Worker())
