@@ -87,42 +87,48 @@ def _run(
     return subprocess.CompletedProcess(argv, process.returncode, out, None)
 
 
-GROUP_EXIT_WAIT = 5.0  # seconds to wait for a killed group's processes to be gone
+GROUP_EXIT_WAIT = 5.0  # seconds to wait for a killed session's processes to be gone
 
 
 def end_group(process: subprocess.Popen[str] | subprocess.Popen[bytes]) -> None:
-    """Kill *process* and every process of its group (it must lead a session of its own), reap it, and
-    wait until the group's other processes have exited too.
+    """Kill *process* and every process of its session (it must lead a session of its own), reap it,
+    and wait until the others have exited too.
 
-    The group is killed before the leader is reaped, so its id cannot have been reused. A process
-    killed while it writes (a compiler, pip unpacking) can take a moment to exit: fastconda does not
-    return (and exit) while processes it started still run.
+    The whole session, not only the process group: ninja runs each compiler in a process group of its
+    own (so that it can forward Ctrl-C itself), and a SIGKILLed ninja forwards nothing, so its
+    ``sh -c g++ ...`` children outlived a group kill. Everything is killed before the leader is reaped,
+    so the ids cannot have been reused. fastconda does not return (and exit) while a process it
+    started still runs (waiting at most :data:`GROUP_EXIT_WAIT` seconds).
     """
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(process.pid, signal.SIGKILL)
+    for pid in _session_running(process.pid):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)
     with contextlib.suppress(ProcessLookupError):
         process.kill()
     process.wait()
     deadline = time.monotonic() + GROUP_EXIT_WAIT
-    while _group_running(process.pid) and time.monotonic() < deadline:
+    while _session_running(process.pid) and time.monotonic() < deadline:
         time.sleep(0.02)
 
 
-def _group_running(group: int) -> bool:
-    """Whether a process of process group *group* still runs (zombies have exited); Linux ``/proc``."""
+def _session_running(session: int) -> list[int]:
+    """The processes of session *session* that still run (zombies have exited); Linux ``/proc``."""
     try:
         entries = [e for e in os.scandir("/proc") if e.name.isdigit()]
     except OSError:
-        return False
+        return []
+    found = []
     for entry in entries:
         try:
             stat = Path(entry.path, "stat").read_text(encoding="utf-8", errors="replace")
-            fields = stat.rsplit(")", 1)[1].split()  # state, ppid, pgrp, ...
+            fields = stat.rsplit(")", 1)[1].split()  # state, ppid, pgrp, session, ...
         except (OSError, IndexError):
             continue
-        if fields[0] != "Z" and int(fields[2]) == group:
-            return True
-    return False
+        if fields[0] != "Z" and int(fields[3]) == session:
+            found.append(int(entry.name))
+    return found
 
 
 class PythonChild:
