@@ -142,6 +142,8 @@ class Doc:
                     else "kept as written, it will not render"
                 )
                 self.warnings.add(f"{problem}: '{{{{ {text} }}}}' {how}", self.origin(line0))
+            for note in result.notes:
+                self.warnings.add(note, self.origin(line0))
             if result.evaluated or ex.free_names(text) & self.static_only:
                 out.append(self._evaluate(text, line0))
             else:
