@@ -118,3 +118,19 @@ def test_golden_case_renders_with_and_without_its_variables(
     unset.setenv("PKG_VERSION", "2.0.1")
     (tagged,) = render(recipe, "noarch", tmp_path)
     assert tagged["package"]["version"] == "2.0.1"  # type: ignore[index]
+
+
+def test_a_build_script_variable_read_for_the_version_is_the_environments(
+    unset: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """PKG_VERSION is $PKG_VERSION in a test command, but the package's version is rendered before any
+    script runs: there it is the variable the facility's CI sets."""
+    meta = (
+        "package:\n  name: p\n  version: {{ environ.get('PKG_VERSION') }}\n"
+        "test:\n  commands:\n    - test {{ environ.get('PKG_VERSION') }} = 3.1\n"
+    )
+    recipe = convert(meta).recipe_text
+    assert "test $PKG_VERSION = 3.1" in recipe
+    unset.setenv("PKG_VERSION", "3.1")
+    (variant,) = render(recipe, "noarch", tmp_path)
+    assert variant["package"] == {"name": "p", "version": "3.1"}
