@@ -16,7 +16,7 @@ import pytest
 from fastconda.cli import ExitCode, main
 from fastconda.errors import RecipeError
 from fastconda.pipeline.build import build_project
-from fastconda.pipeline.recipe_env import SdistFacts, needed_environment
+from fastconda.pipeline.recipe_env import Needed, SdistFacts, needed_environment
 from tests.helpers import assert_consistent, build_options
 
 CI_META = """\
@@ -190,3 +190,15 @@ def test_an_engine_jobs_variables_are_taken_away_after_the_job(monkeypatch: pyte
         assert (os.environ["SDIST"], os.environ["PKG_VERSION"]) == ("/work/p-1.0.tar.gz", "1.0")
     assert "SDIST" not in os.environ
     assert os.environ["PKG_VERSION"] == "before"
+
+
+def test_a_variable_with_a_default_needs_nothing(tmp_path: Path) -> None:
+    """What the conversion makes of script_env and of environ.get without a default renders unset."""
+    recipe = tmp_path / "recipe.yaml"
+    text = (
+        "package:\n  name: p\n  version: '1.0'\nsource:\n  path: ..\n"
+        "build:\n  script:\n    env:\n      TANGO_HOST: ${{ env.get('TANGO_HOST', default='') }}\n"
+        "    content: pip install .\nabout:\n  summary: ${{ env.get(\"CI_COMMIT_TAG\", default='') }}\n"
+    )
+    needs = needed_environment(text, recipe, {}, can_make_sdist=True)
+    assert needs == Needed((), sdist=False)

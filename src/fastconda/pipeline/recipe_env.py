@@ -136,7 +136,8 @@ def environment_uses(recipe_text: str) -> tuple[Use, ...]:
     found: dict[str, Use] = {}
 
     def add(value: object, role: Role) -> None:
-        for name, fallback in _calls(value, context):
+        for call in _calls(value, context):
+            name, fallback = call["name"], _fallback(call, role)
             old = found.get(name)
             if old is None or role < old.role:
                 found[name] = Use(name, role, fallback)
@@ -170,8 +171,8 @@ def _whole_path(value: object, key: str) -> bool:
     return match is not None and _ENV_CALL.fullmatch(match.group(1).strip()) is not None
 
 
-def _calls(value: object, context: Mapping[str, object], depth: int = 0) -> Iterator[tuple[str, bool]]:
-    """(variable, has a fallback) for each env call in *value*, through the context variables it names."""
+def _calls(value: object, context: Mapping[str, object], depth: int = 0) -> Iterator[re.Match[str]]:
+    """Each env call in *value*, and in the context variables it names."""
     if depth > _MAX_DEPTH:
         return
     if isinstance(value, dict):
@@ -182,18 +183,20 @@ def _calls(value: object, context: Mapping[str, object], depth: int = 0) -> Iter
             yield from _calls(item, context, depth + 1)
     elif isinstance(value, str):
         for expression in _EXPRESSION.findall(value):
-            for call in _ENV_CALL.finditer(expression):
-                yield call["name"], _fallback(call)
+            yield from _ENV_CALL.finditer(expression)
             for name in set(_NAME.findall(_ENV_CALL.sub("", expression))) & context.keys():
                 yield from _calls(context[name], context, depth + 1)
 
 
-def _fallback(call: re.Match[str]) -> bool:
-    """``env.exists``, a non-empty default, or ``env.get(..., default='') or ...``: renders without it."""
+def _fallback(call: re.Match[str], role: Role) -> bool:
+    """Whether the recipe renders something usable when the variable is unset: ``env.exists``, a
+    default (an empty one is no source, hash or version), or ``env.get(..., default='') or ...``."""
     if call["call"] == "exists" or call["after"]:
         return True
     default = call["default"]
-    return default is not None and default not in {"''", '""'}
+    if default is None:
+        return False
+    return role is Role.OTHER or default not in {"''", '""'}
 
 
 def _unknown(use: Use, recipe_file: Path, *, can_make_sdist: bool, theirs: str | None) -> RecipeError:
