@@ -140,10 +140,8 @@ def test_the_users_variables_win_and_a_version_with_a_fallback_needs_no_sdist(tm
     facts = SdistFacts(path=tmp_path / "p-2.0.tar.gz", sha256="ab" * 32, md5="cd" * 16, version="2.0")
     needs = needed_environment(text, recipe, {"PKG_VERSION": "9.9.9"}, can_make_sdist=True)
     assert needs.sdist
-    assert needs.values(facts) == {
-        "SDIST": str(facts.path),
-        "SDIST_SHA256": "ab" * 32,
-    }  # the version is theirs
+    # the version is theirs
+    assert needs.values(facts) == {"SDIST": str(facts.path), "SDIST_SHA256": "ab" * 32}
     assert needed_environment(text, recipe, {}, can_make_sdist=True).values(facts)["PKG_VERSION"] == "2.0"
     everything = {"SDIST": "/ci/p.tar.gz", "SDIST_SHA256": "0" * 64}
     assert not needed_environment(text, recipe, everything, can_make_sdist=True).sdist
@@ -154,6 +152,39 @@ def test_the_users_variables_win_and_a_version_with_a_fallback_needs_no_sdist(tm
         "  sha256: ${{ env.get('SDIST_SHA256', default='') }}\n", ""
     )
     assert not needed_environment(local, recipe, {}, can_make_sdist=True).sdist  # '0.0.0.dev0' is fine
+
+
+SDIST_RECIPE = """\
+package:
+  name: p
+  version: ${{ env.get('PKG_VERSION') }}
+source:
+  url: file://${{ env.get('SDIST') }}
+  sha256: ${{ env.get('SDIST_SHA256') }}
+"""
+
+
+def test_their_sdist_with_no_version_names_the_version_rather_than_guess_it(tmp_path: Path) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(SDIST_RECIPE)
+    theirs = {"SDIST": "/ci/p.tar.gz", "SDIST_SHA256": "0" * 64}
+    with pytest.raises(
+        RecipeError, match=rf"^{recipe}:3: .*PKG_VERSION .*while SDIST \(set\) names the sdist"
+    ):
+        needed_environment(SDIST_RECIPE, recipe, theirs, can_make_sdist=True)
+    ours = needed_environment(SDIST_RECIPE, recipe, {}, can_make_sdist=True)
+    assert {use.name for use in ours.uses} == {"SDIST", "SDIST_SHA256", "PKG_VERSION"}
+
+
+def test_bare_expressions_of_if_and_skip_are_read_too(tmp_path: Path) -> None:
+    recipe = tmp_path / "recipe.yaml"
+    text = SDIST_RECIPE + "build:\n  skip:\n    - env.get('NO_BUILD')\nrequirements:\n  run:\n"
+    text += "    - if: env.get('WITH_NUMPY')\n      then: numpy\n"
+    recipe.write_text(text)
+    with pytest.raises(RecipeError, match=rf"^{recipe}:9: .*NO_BUILD .*no default"):
+        needed_environment(text, recipe, {"WITH_NUMPY": "1"}, can_make_sdist=True)
+    with pytest.raises(RecipeError, match=rf"^{recipe}:12: .*WITH_NUMPY .*no default"):
+        needed_environment(text, recipe, {"NO_BUILD": ""}, can_make_sdist=True)
 
 
 def test_sdist_source_of_a_project_without_an_sdist_names_the_variable(tmp_path: Path) -> None:

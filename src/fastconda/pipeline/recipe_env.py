@@ -36,6 +36,7 @@ _ENV_CALL = re.compile(
 )
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 _NAME = re.compile(r"(?<![.\w'\"])[A-Za-z_]\w*")
+_BARE = frozenset({"if", "skip"})  # keys whose values are expressions without ${{ }}
 _MAX_DEPTH = 20  # context variables naming context variables: real recipes nest two or three
 _PKG_INFO_LIMIT = 1024 * 1024
 
@@ -113,7 +114,7 @@ def needed_environment(
     fillable: set[Role] = set()
     if can_make_sdist and files and theirs is None:  # hashes of our sdist only go with our sdist
         fillable = {Role.SDIST, Role.SHA256, Role.MD5, Role.VERSION}
-    elif can_make_sdist and any(use.role is Role.VERSION and not use.fallback for use in unset):
+    elif can_make_sdist and theirs is None and any(u.role is Role.VERSION and not u.fallback for u in unset):
         fillable = {Role.VERSION}
     for use in unset:
         if use.role not in fillable and not use.fallback:
@@ -171,18 +172,21 @@ def _whole_path(value: object, key: str) -> bool:
     return match is not None and _ENV_CALL.fullmatch(match.group(1).strip()) is not None
 
 
-def _calls(value: object, context: Mapping[str, object], depth: int = 0) -> Iterator[re.Match[str]]:
-    """Each env call in *value*, and in the context variables it names."""
+def _calls(
+    value: object, context: Mapping[str, object], depth: int = 0, *, bare: bool = False
+) -> Iterator[re.Match[str]]:
+    """Each env call in *value*, and in the context variables it names. ``if:`` and ``skip:`` hold
+    bare expressions (no ``${{ }}``)."""
     if depth > _MAX_DEPTH:
         return
     if isinstance(value, dict):
-        for item in value.values():
-            yield from _calls(item, context, depth + 1)
+        for key, item in value.items():
+            yield from _calls(item, context, depth + 1, bare=key in _BARE)
     elif isinstance(value, list):
         for item in value:
-            yield from _calls(item, context, depth + 1)
+            yield from _calls(item, context, depth + 1, bare=bare)
     elif isinstance(value, str):
-        for expression in _EXPRESSION.findall(value):
+        for expression in [value] if bare else _EXPRESSION.findall(value):
             yield from _ENV_CALL.finditer(expression)
             for name in set(_NAME.findall(_ENV_CALL.sub("", expression))) & context.keys():
                 yield from _calls(context[name], context, depth + 1)
@@ -204,7 +208,7 @@ def _unknown(use: Use, recipe_file: Path, *, can_make_sdist: bool, theirs: str |
     where = f"{recipe_file}:{line}" if line else str(recipe_file)
     if use.role is Role.SOURCE:
         why = "which is unset and is not the path of an sdist fastconda can make"
-    elif use.role in {Role.SHA256, Role.MD5} and theirs is not None:
+    elif use.role in {Role.SHA256, Role.MD5, Role.VERSION} and theirs is not None:
         why = f"which is unset while {theirs} (set) names the sdist; set it too"
     elif use.role in {Role.SHA256, Role.MD5}:
         why = "which is unset, and the source is not an sdist fastconda can make"
