@@ -16,7 +16,9 @@ import pytest
 from fastconda.cli import ExitCode, main
 from fastconda.errors import RecipeError
 from fastconda.pipeline.build import build_project
-from fastconda.pipeline.recipe_env import Needed, SdistFacts, needed_environment
+from fastconda.pipeline.project import detect
+from fastconda.pipeline.recipe_env import Needed, SdistFacts, needed_environment, read_names
+from fastconda.pipeline.record import inputs_key
 from tests.helpers import assert_consistent, build_options
 
 CI_META = """\
@@ -233,3 +235,20 @@ def test_a_variable_with_a_default_needs_nothing(tmp_path: Path) -> None:
     )
     needs = needed_environment(text, recipe, {}, can_make_sdist=True)
     assert needs == Needed((), sdist=False)
+
+
+def test_a_variable_the_recipe_reads_is_an_input_of_the_build(
+    tmp_path: Path, unset: pytest.MonkeyPatch
+) -> None:
+    """A CI setting PKG_VERSION=1.5 after a build with 1.4 on the same tree gets a new build, not the old."""
+    project = detect(make_project(tmp_path / "envdemo"))
+    options = build_options(("file:///nowhere",), tmp_path / "channel")
+    assert project.recipe is not None
+    unset_key = inputs_key(project, options, project.recipe)
+    unset.setenv("PKG_VERSION", "1.4")
+    key = inputs_key(project, options, project.recipe)
+    unset.setenv("PKG_VERSION", "1.5")
+    assert len({unset_key, key, inputs_key(project, options, project.recipe)}) == 3
+    unset.setenv("UNRELATED", "x")
+    assert inputs_key(project, options, project.recipe) == inputs_key(project, options, project.recipe)
+    assert read_names(project.recipe) == ["PKG_VERSION", "SDIST", "SDIST_SHA256"]

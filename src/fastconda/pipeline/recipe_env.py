@@ -34,6 +34,10 @@ _ENV_CALL = re.compile(
     r"""\benv\.(?P<call>get|exists)\(\s*(?P<q>['"])(?P<name>[A-Za-z_]\w*)(?P=q)\s*"""
     r"""(?:,\s*default\s*=\s*(?P<default>'[^']*'|"[^"]*"|[^,)\s]+)\s*)?\)(?P<after>\s*or\b)?"""
 )
+# a read of a variable in either recipe format: environ.get('X'), os.environ['X'], env.get("X"), ...
+_READ = re.compile(
+    r"""\b(?:environ|env)\s*(?:\.get\(|\.exists\(|\[)\s*(?P<q>['"])(?P<name>[A-Za-z_]\w*)(?P=q)"""
+)
 _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 _NAME = re.compile(r"(?<![.\w'\"])[A-Za-z_]\w*")
 _BARE = frozenset({"if", "skip"})  # keys whose values are expressions without ${{ }}
@@ -223,14 +227,26 @@ def _unknown(use: Use, recipe_file: Path, *, can_make_sdist: bool, theirs: str |
     return RecipeError(msg)
 
 
+def read_names(recipe_file: Path) -> list[str]:
+    """The variables *recipe_file* (a meta.yaml or recipe.yaml) reads from the environment, as written:
+    their values are inputs of the build like its sources (:func:`fastconda.pipeline.record.inputs_key`)."""
+    try:
+        text = recipe_file.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    return sorted({match["name"] for match in _READ.finditer(text)})
+
+
 def _line(recipe_file: Path, name: str) -> int:
     """The first line of *recipe_file* that reads *name* from the environment (0 when none shows it)."""
-    pattern = re.compile(rf"""\b(?:environ|env)\s*(?:\.get\(|\.exists\(|\[)\s*['"]{re.escape(name)}['"]""")
     try:
         lines = recipe_file.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return 0
-    return next((number for number, line in enumerate(lines, 1) if pattern.search(line)), 0)
+    found = (
+        number for number, line in enumerate(lines, 1) for m in _READ.finditer(line) if m["name"] == name
+    )
+    return next(found, 0)
 
 
 def _sdist_version(tarball: Path) -> str:
