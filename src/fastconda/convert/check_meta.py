@@ -35,6 +35,17 @@ _ARCH = {
 }
 
 
+class _ScriptVariable(str):
+    """``$NAME`` of a build-script variable read through ``environ``, which the conversion writes as
+    ``$NAME`` where its value is written out; where only its truth counts (``environ.get('PKG_VERSION')
+    or '0.0.0.dev0'``) it is an unset variable, false like the ``''`` the conversion gives it."""
+
+    __slots__ = ()
+
+    def __bool__(self) -> bool:
+        return False
+
+
 class _Os:
     """``os`` as conda-build's jinja sees it, as far as recipes use it (``os.environ``, ``os.sep``)."""
 
@@ -63,7 +74,8 @@ def namespace(platform: str, variant: Mapping[str, str]) -> dict[str, Any]:
     numpy = variant.get("numpy", "1.26").split(".")
     ns["np"] = int(numpy[0] + numpy[1])
     # build-script variables read through environ are converted to $NAME: render them the same way
-    ns["environ"] = {**os.environ, **{name: f"${name}" for name in SCRIPT_VARIABLES}}
+    script = {name: _ScriptVariable(f"${name}") for name in SCRIPT_VARIABLES if name not in os.environ}
+    ns["environ"] = {**os.environ, **{name: f"${name}" for name in SCRIPT_VARIABLES}, **script}
     ns["os"] = _Os(ns["environ"])
     return ns
 

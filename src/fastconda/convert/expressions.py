@@ -76,6 +76,7 @@ class Translated:
     text: str
     problems: tuple[str, ...] = ()
     evaluated: bool = False
+    notes: tuple[str, ...] = ()  # translated, but the meaning may differ: worth a warning
 
 
 @lru_cache(maxsize=4096)
@@ -149,27 +150,31 @@ def literal(value: object) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _unparse(expr: str) -> tuple[str, tuple[str, ...]]:
+def _unparse(expr: str, truthy: bool = False) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     unparser = _Unparser()
-    text, _ = unparser.visit(parse_expression(expr))
-    return text, tuple(unparser.problems)
+    node = parse_expression(expr)
+    if truthy:
+        unparser.truthy.add(id(node))
+    text, _ = unparser.visit(node)
+    return text, tuple(unparser.problems), tuple(unparser.notes)
 
 
-def translate(expr: str, static: Mapping[str, object] | None = None) -> Translated:
+def translate(expr: str, static: Mapping[str, object] | None = None, *, truthy: bool = False) -> Translated:
     """Translate one conda-build jinja expression (without braces) into v1 syntax.
 
     With ``static``, an expression whose inputs are all known and that computes something is tried
     within the sandbox's bounds first: rattler-build's minijinja has no size bound, and
     ``'x' * 10**10`` or chained ``replace`` in a v1 recipe abort the engine. A bound raises
-    :class:`~fastconda.convert.limits.LimitExceeded`.
+    :class:`~fastconda.convert.limits.LimitExceeded`. ``truthy``: only the expression's truth
+    counts (an ``{% if %}`` condition), which some translations keep exactly where a value would not.
     """
-    text, problems = _unparse(expr)
+    text, problems, notes = _unparse(expr, truthy)
     computed = not isinstance(parse_expression(expr), nodes.Name | nodes.Const)
     if static is not None and computed and free_names(expr) <= static.keys():
         with contextlib.suppress(*EVAL_ERRORS):  # not computable now: reported below as before
             evaluate(expr, static)
     if not problems:
-        return Translated(text)
+        return Translated(text, notes=notes)
     names = free_names(expr)
     if static is not None and names <= static.keys():
         try:
@@ -186,6 +191,10 @@ class _Unparser:
 
     def __init__(self) -> None:
         self.problems: list[str] = []
+        self.notes: list[str] = []
+        # nodes whose value counts only as true or false ('if', 'not', left of 'or'): the parse tree
+        # is cached and shared, so they are marked by id for the length of one translation
+        self.truthy: set[int] = set()
 
     def visit(self, node: nodes.Node) -> tuple[str, int]:
         method: Callable[[nodes.Node], tuple[str, int]] | None = getattr(
@@ -199,6 +208,17 @@ class _Unparser:
     def sub(self, node: nodes.Node, minimum: int) -> str:
         text, precedence = self.visit(node)
         return text if precedence >= minimum else f"({text})"
+
+    def sub_truthy(self, node: nodes.Node, minimum: int) -> str:
+        """:meth:`sub` for an operand whose truth is all that counts."""
+        self.truthy.add(id(node))
+        return self.sub(node, minimum)
+
+    def sub_like(self, parent: nodes.Node, node: nodes.Node, minimum: int) -> str:
+        """:meth:`sub` for an operand whose value becomes *parent*'s (``b`` of ``a or b``)."""
+        if id(parent) in self.truthy:
+            self.truthy.add(id(node))
+        return self.sub(node, minimum)
 
     def visit_Name(self, node: nodes.Name) -> tuple[str, int]:
         if node.name in NAMES:
@@ -272,18 +292,44 @@ class _Unparser:
             self.problems.append("call of a computed function")
         return f"{self.sub(func, ATOM)}({', '.join(self._args(node))})", ATOM
 
-    def _method(self, func: nodes.Getattr, node: nodes.Call) -> tuple[str, int]:
-        args = self._args(node)
-        if (
-            func.attr == "get"
-            and self._is_environ(func.node)
+    def _environ_get(self, node: nodes.Node) -> bool:
+        """``environ.get(X)`` or ``os.environ.get(X[, default])``."""
+        return (
+            isinstance(node, nodes.Call)
+            and isinstance(node.node, nodes.Getattr)
+            and node.node.attr == "get"
+            and self._is_environ(node.node.node)
             and 1 <= len(node.args) <= 2
             and not node.kwargs
-        ):
+            and node.dyn_args is None
+            and node.dyn_kwargs is None
+        )
+
+    def _without_default(self, node: nodes.Node) -> nodes.Expr | None:
+        """The key of an ``environ.get`` that is None when the variable is unset (no default, or None)."""
+        if not self._environ_get(node):
+            return None
+        assert isinstance(node, nodes.Call)
+        if len(node.args) == 2 and not (isinstance(node.args[1], nodes.Const) and node.args[1].value is None):
+            return None
+        return node.args[0]
+
+    def _method(self, func: nodes.Getattr, node: nodes.Call) -> tuple[str, int]:
+        if self._environ_get(node):
             key = self.sub(node.args[0], COND)
-            if len(node.args) == 2:
+            if self._without_default(node) is None:
                 return f"env.get({key}, default={self.sub(node.args[1], COND)})", ATOM
-            return f"env.get({key})", ATOM
+            # conda-build gives None for an unset variable; the engine stops the render, and its
+            # default=none renders as the text 'none' (true): '' is false like None, and the same in
+            # 'or', 'if' and 'not'. Only a value written out differs ('None' in conda-build).
+            if id(node) not in self.truthy:
+                name = node.args[0].value if isinstance(node.args[0], nodes.Const) else key
+                self.notes.append(
+                    f"environ.get({key}) is None in conda-build when {name} is unset (written as 'None'); "
+                    f"converted to env.get({key}, default=''), which is '' then"
+                )
+            return f"env.get({key}, default='')", ATOM
+        args = self._args(node)
         if func.attr == "join" and len(node.args) == 1 and not node.kwargs:
             return f"{self.sub(node.args[0], FILTER)} | join({self.sub(func.node, COND)})", FILTER
         known = METHODS.get(func.attr)
@@ -304,6 +350,9 @@ class _Unparser:
         return f"{self.sub(node.node, FILTER)} | {name}{call}", FILTER
 
     def visit_Test(self, node: nodes.Test) -> tuple[str, int]:
+        key = self._without_default(node.node) if node.name == "none" and not node.args else None
+        if key is not None:  # environ.get('X') is none: whether X is unset
+            return f"not env.exists({self.sub(key, COND)})", LOGIC + 1
         args = self._args(node)  # type: ignore[arg-type]
         call = f"({', '.join(args)})" if args else ""
         return f"{self.sub(node.node, FILTER)} is {node.name}{call}", BINARY
@@ -326,22 +375,29 @@ class _Unparser:
         return " ".join(parts), LOGIC + 1
 
     def visit_And(self, node: nodes.And) -> tuple[str, int]:
-        return f"{self.sub(node.left, LOGIC)} and {self.sub(node.right, LOGIC + 1)}", LOGIC
+        left, right = self.sub_truthy(node.left, LOGIC), self.sub_like(node, node.right, LOGIC + 1)
+        return f"{left} and {right}", LOGIC
 
     def visit_Or(self, node: nodes.Or) -> tuple[str, int]:
         # 'or' binds weaker than 'and'; parenthesise mixed chains so they read unambiguously
-        return f"{self.sub(node.left, LOGIC)} or {self.sub(node.right, LOGIC + 1)}", LOGIC
+        left, right = self.sub_truthy(node.left, LOGIC), self.sub_like(node, node.right, LOGIC + 1)
+        return f"{left} or {right}", LOGIC
 
     def visit_Not(self, node: nodes.Not) -> tuple[str, int]:
-        return f"not {self.sub(node.node, LOGIC + 1)}", LOGIC + 1
+        inner = node.node
+        if isinstance(inner, nodes.Test) and inner.name == "none" and not inner.args:
+            key = self._without_default(inner.node)
+            if key is not None:  # environ.get('X') is not none: whether X is set
+                return f"env.exists({self.sub(key, COND)})", ATOM
+        return f"not {self.sub_truthy(node.node, LOGIC + 1)}", LOGIC + 1
 
     def visit_Neg(self, node: nodes.Neg) -> tuple[str, int]:
         return f"-{self.sub(node.node, ATOM)}", UNARY
 
     def visit_CondExpr(self, node: nodes.CondExpr) -> tuple[str, int]:
-        text = f"{self.sub(node.expr1, LOGIC)} if {self.sub(node.test, LOGIC)}"
+        text = f"{self.sub_like(node, node.expr1, LOGIC)} if {self.sub_truthy(node.test, LOGIC)}"
         if node.expr2 is not None:
-            text += f" else {self.sub(node.expr2, COND)}"
+            text += f" else {self.sub_like(node, node.expr2, COND)}"
         return text, COND
 
 

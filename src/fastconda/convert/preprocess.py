@@ -215,11 +215,11 @@ class _Pass:
             self.warnings.add(f"jinja statement '{{% {keyword} %}}' has no v1 equivalent; dropped", origin)
 
     def condition(self, expr: str, origin: int) -> str:
-        return self.translate(expr, origin)
+        return self.translate(expr, origin, truthy=True)
 
-    def translate(self, expr: str, origin: int) -> str:
+    def translate(self, expr: str, origin: int, *, truthy: bool = False) -> str:
         try:
-            result = ex.translate(expr, self.result.static)
+            result = ex.translate(expr, self.result.static, truthy=truthy)
         except jinja2.TemplateSyntaxError as exc:
             raise self.fail(origin, f"broken jinja expression '{expr}': {exc.message}") from None
         for problem in result.problems:
@@ -227,6 +227,8 @@ class _Pass:
                 self.warnings.add(f"{problem}: '{expr}' evaluated at conversion time", origin)
             else:
                 self.warnings.add(f"{problem}: '{expr}' kept as written, it will not render", origin)
+        for note in result.notes:
+            self.warnings.add(note, origin)
         return result.text
 
     def set_variable(self, body: str, origin: int) -> None:
@@ -324,7 +326,7 @@ class _Pass:
 
     def inline_if(self, body: str, origin: int) -> str:
         def replace(match: re.Match[str]) -> str:
-            cond = self.translate(match.group(1), origin)
+            cond = self.translate(match.group(1), origin, truthy=True)
             then = ex.as_expression(_EXPR.sub(lambda m: "${{" + m.group(1) + "}}", match.group(2)))
             other = match.group(3)
             text = f"{then} if {cond}"

@@ -231,7 +231,8 @@ class _Rewriter:
             args = [_const(a.value) for a in node.args if isinstance(a, ast.Constant)]
             if len(args) == 2:
                 return f"env.get({args[0]}, default={args[1]})"
-            return f"env.get({', '.join(args)})"
+            # None in conda-build when unset; the engine would stop: '' is as false as None
+            return f"env.get({args[0]}, default='')"
         msg = f"selector part '{ast.unparse(node)}' is not supported"
         raise SelectorError(msg)
 

@@ -32,6 +32,10 @@ _ENV_ONLY = re.compile(
 )
 
 
+# sections the engine reads when it renders the recipe, before any build script runs
+_RENDER_TIME = frozenset({"package", "source"})
+
+
 @dataclass
 class Entry:
     """One key of a conda-build mapping, with the condition it holds under."""
@@ -92,26 +96,31 @@ class Doc:
 
     # -- jinja inside values ----------------------------------------------------------------------
 
-    def _translate(self, node: Any) -> None:
+    def _translate(self, node: Any, render_time: bool = False) -> None:
         if isinstance(node, CommentedMap):
             for key in list(node):
                 line0 = node.lc.value(key)[0] if key in node.lc.data else node.lc.line
-                node[key] = self._value(node[key], line0)
+                renamed = RENAMED.match(str(key))
+                top = node is self.root and (renamed["key"] if renamed else str(key)) in _RENDER_TIME
+                node[key] = self._value(node[key], line0, render_time or top)
         elif isinstance(node, CommentedSeq):
             for index in range(len(node)):
-                node[index] = self._value(node[index], node.lc.item(index)[0])
+                node[index] = self._value(node[index], node.lc.item(index)[0], render_time)
 
-    def _value(self, value: Any, line0: int) -> Any:
+    def _value(self, value: Any, line0: int, render_time: bool = False) -> Any:
         if isinstance(value, CommentedMap | CommentedSeq):
-            self._translate(value)
+            self._translate(value, render_time)
             return value
         if isinstance(value, str) and "${{" in value:
-            text = self.template(value, line0)
+            text = self.template(value, line0, render_time=render_time)
             return type(value)(text) if type(value) is not str else text
         return value
 
-    def template(self, value: str, line0: int) -> str:
-        """Translate every ``${{ expr }}`` of a string into v1 syntax."""
+    def template(self, value: str, line0: int, *, render_time: bool = False) -> str:
+        """Translate every ``${{ expr }}`` of a string into v1 syntax.
+
+        ``render_time``: the value is read when the recipe is rendered (its package and source), where
+        ``environ.get('PKG_VERSION')`` is not the build script's ``$PKG_VERSION`` but the environment's."""
         out: list[str] = []
         cond = self.cond(line0) or ""
         windows = re.search(r"(?<!not )\bwin\b", cond) is not None
@@ -123,7 +132,8 @@ class Doc:
             if env is not None and env["name"] == "PKG_HASH":
                 out.append("${{ hash }}")
                 continue
-            if env is not None and env["name"] in ex.SCRIPT_VARIABLES:
+            read = env is not None and env["q"] is not None  # environ.get('X'), not a bare X
+            if env is not None and env["name"] in ex.SCRIPT_VARIABLES and not (render_time and read):
                 out.append(f"%{env['name']}%" if windows else f"${env['name']}")
                 continue
             try:
@@ -142,6 +152,8 @@ class Doc:
                     else "kept as written, it will not render"
                 )
                 self.warnings.add(f"{problem}: '{{{{ {text} }}}}' {how}", self.origin(line0))
+            for note in result.notes:
+                self.warnings.add(note, self.origin(line0))
             if result.evaluated or ex.free_names(text) & self.static_only:
                 out.append(self._evaluate(text, line0))
             else:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 from fastconda.convert import convert
 from fastconda.cxx import recipe_route as cxxbuild
 from fastconda.errors import BuildFailed, EngineError, FastcondaError
+from fastconda.pipeline import recipe_env
 from fastconda.pipeline.options import BuildOptions, Built, Clock, parse_pins
 from fastconda.pipeline.project import Kind, Project
 from fastconda.pipeline.rules import apply_rules, write_recipe
@@ -32,12 +35,17 @@ def via_recipe(
     with engine.worker() as worker:  # imports the engine while the recipe is made
         recipe_path = _recipe(project, recipe_file, work, options=options, clock=clock, notes=notes)
         recipe_text = recipe_path.read_text(encoding="utf-8")
+        environ = {}
+        if recipe_file is not None:  # the project's own recipe may read its source from the environment
+            environ = _own_recipe_environment(project, recipe_file, recipe_text, work, options, clock, notes)
         if options.test and project.kind is Kind.PYTHON:
             with clock.phase("test", "warming the package cache for the test environment"):
                 _prefill(recipe_text, options, worker)
         variants = cxxbuild.project_variant_config(project.root) if project.kind is Kind.CMAKE else None
         with clock.phase("build", f"rattler-build: build and test {project.name or project.root.name}"):
-            outcome = _run_engine(recipe_path, work / "out", options, clock.progress, variants, worker)
+            outcome = _run_engine(
+                recipe_path, work / "out", options, clock.progress, variants, worker, environ=environ
+            )
     split = _split_build_and_test(outcome, clock.phases.pop("build"))
     clock.phases["build"] = split["build"]
     clock.phases["test"] = clock.phases.get("test", 0.0) + split["test"]
@@ -83,6 +91,33 @@ def _recipe(
         return write_recipe(ruled.text, work / "recipe", ruled.files)
 
 
+def _own_recipe_environment(  # noqa: PLR0917
+    project: Project,
+    recipe_file: Path,
+    recipe_text: str,
+    work: Path,
+    options: BuildOptions,
+    clock: Clock,
+    notes: list[str],
+) -> dict[str, str]:
+    """The variables a facility CI sets for its own recipe (the sdist, its sha256, the version) that
+    nobody set here: fastconda builds the sdist and gives the engine the same (a note says which).
+
+    A variable the render needs and nobody can know is an error naming it, before the engine runs.
+    """
+    needs = recipe_env.needed_environment(
+        recipe_text, recipe_file, os.environ, can_make_sdist=project.kind is Kind.PYTHON
+    )
+    if not needs.sdist:
+        return {}
+    with clock.phase("sdist", f"building the sdist of {project.root.name} for {recipe_file.name}"):
+        tarball = sdist.build_sdist(project.root, work / "sdist", caches=options.caches)
+    environ = needs.values(recipe_env.SdistFacts.of(tarball))
+    told = ", ".join(f"{name}={value}" for name, value in environ.items())
+    notes.append(f"{recipe_file.name} reads the environment: fastconda built the sdist and set {told}")
+    return environ
+
+
 def _anchor_source_paths(recipe_text: str, recipe_dir: Path) -> str:
     """Relative ``source: path:`` entries point at the original recipe folder, not at the copy."""
     from ruamel.yaml import YAML
@@ -112,6 +147,8 @@ def _run_engine(  # noqa: PLR0917
     progress: Progress,
     variants: Path | None = None,
     worker: engine.Worker | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
 ) -> engine.BuildOutcome:
     try:
         return engine.build_recipe(
@@ -123,6 +160,7 @@ def _run_engine(  # noqa: PLR0917
             variant_overrides=parse_pins(options.pins) or None,
             progress=progress,
             engine=worker,
+            environ=environ,
         )
     except EngineError as exc:
         message = str(exc)

@@ -12,6 +12,7 @@ from pathlib import Path
 from fastconda import __version__
 from fastconda.channel import local as channels
 from fastconda.errors import FastcondaError
+from fastconda.pipeline import recipe_env
 from fastconda.pipeline.options import BuildOptions, BuildResult
 from fastconda.pipeline.project import Project
 
@@ -30,6 +31,8 @@ def inputs_key(project: Project, options: BuildOptions, recipe: Path | None) -> 
         digest.update(hashlib.sha256(file.read_bytes()).digest())
     head = _git_head(project.root)  # versions from git tags change with the commit
     digest.update(head.encode())
+    for name in recipe_env.read_names(recipe) if recipe is not None else []:  # PKG_VERSION, SDIST, ...
+        digest.update(f"\0{name}={os.environ.get(name)!r}".encode())
     return digest.hexdigest()[:24]
 
 

@@ -99,10 +99,13 @@ def build_recipe(
     package_format: str = DEFAULT_PACKAGE_FORMAT,
     progress: Progress = null_progress,
     engine: Worker | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> BuildOutcome:
     """Render, build and (unless ``test`` is false) test *recipe*; packages land in ``work_dir``.
 
     Runs in *engine* (a :func:`worker` started earlier) or in a new one; KeyboardInterrupt ends it.
+    *environ* is added to the engine process's environment for this job only (the recipe's
+    ``env.get()`` reads it there), and taken away again before the worker's next job.
     """
     if not channels:
         msg = f"{recipe}: no channels given; refusing to let the engine fall back to conda-forge"
@@ -110,7 +113,7 @@ def build_recipe(
     job = {
         "recipe": recipe, "channels": list(channels), "work_dir": work_dir, "variant_config": variant_config,
         "variant_overrides": {k: list(v) for k, v in (variant_overrides or {}).items()} or None,
-        "test": test, "package_format": package_format,
+        "test": test, "package_format": package_format, "environ": dict(environ or {}),
     }  # fmt: skip
     with contextlib.ExitStack() as stack:
         child = engine if engine is not None else stack.enter_context(worker())

@@ -19,7 +19,7 @@ import signal
 import sys
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -135,6 +135,41 @@ def _forget_unpacked(stem: str) -> None:
 
 
 def _build_recipe_here(
+    recipe: Path,
+    *,
+    channels: Sequence[str],
+    work_dir: Path,
+    variant_config: Path | None,
+    variant_overrides: Mapping[str, Sequence[str]] | None,
+    test: bool,
+    package_format: str,
+    progress: Progress,
+    environ: Mapping[str, str] | None = None,
+) -> BuildOutcome:
+    with _environment(environ or {}):
+        return _build_in_environment(
+            recipe, channels=channels, work_dir=work_dir, variant_config=variant_config,
+            variant_overrides=variant_overrides, test=test, package_format=package_format, progress=progress,
+        )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _environment(environ: Mapping[str, str]) -> Iterator[None]:
+    """*environ* in this process's environment (where the engine's ``env.get()`` reads) for one job:
+    the worker runs several jobs one after the other, and one job's variables never reach the next."""
+    before = {name: os.environ.get(name) for name in environ}
+    os.environ.update(environ)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _build_in_environment(
     recipe: Path,
     *,
     channels: Sequence[str],
