@@ -71,8 +71,8 @@ def refuse_scripts(project: Project, rules: Rules = Rules()) -> None:
         shown = f" ({', '.join(scripts.names)})" if scripts.names else ""
         msg = (
             f"{scripts.where}: the project installs `scripts=` files{shown}, which a `noarch: python` "
-            "package (the facility requires it for Python servers) cannot hold: replace them by entry "
-            "points ([project.scripts] in pyproject.toml, or entry_points={'console_scripts': [...]})"
+            "package (the facility requires it for Python servers) cannot hold: replace them by an entry "
+            "point ([project.scripts] in pyproject.toml, or entry_points={'console_scripts': [...]})"
         )
         raise RecipeError(msg)
 
@@ -182,9 +182,8 @@ def _fill_run_requirements(requirements: CommentedMap, sdist: SdistMetadata) -> 
     ):
         return []
     found, problems = run_requirements(sdist)
-    if not isinstance(run, list):
-        run = requirements["run"] = CommentedSeq(["python"])
-    run.extend(found)
+    # a new list: ruamel keeps the blank line after the old last entry, which would split the list
+    requirements["run"] = CommentedSeq([*entries, *found] if entries else ["python", *found])
     shown = ", ".join(found) or "none for this target"
     return [
         f"grayskull recovered no run requirements for {sdist.name} (it could not run the project's "
