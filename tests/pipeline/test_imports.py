@@ -17,7 +17,6 @@ import pytest
 from fastconda.pipeline.build import build_project
 from fastconda.templates import read_template
 from fastconda.testing.installed import top_level_modules
-from fastconda.testing.toplevel import top_level_modules as in_site_packages
 from fastconda.tools.rattler import create_environment
 from tests.helpers import SITE_PACKAGES, build_options
 
@@ -38,6 +37,8 @@ packages = ["tango"]
 
 
 def test_namespace_folders_give_their_packages_at_any_depth() -> None:
+    from fastconda.testing.toplevel import top_level_modules as in_site_packages
+
     assert in_site_packages(
         ["tango/pyaml/__init__.py", "tango/pyaml/x.py", "tango_pyaml-0.2.0.dist-info/RECORD"]
     ) == ("tango.pyaml",)

@@ -18,8 +18,6 @@ from ruamel.yaml import YAML
 
 from fastconda.errors import RecipeError
 from fastconda.pipeline.build import build_project
-from fastconda.pipeline.legacy import declared_scripts, fallback_backend
-from fastconda.pipeline.pkg_info import read_sdist_metadata
 from fastconda.pipeline.project import detect
 from fastconda.pipeline.rules import apply_rules
 from tests.helpers import build_options
@@ -77,14 +75,23 @@ def _load(text: str) -> dict[str, object]:
     return data
 
 
+def _refusal(root: Path) -> str:
+    """The one-line error of the noarch rule on *root*, given grayskull's empty noarch recipe."""
+    with pytest.raises(RecipeError) as info:
+        apply_rules(EMPTY_RECIPE, detect(root))
+    message = str(info.value)
+    assert "\n" not in message
+    assert "replace them by an entry point" in message
+    return message
+
+
 def test_scripts_as_a_literal_list_in_setup_py_are_read_without_running_it(tmp_path: Path) -> None:
     # running this setup.py would leave a file behind: the reader must only parse it
     setup = SIMLIB_SETUP + "open(__file__ + '.ran', 'w').close()\n"
     root = _project(tmp_path, {"setup.py": setup})
-    found = declared_scripts(root)
-    assert found is not None
-    assert found.names == ("scripts/DishElementMaster-DS", "scripts/Weather-DS")
-    assert found.where == f"{root / 'setup.py'}:10"
+    message = _refusal(root)
+    assert message.startswith(f"{root / 'setup.py'}:10: the project installs `scripts=` files")
+    assert "(scripts/DishElementMaster-DS, scripts/Weather-DS)" in message
     assert not (root / "setup.py.ran").exists()
 
 
@@ -94,21 +101,16 @@ def test_scripts_through_a_variable_or_options_dict_are_read(tmp_path: Path) -> 
         SCRIPTS = ["bin/Server"]
         setuptools.setup(name="x", scripts=SCRIPTS + ["bin/other"])
     """
-    found = declared_scripts(_project(tmp_path / "a", {"setup.py": variable}))
-    assert found is not None
-    assert found.names == ("bin/Server", "bin/other")
+    assert "(bin/Server, bin/other)" in _refusal(_project(tmp_path / "a", {"setup.py": variable}))
     options = """
         from setuptools import setup
         options = dict(name="x", scripts=["bin/Server"])
         setup(**options)
     """
-    found = declared_scripts(_project(tmp_path / "b", {"setup.py": options}))
-    assert found is not None
-    assert found.names == ("bin/Server",)
+    assert "(bin/Server)" in _refusal(_project(tmp_path / "b", {"setup.py": options}))
     computed = 'from glob import glob\nfrom setuptools import setup\nsetup(scripts=glob("bin/*"))\n'
-    found = declared_scripts(_project(tmp_path / "c", {"setup.py": computed}))
-    assert found is not None
-    assert found.names == ()  # declared, names unknown
+    message = _refusal(_project(tmp_path / "c", {"setup.py": computed}))
+    assert "installs `scripts=` files, which" in message  # declared, names unknown
 
 
 def test_scripts_in_setup_cfg_are_read(tmp_path: Path) -> None:
@@ -122,30 +124,25 @@ def test_scripts_in_setup_cfg_are_read(tmp_path: Path) -> None:
             bin/Other
     """
     root = _project(tmp_path, {"setup.cfg": cfg, "setup.py": "import setuptools\nsetuptools.setup()\n"})
-    found = declared_scripts(root)
-    assert found is not None
-    assert found.names == ("bin/Server", "bin/Other")
-    assert found.where == f"{root / 'setup.cfg'} [options] scripts"
+    message = _refusal(root)
+    assert message.startswith(f"{root / 'setup.cfg'} [options] scripts: the project installs")
+    assert "(bin/Server, bin/Other)" in message
 
 
-def test_no_scripts_empty_scripts_or_python2_setup_py_declare_none(tmp_path: Path) -> None:
+def test_only_declared_scripts_are_refused(tmp_path: Path) -> None:
     empty = 'from setuptools import setup\nsetup(name="katportalclient", scripts=[])\n'  # katportalclient
-    assert declared_scripts(_project(tmp_path / "a", {"setup.py": empty})) is None
-    assert declared_scripts(_project(tmp_path / "b", {"setup.py": 'print "hello"\n'})) is None
+    apply_rules(EMPTY_RECIPE, detect(_project(tmp_path / "a", {"setup.py": empty})))
+    apply_rules(EMPTY_RECIPE, detect(_project(tmp_path / "b", {"setup.py": 'print "python 2"\n'})))
     entry_points = 'from setuptools import setup\nsetup(entry_points={"console_scripts": ["a = b:c"]})\n'
-    assert declared_scripts(_project(tmp_path / "c", {"setup.py": entry_points})) is None
+    apply_rules(EMPTY_RECIPE, detect(_project(tmp_path / "c", {"setup.py": entry_points})))
+    toml = '[build-system]\nrequires = ["setuptools"]\n[tool.setuptools]\nscript-files = ["bin/Server"]\n'
+    assert "(bin/Server)" in _refusal(_project(tmp_path / "d", {"pyproject.toml": toml}))
 
 
 def test_noarch_rule_refuses_scripts_whatever_grayskull_made_of_the_project(tmp_path: Path) -> None:
     # grayskull could not run setup.py (katversion missing offline): its recipe looks noarch and empty
     root = _project(tmp_path, {"setup.py": SIMLIB_SETUP})
-    with pytest.raises(RecipeError) as info:
-        apply_rules(EMPTY_RECIPE, detect(root))
-    message = str(info.value)
-    assert "\n" not in message
-    assert message.startswith(f"{root / 'setup.py'}:10: the project installs `scripts=` files")
-    assert "scripts/DishElementMaster-DS" in message
-    assert "replace them by an entry point" in message
+    assert _refusal(root).startswith(f"{root / 'setup.py'}:10: the project installs `scripts=` files")
 
 
 def test_project_without_build_system_gets_the_fallback_backend_in_host(tmp_path: Path) -> None:
@@ -156,7 +153,8 @@ def test_project_without_build_system_gets_the_fallback_backend_in_host(tmp_path
     assert any("PEP 517 fallback backend" in note for note in ruled.notes)
     # a pyproject.toml without [build-system] (katportalclient's: only [tool.black]) is the same
     _project(root, {"pyproject.toml": "[tool.black]\nline-length = 90\n"})
-    assert fallback_backend(root) == ("setuptools >=40.8.0", "wheel")
+    ruled = apply_rules(EMPTY_RECIPE, detect(root))
+    assert _load(ruled.text)["requirements"]["host"] == host  # type: ignore[index]
     # a project that names its build system gets nothing added
     _project(root, {"pyproject.toml": '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "x"\n'})
     ruled = apply_rules(EMPTY_RECIPE, detect(root))
@@ -198,6 +196,8 @@ def _sdist(folder: Path, name: str, pkg_info: str) -> Path:
 
 
 def test_run_requirements_come_from_pkg_info_when_grayskull_recovered_none(tmp_path: Path) -> None:
+    from fastconda.pipeline.pkg_info import read_sdist_metadata
+
     root = _project(tmp_path / "simlib", {"setup.py": "from setuptools import setup\nsetup()\n"})
     sdist = read_sdist_metadata(_sdist(tmp_path / "dist", "tango_simlib-0.0.0", SIMLIB_PKG_INFO))
     assert sdist is not None
@@ -213,6 +213,8 @@ def test_run_requirements_come_from_pkg_info_when_grayskull_recovered_none(tmp_p
 
 
 def test_run_requirements_grayskull_recovered_are_kept(tmp_path: Path) -> None:
+    from fastconda.pipeline.pkg_info import read_sdist_metadata
+
     root = _project(tmp_path / "simlib", {"setup.py": "from setuptools import setup\nsetup()\n"})
     sdist = read_sdist_metadata(_sdist(tmp_path / "dist", "tango_simlib-0.0.0", SIMLIB_PKG_INFO))
     recipe = EMPTY_RECIPE.replace("    - python\nabout", "    - python\n    - pytango >=9.4\nabout")
