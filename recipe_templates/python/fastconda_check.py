@@ -5,9 +5,9 @@
 Imports each MODULE and, with --dist, every top-level module DISTRIBUTION installed: read from its
 RECORD here, in the test environment, by fastconda_toplevel.py (fastconda.testing.toplevel, shipped
 next to this file), so what is tested is what was installed, PEP 420 namespace packages included.
-Then verifies that every requirement of every installed distribution is
-installed in a matching version (markers evaluated, extras only where requested): the check
-`pip check` makes, without starting pip (~1 s saved per package test). Exits 1 listing every problem.
+Then verifies that every requirement of every installed distribution is installed in a matching
+version (markers evaluated, extras only where requested): the check `pip check` makes, without
+starting pip (~1 s saved per package test). Exits 1 listing every problem.
 """
 
 import importlib
@@ -29,15 +29,15 @@ def installed_modules(name, problems):
     try:
         dist = metadata.distribution(name)
     except metadata.PackageNotFoundError:
-        problems.append(f"distribution {name} is not installed (no {name}-*.dist-info in the environment)")
+        problems.append(f"distribution {name} is not installed (no {name}-*.dist-info here)")
         return []
     files = dist.files
     if files is None:
-        problems.append(f"distribution {name} {dist.version} has no RECORD: cannot tell what it installed")
+        problems.append(f"distribution {name} {dist.version} has no RECORD: what did it install?")
         return []
     modules = list(top_level_modules(str(f) for f in files))
     if not modules:
-        problems.append(f"distribution {name} {dist.version} installed no importable module ({len(files)} files)")
+        problems.append(f"distribution {name} {dist.version} installed no importable module")
     else:
         print(f"{name} {dist.version} installed: {' '.join(modules)}")
     return modules
