@@ -22,11 +22,11 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 
-from fastconda.errors import WheelError
+from fastconda.errors import RecipeError, WheelError
 from fastconda.wheel.specs import conda_name, conda_version_spec
 from fastconda.wheel.target import Target
 
-MAX_PKG_INFO = 4_000_000  # bytes (a long description included)
+MAX_PKG_INFO = 1024 * 1024  # bytes read at most: the headers come before a long description
 
 
 @dataclasses.dataclass(frozen=True)
@@ -37,21 +37,20 @@ class SdistMetadata:
 
 
 def read_sdist_metadata(sdist: Path) -> SdistMetadata | None:
-    """``PKG-INFO`` of a ``.tar.gz`` sdist (``<name>-<version>/PKG-INFO``); None when it has none."""
+    """``PKG-INFO`` of a ``.tar.gz`` sdist (``<name>-<version>/PKG-INFO``); None when it has none
+    (or one without a name). An sdist that cannot be read is a :class:`RecipeError`."""
+    data = b""
     try:
-        with tarfile.open(sdist, "r:gz") as tar:
+        with tarfile.open(sdist) as tar:
             for member in tar:
                 parts = member.name.strip("/").split("/")
                 if len(parts) == 2 and parts[1] == "PKG-INFO" and member.isfile():
-                    if member.size > MAX_PKG_INFO:
-                        return None
                     handle = tar.extractfile(member)
-                    data = handle.read() if handle is not None else b""
+                    data = handle.read(MAX_PKG_INFO) if handle is not None else b""  # headers come first
                     break
-            else:
-                return None
-    except (OSError, tarfile.TarError, EOFError):
-        return None
+    except (OSError, tarfile.TarError, EOFError) as exc:
+        msg = f"{sdist}: cannot read the sdist: {exc}"
+        raise RecipeError(msg) from None
     meta = BytesParser(policy=compat32).parsebytes(data, headersonly=True)
     name = str(meta.get("Name") or "").strip()
     if not name:
