@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import shlex
-from importlib.resources import files
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +146,7 @@ def apply_rules(
     check = (CHECK_SCRIPT, read_template("recipe", f"python/{CHECK_SCRIPT}"))
     toplevel = (
         TOPLEVEL_MODULE,
-        files("fastconda.testing").joinpath("toplevel.py").read_text(encoding="utf-8"),
+        resources.files("fastconda.testing").joinpath("toplevel.py").read_text(encoding="utf-8"),
     )
     return RuledRecipe(text=out.getvalue(), notes=tuple(notes), files=(check, toplevel))
 
@@ -186,8 +186,8 @@ def _fill_run_requirements(requirements: CommentedMap, sdist: SdistMetadata) -> 
     requirements["run"] = CommentedSeq([*entries, *found] if entries else ["python", *found])
     shown = ", ".join(found) or "none for this target"
     return [
-        f"grayskull recovered no run requirements for {sdist.name} (it could not run the project's "
-        f"setup?); taken from the sdist's PKG-INFO Requires-Dist: {shown}",
+        f"grayskull recovered no run requirements for {sdist.name}: "
+        f"taken from the sdist's PKG-INFO Requires-Dist: {shown}",
         *problems,
     ]
 
