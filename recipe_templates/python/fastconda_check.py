@@ -1,10 +1,13 @@
 """Package test written by fastconda: imports, then what `pip check` checks, in one process.
 
-    python fastconda_check.py MODULE [MODULE ...]
+    python fastconda_check.py [--dist DISTRIBUTION] [MODULE ...]
 
-Imports each MODULE, then verifies that every requirement of every installed distribution is
-installed in a matching version (markers evaluated, extras only where requested): the check
-`pip check` makes, without starting pip (~1 s saved per package test). Exits 1 listing every problem.
+Imports each MODULE and, with --dist, every top-level module DISTRIBUTION installed: read from its
+RECORD here, in the test environment, by fastconda_toplevel.py (fastconda.testing.toplevel, shipped
+next to this file), so what is tested is what was installed, PEP 420 namespace packages included.
+Then verifies that every requirement of every installed distribution is installed in a matching
+version (markers evaluated, extras only where requested): the check `pip check` makes, without
+starting pip (~1 s saved per package test). Exits 1 listing every problem.
 """
 
 import importlib
@@ -19,8 +22,32 @@ except ImportError:  # pip is not required; its vendored copy serves when packag
     from pip._vendor.packaging.utils import canonicalize_name
 
 
-def main(modules):
+def installed_modules(name, problems):
+    """The top-level modules distribution *name* installed, from its RECORD; [] and a problem if none."""
+    from fastconda_toplevel import top_level_modules
+
+    try:
+        dist = metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        problems.append(f"distribution {name} is not installed (no {name}-*.dist-info here)")
+        return []
+    files = dist.files
+    if files is None:
+        problems.append(f"distribution {name} {dist.version} has no RECORD: what did it install?")
+        return []
+    modules = list(top_level_modules(str(f) for f in files))
+    if not modules:
+        problems.append(f"distribution {name} {dist.version} installed no importable module")
+    else:
+        print(f"{name} {dist.version} installed: {' '.join(modules)}")
+    return modules
+
+
+def main(argv):
     problems = []
+    modules = list(argv)
+    if modules[:1] == ["--dist"] and len(modules) >= 2:
+        modules = installed_modules(modules[1], problems) + modules[2:]
     for module in modules:
         try:
             importlib.import_module(module)

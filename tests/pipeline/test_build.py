@@ -63,11 +63,11 @@ def test_example_server_builds_tests_and_lands_in_the_channel(built: Built) -> N
     assert set(result.phases) == {"sdist", "recipe", "convert", "build", "test", "index"}
     assert result.phases["test"] > 0
     assert assert_consistent(built.options.output) == ["tango-powersupply"]
-    assert "python fastconda_check.py powersupply" in result.recipe  # the real import, not grayskull's guess
+    assert "python fastconda_check.py --dist tango-powersupply" in result.recipe  # imports: what it installed
     assert "PowerSupply --help" in result.recipe
     assert "--no-build-isolation" in result.recipe
     assert [(t.command, t.passed) for t in result.tests] == [
-        ("python fastconda_check.py powersupply", True),
+        ("python fastconda_check.py --dist tango-powersupply", True),
         ("PowerSupply --help", True),
     ]
     assert "import powersupply: ok" in result.tests[0].output
@@ -131,7 +131,7 @@ def test_cli_json_and_junit_report_package_phases_and_each_test_command(
     assert len(data["sha256"]) == 64
     assert set(data["phases"]) == {"sdist", "recipe", "convert", "build", "test", "index"}
     assert [t["command"] for t in data["tests"]] == [
-        "python fastconda_check.py powersupply",
+        "python fastconda_check.py --dist tango-powersupply",
         "PowerSupply --help",
     ]
     cases = junit_cases(tmp_path / "reports" / "build.xml")
@@ -164,7 +164,7 @@ def test_failing_package_test_fails_the_build_and_leaves_the_channel_untouched(
     assert snapshot(output) == before
     # which test failed, and with what: the steps the engine ran, and the CI report of the CLI
     steps = {t.command: t for t in info.value.tests}
-    assert steps["python fastconda_check.py powersupply"].passed
+    assert steps["python fastconda_check.py --dist tango-powersupply"].passed
     assert not steps["PowerSupply --help"].passed
     assert any("status 3" in line for line in steps["PowerSupply --help"].output)
     assert {"sdist", "recipe", "convert"} <= set(info.value.phases)
@@ -174,7 +174,7 @@ def test_failing_package_test_fails_the_build_and_leaves_the_channel_untouched(
     assert main(argv) == ExitCode.FAILURE
     cases = junit_cases(report)
     assert cases["PowerSupply --help"] == ("broken.test", "failed")
-    assert cases["python fastconda_check.py powersupply"] == ("broken.test", "passed")
+    assert cases["python fastconda_check.py --dist tango-powersupply"] == ("broken.test", "passed")
     assert cases["sdist"] == ("broken.build", "passed")
     assert snapshot(output) == before
 
@@ -221,7 +221,7 @@ def test_help_tests_are_dropped_for_taurus_applications(tmp_path: Path) -> None:
     )
     ruled = apply_rules(recipe, detect(tmp_path))
     assert "--help" not in ruled.text
-    assert "python fastconda_check.py gui" in ruled.text
+    assert "python fastconda_check.py --dist gui" in ruled.text
     assert any("taurus" in note for note in ruled.notes)
 
 
@@ -275,7 +275,7 @@ def test_project_without_dependencies_builds_and_its_check_runs(seed_url: str, t
     (project / "plain" / "__init__.py").write_text("def main():\n    print('usage: plain')\n")
     result = build_project(project, options(seed_url, tmp_path / "channel"))
     assert [(t.command, t.passed) for t in result.tests] == [
-        ("python fastconda_check.py plain", True),
+        ("python fastconda_check.py --dist plain-tool", True),
         ("plain --help", True),
     ]
 

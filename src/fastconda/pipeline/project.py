@@ -24,18 +24,6 @@ class Project:
     license: str | None  # SPDX expression or text from [project]
     recipe: Path | None  # the project's own recipe.yaml / meta.yaml, if it has one
 
-    def import_packages(self) -> tuple[str, ...]:
-        """Top-level import packages found in the tree (src layout or flat layout)."""
-        for base in (self.root / "src", self.root):
-            found = sorted(
-                p.parent.name
-                for p in base.glob("*/__init__.py")
-                if p.parent.name.isidentifier() and p.parent.name not in {"tests", "test", "docs", "examples"}
-            )
-            if found:
-                return tuple(found)
-        return ()
-
 
 def find_recipe(root: Path) -> Path | None:
     for candidate in (

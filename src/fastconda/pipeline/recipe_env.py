@@ -14,11 +14,9 @@ a pattern, and followed through the ``context:`` variables a field names.
 from __future__ import annotations
 
 import dataclasses
-import email.parser
 import enum
 import hashlib
 import re
-import tarfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,6 +25,7 @@ from ruamel.yaml import YAML
 from ruamel.yaml.error import YAMLError
 
 from fastconda.errors import RecipeError
+from fastconda.pipeline.pkg_info import read_sdist_metadata
 
 # env.get('X'), env.get("X", default=...), env.exists('X') in a v1 expression; conda-build's
 # environ.get / environ[...] in a meta.yaml (for the line an error names)
@@ -42,7 +41,6 @@ _EXPRESSION = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)
 _NAME = re.compile(r"(?<![.\w'\"])[A-Za-z_]\w*")
 _BARE = frozenset({"if", "skip"})  # keys whose values are expressions without ${{ }}
 _MAX_DEPTH = 20  # context variables naming context variables: real recipes nest two or three
-_PKG_INFO_LIMIT = 1024 * 1024
 
 
 class Role(enum.IntEnum):
@@ -251,19 +249,8 @@ def _line(recipe_file: Path, name: str) -> int:
 
 def _sdist_version(tarball: Path) -> str:
     """``Version`` of the sdist's own top-level ``PKG-INFO`` (what its build backend wrote)."""
-    try:
-        with tarfile.open(tarball) as tar:
-            for member in tar:
-                parts = member.name.split("/")
-                if len(parts) == 2 and parts[1] == "PKG-INFO" and member.isfile():
-                    stream = tar.extractfile(member)
-                    if stream is not None:
-                        text = stream.read(_PKG_INFO_LIMIT).decode("utf-8", errors="replace")
-                        version = email.parser.HeaderParser().parsestr(text).get("Version")
-                        if version:
-                            return str(version).strip()
-    except (OSError, tarfile.TarError) as exc:
-        msg = f"{tarball}: cannot read the sdist: {exc}"
-        raise RecipeError(msg) from None
-    msg = f"{tarball}: the sdist has no PKG-INFO with a Version; its build backend should write one"
-    raise RecipeError(msg)
+    metadata = read_sdist_metadata(tarball)
+    if metadata is None or not metadata.version:
+        msg = f"{tarball}: the sdist has no PKG-INFO with a Version; its build backend should write one"
+        raise RecipeError(msg)
+    return metadata.version

@@ -15,8 +15,9 @@ from fastconda.cxx import recipe_route as cxxbuild
 from fastconda.errors import BuildFailed, EngineError, FastcondaError
 from fastconda.pipeline import recipe_env
 from fastconda.pipeline.options import BuildOptions, Built, Clock, parse_pins
+from fastconda.pipeline.pkg_info import read_sdist_metadata
 from fastconda.pipeline.project import Kind, Project
-from fastconda.pipeline.rules import apply_rules, write_recipe
+from fastconda.pipeline.rules import apply_rules, refuse_scripts, write_recipe
 from fastconda.progress import Progress, null_progress
 from fastconda.tools import pep517 as sdist
 from fastconda.tools import rattler_build as engine
@@ -78,6 +79,8 @@ def _recipe(
             server = cxxbuild.read_server(project.root)
             notes.append(f"C++ server {server.executable} {server.version}: recipe from the cxx template")
             return cxxbuild.write_server_recipe(server, work / "recipe")
+    with clock.phase("recipe", f"facility rules on the files of {project.root.name}"):
+        refuse_scripts(project, options.rules)  # whatever grayskull and convert make of the project
     with prewarmed(options.caches) as grayskull:  # imports itself while the sdist is built
         with clock.phase("sdist", f"building the sdist of {project.root.name}"):
             tarball = sdist.build_sdist(project.root, work / "sdist", caches=options.caches)
@@ -86,7 +89,7 @@ def _recipe(
     with clock.phase("convert", "meta.yaml → recipe.yaml, facility rules"):
         converted = convert(meta)
         notes += [f"convert: {w}" for w in converted.warnings]
-        ruled = apply_rules(converted.recipe_text, project, options.rules)
+        ruled = apply_rules(converted.recipe_text, project, options.rules, read_sdist_metadata(tarball))
         notes += list(ruled.notes)
         return write_recipe(ruled.text, work / "recipe", ruled.files)
 

@@ -1,8 +1,16 @@
 """Facility rules applied to a generated v1 recipe (the CI job's conventions, made explicit).
 
-- the package must be ``noarch: python`` (a server that installs ``scripts=`` files is not);
-- ``pip install`` runs with ``--no-deps --no-build-isolation`` (the host env has the backend);
-- the imports tested are the project's real top-level packages (grayskull guesses from the name);
+- the package must be ``noarch: python`` (a server that installs ``scripts=`` files is not), and a
+  project that declares ``scripts=`` is refused whatever grayskull made of it (read statically:
+  :mod:`fastconda.pipeline.legacy`);
+- ``pip install`` runs with ``--no-deps --no-build-isolation`` (the host env has the backend: for a
+  project without ``[build-system]``, the PEP 517 fallback's setuptools and wheel are added);
+- when grayskull recovered no run requirements but the sdist's ``PKG-INFO`` has ``Requires-Dist``,
+  they come from there (:mod:`fastconda.pipeline.pkg_info`), with a note;
+- the imports tested are what the distribution really installed, read from its ``RECORD`` in the
+  test environment (``fastconda_check.py --dist NAME``, :mod:`fastconda.testing.toplevel`):
+  grayskull guesses from the project's name, and the source tree cannot tell what the backend
+  installs (PEP 420 namespace packages, ``package_dir``, hatch ``packages``);
 - all checks run in ONE test environment (each ``tests:`` entry costs one): the imports and what
   ``pip check`` checks, in one process (``fastconda_check.py``), then ``<entry point> --help``;
   ``--help`` is left out for taurus applications;
@@ -14,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import shlex
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -21,12 +30,15 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from fastconda.errors import RecipeError
+from fastconda.pipeline.legacy import declared_scripts, fallback_backend
+from fastconda.pipeline.pkg_info import SdistMetadata, run_requirements
 from fastconda.pipeline.project import Project
 from fastconda.templates import read_template
 
 PLACEHOLDERS = {"IT-WAS-NOT-POSSIBLE-TO-RECOVER-LICENCE", "PLEASE_ADD_LICENSE_FILE", "AddYourGitHubIdHere"}
 PIP_INSTALL = "$PYTHON -m pip install . --no-deps --no-build-isolation --no-compile -q"
 CHECK_SCRIPT = "fastconda_check.py"
+TOPLEVEL_MODULE = "fastconda_toplevel.py"  # fastconda.testing.toplevel, imported by the check script
 LICENSE_FILES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING", "LICENCE")
 
 
@@ -50,11 +62,31 @@ def _yaml() -> YAML:
     return yaml
 
 
-def apply_rules(recipe_text: str, project: Project, rules: Rules = Rules()) -> RuledRecipe:
+def refuse_scripts(project: Project, rules: Rules = Rules()) -> None:
+    """The noarch rule on the project's own files: ``scripts=`` (read statically) cannot be in a
+    ``noarch: python`` package. Checked before grayskull runs, since what grayskull makes of a
+    ``setup.py`` it cannot run offline (an empty recipe that looks noarch) says nothing about it."""
+    scripts = declared_scripts(project.root) if rules.require_noarch else None
+    if scripts is not None:
+        shown = f" ({', '.join(scripts.names)})" if scripts.names else ""
+        msg = (
+            f"{scripts.where}: the project installs `scripts=` files{shown}, which a `noarch: python` "
+            "package (the facility requires it for Python servers) cannot hold: replace them by an entry "
+            "point ([project.scripts] in pyproject.toml, or entry_points={'console_scripts': [...]})"
+        )
+        raise RecipeError(msg)
+
+
+def apply_rules(
+    recipe_text: str, project: Project, rules: Rules = Rules(), sdist: SdistMetadata | None = None
+) -> RuledRecipe:
+    """The facility rules on *recipe_text* (grayskull's, converted); *sdist* is the core metadata of
+    the sdist the recipe builds (its ``PKG-INFO``), when there is one."""
     yaml = _yaml()
     data: CommentedMap = yaml.load(recipe_text)
     notes: list[str] = []
     build = data.setdefault("build", CommentedMap())
+    refuse_scripts(project, rules)
     if rules.require_noarch and build.get("noarch") != "python":
         msg = (
             f"{project.root}: the recipe is not `noarch: python` "
@@ -65,13 +97,17 @@ def apply_rules(recipe_text: str, project: Project, rules: Rules = Rules()) -> R
         raise RecipeError(msg)
     build["script"] = PIP_INSTALL
     notes.append("pip install without dependencies and without build isolation")
+    requirements = data.setdefault("requirements", CommentedMap())
+    notes += _add_fallback_backend(requirements, project)
+    if sdist is not None:
+        notes += _fill_run_requirements(requirements, sdist)
 
-    run_deps = [str(d) for d in data.get("requirements", {}).get("run", [])]
+    run_deps = [str(d) for d in requirements.get("run", []) or [] if isinstance(d, str)]
     taurus = any(d.split()[0].lower() == "taurus" for d in run_deps if d.strip())
     entry_points = [str(e).split("=")[0].strip() for e in build.get("python", {}).get("entry_points", [])]
-    imports = list(project.import_packages()) or _imports_of(data)
+    distribution = sdist.name if sdist is not None else project.name or str(data["package"]["name"])
     # imports and pip check's requirement check in one process (fastconda_check.py: ~1 s less than pip check)
-    commands = [" ".join(["python", CHECK_SCRIPT, *(shlex.quote(i) for i in imports)])]
+    commands = [f"python {CHECK_SCRIPT} --dist {shlex.quote(distribution)}"]
     if rules.help_tests and not taurus:
         commands += [f"{name} --help" for name in entry_points]
     elif taurus and entry_points:
@@ -80,7 +116,7 @@ def apply_rules(recipe_text: str, project: Project, rules: Rules = Rules()) -> R
     test["script"] = CommentedSeq(commands)
     # the check script reads requirements with `packaging`; pip's copy serves when nothing else brings it
     test["requirements"] = CommentedMap(run=CommentedSeq(["pip"]))
-    test["files"] = CommentedMap(recipe=CommentedSeq([CHECK_SCRIPT]))
+    test["files"] = CommentedMap(recipe=CommentedSeq([CHECK_SCRIPT, TOPLEVEL_MODULE]))
     data["tests"] = CommentedSeq([test])
     notes.append(f"one test environment: {'; '.join(commands)}")
 
@@ -108,15 +144,52 @@ def apply_rules(recipe_text: str, project: Project, rules: Rules = Rules()) -> R
     out = io.StringIO()
     yaml.dump(data, out)
     check = (CHECK_SCRIPT, read_template("recipe", f"python/{CHECK_SCRIPT}"))
-    return RuledRecipe(text=out.getvalue(), notes=tuple(notes), files=(check,))
+    toplevel = (
+        TOPLEVEL_MODULE,
+        resources.files("fastconda.testing").joinpath("toplevel.py").read_text(encoding="utf-8"),
+    )
+    return RuledRecipe(text=out.getvalue(), notes=tuple(notes), files=(check, toplevel))
 
 
-def _imports_of(data: dict[str, Any]) -> list[str]:
-    for test in data.get("tests", []) or []:
-        imports = test.get("python", {}).get("imports") if isinstance(test, dict) else None
-        if imports:
-            return [str(i) for i in imports]
-    return []
+def _names(specs: Any) -> set[str]:
+    return {str(s).split()[0].lower() for s in specs or [] if isinstance(s, str) and s.strip()}
+
+
+def _add_fallback_backend(requirements: CommentedMap, project: Project) -> list[str]:
+    """Host requirements of the PEP 517 fallback backend, for a project without ``[build-system]``."""
+    fallback = fallback_backend(project.root)
+    if not fallback:
+        return []
+    host = requirements.get("host")
+    if not isinstance(host, list):
+        host = requirements["host"] = CommentedSeq(["python", "pip"])
+    have = _names(host)
+    added = [spec for spec in fallback if spec.split()[0] not in have]
+    host.extend(added)
+    if not added:
+        return []
+    return [f"no [build-system] in the project: host gets the PEP 517 fallback backend ({', '.join(added)})"]
+
+
+def _fill_run_requirements(requirements: CommentedMap, sdist: SdistMetadata) -> list[str]:
+    """Run requirements from the sdist's ``PKG-INFO`` when grayskull recovered none at all."""
+    run = requirements.get("run")
+    entries = run if isinstance(run, list) else []
+    if (
+        not sdist.requires_dist
+        or any(not isinstance(e, str) for e in entries)
+        or _names(entries) - {"python"}
+    ):
+        return []
+    found, problems = run_requirements(sdist)
+    # a new list: ruamel keeps the blank line after the old last entry, which would split the list
+    requirements["run"] = CommentedSeq([*entries, *found] if entries else ["python", *found])
+    shown = ", ".join(found) or "none for this target"
+    return [
+        f"grayskull recovered no run requirements for {sdist.name}: "
+        f"taken from the sdist's PKG-INFO Requires-Dist: {shown}",
+        *problems,
+    ]
 
 
 def write_recipe(text: str, folder: Path, files: tuple[tuple[str, str], ...] = ()) -> Path:

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from fastconda.errors import PackageTestError
+from fastconda.testing import toplevel
 
 _SITE = re.compile(r"^lib/python3\.\d+/site-packages/(?P<rel>.+)$")
-_MODULE_FILE = re.compile(r"^(?P<name>[A-Za-z_]\w*)(?:\.py|\.[\w-]+\.so|\.so)$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,34 +35,12 @@ class Installed:
 def top_level_modules(files: Iterable[str]) -> tuple[str, ...]:
     """Importable top-level names among installed ``files`` (paths relative to the prefix).
 
-    Packages (folders with ``__init__``), modules (``.py``, extension ``.so``), and for a namespace folder
-    without ``__init__`` its first-level packages (``ns.pkg``).
+    Packages (folders with ``__init__``), modules (``.py``, extension ``.so``), and inside PEP 420
+    namespace folders their packages and modules (``ns.pkg``): :mod:`fastconda.testing.toplevel`,
+    which ``fastconda build``'s package test uses too.
     """
-    packages: set[str] = set()
-    modules: set[str] = set()
-    namespaced: set[str] = set()
-    for path in files:
-        match = _SITE.match(path)
-        if not match:
-            continue
-        parts = match.group("rel").split("/")
-        first = parts[0]
-        if len(parts) == 1:
-            found = _MODULE_FILE.match(first)
-            if found:
-                modules.add(found.group("name"))
-        elif first.isidentifier() and _MODULE_FILE.match(parts[1]) and parts[1].startswith("__init__."):
-            packages.add(first)
-        elif (
-            len(parts) >= 3
-            and first.isidentifier()
-            and parts[1].isidentifier()
-            and _MODULE_FILE.match(parts[2])
-            and parts[2].startswith("__init__.")
-        ):
-            namespaced.add(f"{first}.{parts[1]}")
-    namespaced = {n for n in namespaced if n.split(".")[0] not in packages | modules}
-    return tuple(sorted(packages | modules | namespaced))
+    in_site = (match.group("rel") for match in map(_SITE.match, files) if match)
+    return toplevel.top_level_modules(in_site)
 
 
 def _entry_points(prefix: Path, files: Sequence[str]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:

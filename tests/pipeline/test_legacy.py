@@ -1,0 +1,262 @@
+"""Legacy setuptools projects (setup.py / setup.cfg, no [build-system]): the facility rules read what they
+declare without running them, and fill what grayskull could not recover offline.
+
+The shapes are those of real facility projects from PyPI: tango-simlib 0.8.0 (``setup_requires=
+["katversion"]``, ``scripts=[...]``, ``futures; python_version<'3'``, ``PyTango>=9.2.2``, a docs extra),
+katcp 0.9.3 and katportalclient 0.2.2 (katversion, ``scripts=[]``, no ``[build-system]``).
+"""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import textwrap
+from pathlib import Path
+
+import pytest
+from ruamel.yaml import YAML
+
+from fastconda.errors import RecipeError
+from fastconda.pipeline.build import build_project
+from fastconda.pipeline.project import detect
+from fastconda.pipeline.rules import apply_rules
+from tests.helpers import build_options
+
+# what grayskull writes (converted) when it cannot run a setup.py offline: nothing, and noarch
+EMPTY_RECIPE = """
+context:
+  version: 0.0.0
+package:
+  name: tango_simlib
+  version: ${{ version }}
+source:
+  url: file:///tmp/tango_simlib-0.0.0.tar.gz
+  sha256: a9f307a83ca69489fb7129e4906fe2c227066a09b5d67714349dd3c8014125ab
+build:
+  number: 0
+  noarch: python
+  script: $PYTHON -m pip install . -vv
+requirements:
+  host:
+    - python
+    - pip
+  run:
+    - python
+about:
+  summary: Generic library for creating simulated TANGO devices.
+"""
+
+SIMLIB_SETUP = """
+from setuptools import find_packages, setup
+
+setup(
+    name="tango_simlib",
+    packages=find_packages(),
+    setup_requires=["katversion"],
+    use_katversion=True,
+    install_requires=["future", "futures; python_version<'3'", "PyTango>=9.2.2"],
+    scripts=["scripts/DishElementMaster-DS", "scripts/Weather-DS"],
+    entry_points={"console_scripts": ["tango-yaml = tango_simlib.tango_yaml_tools.main:main"]},
+)
+"""
+
+
+def _project(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+def _load(text: str) -> dict[str, object]:
+    data = YAML(typ="safe").load(text)
+    assert isinstance(data, dict)
+    return data
+
+
+def _refusal(root: Path) -> str:
+    """The one-line error of the noarch rule on *root*, given grayskull's empty noarch recipe."""
+    with pytest.raises(RecipeError) as info:
+        apply_rules(EMPTY_RECIPE, detect(root))
+    message = str(info.value)
+    assert "\n" not in message
+    assert "replace them by an entry point" in message
+    return message
+
+
+def test_scripts_as_a_literal_list_in_setup_py_are_read_without_running_it(tmp_path: Path) -> None:
+    # running this setup.py would leave a file behind: the reader must only parse it
+    setup = SIMLIB_SETUP + "open(__file__ + '.ran', 'w').close()\n"
+    root = _project(tmp_path, {"setup.py": setup})
+    message = _refusal(root)
+    assert message.startswith(f"{root / 'setup.py'}:10: the project installs `scripts=` files")
+    assert "(scripts/DishElementMaster-DS, scripts/Weather-DS)" in message
+    assert not (root / "setup.py.ran").exists()
+
+
+def test_scripts_through_a_variable_or_options_dict_are_read(tmp_path: Path) -> None:
+    variable = """
+        import setuptools
+        SCRIPTS = ["bin/Server"]
+        setuptools.setup(name="x", scripts=SCRIPTS + ["bin/other"])
+    """
+    assert "(bin/Server, bin/other)" in _refusal(_project(tmp_path / "a", {"setup.py": variable}))
+    options = """
+        from setuptools import setup
+        options = dict(name="x", scripts=["bin/Server"])
+        setup(**options)
+    """
+    assert "(bin/Server)" in _refusal(_project(tmp_path / "b", {"setup.py": options}))
+    computed = 'from glob import glob\nfrom setuptools import setup\nsetup(scripts=glob("bin/*"))\n'
+    message = _refusal(_project(tmp_path / "c", {"setup.py": computed}))
+    assert "installs `scripts=` files, which" in message  # declared, names unknown
+
+
+def test_scripts_in_setup_cfg_are_read(tmp_path: Path) -> None:
+    cfg = """
+        [metadata]
+        name = server
+        [options]
+        packages = find:
+        scripts =
+            bin/Server
+            bin/Other
+    """
+    root = _project(tmp_path, {"setup.cfg": cfg, "setup.py": "import setuptools\nsetuptools.setup()\n"})
+    message = _refusal(root)
+    assert message.startswith(f"{root / 'setup.cfg'} [options] scripts: the project installs")
+    assert "(bin/Server, bin/Other)" in message
+
+
+def test_only_declared_scripts_are_refused(tmp_path: Path) -> None:
+    empty = 'from setuptools import setup\nsetup(name="katportalclient", scripts=[])\n'  # katportalclient
+    apply_rules(EMPTY_RECIPE, detect(_project(tmp_path / "a", {"setup.py": empty})))
+    apply_rules(EMPTY_RECIPE, detect(_project(tmp_path / "b", {"setup.py": 'print "python 2"\n'})))
+    entry_points = 'from setuptools import setup\nsetup(entry_points={"console_scripts": ["a = b:c"]})\n'
+    apply_rules(EMPTY_RECIPE, detect(_project(tmp_path / "c", {"setup.py": entry_points})))
+    toml = '[build-system]\nrequires = ["setuptools"]\n[tool.setuptools]\nscript-files = ["bin/Server"]\n'
+    assert "(bin/Server)" in _refusal(_project(tmp_path / "d", {"pyproject.toml": toml}))
+
+
+def test_noarch_rule_refuses_scripts_whatever_grayskull_made_of_the_project(tmp_path: Path) -> None:
+    # grayskull could not run setup.py (katversion missing offline): its recipe looks noarch and empty
+    root = _project(tmp_path, {"setup.py": SIMLIB_SETUP})
+    assert _refusal(root).startswith(f"{root / 'setup.py'}:10: the project installs `scripts=` files")
+
+
+def test_project_without_build_system_gets_the_fallback_backend_in_host(tmp_path: Path) -> None:
+    root = _project(tmp_path / "legacy", {"setup.py": "from setuptools import setup\nsetup(name='legacy')\n"})
+    ruled = apply_rules(EMPTY_RECIPE, detect(root))
+    host = _load(ruled.text)["requirements"]["host"]  # type: ignore[index]
+    assert host == ["python", "pip", "setuptools >=40.8.0", "wheel"]
+    assert any("PEP 517 fallback backend" in note for note in ruled.notes)
+    # a pyproject.toml without [build-system] (katportalclient's: only [tool.black]) is the same
+    _project(root, {"pyproject.toml": "[tool.black]\nline-length = 90\n"})
+    ruled = apply_rules(EMPTY_RECIPE, detect(root))
+    assert _load(ruled.text)["requirements"]["host"] == host  # type: ignore[index]
+    # a project that names its build system gets nothing added
+    _project(root, {"pyproject.toml": '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "x"\n'})
+    ruled = apply_rules(EMPTY_RECIPE, detect(root))
+    assert _load(ruled.text)["requirements"]["host"] == ["python", "pip"]  # type: ignore[index]
+
+
+SIMLIB_PKG_INFO = """\
+Metadata-Version: 2.4
+Name: tango_simlib
+Version: 0.0.0
+Summary: Generic library for creating simulated TANGO devices.
+Requires-Python: >=2.7, !=3.0.*, !=3.1.*, !=3.2.*, !=3.3.*, !=3.4.*
+Provides-Extra: docs
+Requires-Dist: future
+Requires-Dist: futures; python_version < "3"
+Requires-Dist: pyrsistent==0.16.0; python_version < "3"
+Requires-Dist: pyrsistent; python_version >= "3"
+Requires-Dist: numpy
+Requires-Dist: PyTango>=9.2.2
+Requires-Dist: msgpack>=1,<2
+Requires-Dist: tango_simlib[docs]; extra == "all"
+Requires-Dist: Sphinx; extra == "docs"
+
+Generic library for creating simulated TANGO devices.
+"""
+
+
+def _sdist(folder: Path, name: str, pkg_info: str) -> Path:
+    """A .tar.gz sdist holding PKG-INFO and setup.py, as the sdist build writes it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.tar.gz"
+    with tarfile.open(path, "w:gz") as tar:
+        for member, text in ((f"{name}/PKG-INFO", pkg_info), (f"{name}/setup.py", SIMLIB_SETUP)):
+            data = text.encode()
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return path
+
+
+def test_run_requirements_come_from_pkg_info_when_grayskull_recovered_none(tmp_path: Path) -> None:
+    from fastconda.pipeline.pkg_info import read_sdist_metadata
+
+    root = _project(tmp_path / "simlib", {"setup.py": "from setuptools import setup\nsetup()\n"})
+    sdist = read_sdist_metadata(_sdist(tmp_path / "dist", "tango_simlib-0.0.0", SIMLIB_PKG_INFO))
+    assert sdist is not None
+    assert sdist.name == "tango_simlib"
+    ruled = apply_rules(EMPTY_RECIPE, detect(root), sdist=sdist)
+    run = _load(ruled.text)["requirements"]["run"]  # type: ignore[index]
+    # markers evaluated for noarch python 3, extras dropped, PyPI names mapped to conda names
+    assert run == ["python", "future", "pyrsistent", "numpy", "pytango >=9.2.2", "msgpack-python >=1,<2a0"]
+    note = next(n for n in ruled.notes if "PKG-INFO" in n)
+    assert note.startswith("grayskull recovered no run requirements for tango_simlib")
+    # the package test looks up the distribution pip installs, by the sdist's name
+    assert "python fastconda_check.py --dist tango_simlib" in ruled.text
+
+
+def test_run_requirements_grayskull_recovered_are_kept(tmp_path: Path) -> None:
+    from fastconda.pipeline.pkg_info import read_sdist_metadata
+
+    root = _project(tmp_path / "simlib", {"setup.py": "from setuptools import setup\nsetup()\n"})
+    sdist = read_sdist_metadata(_sdist(tmp_path / "dist", "tango_simlib-0.0.0", SIMLIB_PKG_INFO))
+    recipe = EMPTY_RECIPE.replace("    - python\nabout", "    - python\n    - pytango >=9.4\nabout")
+    ruled = apply_rules(recipe, detect(root), sdist=sdist)
+    assert _load(ruled.text)["requirements"]["run"] == ["python", "pytango >=9.4"]  # type: ignore[index]
+    assert not any("PKG-INFO" in n for n in ruled.notes)
+
+
+KATVERSION_SETUP = """
+from setuptools import setup
+
+setup(
+    name="kv-tool",
+    version="0.3.0",
+    packages=["kvtool"],
+    setup_requires=["katversion"],  # not installable offline: grayskull cannot run this file
+    use_katversion=True,
+    install_requires=["packaging>=20", "futures; python_version<'3'"],
+    extras_require={"docs": ["sphinx"]},
+    entry_points={"console_scripts": ["kv-tool = kvtool:main"]},
+)
+"""
+
+
+@pytest.mark.slow
+# setuptools warns of the missing plugin's option (pypa/build forwards it as a warning) and goes on
+@pytest.mark.filterwarnings("ignore:Unknown distribution option")
+def test_legacy_setup_py_project_builds_offline_with_its_requirements(seed_url: str, tmp_path: Path) -> None:
+    root = _project(
+        tmp_path / "kv",
+        {
+            "setup.py": KATVERSION_SETUP,
+            "kvtool/__init__.py": "import packaging.version\n\ndef main():\n    print('usage: kv-tool')\n",
+        },
+    )
+    result = build_project(root, build_options((seed_url,), tmp_path / "channel"))
+    recipe = _load(result.recipe)
+    assert recipe["requirements"] == {  # type: ignore[comparison-overlap]
+        "host": ["python", "pip", "setuptools >=40.8.0", "wheel"],
+        "run": ["python", "packaging >=20"],
+    }
+    assert any("taken from the sdist's PKG-INFO Requires-Dist: packaging >=20" in n for n in result.notes)
+    assert result.tests[0].command == "python fastconda_check.py --dist kv-tool"
+    assert all(t.passed for t in result.tests)
+    assert "import kvtool: ok" in "\n".join(result.tests[0].output)
