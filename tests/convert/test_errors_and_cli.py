@@ -99,3 +99,31 @@ def test_cli_directory_converts_conda_build_config_into_variants(tmp_path: Path)
 def test_cli_check_passes_on_a_faithful_conversion(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["convert", str(RECIPES / "selectors_everywhere"), "--check", "--platform", "win-64"]) == 0
     assert "--check" not in capsys.readouterr().err
+
+
+GRAYSKULL_PY2 = """\
+package:
+  name: legacy
+  version: "0.9.3"
+build:
+  number: 0
+requirements:
+  host:
+    - python
+  run:
+    - python
+    - futures  # [py<3]
+    - tornado >=4.3,<5  # [py>=3]
+"""
+
+
+def test_single_digit_py_selectors_keep_conda_builds_meaning(tmp_path: Path) -> None:
+    """grayskull writes ``# [py<3]`` for ``python_version<'3'`` (katcp, tango-simlib): conda-build takes
+    it as always false (py is 27 or 3xx), as its author meant; the converted recipe says the same."""
+    result = convert(GRAYSKULL_PY2)
+    assert "- if: 'false'\n      then: futures\n" in result.recipe_text
+    assert "- if: 'true'\n      then: tornado >=4.3,<5\n" in result.recipe_text
+    (tmp_path / "meta.yaml").write_text(GRAYSKULL_PY2)
+    assert main(["convert", str(tmp_path), "--check", "-o", str(tmp_path / "recipe.yaml")]) == 0
+    with pytest.raises(ConvertError, match="'py' is compared with 3"):
+        convert(GRAYSKULL_PY2.replace("py>=3", "py==3"))  # the two readings differ: still an error

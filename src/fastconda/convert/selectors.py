@@ -16,9 +16,10 @@ node, attribute access and calls included, is refused with :class:`SelectorError
 from __future__ import annotations
 
 import ast
+import operator
 import re
 import warnings
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 # Names that mean the same in v1 recipes.
@@ -75,6 +76,24 @@ def _version(number: int, name: str) -> str:
         msg = f"'{name}' is compared with {number}: use two or three digits, e.g. {name}>=38"
         raise SelectorError(msg)
     return f"{digits[0]}.{digits[1:]}"
+
+
+_SYMBOLS: dict[str, Callable[[int, int], bool]] = {
+    "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge,
+    "==": operator.eq, "!=": operator.ne,
+}  # fmt: skip
+
+
+def _py_major_test(symbol: str, digit: int) -> str | None:
+    """``py<3`` (grayskull writes it for ``python_version<'3'``): conda-build compares the integer
+    ``py`` (27, 311, ...) with 3, which is false for every Python; its author meant "Python 2", which
+    is false for the Python 3 the engine builds for too. Where both readings agree the selector is that
+    constant; where they differ (``py==3``, ``py<=3``) it stays an error that asks for two digits."""
+    compare = _SYMBOLS[symbol]
+    as_conda_build = compare(27, digit)  # the same for any py >= 10
+    if as_conda_build != compare(3, digit):
+        return None
+    return "true" if as_conda_build else "false"
 
 
 def _parse(expr: str) -> ast.expr:
@@ -262,6 +281,8 @@ class _Rewriter:
                 if flipped:
                     symbol = {">": "<", "<": ">", ">=": "<=", "<=": ">="}.get(symbol, symbol)
                 kind = "python" if var.id == "py" else "numpy"
+                if var.id == "py" and 0 <= other.value < 10 and (same := _py_major_test(symbol, other.value)):
+                    return same
                 version = _version(other.value, var.id)
                 if symbol == "!=":
                     return f"not match({kind}, '=={version}')"
