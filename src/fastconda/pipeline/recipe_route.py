@@ -128,7 +128,8 @@ def _run_engine(  # noqa: PLR0917
         message = str(exc)
         if exc.unsolvable and variants is not None:
             message += "\n" + cxxbuild.MISSING_TOOLCHAIN_HINT
-        raise BuildFailed("test" if exc.in_tests else "build", message, tests=exc.tests) from None
+        phase = "test" if exc.in_tests else "build"
+        raise BuildFailed(phase, message, tests=exc.tests, check=exc.check) from None
 
 
 def _split_build_and_test(outcome: engine.BuildOutcome, total: float) -> dict[str, float]:

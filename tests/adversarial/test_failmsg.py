@@ -1,0 +1,172 @@
+"""Failures say their cause on the first line.
+
+Real projects written into a temporary folder, built by the CLI with the real engine against the seed
+channel: a module that imports a package nobody declares, an entry point that raises, a build script
+that fails, a backend that cannot read setup.py. The first line of the error names the check (or
+build step) that failed and the last error line of its output; the log follows for context.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fastconda.cli import ExitCode, main
+from fastconda.settings import load_settings
+
+ABSENT = "absent_dependency_xyz"  # a module no package in the seed channel provides
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for this module's CLI builds (the build backend's environment is made once)."""
+    return tmp_path_factory.mktemp("failmsg-cache")
+
+
+@pytest.fixture
+def cli_env(cache: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    wheels = load_settings(overrides={"offline": True}).wheel_cache_dir
+    monkeypatch.setenv("FASTCONDA_CACHE_DIR", str(cache))
+    monkeypatch.setenv("FASTCONDA_WHEEL_CACHE", str(wheels))
+    return cache
+
+
+def hatch_project(root: Path, modules: dict[str, str], *, extra: str = "") -> Path:
+    """A real hatchling project `undecl-tool` with the package `undecl` and the entry point `undecl`."""
+    (root / "undecl").mkdir(parents=True)
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        '[project]\nname = "undecl-tool"\nversion = "0.1.0"\nlicense = "MIT"\n'
+        f"{extra}\n"
+        '[project.scripts]\nundecl = "undecl.server:main"\n\n'
+        '[tool.hatch.build.targets.wheel]\npackages = ["undecl"]\n'
+    )
+    for name, text in {"__init__.py": "", **modules}.items():
+        (root / "undecl" / name).write_text(text)
+    return root
+
+
+def build_cli(project: Path, seed_url: str, output: Path, *extra: str) -> int:
+    return main(["build", str(project), "-c", seed_url, "-o", str(output), "--offline", *extra])
+
+
+def first_line(err: str) -> str:
+    lines = [line for line in err.splitlines() if line.startswith("error: ")]
+    assert lines, err
+    return lines[0]
+
+
+SERVER = "import sys\n\n\ndef main():\n    print('usage: undecl INSTANCE')\n    sys.exit(0)\n"
+
+
+@pytest.mark.slow
+def test_undeclared_import_names_the_import_check_the_error_and_the_hint(
+    seed_url: str, tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = hatch_project(tmp_path / "p", {"__init__.py": f"import {ABSENT}\n", "server.py": SERVER})
+    output = tmp_path / "channel"
+    assert build_cli(project, seed_url, output) == ExitCode.FAILURE
+    err = capsys.readouterr().err
+    assert first_line(err) == (
+        f"error: test 'import undecl' failed: ModuleNotFoundError: No module named '{ABSENT}' "
+        f"(the project imports {ABSENT} but does not declare it)"
+    )
+    assert "PyRattlerBuildError" not in first_line(err)
+    assert not output.exists() or not list(output.rglob("*.conda"))
+
+
+@pytest.mark.slow
+def test_entry_point_that_imports_an_undeclared_module_names_its_help_check(
+    seed_url: str, tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the package imports fine; only the server module (what `undecl --help` runs) needs the absent module
+    project = hatch_project(tmp_path / "p", {"server.py": f"import {ABSENT}\n{SERVER}"})
+    assert build_cli(project, seed_url, tmp_path / "channel") == ExitCode.FAILURE
+    err = capsys.readouterr().err
+    assert first_line(err) == (
+        f"error: test 'undecl --help' failed: ModuleNotFoundError: No module named '{ABSENT}' "
+        f"(the project imports {ABSENT} but does not declare it)"
+    )
+    # the log tail follows, with the traceback, and the work folder with the engine's full log
+    assert 'undecl/server.py", line 1' in err
+    kept = Path(err.split("work folder kept: ")[1].split(" (", maxsplit=1)[0])
+    log = next(line for line in err.splitlines() if "full log: " in line).split("full log: ")[1].strip()
+    assert Path(log).is_relative_to(kept)
+    assert "+ undecl --help" in Path(log).read_text()
+
+
+@pytest.mark.slow
+def test_a_module_declared_as_an_extra_gets_no_undeclared_hint(
+    seed_url: str, tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the project declares the package in an extra: "does not declare it" would be wrong
+    extra = '\n[project.optional-dependencies]\nhw = ["absent-dependency-xyz"]\n'
+    project = hatch_project(tmp_path / "p", {"server.py": f"import {ABSENT}\n{SERVER}"}, extra=extra)
+    assert build_cli(project, seed_url, tmp_path / "channel") == ExitCode.FAILURE
+    err = capsys.readouterr().err
+    assert first_line(err) == (
+        f"error: test 'undecl --help' failed: ModuleNotFoundError: No module named '{ABSENT}'"
+    )
+
+
+@pytest.mark.slow
+def test_entry_point_that_raises_names_its_help_check_and_the_exception(
+    seed_url: str, tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = "def main():\n    raise RuntimeError('no serial line at /dev/ttyS9')\n"
+    project = hatch_project(tmp_path / "p", {"server.py": server})
+    assert build_cli(project, seed_url, tmp_path / "channel") == ExitCode.FAILURE
+    err = capsys.readouterr().err
+    assert first_line(err) == "error: test 'undecl --help' failed: RuntimeError: no serial line at /dev/ttyS9"
+    assert "Traceback (most recent call last):" in err  # the context follows
+
+
+OWN_RECIPE = """
+package:
+  name: undecl-tool
+  version: "0.1.0"
+source:
+  path: ..
+build:
+  noarch: python
+  script: $PYTHON -m pip install . --no-deps --no-build-isolation --no-compile -q
+requirements:
+  host: [python, pip]
+  run: [python]
+"""
+
+
+@pytest.mark.slow
+def test_failing_build_script_names_the_command_and_pips_error(
+    seed_url: str, tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the project's own recipe forgot the build backend in host: pip cannot import it
+    project = hatch_project(tmp_path / "p", {"server.py": SERVER})
+    (project / "recipe").mkdir()
+    (project / "recipe" / "recipe.yaml").write_text(OWN_RECIPE)
+    assert build_cli(project, seed_url, tmp_path / "channel") == ExitCode.FAILURE
+    err = capsys.readouterr().err
+    assert first_line(err) == (
+        "error: build '$PREFIX/bin/python -m pip install . --no-deps --no-build-isolation --no-compile -q' "
+        "failed: ModuleNotFoundError: No module named 'hatchling'"
+    )
+
+
+def test_sdist_failure_names_the_backends_error(
+    tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "p"
+    (project / "syn").mkdir(parents=True)
+    (project / "syn" / "__init__.py").write_text("")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "setuptools.build_meta"\n'
+    )
+    (project / "setup.py").write_text(
+        'from setuptools import setup\nsetup(name="syn-tool", version="0.1", packages=["syn"]\n'
+    )
+    code = main(["build", str(project), "-c", str(tmp_path), "-o", str(tmp_path / "out"), "--offline"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.FAILURE
+    assert first_line(err) == "error: sdist failed: SyntaxError: '(' was never closed"
+    assert "CommandError(" not in err
