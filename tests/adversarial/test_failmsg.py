@@ -1,4 +1,4 @@
-"""Failures say their cause on the first line.
+"""Failures say their cause on the first line; `fastconda build --render` shows the recipe without building.
 
 Real projects written into a temporary folder, built by the CLI with the real engine against the seed
 channel: a module that imports a package nobody declares, an entry point that raises, a build script
@@ -14,6 +14,7 @@ import pytest
 
 from fastconda.cli import ExitCode, main
 from fastconda.settings import load_settings
+from tests.helpers import snapshot
 
 ABSENT = "absent_dependency_xyz"  # a module no package in the seed channel provides
 
@@ -170,3 +171,72 @@ def test_sdist_failure_names_the_backends_error(
     assert code == ExitCode.FAILURE
     assert first_line(err) == "error: sdist failed: SyntaxError: '(' was never closed"
     assert "CommandError(" not in err
+
+
+# --render: the recipe the build would hand to the engine, and nothing else
+
+
+def test_render_prints_the_final_recipe_and_touches_no_channel(
+    tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = hatch_project(tmp_path / "p", {"server.py": SERVER})
+    channel = tmp_path / "channel"
+    channel.mkdir()
+    before = snapshot(channel)
+    code = main(["build", str(project), "-c", str(channel), "--offline", "--render"])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.OK, err
+    assert "name: undecl-tool" in out
+    assert "python fastconda_check.py undecl" in out  # the facility rules' test script
+    assert "undecl --help" in out
+    assert "--no-build-isolation" in out
+    assert snapshot(channel) == before
+    assert not Path("output-channel").exists()  # the default output channel is not created either
+
+
+def drop_source(recipe: str) -> list[str]:
+    return [line for line in recipe.splitlines() if "file://" not in line and "sha256:" not in line]
+
+
+def test_render_writes_the_recipe_to_a_file(
+    tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = hatch_project(tmp_path / "p", {"server.py": SERVER})
+    target = tmp_path / "rendered" / "recipe.yaml"
+    target.parent.mkdir()
+    code = main(["build", str(project), "-c", str(tmp_path), "--offline", "--render", "-o", str(target)])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.OK, err
+    text = target.read_text()
+    assert "python fastconda_check.py undecl" in text
+    assert "python fastconda_check.py" not in out  # written, not printed
+    assert sorted(p.name for p in target.parent.iterdir()) == ["recipe.yaml"]  # no temp file left
+    assert target.stat().st_mode & 0o044 == 0o044  # others can read it
+    # '-' is stdout
+    assert main(["build", str(project), "-c", str(tmp_path), "--offline", "--render", "-o", "-"]) == 0
+    out, err = capsys.readouterr()
+    # the same recipe; only its source, an sdist made in a scratch folder (removed, the note says), differs
+    assert drop_source(out) == drop_source(text)
+    assert "the recipe's source is the sdist made in" in err
+
+
+def test_render_of_a_projects_own_meta_yaml_prints_the_converted_recipe(
+    tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = hatch_project(tmp_path / "p", {"server.py": SERVER})
+    (project / "recipe").mkdir()
+    (project / "recipe" / "meta.yaml").write_text(
+        '{% set version = "0.1.0" %}\npackage:\n  name: undecl-tool\n  version: {{ version }}\n'
+        "source:\n  path: ..\nbuild:\n  noarch: python\n  script: {{ PYTHON }} -m pip install . -vv\n"
+        "requirements:\n  host:\n    - python\n    - pip\n    - hatchling\n  run:\n    - python\n"
+    )
+    code = main(["build", str(project), "-c", str(tmp_path), "--offline", "--render"])
+    out, err = capsys.readouterr()
+    assert code == ExitCode.OK, err
+    assert "${{ version }}" in out or "version: 0.1.0" in out
+    assert "${{ PYTHON }}" in out or "$PYTHON" in out  # v1 syntax: converted
+
+
+def test_build_help_documents_render(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["build", "--help"]) == 0
+    assert "--render" in capsys.readouterr().out

@@ -44,6 +44,20 @@ def via_recipe(
     return [p.path for p in outcome.packages], outcome.tests, recipe_text
 
 
+def render(
+    project: Project,
+    options: BuildOptions,
+    recipe_file: Path | None,
+    work: Path,
+    *,
+    clock: Clock,
+    notes: list[str],
+) -> str:
+    """The recipe :func:`via_recipe` would hand to the engine, made the same way (``build --render``)."""
+    path = _recipe(project, recipe_file, work, options=options, clock=clock, notes=notes)
+    return path.read_text(encoding="utf-8")
+
+
 def _recipe(
     project: Project,
     recipe_file: Path | None,
