@@ -240,3 +240,31 @@ def test_render_of_a_projects_own_meta_yaml_prints_the_converted_recipe(
 def test_build_help_documents_render(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["build", "--help"]) == 0
     assert "--render" in capsys.readouterr().out
+
+
+# fastconda test: the same first-line rule for its checks
+
+
+def test_fastconda_test_failures_name_the_check_and_its_error_first(
+    seed_channel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fastconda.wheel import WheelOptions, wheel_to_conda
+    from tests.wheel.wheelmaker import make_wheel
+
+    wheel = make_wheel(
+        tmp_path,
+        "broken_pkg",
+        files={
+            "broken_pkg/__init__.py": f"import {ABSENT}\n",
+            "tool_pkg/__init__.py": "def main():\n    raise AttributeError('QUALITY_EVENT')\n",
+        },
+        entry_points="[console_scripts]\ntool = tool_pkg:main\n",
+    )
+    package = wheel_to_conda(wheel, tmp_path / "out", WheelOptions()).path
+    assert main(["test", str(package), "-c", str(seed_channel), "--no-pip-check"]) == ExitCode.FAILURE
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: import broken_pkg failed: ModuleNotFoundError: No module named '{ABSENT}' "
+        f"(the project imports {ABSENT} but does not declare it)",
+        "error: entry-point 'tool --help' failed: AttributeError: QUALITY_EVENT",
+    ]
