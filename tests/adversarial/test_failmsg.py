@@ -171,6 +171,9 @@ def test_sdist_failure_names_the_backends_error(
     assert code == ExitCode.FAILURE
     assert first_line(err) == "error: sdist failed: SyntaxError: '(' was never closed"
     assert "CommandError(" not in err
+    log = Path(err.split("full log: ")[1].split()[0])  # the backend's whole output, in the kept work folder
+    assert "SyntaxError: '(' was never closed" in log.read_text()
+    assert log.parent.parent.name == "work"
 
 
 # --render: the recipe the build would hand to the engine, and nothing else

@@ -86,7 +86,15 @@ def _recipe(
             return cxxbuild.write_server_recipe(server, work / "recipe")
     with prewarmed(options.caches) as grayskull:  # imports itself while the sdist is built
         with clock.phase("sdist", f"building the sdist of {project.root.name}"):
-            tarball = sdist.build_sdist(project.root, work / "sdist", caches=options.caches)
+            try:
+                tarball = sdist.build_sdist(project.root, work / "sdist", caches=options.caches)
+            except sdist.BackendError as exc:  # the message shows a tail: keep all of it with the work folder
+                log = work / "sdist.log"
+                with contextlib.suppress(OSError):
+                    log.write_text(exc.output + "\n", encoding="utf-8")
+                    msg = f"{exc}\n  full log: {log}"
+                    raise sdist.BackendError(msg, exc.output) from None
+                raise
         with clock.phase("recipe", f"grayskull on {tarball.name}"):
             meta = grayskull.generate(tarball, work / "grayskull")
     with clock.phase("convert", "meta.yaml → recipe.yaml, facility rules"):

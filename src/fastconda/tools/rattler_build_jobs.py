@@ -40,6 +40,10 @@ _COMPILER_ERROR = re.compile(r": (?:fatal )?error: |^\w+: FAILED: |CMake Error")
 # the engine's line when a build or test script exits non-zero; its next message names the prefix
 _SCRIPT_FAILED = re.compile(r"^Script failed with status (-?\d+)")
 _PREFIX = re.compile(r"^\s*Prefix: (/\S.*?)\s*$", re.MULTILINE)
+# what the engine logs after a failure: indexing its scratch channel
+_INDEXING = re.compile(
+    r"^info: (?:Adding \d+ packages to subdir|Successfully added \d+ packages|Writing repodata to)"
+)
 # the engine's full log of a failed build, next to the packages' work folder
 LOG_NAME = "rattler-build.log"
 # the engine's message when the build, host or test environment has no solution
@@ -257,7 +261,8 @@ def _build_recipe_here(
             for variant in rendered
         ]
     except RattlerBuildError as exc:
-        lines = "\n".join(events.log).splitlines()
+        # the tail ends with the failure, not with the engine indexing its scratch channel (full log kept)
+        lines = [line for line in "\n".join(events.log).splitlines() if not _INDEXING.match(line)]
         tail = "\n".join(f"    {line}" for line in lines[-30:])
         in_tests = test and events.test_started() is not None
         failure = script_failure(events.log)
