@@ -271,3 +271,77 @@ def test_fastconda_test_failures_name_the_check_and_its_error_first(
         f"(the project imports {ABSENT} but does not declare it)",
         "error: entry-point 'tool --help' failed: AttributeError: QUALITY_EVENT",
     ]
+
+
+# the error line, from real tools' output
+
+
+PIP_BACKEND_FAILED = """\
+  error: subprocess-exited-with-error
+
+  \u00d7 Building wheel for undecl-tool (pyproject.toml) did not run successfully.
+  │ exit code: 1
+  ╰─> [12 lines of output]
+      Traceback (most recent call last):
+        File "/x/_in_process.py", line 389, in <module>
+          main()
+        File "/x/setup.py", line 3, in <module>
+          raise RuntimeError("no compiler for the extension")
+      RuntimeError: no compiler for the extension
+      [end of output]
+
+  note: This error originates from a subprocess, and is likely not a problem with pip.
+  ERROR: Failed building wheel for undecl-tool
+ERROR: Failed to build installable wheels for some pyproject.toml based projects (undecl-tool)
+"""
+
+CHAINED = """\
+Traceback (most recent call last):
+  File "server.py", line 3, in main
+    import tango
+ImportError: libtango.so.9: cannot open shared object file
+
+During handling of the above exception, another exception occurred:
+
+Traceback (most recent call last):
+  File "server.py", line 5, in main
+    raise SystemError("PyTango is broken")
+SystemError: PyTango is broken
+"""
+
+COMPILER = """\
+[1/4] Building CXX object CMakeFiles/Sensor.dir/Sensor.cpp.o
+FAILED: CMakeFiles/Sensor.dir/Sensor.cpp.o
+/src/Sensor.cpp:12:5: error: 'Tango::DevStat' has not been declared
+/src/Sensor.cpp:40:1: error: expected '}' at end of input
+ninja: build stopped: subcommand failed.
+"""
+
+
+@pytest.mark.parametrize(
+    ("output", "expected"),
+    [
+        (PIP_BACKEND_FAILED, "RuntimeError: no compiler for the extension"),
+        (CHAINED, "SystemError: PyTango is broken"),
+        (COMPILER, "/src/Sensor.cpp:12:5: error: 'Tango::DevStat' has not been declared"),
+        (
+            "CMake Error at CMakeLists.txt:5 (find_package):\n  Could not find a package configuration file "
+            'provided by "Tango"\n',
+            "CMake Error at CMakeLists.txt:5 (find_package): Could not find a package configuration file "
+            'provided by "Tango"',
+        ),
+        (
+            "Server: error while loading shared libraries: libtango.so.9\n",
+            "Server: error while loading shared libraries: libtango.so.9",
+        ),
+        (
+            "usage: tool [-h]\nbash: line 3: tool: command not found\n",
+            "bash: line 3: tool: command not found",
+        ),
+        ("", ""),
+    ],
+)
+def test_the_error_line_is_the_cause_not_the_tools_closing_words(output: str, expected: str) -> None:
+    from fastconda._failure import last_error_line
+
+    assert last_error_line(output.splitlines()) == expected
