@@ -95,6 +95,9 @@ def test_entry_point_that_imports_an_undeclared_module_names_its_help_check(
     log = next(line for line in err.splitlines() if "full log: " in line).split("full log: ")[1].strip()
     assert Path(log).is_relative_to(kept)
     assert "+ undecl --help" in Path(log).read_text()
+    # `fastconda cache clean` removes the kept folder, log included
+    assert main(["cache", "clean"]) == ExitCode.OK
+    assert not kept.exists()
 
 
 @pytest.mark.slow
