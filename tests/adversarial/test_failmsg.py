@@ -348,3 +348,22 @@ def test_the_error_line_is_the_cause_not_the_tools_closing_words(output: str, ex
     from fastconda._failure import last_error_line
 
     assert last_error_line(output.splitlines()) == expected
+
+
+@pytest.mark.slow
+def test_fastconda_test_names_the_failed_carried_test_and_its_error(
+    seed_url: str, tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # built without its tests, then tested: the tests the package carries fail in the engine's test run
+    project = hatch_project(tmp_path / "p", {"server.py": f"import {ABSENT}\n{SERVER}"})
+    output = tmp_path / "channel"
+    assert build_cli(project, seed_url, output, "--no-test") == ExitCode.OK
+    package = next(output.rglob("undecl-tool-*.conda"))
+    capsys.readouterr()
+    code = main(["test", str(package), "-c", seed_url, "--no-pip-check", "--no-entry-points"])
+    assert code == ExitCode.FAILURE
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error: ")]
+    assert errors == [
+        f"error: package-test 'undecl --help' failed: ModuleNotFoundError: No module named '{ABSENT}' "
+        f"(the project imports {ABSENT} but does not declare it)"
+    ]

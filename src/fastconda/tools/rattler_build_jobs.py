@@ -55,12 +55,14 @@ _ENGINE_CHATTER = ("Adding ", "Successfully added", "Writing repodata", "Could n
 class _Events:
     """Receives rattler-build's progress callbacks; keeps the log for error messages."""
 
-    def __init__(self, progress: Progress, phase: str) -> None:
+    def __init__(self, progress: Progress, phase: str, tested: Sequence[str] = ()) -> None:
         self.progress = progress
         self.phase = phase
         self.log: list[str] = []
         self.times: list[float] = []  # when each log line arrived
         self.steps: list[tuple[float, str]] = []
+        self.tested = tested  # the packages under test (a list the build fills as it renders)
+        self._cause: tuple[str, str] | None = None
 
     def on_download_start(self, event: Any) -> None:
         pass
@@ -85,6 +87,20 @@ class _Events:
             self.times.append(time.perf_counter())
             if message.startswith(TEST_MARKERS):  # the engine emits no build step events: its log tells
                 self.steps.append((time.perf_counter(), "test"))
+            if self._cause is None and _PREFIX.search(message):
+                # a failed script's report: its environment still exists now (a package test's is a
+                # temporary one, removed before the engine returns), and a missing module's hint reads it
+                cause = self.failure_cause()
+                self._cause = cause if cause[0] else None
+
+    def failure_cause(self) -> tuple[str, str]:
+        """(check, error line) of the failed build or test script; ``("", "")`` when no script failed."""
+        if self._cause is not None:
+            return self._cause
+        failure = script_failure(self.log)
+        if failure is None:
+            return "", ""
+        return failure.cause(tested=self.tested if self.test_started() is not None else None)
 
 
 def test_steps(events: _Events, end: float, *, failed: bool) -> tuple[TestStep, ...]:
@@ -190,22 +206,20 @@ def _test_package_here(package: Path, *, channels: Sequence[str], progress: Prog
     if not loaded.test_count:
         return ()
     _forget_unpacked(package.name.removesuffix(".conda").removesuffix(".tar.bz2"))
-    events = _Events(progress, f"test {package.name}")
+    events = _Events(progress, f"test {package.name}", tested=[loaded.name])
     started = time.perf_counter()
     try:
         results = loaded.run_tests(channel=list(channels), progress_callback=events)
     except RattlerBuildError as exc:  # the test environment could not be made, or a test failed
         steps = test_steps(events, time.perf_counter(), failed=True)
-        failure = script_failure(events.log)
-        if steps and failure is not None:
-            steps = _with_error(steps, failure.cause(tested=[loaded.name])[1])
+        if steps and (error := events.failure_cause()[1]):
+            steps = _with_error(steps, error)
         tail = tuple(f"{line}" for line in "\n".join(events.log).splitlines()[-30:])
         return steps or (TestStep("package tests", False, time.perf_counter() - started, (str(exc), *tail)),)
     passed = all(result.success for result in results)
-    failure = script_failure(events.log) if not passed else None
-    if failure is not None:
+    if not passed and (error := events.failure_cause()[1]):
         steps = test_steps(events, time.perf_counter(), failed=True)
-        return _with_error(steps, failure.cause(tested=[loaded.name])[1]) if steps else ()
+        return _with_error(steps, error) if steps else ()
     return test_steps(events, time.perf_counter(), failed=not passed) or tuple(
         TestStep(f"package test {r.test_index}", r.success, 0.0, tuple(r.output)) for r in results
     )
@@ -234,9 +248,9 @@ def _build_recipe_here(
 ) -> BuildOutcome:
     from rattler_build import RattlerBuildError, Stage0Recipe, ToolConfiguration, VariantConfig
 
-    events = _Events(progress, f"build {recipe.parent.name or recipe.name}")
-    started = time.perf_counter()
     names: list[str] = []  # the packages being built: a test failure's hint tells them from others
+    events = _Events(progress, f"build {recipe.parent.name or recipe.name}", tested=names)
+    started = time.perf_counter()
     try:
         stage0 = Stage0Recipe.from_file(recipe)
         variants = VariantConfig.from_file(variant_config) if variant_config else None
@@ -265,8 +279,7 @@ def _build_recipe_here(
         lines = [line for line in "\n".join(events.log).splitlines() if not _INDEXING.match(line)]
         tail = "\n".join(f"    {line}" for line in lines[-30:])
         in_tests = test and events.test_started() is not None
-        failure = script_failure(events.log)
-        check, error = failure.cause(tested=names if in_tests else None) if failure else ("", "")
+        check, error = events.failure_cause()
         # the cause first: the failed command's error line; then the engine's own words and the log
         msg = f"rattler-build failed on {recipe}: {exc}"
         if check:
