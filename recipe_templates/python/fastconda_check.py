@@ -7,12 +7,15 @@ RECORD here, in the test environment, by fastconda_toplevel.py (fastconda.testin
 next to this file), so what is tested is what was installed, PEP 420 namespace packages included.
 Then verifies that every requirement of every installed distribution is installed in a matching
 version (markers evaluated, extras only where requested): the check `pip check` makes, without
-starting pip (~1 s saved per package test). Exits 1 listing every problem.
+starting pip (~1 s saved per package test). Exits 1 listing every problem: a failed import's
+traceback, then one summary line per problem, `FAILED <check>: <error>` (the check is `import MODULE`
+or `pip check`), which fastconda reads to name the check that failed.
 """
 
 import importlib
 import importlib.metadata as metadata
 import sys
+import traceback
 
 try:
     from packaging.requirements import InvalidRequirement, Requirement
@@ -29,15 +32,15 @@ def installed_modules(name, problems):
     try:
         dist = metadata.distribution(name)
     except metadata.PackageNotFoundError:
-        problems.append(f"distribution {name} is not installed (no {name}-*.dist-info here)")
+        problems.append(f"FAILED import {name}: distribution {name} is not installed (no {name}-*.dist-info here)")
         return []
     files = dist.files
     if files is None:
-        problems.append(f"distribution {name} {dist.version} has no RECORD: what did it install?")
+        problems.append(f"FAILED import {name}: distribution {name} {dist.version} has no RECORD: what did it install?")
         return []
     modules = list(top_level_modules(str(f) for f in files))
     if not modules:
-        problems.append(f"distribution {name} {dist.version} installed no importable module")
+        problems.append(f"FAILED import {name}: distribution {name} {dist.version} installed no importable module")
     else:
         print(f"{name} {dist.version} installed: {' '.join(modules)}")
     return modules
@@ -53,7 +56,10 @@ def main(argv):
             importlib.import_module(module)
             print(f"import {module}: ok")
         except Exception as exc:  # report every failing import, not just the first
-            problems.append(f"import {module} failed: {type(exc).__name__}: {exc}")
+            print(f"import {module} failed:", file=sys.stderr)
+            traceback.print_exc()
+            error = traceback.format_exception_only(type(exc), exc)[-1].strip()
+            problems.append(f"FAILED import {module}: {error}")
     installed = {}
     for dist in metadata.distributions():
         name = dist.metadata["Name"]
@@ -64,16 +70,21 @@ def main(argv):
             try:
                 req = Requirement(line)
             except InvalidRequirement as exc:
-                problems.append(f"{key}: invalid requirement {line!r}: {exc}")
+                problems.append(f"FAILED pip check: {key}: invalid requirement {line!r}: {exc}")
                 continue
             if req.marker is not None and not req.marker.evaluate({"extra": ""}):
                 continue
             found = installed.get(canonicalize_name(req.name))
             version = found.version if found is not None else None
             if version is None:
-                problems.append(f"{key} {dist.version} requires {req.name}, which is not installed.")
+                problems.append(
+                    f"FAILED pip check: {key} {dist.version} requires {req.name}, which is not installed."
+                )
             elif req.specifier and not req.specifier.contains(version, prereleases=True):
-                problems.append(f"{key} {dist.version} has requirement {req}, but you have {req.name} {version}.")
+                problems.append(
+                    f"FAILED pip check: {key} {dist.version} has requirement {req}, "
+                    f"but you have {req.name} {version}."
+                )
     for problem in problems:
         print(problem, file=sys.stderr)
     if not problems:

@@ -40,12 +40,17 @@ class WheelError(FastcondaError):
 class EngineError(FastcondaError):
     """The rattler-build engine failed to render, build or test a recipe.
 
-    ``tests`` holds the package-test steps that ran (the last one failed) when the tests failed.
+    ``tests`` holds the package-test steps that ran (the last one failed) when the tests failed;
+    ``check`` names the command or test check that failed, when the log tells (the message's first
+    line is then that check's error).
     """
 
-    def __init__(self, message: str, *, tests: tuple[TestStep, ...] = (), unsolvable: bool = False) -> None:
+    def __init__(
+        self, message: str, *, tests: tuple[TestStep, ...] = (), unsolvable: bool = False, check: str = ""
+    ) -> None:
         self.tests = tests
         self.unsolvable = unsolvable  # an environment had no solution in the given channels
+        self.check = check
         super().__init__(message)
 
     @property
@@ -70,6 +75,8 @@ class BuildFailed(FastcondaError):
 
     ``phases`` (seconds of each phase that ran) and ``tests`` (package-test steps) show CI reports
     (JUnit) how far the build got; :meth:`with_phases` makes the error the build raises in the end.
+    ``check`` names the command or test check of the phase that failed, when known: the first line
+    reads ``test 'X --help' failed: <its error line>``.
     """
 
     def __init__(
@@ -79,16 +86,28 @@ class BuildFailed(FastcondaError):
         *,
         tests: tuple[TestStep, ...] = (),
         phases: Mapping[str, float] | None = None,
+        check: str = "",
     ) -> None:
         self.phase = phase
         self.reason = message
         self.phases: dict[str, float] = dict(phases or {})
         self.tests = tests
-        super().__init__(f"{phase} failed: {message}")
+        self.check = check
+        super().__init__(f"{phase} '{check}' failed: {message}" if check else f"{phase} failed: {message}")
 
     def with_phases(self, phases: Mapping[str, float]) -> BuildFailed:
         """The same failure, with *phases* under the ones it already carries."""
-        return BuildFailed(self.phase, self.reason, tests=self.tests, phases={**phases, **self.phases})
+        return self.with_reason(self.reason, phases={**phases, **self.phases})
+
+    def with_reason(self, reason: str, *, phases: Mapping[str, float] | None = None) -> BuildFailed:
+        """The same failure (phase, check, tests) with another message (and *phases*, if given)."""
+        return BuildFailed(
+            self.phase,
+            reason,
+            tests=self.tests,
+            phases=self.phases if phases is None else phases,
+            check=self.check,
+        )
 
 
 class PackageTestError(FastcondaError):

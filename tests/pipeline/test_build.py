@@ -386,5 +386,7 @@ def test_check_script_does_what_pip_check_does_and_imports(seed_url: str, tmp_pa
     )
     bad = subprocess.run([python, script, "no_such_module"], capture_output=True, text=True, check=False)
     assert bad.returncode == 1
-    assert "import no_such_module failed: ModuleNotFoundError" in bad.stderr
-    assert "broken 1.0 requires absent-pkg, which is not installed." in bad.stderr
+    # a summary line per problem names the check (fastconda reads them), after the import's traceback
+    assert "FAILED import no_such_module: ModuleNotFoundError: No module named 'no_such_module'" in bad.stderr
+    assert bad.stderr.index("Traceback (most recent call last):") < bad.stderr.index("FAILED import")
+    assert "FAILED pip check: broken 1.0 requires absent-pkg, which is not installed." in bad.stderr

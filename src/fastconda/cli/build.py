@@ -12,7 +12,9 @@ from fastconda.errors import FastcondaError
 from fastconda.settings import load_settings
 
 if TYPE_CHECKING:
-    from fastconda.pipeline.options import BuildResult
+    from fastconda.pipeline.options import BuildOptions, BuildResult
+
+DEFAULT_OUTPUT = Path("output-channel")
 
 
 def register(
@@ -26,7 +28,10 @@ def register(
             "Python projects: sdist → grayskull → convert → facility rules → rattler-build (build + test) → "
             "channel. CMake C++ Tango servers: recipe from fastconda's C++ template (compilers, cmake, ninja,"
             " cpptango; tests --help and a -nodb start) → rattler-build → channel. A project's own "
-            "recipe/recipe.yaml or meta.yaml is used when present."
+            "recipe/recipe.yaml or meta.yaml is used when present. --render makes the recipe the same way "
+            "and prints it (or writes it to -o FILE) without building. A failed build's first error line "
+            "names the step or test that failed and its error; its work folder and the engine's full log are "
+            "kept (the error says where) until the next successful build or `fastconda cache clean`."
         ),
     )
     parser.add_argument("path", type=Path, nargs="?", default=Path(), metavar="PATH")
@@ -34,7 +39,15 @@ def register(
         "-c", "--channel", action="append", dest="channels", metavar="CHANNEL",
         help="channel to build against (repeat; only these are used; default: the configured channels)",
     )  # fmt: skip
-    parser.add_argument("-o", "--output", type=Path, default=Path("output-channel"), help="channel to add to")
+    parser.add_argument(
+        "-o", "--output", type=Path, metavar="OUTPUT",
+        help="channel to add to (default: output-channel); with --render: the file to write, '-' for stdout",
+    )  # fmt: skip
+    parser.add_argument(
+        "--render", action="store_true",
+        help="print the final recipe.yaml (after the facility rules) and exit: nothing is built, no channel "
+        "is touched; -o FILE writes it there instead (atomically)",
+    )  # fmt: skip
     parser.add_argument("--recipe", type=Path, help="use this recipe.yaml or meta.yaml")
     parser.add_argument("--no-test", action="store_true", help="do not run the package tests")
     parser.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
@@ -70,7 +83,7 @@ def _build(args: argparse.Namespace, ui: Ui) -> int:
     chosen = args.channels or list(settings.channels)
     options = BuildOptions(
         channels=tuple(as_channel_url(c) for c in chosen),
-        output=args.output,
+        output=args.output if args.output is not None and not args.render else DEFAULT_OUTPUT,
         cache_dir=settings.cache_dir,
         wheel_cache=settings.wheel_cache_dir,
         recipe=args.recipe,
@@ -82,6 +95,8 @@ def _build(args: argparse.Namespace, ui: Ui) -> int:
         rules=Rules(require_noarch=not args.allow_arch),
         via=args.via,
     )
+    if args.render:
+        return _render(args, options, ui)
     try:
         with ui.progress() as progress:
             result = build_project(args.path, options, progress=progress)
@@ -99,8 +114,36 @@ def _build(args: argparse.Namespace, ui: Ui) -> int:
         if result.skipped
         else f"built in {sum(result.phases.values()):.1f} s ({phases})"
     )
-    human = f"{result.package} {state}\n  sha256 {result.sha256}\n  channel {channel_url(args.output)}"
+    human = f"{result.package} {state}\n  sha256 {result.sha256}\n  channel {channel_url(options.output)}"
     ui.result(result.to_json(), human)
+    return ExitCode.OK
+
+
+def _render(args: argparse.Namespace, options: BuildOptions, ui: Ui) -> int:
+    """``--render``: the final recipe on stdout, or written to ``-o FILE``; notes on stderr."""
+    from fastconda._files import write_text_atomic
+    from fastconda.errors import RecipeError
+    from fastconda.pipeline.build import render_project
+
+    with ui.progress() as progress:
+        rendered = render_project(args.path, options, progress=progress)
+    for note in rendered.notes:
+        ui.info(f"note: {note}")
+    target: Path | None = args.output if args.output is not None and str(args.output) != "-" else None
+    if target is not None:
+        try:
+            write_text_atomic(target, rendered.text)
+        except OSError as exc:
+            msg = f"cannot write the recipe to {target}: {exc.strerror or exc}"
+            raise RecipeError(msg) from None
+    data = {"recipe": rendered.text, "file": str(target) if target else None, "notes": list(rendered.notes)}
+    if ui.json_output:
+        ui.result(data, "")
+    elif target is None:
+        ui.stdout.write(rendered.text)
+        ui.stdout.flush()
+    else:
+        ui.info(f"recipe written to {target}")
     return ExitCode.OK
 
 

@@ -86,8 +86,10 @@ def _test(args: argparse.Namespace, ui: Ui) -> int:
         mark = {Outcome.PASSED: "ok  ", Outcome.FAILED: "FAIL", Outcome.SKIPPED: "skip"}[check.outcome]
         note = f" ({check.output})" if check.outcome is Outcome.SKIPPED else ""
         lines.append(f"{mark} {check.kind}: {check.name} [{check.seconds:.2f} s]{note}")
-    for check in result.failures:
-        ui.error(f"{check.kind} {check.name} failed:\n" + _indent(check.output))
+    for check in result.failures:  # the cause on the first line, the output below
+        name = f"'{check.name}'" if " " in check.name else check.name
+        error = check.error or check.output.strip().partition("\n")[0]
+        ui.error(f"{check.kind} {name} failed: {error}\n" + _indent(check.output))
     passed = sum(c.outcome is Outcome.PASSED for c in result.checks)
     summary = (
         f"{result.name} {result.version} {result.build}: {passed} passed, {len(result.failures)} failed "

@@ -12,14 +12,16 @@ build of the same project or ``fastconda cache clean``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import tempfile
 from pathlib import Path
 
 from fastconda.channel import local as channels
 from fastconda.errors import BuildFailed, ProjectError, SettingsError
 from fastconda.pipeline.options import BuildOptions, BuildResult, Clock, parse_pins
 from fastconda.pipeline.project import Kind, Project, detect
-from fastconda.pipeline.recipe_route import via_recipe
+from fastconda.pipeline.recipe_route import render, via_recipe
 from fastconda.pipeline.record import inputs_key, still_there
 from fastconda.pipeline.workdir import check_writable, work_folder
 from fastconda.progress import Progress, null_progress
@@ -61,6 +63,43 @@ def build_project(path: Path, options: BuildOptions, *, progress: Progress = nul
     if clock.interrupted:  # too late to stop: the package is in, and recorded, and now we stop
         raise KeyboardInterrupt
     return result
+
+
+@dataclasses.dataclass(frozen=True)
+class RenderedRecipe:
+    """The final recipe of a project, and what the steps that made it noted."""
+
+    text: str
+    notes: tuple[str, ...]
+    phases: dict[str, float]
+
+
+def render_project(
+    path: Path, options: BuildOptions, *, progress: Progress = null_progress
+) -> RenderedRecipe:
+    """The recipe ``fastconda build`` would hand to the engine for *path*: the same steps (sdist →
+    grayskull → convert → facility rules, the project's own recipe converted, or the C++ template),
+    without the engine and without touching the output channel or the build records.
+
+    Its scratch folder is a temporary one, not a build's work folder: rendering must not remove a
+    failed build's work folder that someone may be looking at.
+    """
+    project = detect(path)
+    if options.via == "wheel":
+        msg = f"{project.root}: --via wheel builds without a recipe; --render shows the recipe route's"
+        raise SettingsError(msg)
+    parse_pins(options.pins)
+    clock = Clock(progress)
+    notes: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="fastconda-render-") as scratch:
+        text = render(
+            project, options, options.recipe or project.recipe, Path(scratch), clock=clock, notes=notes
+        )
+        if scratch in text:
+            notes.append(
+                f"the recipe's source is the sdist made in {scratch}, removed now (a build makes it again)"
+            )
+    return RenderedRecipe(text, tuple(notes), dict(clock.phases))
 
 
 def _build(

@@ -53,6 +53,20 @@ def via_recipe(
     return [p.path for p in outcome.packages], outcome.tests, recipe_text
 
 
+def render(
+    project: Project,
+    options: BuildOptions,
+    recipe_file: Path | None,
+    work: Path,
+    *,
+    clock: Clock,
+    notes: list[str],
+) -> str:
+    """The recipe :func:`via_recipe` would hand to the engine, made the same way (``build --render``)."""
+    path = _recipe(project, recipe_file, work, options=options, clock=clock, notes=notes)
+    return path.read_text(encoding="utf-8")
+
+
 def _recipe(
     project: Project,
     recipe_file: Path | None,
@@ -83,7 +97,15 @@ def _recipe(
         refuse_scripts(project, options.rules)  # whatever grayskull and convert make of the project
     with prewarmed(options.caches) as grayskull:  # imports itself while the sdist is built
         with clock.phase("sdist", f"building the sdist of {project.root.name}"):
-            tarball = sdist.build_sdist(project.root, work / "sdist", caches=options.caches)
+            try:
+                tarball = sdist.build_sdist(project.root, work / "sdist", caches=options.caches)
+            except sdist.BackendError as exc:  # the message shows a tail: keep all of it with the work folder
+                log = work / "sdist.log"
+                with contextlib.suppress(OSError):
+                    log.write_text(exc.output + "\n", encoding="utf-8")
+                    msg = f"{exc}\n  full log: {log}"
+                    raise sdist.BackendError(msg, exc.output) from None
+                raise
         with clock.phase("recipe", f"grayskull on {tarball.name}"):
             meta = grayskull.generate(tarball, work / "grayskull")
     with clock.phase("convert", "meta.yaml → recipe.yaml, facility rules"):
@@ -169,7 +191,8 @@ def _run_engine(  # noqa: PLR0917
         message = str(exc)
         if exc.unsolvable and variants is not None:
             message += "\n" + cxxbuild.MISSING_TOOLCHAIN_HINT
-        raise BuildFailed("test" if exc.in_tests else "build", message, tests=exc.tests) from None
+        phase = "test" if exc.in_tests else "build"
+        raise BuildFailed(phase, message, tests=exc.tests, check=exc.check) from None
 
 
 def _split_build_and_test(outcome: engine.BuildOutcome, total: float) -> dict[str, float]:

@@ -57,12 +57,9 @@ def work_folder(cache_dir: Path, project: Project) -> Iterator[Path]:
             yield work
     except BuildFailed as exc:
         _prune_work(base, name, keep=KEEP_FAILED)
-        kept = BuildFailed(
-            exc.phase,
+        kept = exc.with_reason(
             f"{exc.reason}\n  work folder kept: {work} (removed by the next successful build of "
-            "this project or `fastconda cache clean`)",
-            tests=exc.tests,
-            phases=exc.phases,
+            "this project or `fastconda cache clean`)"
         )
         raise kept from None
     except BaseException:

@@ -23,6 +23,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from fastconda._failure import last_error_line, missing_module_hint
 from fastconda._proc import run
 from fastconda.channel import local as channels_
 from fastconda.channel.index import PACKAGE_SUFFIXES
@@ -74,6 +75,8 @@ class CheckResult:
     seconds: float
     #: the check's output (on failure), or why it was skipped
     output: str = ""
+    #: on failure: the line of the output that says why (a traceback's last line, ...), with a hint
+    error: str = ""
 
     @property
     def failed(self) -> bool:
@@ -139,16 +142,28 @@ class _Runner:
     env: dict[str, str]
     cwd: Path
     timeout: float
+    prefix: Path | None = None  # the environment: a missing module's hint reads its records
+    tested: tuple[str, ...] = ()  # the package under test
+
+    def error(self, output: str, fallback: str) -> str:
+        """The line of a failed check's *output* that says why, with a missing module's hint."""
+        lines = output.splitlines()
+        error = last_error_line(lines) or fallback
+        return error + missing_module_hint(error, lines, self.prefix, tested=self.tested)
 
     def check(self, kind: str, name: str, argv: Sequence[str | os.PathLike[str]]) -> list[CheckResult]:
         start = time.perf_counter()
         try:
             proc = run(argv, cwd=self.cwd, env=self.env, timeout=self.timeout, check=False)
         except CommandError as exc:  # not found or timed out
-            return [CheckResult(kind, name, Outcome.FAILED, time.perf_counter() - start, exc.output)]
-        outcome = Outcome.PASSED if proc.returncode == 0 else Outcome.FAILED
-        output = "" if outcome is Outcome.PASSED else f"exit code {proc.returncode}\n{proc.stdout}"
-        return [CheckResult(kind, name, outcome, time.perf_counter() - start, output)]
+            seconds = time.perf_counter() - start
+            error = self.error(exc.output, f"exit code {exc.returncode}")
+            return [CheckResult(kind, name, Outcome.FAILED, seconds, exc.output, error)]
+        if proc.returncode == 0:
+            return [CheckResult(kind, name, Outcome.PASSED, time.perf_counter() - start)]
+        output = f"exit code {proc.returncode}\n{proc.stdout}"
+        error = self.error(proc.stdout, f"exit code {proc.returncode}")
+        return [CheckResult(kind, name, Outcome.FAILED, time.perf_counter() - start, output, error)]
 
     def imports(
         self, python: Path, modules: Sequence[str], skipped: Sequence[CheckResult] = ()
@@ -164,11 +179,16 @@ class _Runner:
         if not marker:  # the interpreter died (crash in an extension module, timeout, ...)
             seconds = time.perf_counter() - start
             why = f"the import process failed (exit code {code})\n{output}"
-            return [*(CheckResult("import", m, Outcome.FAILED, seconds, why) for m in modules), *skipped]
+            error = self.error(output, f"the import process failed (exit code {code})")
+            failed = (CheckResult("import", m, Outcome.FAILED, seconds, why, error) for m in modules)
+            return [*failed, *skipped]
         results = list(skipped)
         for name, ok, seconds, text in json.loads(tail.splitlines()[0]):
-            outcome = Outcome.PASSED if ok else Outcome.FAILED
-            results.append(CheckResult("import", name, outcome, seconds, "" if ok else head + text))
+            if ok:
+                results.append(CheckResult("import", name, Outcome.PASSED, seconds))
+            else:
+                error = self.error(text, "the import failed")
+                results.append(CheckResult("import", name, Outcome.FAILED, seconds, head + text, error))
         return sorted(results, key=lambda r: r.name)
 
 
@@ -258,7 +278,7 @@ def _carried_tests(package: Path, sources: Sequence[str]) -> list[CheckResult]:
     steps = engine.test_package(package, channels=sources)
     return [
         CheckResult("package-test", s.command, Outcome.PASSED if s.passed else Outcome.FAILED, s.seconds,
-                    "" if s.passed else "\n".join(s.output))
+                    "" if s.passed else "\n".join(s.output), s.error)
         for s in steps
     ]  # fmt: skip
 
@@ -307,7 +327,9 @@ def run_package_tests(
             return PackageTestResult(name, "", "", prefix, False, (failed,), 0.0, 0.0, failed.seconds)
         installed = read_installed(prefix, name)
         install = CheckResult("install", spec, Outcome.PASSED, env.solve_seconds + env.install_seconds)
-        runner = _Runner(_environ(prefix), cwd or Path.cwd(), float(settings.timeout))
+        runner = _Runner(
+            _environ(prefix), cwd or Path.cwd(), float(settings.timeout), prefix, (installed.name,)
+        )
         checked = dataclasses.replace(settings, pip_check=settings.pip_check and target.python)
         jobs = _plan(installed, env, checked, runner)
         if settings.package_tests and target.file is not None:

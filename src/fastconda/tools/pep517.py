@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Literal
 
 from fastconda import _proc
+from fastconda._failure import last_error_line
 from fastconda._files import build_into, file_lock, is_ready
 from fastconda.errors import CommandError, ProjectError
 from fastconda.settings import Caches
@@ -149,6 +150,12 @@ def _build_with(
         return Path(builder.build(distribution, out_dir, config_settings=dict(config_settings or {})))
     except (BuildBackendException, BuildException, CommandError) as exc:
         everything = "\n".join(output).strip()
-        tail = "\n".join(everything.splitlines()[-25:])
-        msg = f"building the {distribution} of {root} failed: {exc}\n  backend output (last lines):\n{tail}"
+        lines = everything.splitlines()
+        tail = "\n".join(lines[-25:])
+        # the cause first (the backend's last error line); the hook's own exception only says it failed
+        cause = last_error_line(lines) or str(exc).splitlines()[0]
+        msg = (
+            f"{cause}\n  (the build backend building the {distribution} of {root})\n"
+            f"  backend output (last lines):\n{tail}"
+        )
         raise BackendError(msg, everything) from None

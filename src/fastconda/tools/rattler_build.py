@@ -49,6 +49,7 @@ class TestStep:
     passed: bool
     seconds: float
     output: tuple[str, ...]
+    error: str = ""  # a failed step: the line of its output that says why (see fastconda._failure)
 
 
 @dataclasses.dataclass(frozen=True)
