@@ -193,7 +193,7 @@ def test_render_prints_the_final_recipe_and_touches_no_channel(
     out, err = capsys.readouterr()
     assert code == ExitCode.OK, err
     assert "name: undecl-tool" in out
-    assert "python fastconda_check.py undecl" in out  # the facility rules' test script
+    assert "python fastconda_check.py --dist undecl-tool" in out  # the facility rules' test script
     assert "undecl --help" in out
     assert "--no-build-isolation" in out
     assert snapshot(channel) == before
@@ -214,7 +214,7 @@ def test_render_writes_the_recipe_to_a_file(
     out, err = capsys.readouterr()
     assert code == ExitCode.OK, err
     text = target.read_text()
-    assert "python fastconda_check.py undecl" in text
+    assert "python fastconda_check.py --dist undecl-tool" in text
     assert "python fastconda_check.py" not in out  # written, not printed
     assert sorted(p.name for p in target.parent.iterdir()) == ["recipe.yaml"]  # no temp file left
     assert target.stat().st_mode & 0o044 == 0o044  # others can read it

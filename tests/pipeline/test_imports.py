@@ -98,7 +98,7 @@ def test_check_script_imports_what_the_distribution_installed(seed_url: str, tmp
         check=False,
     )
     assert bad.returncode == 1
-    assert "import nsdemo.pyaml failed: ModuleNotFoundError" in bad.stderr
+    assert "FAILED import nsdemo.pyaml: ModuleNotFoundError" in bad.stderr
     absent = subprocess.run(
         [python, "fastconda_check.py", "--dist", "not-there"],
         cwd=tmp_path,
