@@ -198,6 +198,11 @@ test_() {
   fi
 }
 
+# PYTHON=python3.12 when pyenv's shim of that name does not run (the version is installed, not selected)
+if ! "$PY" -c '' 2>/dev/null && [[ "$PY" =~ ^python([0-9]+\.[0-9]+)$ ]]; then
+  PY="$(find_python "${BASH_REMATCH[1]}")" || { echo "error: PYTHON=$PYTHON does not run here" >&2; exit 2; }
+fi
+
 case "${1:-}" in
   demo) shift; demo "$@" ;;
   test) shift; test_ "$@" ;;
