@@ -3,32 +3,72 @@
 #
 #   ./dev.sh demo   install, bootstrap the offline seed channel, build the bundled PyTango server into a
 #                   local channel with `fastconda build`, install it and start the device
-#   ./dev.sh test   install, fetch what the tests need, lint, run the test suite with the network off
+#   ./dev.sh test   install, fetch what the tests need, lint, run the test suite with the network off:
+#                   the whole suite on $PYTHON, then the fast part (-m "not slow") on every other
+#                   supported Python found (EXTRA_PYTHONS="python3.12 ..." names them, EXTRA_PYTHONS= none)
 #
-# Everything lives in the repository: .venv/ (the tools), .cache/ (wheels, packages, rattler cache).
+# Everything lives in the repository: .venv/ (the tools; .venv-3.X/ for the other Pythons), .cache/
+# (wheels, packages, rattler cache, one seed channel per Python).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 ROOT="$PWD"
 VENV="$ROOT/.venv"
 PY="${PYTHON:-python3}"
+SUPPORTED=(3.11 3.12 3.13)  # pyproject.toml: requires-python >= 3.11
 export FASTCONDA_CACHE_DIR="${FASTCONDA_CACHE_DIR:-$ROOT/.cache/fastconda}"
 export RATTLER_CACHE_DIR="${RATTLER_CACHE_DIR:-$ROOT/.cache/rattler}"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 log() { printf '\n==> %s\n' "$*" >&2; }
 
+py_version() { "$1" -c 'import sys; print("%d.%d" % sys.version_info[:2])'; }
+
 setup() {
-  local stamp="$VENV/.fastconda-installed"
+  # setup [PYTHON VENV]: an editable install with the dev tools, made again when pyproject.toml or
+  # the Python changed
+  local py="${1:-$PY}" venv="${2:-$VENV}"
+  local stamp="$venv/.fastconda-installed"
   local want
-  want="$(sha256sum pyproject.toml | cut -c1-16)"
+  want="$(sha256sum pyproject.toml | cut -c1-16) $("$py" -c 'import sys; print(sys.version.split()[0])')"
   if [[ -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
     return
   fi
-  log "installing fastconda and its test tools into .venv"
-  [[ -x "$VENV/bin/python" ]] || "$PY" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --upgrade pip
-  "$VENV/bin/python" -m pip install --quiet -e ".[dev]"
+  log "installing fastconda and its test tools into ${venv#"$ROOT"/} ($py)"
+  if [[ -x "$venv/bin/python" && "$(py_version "$venv/bin/python")" != "$(py_version "$py")" ]]; then
+    rm -rf "$venv"
+  fi
+  [[ -x "$venv/bin/python" ]] || "$py" -m venv "$venv"
+  "$venv/bin/python" -m pip install --quiet --upgrade pip
+  "$venv/bin/python" -m pip install --quiet -e ".[dev]"
   echo "$want" > "$stamp"
+}
+
+find_python() {
+  # find_python 3.12: an interpreter of that version that runs (a pyenv shim of a version that is not
+  # selected does not), on PATH or installed by pyenv
+  local version="$1" candidate
+  for candidate in "python$version" \
+      $(ls -d "${PYENV_ROOT:-$HOME/.pyenv}/versions/$version".*/bin/"python$version" 2>/dev/null | sort -rV); do
+    if [[ "$(py_version "$candidate" 2>/dev/null)" == "$version" ]]; then
+      command -v "$candidate"
+      return 0
+    fi
+  done
+  return 1
+}
+
+extra_pythons() {
+  # the other Pythons the fast part runs on: EXTRA_PYTHONS when set (empty: none), else every
+  # supported version found other than $PYTHON's
+  if [[ -n "${EXTRA_PYTHONS+set}" ]]; then
+    [[ -z "$EXTRA_PYTHONS" ]] || printf '%s\n' $EXTRA_PYTHONS
+    return 0
+  fi
+  local main version
+  main="$(py_version "$PY")"
+  for version in "${SUPPORTED[@]}"; do
+    [[ "$version" == "$main" ]] || find_python "$version" || true
+  done
 }
 
 tango_dev() {
@@ -43,7 +83,8 @@ tango_dev() {
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends libtango-dev cmake g++ pkg-config ninja-build </dev/null
   else
-    log "no Tango C++ development files: the C++ server tests will be skipped (apt-get install libtango-dev)"
+    log "no Tango C++ development files: the C++ server tests will fail (apt-get install libtango-dev;" \
+      "FASTCONDA_REQUIRE_ALL=0 skips them instead)"
   fi
 }
 
@@ -89,35 +130,78 @@ offline() {
   fi
 }
 
-test_() {
-  setup
-  tango_dev
-  log "fetching what the tests need (wheels for the seed channel and the wheel tests)"
-  fc channel bootstrap "$ROOT/.cache/test-seed/tango" --profile tango
-  if command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null; then
-    # the cxx profile repackages Debian's Tango C++ packages (apt-get download needs package lists)
-    if [[ "$(id -u)" == 0 ]] && ! compgen -G "/var/lib/apt/lists/*_Packages" >/dev/null; then
-      apt-get update -qq
-    fi
-    fc channel bootstrap "$ROOT/.cache/test-seed/cxx" --profile cxx
-  else
-    log "no apt-get/dpkg-deb: the C++ seed channel is not made; its tests will be skipped"
-  fi
-  "$VENV/bin/python" -m tests.fetch
-  "$VENV/bin/python" -m tests.fetch_quetz   # quetz-server in its own venv, for the publish tests
-  log "lint: ruff and mypy"
-  "$VENV/bin/ruff" check src tests benchmarks
-  "$VENV/bin/ruff" format --check src tests benchmarks
-  "$VENV/bin/mypy"
-  log "tests"
-  local rc=0
-  FASTCONDA_OFFLINE=1 offline "$VENV/bin/python" -m pytest "$@" || rc=$?
-  if [[ $rc == 5 ]]; then
+pytest_in() {
+  # pytest_in VENV may-be-empty [pytest args]: one pytest run, offline. Exit 5 (no test collected) is a
+  # failure, except where an empty run is expected: the fast part of a selection that is all slow tests.
+  local venv="$1" may_be_empty="$2" rc=0
+  shift 2
+  FASTCONDA_OFFLINE=1 offline "$venv/bin/python" -m pytest "$@" || rc=$?
+  if [[ $rc == 5 && $may_be_empty == yes ]]; then
+    log "no fast test in this selection"
+    return 0
+  elif [[ $rc == 5 ]]; then
     echo "error: pytest collected no tests; that is a failure, not a pass" >&2
     return 1
   fi
   return $rc
 }
+
+test_() {
+  # A real component that cannot be set up (Tango C++ files, Debian's packages, quetz, a wheel) fails
+  # the run instead of skipping its tests; FASTCONDA_REQUIRE_ALL=0 lets them skip.
+  export FASTCONDA_REQUIRE_ALL="${FASTCONDA_REQUIRE_ALL:-1}"
+  local -a pythons=() venvs=()
+  local extra version
+  pythons+=("$PY")
+  venvs+=("$VENV")
+  while read -r extra; do
+    [[ -n "$extra" ]] || continue
+    version="$(py_version "$extra")"
+    [[ "$version" != "$(py_version "$PY")" ]] || continue
+    pythons+=("$extra")
+    venvs+=("$ROOT/.venv-$version")
+  done < <(extra_pythons)
+  tango_dev
+  if command -v apt-get >/dev/null && command -v dpkg-deb >/dev/null; then
+    # the cxx seed profile repackages Debian's Tango C++ packages (apt-get download needs package lists)
+    if [[ "$(id -u)" == 0 ]] && ! compgen -G "/var/lib/apt/lists/*_Packages" >/dev/null; then
+      apt-get update -qq
+    fi
+  fi
+  local i
+  for i in "${!pythons[@]}"; do
+    setup "${pythons[$i]}" "${venvs[$i]}"
+    log "fetching what the tests need on Python $(py_version "${pythons[$i]}"): its seed channels, wheels"
+    "${venvs[$i]}/bin/python" -m tests.fetch
+  done
+  "$VENV/bin/python" -m tests.fetch_quetz   # quetz-server in its own venv, for the publish tests
+  log "lint: ruff and mypy"
+  "$VENV/bin/ruff" check src tests benchmarks
+  "$VENV/bin/ruff" format --check src tests benchmarks
+  "$VENV/bin/mypy"
+  local -a failed=()
+  for i in "${!pythons[@]}"; do
+    version="$(py_version "${pythons[$i]}")"
+    if [[ $i == 0 ]]; then
+      log "tests on Python $version"
+      pytest_in "${venvs[$i]}" no "$@" || failed+=("$version")
+    else
+      log "tests on Python $version: the fast part"
+      # with no arguments the fast part is never empty; with a selection it may be
+      pytest_in "${venvs[$i]}" "$( (($#)) && echo yes || echo no)" -m "not slow" "$@" \
+        || failed+=("$version (fast part)")
+    fi
+  done
+  if ((${#failed[@]})); then
+    echo "error: the tests failed on Python ${failed[*]}" >&2
+    return 1
+  fi
+}
+
+# PYTHON=python3.12 when pyenv's shim of that name does not run (the version is installed, not selected)
+if ! "$PY" -c '' 2>/dev/null && [[ "$PY" =~ ^python([0-9]+\.[0-9]+)$ ]]; then
+  PY="$(find_python "${BASH_REMATCH[1]}")" || { echo "error: PYTHON=$PYTHON does not run here" >&2; exit 2; }
+fi
 
 case "${1:-}" in
   demo) shift; demo "$@" ;;

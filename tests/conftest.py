@@ -4,7 +4,13 @@
   read or pollute the user's caches, and stay warm between runs.
 - ``seed_channel`` bootstraps the tango seed channel once per session (a no-op when its inputs
   did not change since the last session). Its wheels must be in the wheel cache: CI fetches them
-  before running the tests with the network switched off.
+  (``python -m tests.fetch``) before running the tests with the network switched off.
+- The seed channels repackage the interpreter that runs the tests, so each Python version has its
+  own (``.cache/test-seed/py3.12/tango``), and the real wheels are fetched for that interpreter:
+  the suite runs as it is on every supported Python.
+- A real component the tests need (Debian's Tango packages, the Tango C++ development files, a Quetz
+  server, a real wheel) that is missing skips its tests, unless ``FASTCONDA_REQUIRE_ALL=1`` (set by
+  ``./dev.sh test`` and CI): then it is a failure that says what is missing.
 """
 
 from __future__ import annotations
@@ -13,16 +19,48 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
+from packaging.tags import sys_tags
+from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("FASTCONDA_TEST_CACHE", REPO / ".cache"))
 
 os.environ.setdefault("FASTCONDA_CACHE_DIR", str(CACHE / "fastconda"))
 os.environ.setdefault("RATTLER_CACHE_DIR", str(CACHE / "rattler"))
+
+#: the running interpreter, which the seed channel repackages: "3.12", "cp312"
+PYTHON_VERSION = f"{sys.version_info.major}.{sys.version_info.minor}"
+CPYTHON_TAG = f"cp{sys.version_info.major}{sys.version_info.minor}"
+SEEDS = CACHE / "test-seed" / f"py{PYTHON_VERSION}"
+
+#: FASTCONDA_REQUIRE_ALL=1: a missing real component fails its tests instead of skipping them
+REQUIRE_ALL = os.environ.get("FASTCONDA_REQUIRE_ALL") == "1"
+
+
+def missing_component(problem: str) -> NoReturn:
+    """Skip the running test because *problem* (one line: what is missing and how to get it), or
+    fail it under ``FASTCONDA_REQUIRE_ALL=1``, where every real component must be there."""
+    if REQUIRE_ALL:
+        pytest.fail(f"FASTCONDA_REQUIRE_ALL=1 but {problem}", pytrace=False)
+    pytest.skip(problem)
+
+
+def needs(problem: str) -> pytest.MarkDecorator:
+    """A mark for tests that need a real component: empty *problem* when it is there, else what is
+    missing (see :func:`missing_component`; :func:`pytest_runtest_setup` reads the mark)."""
+    return pytest.mark.needs(problem)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for mark in item.iter_markers("needs"):
+        if mark.args and mark.args[0]:
+            missing_component(str(mark.args[0]))
 
 
 @pytest.fixture(scope="session")
@@ -31,7 +69,7 @@ def seed_channel() -> Iterator[Path]:
     from fastconda.seed.bootstrap import bootstrap
     from fastconda.settings import load_settings
 
-    channel = CACHE / "test-seed" / "tango"
+    channel = SEEDS / "tango"
     settings = load_settings(overrides={"offline": os.environ.get("FASTCONDA_OFFLINE", "") or None})
     bootstrap(channel, "tango", settings)
     yield channel
@@ -42,7 +80,7 @@ def seed_url(seed_channel: Path) -> str:
     return seed_channel.resolve().as_uri()
 
 
-CXX_CHANNEL = CACHE / "test-seed" / "cxx"
+CXX_CHANNEL = SEEDS / "cxx"
 
 
 def _missing_host_tools() -> str:
@@ -57,14 +95,14 @@ def _missing_host_tools() -> str:
 
 
 MISSING = _missing_host_tools()
-needs_debian = pytest.mark.skipif(bool(MISSING), reason=MISSING or "-")
+needs_debian = needs(MISSING)
 
 
 @pytest.fixture(scope="session")
 def cxx_channel() -> Path:
     """The cxx-profile seed channel (tango profile + cmake, ninja, compiler stand-ins, cpptango, ...)."""
     if MISSING:
-        pytest.skip(MISSING)
+        missing_component(MISSING)
     from fastconda.seed.bootstrap import bootstrap
     from fastconda.settings import load_settings
 
@@ -73,23 +111,32 @@ def cxx_channel() -> Path:
     return CXX_CHANNEL
 
 
-WHEEL_CACHE = Path(os.environ.get("FASTCONDA_TEST_WHEELS", REPO / ".cache" / "test-wheels"))
+WHEEL_CACHE = Path(os.environ.get("FASTCONDA_TEST_WHEELS", CACHE / "test-wheels"))
 
-# Binary wheels are fetched for CPython 3.11 on x86_64 Linux, the deployment target.
+# Binary wheels are fetched for the running CPython on x86_64 Linux (one cache holds every version's).
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64", "manylinux2010_x86_64")
+_RUNNING_TAGS = frozenset(sys_tags())
+
+
+def _fits(wheel: Path) -> bool:
+    """*wheel* installs on the running interpreter (``numpy-…-cp312-…`` only under 3.12)."""
+    try:
+        return bool(parse_wheel_filename(wheel.name)[3] & _RUNNING_TAGS)
+    except InvalidWheelFilename:
+        return False
 
 
 def _cached(requirement: str) -> Path | None:
     name, _, version = requirement.partition("==")
     stem = f"{name.replace('-', '_').lower()}-{version}-"
-    matches = sorted(p for p in WHEEL_CACHE.glob("*.whl") if p.name.lower().startswith(stem))
+    matches = sorted(p for p in WHEEL_CACHE.glob("*.whl") if p.name.lower().startswith(stem) and _fits(p))
     return matches[0] if matches else None
 
 
 def _download(requirement: str) -> str:
     command = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--no-deps", "--quiet"]
-    command += ["--disable-pip-version-check", "-d", str(WHEEL_CACHE), "--python-version", "3.11"]
-    command += ["--implementation", "cp", "--abi", "cp311", "--abi", "abi3", "--abi", "none"]
+    command += ["--disable-pip-version-check", "-d", str(WHEEL_CACHE), "--python-version", PYTHON_VERSION]
+    command += ["--implementation", "cp", "--abi", CPYTHON_TAG, "--abi", "abi3", "--abi", "none"]
     for platform in (*PLATFORMS, "any"):
         command += ["--platform", platform]
     try:
@@ -101,9 +148,20 @@ def _download(requirement: str) -> str:
     return done.stderr.strip().splitlines()[-1] if done.returncode and done.stderr.strip() else ""
 
 
+#: wheels of fastconda's runtime dependencies for this Python (``python -m tests.fetch`` fetches them)
+INSTALL_WHEELS = CACHE / "install-wheels"
+
+
+def runtime_requirements() -> list[str]:
+    """fastconda's ``[project] dependencies``: what ``pip install fastconda`` installs."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return list(project["dependencies"])
+
+
 @pytest.fixture(scope="session")
 def real_wheel() -> Callable[[str], Path]:
-    """``real_wheel("numpy==2.4.6")``: the cached wheel, downloaded first if needed (skip when offline)."""
+    """``real_wheel("numpy==2.4.6")``: the cached wheel for the running Python, downloaded first if needed
+    (offline, a wheel ``python -m tests.fetch`` did not fetch is a missing component)."""
     WHEEL_CACHE.mkdir(parents=True, exist_ok=True)
 
     def get(requirement: str) -> Path:
@@ -112,7 +170,10 @@ def real_wheel() -> Callable[[str], Path]:
             problem = _download(requirement)
             found = _cached(requirement)
             if found is None:
-                pytest.skip(f"{requirement} is not in {WHEEL_CACHE} and cannot be downloaded: {problem}")
+                missing_component(
+                    f"{requirement} is not in {WHEEL_CACHE} and cannot be downloaded ({problem}): "
+                    "run `python -m tests.fetch` while online"
+                )
         return found
 
     return get

@@ -3,9 +3,16 @@
     python -m tests.fetch_quetz
 
 quetz-server 0.10.4 (the last release, 2023) breaks with today's FastAPI/Starlette/typer/click, so it
-gets its own venv (``.cache/quetz-venv``) with pins known to work, never fastconda's venv. Re-running
-with the same pins does nothing. When it cannot be installed, the reason is written to
-``.cache/quetz-venv.unavailable`` and the Quetz tests skip with that exact reason (loudly: pytest -ra).
+gets its own venv (``.cache/quetz-venv``) with pins known to work, never fastconda's venv. Quetz is a
+server the tests talk to over HTTP: the Python it runs on need not be the one the tests run under, so
+its venv uses the first Python that these pins install on (3.11, then 3.12; its pydantic-core 2.14 has
+no wheels for 3.13, and building one needs Rust and crates.io), whichever Python runs this script.
+It imports ``distutils``, which Python 3.12 removed: setuptools, pinned too, provides it there (its
+``distutils-precedence.pth`` shim). ``FASTCONDA_QUETZ_PYTHON`` names another interpreter.
+
+Re-running with the same pins does nothing. When it cannot be installed, the reason is written to
+``.cache/quetz-venv.unavailable``; the Quetz tests skip with that exact reason (loudly: pytest -ra),
+or fail under ``FASTCONDA_REQUIRE_ALL=1``, where this script exits 1 too.
 """
 
 from __future__ import annotations
@@ -34,7 +41,10 @@ PINS = (
     "typer==0.9.4",
     "click==8.1.8",
     "httpx==0.25.2",
+    "setuptools==80.9.0",  # distutils for Python >= 3.12 (3.11's venvs have setuptools 65 already)
 )
+#: the Pythons the pins are known to install on, best first
+QUETZ_PYTHONS = ("3.11", "3.12")
 
 
 def pins_hash() -> str:
@@ -49,13 +59,42 @@ def is_ready() -> bool:
     return quetz_executable().is_file() and STAMP.is_file() and STAMP.read_text().strip() == pins_hash()
 
 
+def _runs(python: str, version: str | None) -> bool:
+    """*python* starts (a pyenv shim of a version not selected does not), is *version*, and has venv."""
+    probe = "import sys, venv, ensurepip; print(f'{sys.version_info[0]}.{sys.version_info[1]}')"
+    try:
+        done = subprocess.run([python, "-c", probe], capture_output=True, text=True, check=False, timeout=60)
+    except OSError:
+        return False
+    return done.returncode == 0 and (version is None or done.stdout.strip() == version)
+
+
+def quetz_python() -> str:
+    """The interpreter for quetz's venv: ``FASTCONDA_QUETZ_PYTHON``, else the first of QUETZ_PYTHONS found
+    (the running one, on PATH, or installed by pyenv), else the running one."""
+    explicit = os.environ.get("FASTCONDA_QUETZ_PYTHON")
+    if explicit:
+        return explicit
+    running = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv")
+    for version in QUETZ_PYTHONS:
+        if version == running:
+            return sys.executable
+        on_path = shutil.which(f"python{version}")
+        installed = sorted(str(p) for p in pyenv.glob(f"versions/{version}.*/bin/python{version}"))
+        for candidate in [*([on_path] if on_path else []), *reversed(installed)]:
+            if _runs(candidate, version):
+                return candidate
+    return sys.executable
+
+
 def install() -> str | None:
     """Install the pinned quetz-server into its venv; the reason it failed, or None."""
     if is_ready():
         return None
     shutil.rmtree(QUETZ_VENV, ignore_errors=True)
     steps = [
-        [sys.executable, "-m", "venv", str(QUETZ_VENV)],
+        [quetz_python(), "-m", "venv", str(QUETZ_VENV)],
         [str(QUETZ_VENV / "bin" / "python"), "-m", "pip", "install", "--quiet", *PINS],
     ]
     for step in steps:
@@ -83,6 +122,9 @@ def main() -> int:
         print(f"quetz-server ready in {QUETZ_VENV}")
         return 0
     UNAVAILABLE.write_text(problem + "\n")
+    if os.environ.get("FASTCONDA_REQUIRE_ALL") == "1":
+        print(f"error: quetz-server cannot be installed:\n{problem}", file=sys.stderr)
+        return 1
     print(f"warning: quetz-server cannot be installed; the Quetz tests will be skipped:\n{problem}")
     return 0
 

@@ -34,7 +34,7 @@ from fastconda.pipeline.build import build_project
 from fastconda.settings import Caches, load_settings
 from fastconda.tools import grayskull as grayskull_
 from fastconda.tools import pep517 as sdist
-from tests.conftest import MISSING, REPO
+from tests.conftest import REPO, needs_debian
 from tests.helpers import build_options, make_conda
 
 EXAMPLE = REPO / "examples" / "pytango-powersupply"
@@ -190,7 +190,7 @@ def test_ctrl_c_stops_the_build_at_any_phase_and_leaves_nothing_behind(
     assert list((cache / "work").iterdir()) == []
 
 
-@pytest.mark.skipif(bool(MISSING), reason=MISSING or "-")
+@needs_debian
 def test_ctrl_c_stops_a_cxx_server_build_via_the_wheel_route(
     tmp_path: Path, cxx_channel: Path, channel: Path
 ) -> None:

@@ -1,7 +1,8 @@
 """A real Quetz server on loopback (SQLite, local package store), one per test session.
 
 quetz-server lives in its own venv (``.cache/quetz-venv``, made by ``python -m tests.fetch_quetz``
-before the tests go offline). Without it the Quetz tests skip with the reason the install failed.
+before the tests go offline). Without it the Quetz tests skip with the reason the install failed
+(fail, under ``FASTCONDA_REQUIRE_ALL=1``).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import missing_component
 from tests.fetch_quetz import QUETZ_VENV, UNAVAILABLE, is_ready, quetz_executable
 
 HERE = Path(__file__).resolve().parent
@@ -59,8 +61,8 @@ def _quetz_or_skip() -> Path:
     if is_ready():
         return quetz_executable()
     if UNAVAILABLE.is_file():
-        pytest.skip(f"quetz-server could not be installed: {UNAVAILABLE.read_text().strip()}")
-    pytest.skip(f"quetz-server is not installed in {QUETZ_VENV}: run `python -m tests.fetch_quetz` first")
+        missing_component(f"quetz-server could not be installed: {UNAVAILABLE.read_text().strip()}")
+    return missing_component(f"quetz-server is not in {QUETZ_VENV}: run `python -m tests.fetch_quetz` first")
 
 
 def _run(argv: list[str], cwd: Path, env: dict[str, str]) -> None:

@@ -19,7 +19,7 @@ from fastconda._proc import run
 from fastconda.cxx.cmake import cmake_errors, compiler_errors
 from fastconda.errors import CommandError, TangoError
 from fastconda.tools.rattler import create_environment
-from tests.conftest import REPO
+from tests.conftest import REPO, needs
 
 EXAMPLE = REPO / "examples" / "pogo-powermeter"
 
@@ -30,9 +30,10 @@ def _has_tango_dev() -> bool:
     return subprocess.run(["pkg-config", "--exists", "tango"], check=False).returncode == 0
 
 
-needs_tango_dev = pytest.mark.skipif(
-    not _has_tango_dev(),
-    reason="needs cmake, pkg-config and Tango's C++ development files (./dev.sh installs libtango-dev)",
+needs_tango_dev = needs(
+    ""
+    if _has_tango_dev()
+    else "no cmake, pkg-config or Tango's C++ development files (./dev.sh test installs libtango-dev)"
 )
 
 

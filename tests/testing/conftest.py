@@ -9,11 +9,13 @@ import pytest
 
 from fastconda.channel.local import add_packages
 from fastconda.wheel import CondaPackage, WheelOptions, wheels_to_conda
+from tests.conftest import PYTHON_VERSION
 from tests.helpers import ALL
 
 __all__ = ["converted", "fast_channels", "wheel_channel"]
 
-OPTIONS = WheelOptions(python="3.11", platform="linux-64")
+# for the seed channel's python: the interpreter that runs the tests
+OPTIONS = WheelOptions(python=PYTHON_VERSION, platform="linux-64")
 
 
 @pytest.fixture(scope="session")

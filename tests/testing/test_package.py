@@ -15,7 +15,7 @@ from fastconda.settings import PackageTestSettings
 from fastconda.testing.installed import top_level_modules
 from fastconda.testing.package import Outcome, run_package_tests
 from fastconda.wheel import WheelOptions, wheel_to_conda
-from tests.helpers import make_conda
+from tests.helpers import SITE_PACKAGES, make_conda
 from tests.wheel.wheelmaker import make_wheel
 
 QUICK = PackageTestSettings(pip_check=False)
@@ -119,7 +119,7 @@ def test_keep_leaves_the_environment(
     prefix = Path(data["prefix"])
     try:
         assert data["kept"] and (prefix / "bin" / "python").exists()
-        assert (prefix / "lib/python3.11/site-packages/demo_pkg/__init__.py").exists()
+        assert (prefix / SITE_PACKAGES / "demo_pkg" / "__init__.py").exists()
     finally:
         shutil.rmtree(prefix.parent)
 

@@ -23,10 +23,10 @@ import pytest
 
 from fastconda.testing.package import Outcome, run_package_tests
 from fastconda.wheel import CondaPackage
-from tests.helpers import TESTED_BINARY, TESTED_PURE
+from tests.helpers import SITE_PACKAGES, TESTED_BINARY, TESTED_PURE
 
 _METADATA = {"RECORD", "INSTALLER", "REQUESTED", "direct_url.json"}
-_SITE = re.compile(r"^lib/python3\.11/site-packages/")
+_SITE = re.compile(rf"^{re.escape(SITE_PACKAGES)}/")
 
 
 def _comparable(relative: str) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,11 +11,15 @@ import pytest
 from rattler.package import IndexJson, PathsJson
 
 from fastconda.wheel import CondaPackage, WheelOptions, wheel_to_conda
-from tests.helpers import BINARY, PURE
+from tests.conftest import CPYTHON_TAG, PYTHON_VERSION
+from tests.helpers import BINARY, PURE, SITE_PACKAGES
 from tests.wheel.wheelmaker import read_conda
 
 PLACEHOLDER = "/opt/anaconda1anaconda2anaconda3"
-OPTIONS = WheelOptions(python="3.11", platform="linux-64")
+# the wheels are the running Python's (see the real_wheel fixture)
+OPTIONS = WheelOptions(python=PYTHON_VERSION, platform="linux-64")
+NEXT = f"{sys.version_info.major}.{sys.version_info.minor + 1}"
+PINS = (f"python >={PYTHON_VERSION},<{NEXT}.0a0", f"python_abi {PYTHON_VERSION}.* *_{CPYTHON_TAG}")
 
 
 def _check_valid(package: CondaPackage) -> None:
@@ -56,11 +61,10 @@ def test_binary_wheel_converts_to_a_valid_linux_package(
     package = wheel_to_conda(real_wheel(requirement), tmp_path, OPTIONS)
     _check_valid(package)
     assert package.subdir == "linux-64"
-    assert package.build.startswith("py311h")
-    assert "python >=3.11,<3.12.0a0" in package.depends
-    assert "python_abi 3.11.* *_cp311" in package.depends
+    assert package.build.startswith(f"py{CPYTHON_TAG[2:]}h")
+    assert set(PINS) <= set(package.depends)
     conda = read_conda(package.path)
-    assert all(p.startswith(("lib/python3.11/site-packages/", "bin/")) for p in conda.pkg)
+    assert all(p.startswith((f"{SITE_PACKAGES}/", "bin/")) for p in conda.pkg)
     for point in package.entry_points:
         script = f"bin/{point.split(' = ')[0]}"
         assert conda.pkg[script].startswith(f"#!{PLACEHOLDER}/bin/python\n".encode())
@@ -85,9 +89,9 @@ def test_pytango_depends_use_conda_names(real_wheel: Callable[[str], Path], tmp_
         "numpy >=1.19.3,<3a0",
         "packaging",
         "psutil >=5.3.0",
-        "python >=3.11,<3.12.0a0",
-        "python_abi 3.11.* *_cp311",
-        "typing_extensions >=4.5.0",
+        *PINS,
+        # its Requires-Dist marker: python_version < "3.13", evaluated for the target Python
+        *(["typing_extensions >=4.5.0"] if sys.version_info < (3, 13) else []),
     )
     index = read_conda(package.path).json("index.json")
     assert index["constrains"] == ["__glibc >=2.28"]
