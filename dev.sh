@@ -104,6 +104,7 @@ test_() {
     log "no apt-get/dpkg-deb: the C++ seed channel is not made; its tests will be skipped"
   fi
   "$VENV/bin/python" -m tests.fetch
+  "$VENV/bin/python" -m tests.fetch_corpus   # the real-projects corpus: sdists, wheels, its dependency channel
   "$VENV/bin/python" -m tests.fetch_quetz   # quetz-server in its own venv, for the publish tests
   log "lint: ruff and mypy"
   "$VENV/bin/ruff" check src tests benchmarks
