@@ -29,6 +29,7 @@ from tests.corpus.corpus import (
     build,
     build_env,
     deps_channel,
+    forget_kept_work,
     load,
     missing_inputs,
     unpack,
@@ -59,6 +60,7 @@ def run_scenario(ctx: Context) -> Scenario:
     if missing:
         msg = f"the corpus is not fetched ({missing[0]}): run .venv/bin/python -m tests.fetch_corpus"
         raise Failed(msg)
+    forget_kept_work()
     channels = [deps_channel(corpus), seed_channel("tango")]
     projects = list(corpus.projects)
     if ctx.quick:

@@ -179,6 +179,16 @@ def deps_channel(corpus: Corpus) -> Path:
     return DEPS_CHANNEL
 
 
+def forget_kept_work(cache_dir: Path = BUILD_CACHE) -> None:
+    """Remove the work folders earlier failed corpus builds left in the corpus's own fastconda cache.
+
+    fastconda keeps a failed build's work folder until that project builds; a project the corpus expects
+    to be refused never does, so without this each run would add one folder (about 20 MB) per refusal.
+    The folders of this run's failures stay for inspection.
+    """
+    shutil.rmtree(cache_dir / "work", ignore_errors=True)
+
+
 def unpack(project: Project, dest: Path) -> Path:
     """The project's sdist unpacked under *dest* (data filter: no links out, no devices); its top folder."""
     dest.mkdir(parents=True, exist_ok=True)

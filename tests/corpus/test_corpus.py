@@ -26,6 +26,7 @@ from tests.corpus.corpus import (
     build_env,
     deps_channel,
     differs,
+    forget_kept_work,
     load,
     missing_inputs,
     unpack,
@@ -50,6 +51,7 @@ def corpus_deps_channel() -> Path:
             f"the corpus is not fetched ({len(missing)} missing, e.g. {missing[0]}): "
             "run .venv/bin/python -m tests.fetch_corpus (needs the network once)"
         )
+    forget_kept_work()  # what earlier runs' refusals left; this run's stay until the next
     return deps_channel(CORPUS)
 
 
