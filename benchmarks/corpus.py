@@ -6,7 +6,7 @@ dependency channel and the tango seed channel, exactly as the slow corpus test b
 
 - ``cold``: a fresh, empty fastconda cache folder (no sdist build environments, no backend environments),
   with the corpus wheels available (``FASTCONDA_WHEEL_CACHE``) and the rattler package cache as it is;
-- ``warm``: the corpus's persistent fastconda cache, after one unmeasured warm-up build.
+- ``warm``: a persistent fastconda cache of the benchmark's own, after one unmeasured warm-up build.
 
 Every build is timed, whatever its outcome: a refusal's time is the time to the refusal (the outcome is in
 the per-project table). The rows ``all projects`` hold one sample per project (its median), so their
@@ -22,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 from tests.corpus.corpus import (
-    BUILD_CACHE,
+    CORPUS_CACHE,
     CorpusError,
     Outcome,
     Project,
@@ -39,6 +39,8 @@ from benchmarks._core import Context, Failed, Row, Scenario, describe, seed_chan
 
 TITLE = "Real projects corpus: fastconda build per project, warm and cold"
 QUICK_PROJECTS = 2
+#: the warm cache of the benchmark, apart from the corpus test's (the two may run at the same time)
+WARM_CACHE = CORPUS_CACHE / "bench-fastconda"
 
 
 def _build(project: Project, work: Path, channels: list[Path], cache: Path) -> Outcome:
@@ -60,7 +62,7 @@ def run_scenario(ctx: Context) -> Scenario:
     if missing:
         msg = f"the corpus is not fetched ({missing[0]}): run .venv/bin/python -m tests.fetch_corpus"
         raise Failed(msg)
-    forget_kept_work()
+    forget_kept_work(WARM_CACHE)
     channels = [deps_channel(corpus), seed_channel("tango")]
     projects = list(corpus.projects)
     if ctx.quick:
@@ -77,8 +79,8 @@ def run_scenario(ctx: Context) -> Scenario:
         cold = _build(project, work, channels, cold_cache)
         shutil.rmtree(cold_cache, ignore_errors=True)
         if not ctx.quick:
-            _build(project, work, channels, BUILD_CACHE)  # the warm-up
-        warm = [_build(project, work, channels, BUILD_CACHE) for _ in range(runs)]
+            _build(project, work, channels, WARM_CACHE)  # the warm-up
+        warm = [_build(project, work, channels, WARM_CACHE) for _ in range(runs)]
         warm_row = Row("warm", [o.seconds for o in warm], group=project.id)
         warm_row.phases = {k: statistics.median(o.phases.get(k, 0.0) for o in warm) for k in warm[-1].phases}
         scenario.rows += [warm_row, Row("cold", [cold.seconds], dict(cold.phases), group=project.id)]
