@@ -9,6 +9,7 @@ Nothing here downloads: fetching is the test-data step's job; the builds run off
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import os
@@ -23,6 +24,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from packaging.tags import Tag, sys_tags
+from packaging.utils import parse_wheel_filename
+
 REPO = Path(__file__).resolve().parents[2]
 CORPUS_FILE = Path(__file__).with_name("projects.toml")
 #: where the fetched sdists, wheels, the dependency channel and the builds' cache live (never committed)
@@ -32,7 +36,8 @@ CORPUS_CACHE = Path(
 )
 SDISTS = CORPUS_CACHE / "sdists"
 WHEELS = CORPUS_CACHE / "wheels"
-DEPS_CHANNEL = CORPUS_CACHE / "deps-channel"
+#: one per Python: its binary packages are built for the interpreter that runs the tests (and the seed's)
+DEPS_CHANNEL = CORPUS_CACHE / f"deps-channel-py{sys.version_info.major}{sys.version_info.minor}"
 #: the fastconda cache the corpus builds share (persistent: the second run is the warm one)
 BUILD_CACHE = CORPUS_CACHE / "fastconda"
 #: one build may not take longer than this (the slowest seen take under a minute warm)
@@ -125,13 +130,21 @@ def _normal(name: str) -> str:
 
 
 def wheel_for(requirement: str, folder: Path = WHEELS) -> Path | None:
-    """The wheel in *folder* for a pinned ``name==version``, if there is one."""
+    """The wheel in *folder* for a pinned ``name==version`` that this interpreter can install, if any."""
     name, _, version = requirement.partition("==")
+    supported = _supported_tags()
     for path in sorted(folder.glob("*.whl")):
         parts = path.name.split("-")
-        if _normal(parts[0]) == _normal(name) and parts[1] == version:
+        if _normal(parts[0]) != _normal(name) or parts[1] != version:
+            continue
+        if parse_wheel_filename(path.name)[3] & supported:  # a cp311 wheel is not one for 3.12
             return path
     return None
+
+
+@functools.cache
+def _supported_tags() -> frozenset[Tag]:
+    return frozenset(sys_tags())
 
 
 def missing_inputs(corpus: Corpus) -> list[str]:
