@@ -174,6 +174,7 @@ test_() {
     log "fetching what the tests need on Python $(py_version "${pythons[$i]}"): its seed channels, wheels"
     "${venvs[$i]}/bin/python" -m tests.fetch
   done
+  "$VENV/bin/python" -m tests.fetch_corpus   # the real-projects corpus: sdists, wheels, its dependency channel
   "$VENV/bin/python" -m tests.fetch_quetz   # quetz-server in its own venv, for the publish tests
   log "lint: ruff and mypy"
   "$VENV/bin/ruff" check src tests benchmarks

@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import bigchannel, build, caches, convert, cxx, scale, wheel
+from benchmarks import bigchannel, build, caches, convert, corpus, cxx, scale, wheel
 from benchmarks._charts import chart
 from benchmarks._core import CACHE, REPO, Context, Failed, Scenario, first_line, tool
 from benchmarks._report import machine, to_json, write
@@ -35,6 +35,7 @@ SCENARIOS: dict[str, tuple[str, Callable[[Context], Scenario]]] = {
     "scale": (scale.TITLE, scale.run_scenario),
     "channel": (bigchannel.TITLE, bigchannel.run_scenario),
     "caches": (caches.TITLE, caches.run_scenario),
+    "corpus": (corpus.TITLE, corpus.run_scenario),
 }
 OUT = REPO / "benchmarks" / "out"
 
