@@ -260,3 +260,23 @@ def test_legacy_setup_py_project_builds_offline_with_its_requirements(seed_url: 
     assert result.tests[0].command == "python fastconda_check.py --dist kv-tool"
     assert all(t.passed for t in result.tests)
     assert "import kvtool: ok" in "\n".join(result.tests[0].output)
+
+
+def test_requirement_names_are_spelled_as_the_channels_spell_them(tmp_path: Path) -> None:
+    """icepap 3.14: grayskull writes ``prompt_toolkit >=3``, the wheel stage names the package
+    ``prompt-toolkit``; the test environment could not be solved. Only the spelling changes."""
+    root = _project(tmp_path / "icepap", {"setup.py": "from setuptools import setup\nsetup()\n"})
+    recipe = EMPTY_RECIPE.replace(
+        "    - python\nabout",
+        "    - python\n    - prompt_toolkit >=3\n    - python-build\n    - ${{ pin_compatible('numpy') }}\nabout",
+    ).replace("    - pip\n", "    - pip\n    - setuptools_scm\n")
+    ruled = apply_rules(recipe, detect(root))
+    requirements = _load(ruled.text)["requirements"]
+    assert requirements["run"] == [  # type: ignore[index]
+        "python",
+        "prompt-toolkit >=3",
+        "python-build",  # grayskull's name for PyPI's build: another name, not another spelling
+        "${{ pin_compatible('numpy') }}",
+    ]
+    assert "setuptools-scm" in requirements["host"]  # type: ignore[index]
+    assert "prompt_toolkit → prompt-toolkit" in " ".join(ruled.notes)

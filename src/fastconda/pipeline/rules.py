@@ -26,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from packaging.utils import canonicalize_name
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
@@ -34,6 +35,7 @@ from fastconda.pipeline.legacy import declared_scripts, fallback_backend
 from fastconda.pipeline.pkg_info import SdistMetadata, run_requirements
 from fastconda.pipeline.project import Project
 from fastconda.templates import read_template
+from fastconda.wheel.specs import conda_name
 
 PLACEHOLDERS = {"IT-WAS-NOT-POSSIBLE-TO-RECOVER-LICENCE", "PLEASE_ADD_LICENSE_FILE", "AddYourGitHubIdHere"}
 PIP_INSTALL = "$PYTHON -m pip install . --no-deps --no-build-isolation --no-compile -q"
@@ -101,6 +103,7 @@ def apply_rules(
     notes += _add_fallback_backend(requirements, project)
     if sdist is not None:
         notes += _fill_run_requirements(requirements, sdist)
+    notes += _channel_names(requirements)
 
     run_deps = [str(d) for d in requirements.get("run", []) or [] if isinstance(d, str)]
     taurus = any(d.split()[0].lower() == "taurus" for d in run_deps if d.strip())
@@ -190,6 +193,30 @@ def _fill_run_requirements(requirements: CommentedMap, sdist: SdistMetadata) -> 
         f"taken from the sdist's PKG-INFO Requires-Dist: {shown}",
         *problems,
     ]
+
+
+def _channel_names(requirements: CommentedMap) -> list[str]:
+    """Requirement names spelled the way fastconda's channels spell them.
+
+    grayskull keeps a PyPI spelling where its map has none (``prompt_toolkit``); the wheel stage and
+    the seed channel name that package ``prompt-toolkit`` (:func:`fastconda.wheel.specs.conda_name`),
+    and a solver takes the two for different packages. Only the spelling changes (the normalised
+    PyPI name stays the same); a different name (``build`` → ``python-build``) is grayskull's
+    choice and is left alone."""
+    changed: list[str] = []
+    for section in ("host", "run"):
+        entries = requirements.get(section)
+        if not isinstance(entries, list):
+            continue
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, str) or "${{" in entry or not entry.strip():
+                continue
+            name, _, rest = entry.strip().partition(" ")
+            wanted = conda_name(name)
+            if wanted != name and canonicalize_name(wanted) == canonicalize_name(name):
+                entries[index] = f"{wanted} {rest}".strip()
+                changed.append(f"{name} → {wanted}")
+    return [f"requirement names as the channels spell them: {', '.join(changed)}"] if changed else []
 
 
 def write_recipe(text: str, folder: Path, files: tuple[tuple[str, str], ...] = ()) -> Path:
