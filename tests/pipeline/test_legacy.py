@@ -268,7 +268,8 @@ def test_requirement_names_are_spelled_as_the_channels_spell_them(tmp_path: Path
     root = _project(tmp_path / "icepap", {"setup.py": "from setuptools import setup\nsetup()\n"})
     recipe = EMPTY_RECIPE.replace(
         "    - python\nabout",
-        "    - python\n    - prompt_toolkit >=3\n    - python-build\n    - ${{ pin_compatible('numpy') }}\nabout",
+        "    - python\n    - prompt_toolkit >=3\n    - python-build\n"
+        "    - ${{ pin_compatible('numpy') }}\nabout",
     ).replace("    - pip\n", "    - pip\n    - setuptools_scm\n")
     ruled = apply_rules(recipe, detect(root))
     requirements = _load(ruled.text)["requirements"]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from email.parser import BytesParser
 from email.policy import compat32
 from pathlib import Path
@@ -34,6 +34,9 @@ class SdistMetadata:
     name: str
     version: str
     requires_dist: tuple[str, ...]
+    summary: str = ""
+    license: str = ""  # License-Expression (SPDX), else a one-line License
+    homepage: str = ""
 
 
 def read_sdist_metadata(sdist: Path) -> SdistMetadata | None:
@@ -56,7 +59,26 @@ def read_sdist_metadata(sdist: Path) -> SdistMetadata | None:
     if not name:
         return None
     requires = tuple(str(r).strip() for r in meta.get_all("Requires-Dist") or [] if str(r).strip())
-    return SdistMetadata(name, str(meta.get("Version") or "").strip(), requires)
+    license_text = str(meta.get("License-Expression") or "").strip()
+    if not license_text:
+        license_text = str(meta.get("License") or "").strip()
+        if "\n" in license_text or len(license_text) > 80 or license_text.upper() == "UNKNOWN":
+            license_text = ""  # the licence's whole text, not its name
+    homepage = str(meta.get("Home-page") or "").strip()
+    if not homepage:
+        for url in meta.get_all("Project-URL") or []:
+            label, _, address = str(url).partition(",")
+            if label.strip().lower() in {"homepage", "home", "source", "repository"}:
+                homepage = address.strip()
+                break
+    return SdistMetadata(
+        name,
+        str(meta.get("Version") or "").strip(),
+        requires,
+        summary=str(meta.get("Summary") or "").strip(),
+        license=license_text,
+        homepage=homepage,
+    )
 
 
 def noarch_environment() -> dict[str, str]:
@@ -68,29 +90,37 @@ def noarch_environment() -> dict[str, str]:
 def run_requirements(
     metadata: SdistMetadata, name_map: Mapping[str, str] | None = None
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """conda run requirements from ``Requires-Dist`` for a ``noarch: python`` target, and notes.
+    """conda run requirements from ``Requires-Dist`` for a ``noarch: python`` target, and notes."""
+    return conda_requirements(metadata.requires_dist, own=metadata.name, name_map=name_map)
+
+
+def conda_requirements(
+    requirements: Iterable[str], *, own: str = "", name_map: Mapping[str, str] | None = None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """conda requirements from PEP 508 *requirements* for a ``noarch: python`` target, and notes.
 
     Markers are evaluated for the target (``python_version < "3"`` drops a Python 2 backport);
-    requirements only for an extra are dropped (no extra is installed); names go through the wheel
-    stage's PyPI → conda name map. Several requirements on one name are merged.
+    requirements only for an extra are dropped (no extra is installed); a requirement on *own*
+    (the project itself) is dropped; names go through the wheel stage's PyPI → conda name map.
+    Several requirements on one name are merged.
     """
     env = noarch_environment()
-    own = canonicalize_name(metadata.name)
+    own_key = canonicalize_name(own) if own else None
     notes: list[str] = []
     specs: dict[str, SpecifierSet] = {}
-    for text in metadata.requires_dist:
+    for text in requirements:
         try:
             req = Requirement(text)
         except InvalidRequirement as exc:
-            notes.append(f"Requires-Dist {text!r} left out: {exc}")
+            notes.append(f"requirement {text!r} left out: {exc}")
             continue
         try:
             if req.marker is not None and not req.marker.evaluate({**env, "extra": ""}):
                 continue
         except (UndefinedComparison, UndefinedEnvironmentName) as exc:
-            notes.append(f"Requires-Dist {text!r} left out: its marker cannot be evaluated ({exc})")
+            notes.append(f"requirement {text!r} left out: its marker cannot be evaluated ({exc})")
             continue
-        if canonicalize_name(req.name) == own:
+        if canonicalize_name(req.name) == own_key:
             continue
         name = conda_name(req.name, name_map)
         specs[name] = specs.get(name, SpecifierSet()) & req.specifier

@@ -10,18 +10,20 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+from fastconda._failure import last_error_line
 from fastconda.convert import convert
 from fastconda.cxx import recipe_route as cxxbuild
-from fastconda.errors import BuildFailed, EngineError, FastcondaError
+from fastconda.errors import BuildFailed, EngineError, FastcondaError, RecipeError
 from fastconda.pipeline import recipe_env
 from fastconda.pipeline.options import BuildOptions, Built, Clock, parse_pins
-from fastconda.pipeline.pkg_info import read_sdist_metadata
+from fastconda.pipeline.pkg_info import SdistMetadata, read_sdist_metadata
 from fastconda.pipeline.project import Kind, Project
 from fastconda.pipeline.rules import apply_rules, refuse_scripts, write_recipe
+from fastconda.pipeline.sdist_recipe import recipe_from_sdist
 from fastconda.progress import Progress, null_progress
 from fastconda.tools import pep517 as sdist
 from fastconda.tools import rattler_build as engine
-from fastconda.tools.grayskull import prewarmed
+from fastconda.tools.grayskull import GrayskullError, prewarmed
 
 
 def via_recipe(
@@ -107,13 +109,40 @@ def _recipe(
                     raise sdist.BackendError(msg, exc.output) from None
                 raise
         with clock.phase("recipe", f"grayskull on {tarball.name}"):
-            meta = grayskull.generate(tarball, work / "grayskull")
+            try:
+                meta: Path | None = grayskull.generate(tarball, work / "grayskull")
+            except GrayskullError as exc:
+                meta, failure = None, exc
+    metadata = read_sdist_metadata(tarball)
     with clock.phase("convert", "meta.yaml → recipe.yaml, facility rules"):
-        converted = convert(meta)
-        notes += [f"convert: {w}" for w in converted.warnings]
-        ruled = apply_rules(converted.recipe_text, project, options.rules, read_sdist_metadata(tarball))
+        if meta is not None:
+            converted = convert(meta)
+            notes += [f"convert: {w}" for w in converted.warnings]
+            recipe_text = converted.recipe_text
+        else:
+            recipe_text = _without_grayskull(tarball, metadata, failure, notes)
+        ruled = apply_rules(recipe_text, project, options.rules, metadata)
         notes += list(ruled.notes)
         return write_recipe(ruled.text, work / "recipe", ruled.files)
+
+
+def _without_grayskull(
+    tarball: Path, metadata: SdistMetadata | None, failure: GrayskullError, notes: list[str]
+) -> str:
+    """The recipe from the sdist's own metadata when grayskull failed (a note says why); when the
+    sdist has no usable ``PKG-INFO`` either, grayskull's error stands, with its cause first."""
+    cause = last_error_line(failure.output.splitlines()) if failure.output else ""
+    if metadata is None or not metadata.version:
+        first, _, rest = str(failure).partition("\n")
+        msg = f"{first}: {cause}\n{rest}" if cause else str(failure)
+        raise RecipeError(msg) from None
+    notes.append(
+        f"grayskull failed on {tarball.name} ({cause or str(failure).splitlines()[0]}): "
+        "the recipe comes from the sdist's own metadata (PKG-INFO, entry points, build-system)"
+    )
+    text, more = recipe_from_sdist(tarball, metadata)
+    notes += more
+    return text
 
 
 def _own_recipe_environment(  # noqa: PLR0917

@@ -39,6 +39,14 @@ _WAITING = (
 )
 
 
+class GrayskullError(RecipeError):
+    """grayskull failed; ``output`` holds everything it printed (its traceback, say)."""
+
+    def __init__(self, message: str, output: str = "") -> None:
+        self.output = output
+        super().__init__(message)
+
+
 def environ(caches: Caches | None) -> dict[str, str] | None:
     """grayskull's environment: with ``caches.offline``, pip has no index and finds only the wheel cache."""
     if caches is None or not caches.offline:
@@ -54,7 +62,7 @@ def _found(sdist: Path, out_dir: Path) -> Path:
     found = sorted(out_dir.glob("*/meta.yaml"))
     if not found:
         msg = f"grayskull wrote no meta.yaml for {sdist.name} into {out_dir}"
-        raise RecipeError(msg)
+        raise GrayskullError(msg)
     return found[0]
 
 
@@ -65,7 +73,7 @@ def generate_meta_yaml(sdist: Path, out_dir: Path, caches: Caches | None = None)
     try:
         _proc.run(command, env=environ(caches), timeout=TIMEOUT, what=f"grayskull on {sdist.name}")
     except CommandError as exc:
-        raise RecipeError(str(exc)) from None
+        raise GrayskullError(str(exc), exc.output) from None
     return _found(sdist, out_dir)
 
 
@@ -89,7 +97,8 @@ class Prewarmed:
         if self._process.returncode:
             command = [sys.executable, "-m", "grayskull", *arguments]
             what = f"grayskull on {sdist.name}"
-            raise RecipeError(str(CommandError(command, self._process.returncode, output, what=what)))
+            failure = CommandError(command, self._process.returncode, output, what=what)
+            raise GrayskullError(str(failure), output or "")
         return _found(sdist, out_dir)
 
     def close(self) -> None:
