@@ -252,3 +252,22 @@ def test_a_variable_the_recipe_reads_is_an_input_of_the_build(
     unset.setenv("UNRELATED", "x")
     assert inputs_key(project, options, project.recipe) == inputs_key(project, options, project.recipe)
     assert read_names(project.recipe) == ["PKG_VERSION", "SDIST", "SDIST_SHA256"]
+
+
+def test_sdist_named_through_a_jinja_variable_is_filled_too(tmp_path: Path) -> None:
+    """tangods-mcmax 1.1.0's recipe: ``{% set sdist = environ.get('SDIST') %}`` and ``url: file://{{ sdist
+    }}``; the variable is the sdist as much as when it is read in the url itself."""
+    recipe = tmp_path / "meta.yaml"
+    text = (
+        "context:\n  version: ${{ env.get('PKG_VERSION', default='') or '0.0.0.dev0' }}\n"
+        "  sdist: ${{ env.get('SDIST', default='') }}\n  sha256: ${{ env.get('SDIST_SHA256', default='') }}\n"
+        "package:\n  name: p\n  version: ${{ version }}\n"
+        "source:\n  url: file://${{ sdist }}\n  sha256: ${{ sha256 }}\n"
+    )
+    facts = SdistFacts(path=tmp_path / "p-2.0.tar.gz", sha256="ab" * 32, md5="cd" * 16, version="2.0")
+    needs = needed_environment(text, recipe, {}, can_make_sdist=True)
+    assert needs.values(facts) == {"SDIST": str(facts.path), "SDIST_SHA256": "ab" * 32, "PKG_VERSION": "2.0"}
+    # a context variable that is only part of the url is not the sdist
+    partial = text.replace("url: file://${{ sdist }}", "url: https://ci/${{ sdist }}/p.tar.gz")
+    with pytest.raises(RecipeError, match="SDIST"):
+        needed_environment(partial, recipe, {}, can_make_sdist=True)

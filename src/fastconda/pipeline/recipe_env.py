@@ -150,7 +150,7 @@ def environment_uses(recipe_text: str) -> tuple[Use, ...]:
     for source in _sources(data.get("source")):
         for key, role in _SOURCE_ROLES.items():
             value = source.get(key)
-            add(value, Role.SOURCE if role is Role.SDIST and not _whole_path(value, key) else role)
+            add(value, Role.SOURCE if role is Role.SDIST and not _whole_path(value, key, context) else role)
     package = data.get("package")
     if isinstance(package, dict):
         add(package.get("version"), Role.VERSION)
@@ -165,13 +165,20 @@ def _sources(source: object) -> Iterator[dict[str, Any]]:
             yield from _sources(then) if "if" in entry else [entry]
 
 
-def _whole_path(value: object, key: str) -> bool:
-    """``file://${{ env.get('X') }}`` (url) or ``${{ env.get('X') }}`` (path): the variable is the file."""
-    if not isinstance(value, str):
+def _whole_path(value: object, key: str, context: Mapping[str, object], depth: int = 0) -> bool:
+    """``file://${{ env.get('X') }}`` (url) or ``${{ env.get('X') }}`` (path): the variable is the file;
+    also through a context variable that is just that (``sdist: ${{ env.get('SDIST') }}``, then
+    ``url: file://${{ sdist }}``: tangods-mcmax 1.1.0's recipe)."""
+    if not isinstance(value, str) or depth > _MAX_DEPTH:
         return False
     rest = value.strip().removeprefix("file://") if key == "url" else value.strip()
     match = _EXPRESSION.fullmatch(rest)
-    return match is not None and _ENV_CALL.fullmatch(match.group(1).strip()) is not None
+    if match is None:
+        return False
+    inner = match.group(1).strip()
+    if _ENV_CALL.fullmatch(inner) is not None:
+        return True
+    return inner in context and _whole_path(context[inner], "path", context, depth + 1)
 
 
 def _calls(
