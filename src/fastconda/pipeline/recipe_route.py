@@ -72,7 +72,9 @@ def _recipe(
             return cxxbuild.write_server_recipe(server, work / "recipe")
     with prewarmed(options.caches) as grayskull:  # imports itself while the sdist is built
         with clock.phase("sdist", f"building the sdist of {project.root.name}"):
-            tarball = sdist.build_sdist(project.root, work / "sdist", caches=options.caches)
+            tarball = sdist.build_sdist(
+                project.root, work / "sdist", caches=options.caches, channels=options.channels
+            )
         with clock.phase("recipe", f"grayskull on {tarball.name}"):
             meta = grayskull.generate(tarball, work / "grayskull")
     with clock.phase("convert", "meta.yaml → recipe.yaml, facility rules"):
