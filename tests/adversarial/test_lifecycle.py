@@ -163,7 +163,7 @@ def _interrupted_build(
         ("sdist", 0.3, "process"),  # while rattler installs the build backend into a new environment
         ("sdist", 0.3, "group"),
         ("recipe", 0.05, "group"),  # grayskull
-        ("test", 0.1, "process"),  # rattler installs the test packages into its cache (native code)
+        ("test", 0.02, "process"),  # rattler solves for the test packages, unpacked ahead (native code)
         ("build", 0.4, "process"),  # while rattler-build builds and tests the package
         ("build", 0.4, "group"),
         ("build", 0.4, "term"),
