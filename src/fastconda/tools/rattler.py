@@ -291,8 +291,9 @@ def prefill_package_cache(specs: Sequence[str], *, channels: Sequence[str], mark
 
     rattler-build links test environments through a throw-away cache layer: packages needed only
     by tests (pytango, numpy) would be unpacked again on every build (~1.2 s). Installing them once
-    into a scratch prefix with the shared cache removes that. Returns True when work was done; a
-    marker keyed by the specs and the channels' index files makes later calls free.
+    into a scratch prefix with the shared cache removes that (no install when the solved packages
+    are all unpacked already). Returns True when work was done; a marker keyed by the specs and the
+    channels' index files makes later calls free.
     """
     digest, _ = channels_digest(sorted(specs), channels)
     marker = marker_dir / digest[:24]
