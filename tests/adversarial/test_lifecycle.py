@@ -163,7 +163,8 @@ def _interrupted_build(
         ("sdist", 0.3, "process"),  # while rattler installs the build backend into a new environment
         ("sdist", 0.3, "group"),
         ("recipe", 0.05, "group"),  # grayskull
-        ("test", 0.02, "process"),  # rattler solves for the test packages, unpacked ahead (native code)
+        # a cold rattler cache: the engine process unpacks the test packages (native code) during the sdist
+        ("sdist", 0.8, "cold"),
         ("build", 0.4, "process"),  # while rattler-build builds and tests the package
         ("build", 0.4, "group"),
         ("build", 0.4, "term"),
@@ -171,9 +172,16 @@ def _interrupted_build(
     ids=["sdist", "sdist-group", "grayskull-group", "prefill", "engine", "engine-group", "engine-sigterm"],
 )
 def test_ctrl_c_stops_the_build_at_any_phase_and_leaves_nothing_behind(
-    tmp_path: Path, seed_url: str, channel: Path, case: tuple[str, float, str]
+    tmp_path: Path,
+    seed_url: str,
+    channel: Path,
+    case: tuple[str, float, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     phase, delay, how = case
+    if how == "cold":
+        monkeypatch.setenv("RATTLER_CACHE_DIR", str(tmp_path / "rattler"))
+        how = "process"
     before = _files(channel)
     code, output, left = _interrupted_build(tmp_path, seed_url, channel, phase=phase, delay=delay, how=how)
     phases = [m.group(1) for line in output.splitlines() if (m := PHASE_LINE.match(line))]
