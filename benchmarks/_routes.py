@@ -15,7 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -55,10 +55,17 @@ def build_wheel(project: Path, out: Path, backend: Path) -> Path:
     return Path(printed[-1])
 
 
-def fastconda_build(project: Path, channels: Sequence[Path], output: Path, *extra: str) -> dict[str, float]:
-    """``fastconda build PROJECT -c ... -o OUTPUT --offline --json``: its phases (``{}`` when skipped)."""
+def fastconda_build(
+    project: Path,
+    channels: Sequence[Path],
+    output: Path,
+    *extra: str,
+    env: Mapping[str, str] | None = None,
+) -> dict[str, float]:
+    """``fastconda build PROJECT -c ... -o OUTPUT --offline --json`` (with *env* added to the
+    environment): its phases (``{}`` when skipped)."""
     flags = [arg for c in channels for arg in ("-c", str(c))]
-    printed = fastconda("build", project, *flags, "-o", output, "--offline", "--json", *extra)
+    printed = fastconda("build", project, *flags, "-o", output, "--offline", "--json", *extra, env=env)
     result = json.loads(printed)
     return {k: float(v) for k, v in result.get("phases", {}).items()}
 

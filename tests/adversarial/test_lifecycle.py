@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from fastconda._files import file_lock
+from fastconda._files import file_lock, is_ready
 from fastconda.channel import local as channels
 from fastconda.cli import ExitCode, main
 from fastconda.cxx.pogo import migrate
@@ -160,10 +160,11 @@ def _interrupted_build(
 @pytest.mark.parametrize(
     "case",
     [
-        ("sdist", 0.6, "process"),  # while pip installs the build backend into a new environment
-        ("sdist", 0.6, "group"),
+        ("sdist", 0.3, "process"),  # while rattler installs the build backend into a new environment
+        ("sdist", 0.3, "group"),
         ("recipe", 0.05, "group"),  # grayskull
-        ("test", 0.1, "process"),  # rattler installs the test packages into its cache (native code)
+        # a cold rattler cache: the engine process unpacks the test packages (native code) during the sdist
+        ("sdist", 0.8, "cold"),
         ("build", 0.4, "process"),  # while rattler-build builds and tests the package
         ("build", 0.4, "group"),
         ("build", 0.4, "term"),
@@ -171,9 +172,16 @@ def _interrupted_build(
     ids=["sdist", "sdist-group", "grayskull-group", "prefill", "engine", "engine-group", "engine-sigterm"],
 )
 def test_ctrl_c_stops_the_build_at_any_phase_and_leaves_nothing_behind(
-    tmp_path: Path, seed_url: str, channel: Path, case: tuple[str, float, str]
+    tmp_path: Path,
+    seed_url: str,
+    channel: Path,
+    case: tuple[str, float, str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     phase, delay, how = case
+    if how == "cold":
+        monkeypatch.setenv("RATTLER_CACHE_DIR", str(tmp_path / "rattler"))
+        how = "process"
     before = _files(channel)
     code, output, left = _interrupted_build(tmp_path, seed_url, channel, phase=phase, delay=delay, how=how)
     phases = [m.group(1) for line in output.splitlines() if (m := PHASE_LINE.match(line))]
@@ -187,6 +195,10 @@ def test_ctrl_c_stops_the_build_at_any_phase_and_leaves_nothing_behind(
     assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == []  # no fastconda-build-*, grayskull-*
     cache = tmp_path / "cache"
     assert [p.name for p in (cache / "build-envs").glob(".tmp-*")] == []  # no half-made environment
+    envs = (
+        [p for p in (cache / "build-envs").iterdir() if p.is_dir()] if (cache / "build-envs").is_dir() else []
+    )
+    assert [p.name for p in envs if not is_ready(p)] == []  # nor one made in place and left half-way
     assert list((cache / "work").iterdir()) == []
 
 

@@ -93,3 +93,20 @@ def test_quick_run_draws_one_valid_png_per_scenario(report: Path) -> None:
         assert head.startswith(PNG_SIGNATURE), png
         width, height = int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
         assert width > 100 and height > 100
+
+
+@pytest.mark.slow
+def test_quick_run_reports_the_example_build_on_cold_and_warm_caches_side_by_side(report: Path) -> None:
+    data = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    (caches,) = [s for s in data["scenarios"] if s["name"] == "caches"]
+    rows = {r["name"]: r for r in caches["rows"]}
+    cold, warm = (
+        rows["fastconda build: cold caches (fastconda, rattler)"],
+        rows["fastconda build: warm caches (fastconda, rattler)"],
+    )
+    for row in (cold, warm):
+        assert row["status"] == "ok", row
+        assert {"sdist", "recipe", "build", "test"} <= set(row["phases"])  # where the cold time goes
+    assert any("warm caches" in line and "cold caches" in line for line in caches["ratios"])
+    text = (report / "report.md").read_text(encoding="utf-8")
+    assert "its warm time" in text

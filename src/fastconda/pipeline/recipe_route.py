@@ -10,6 +10,8 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
+from packaging.requirements import InvalidRequirement, Requirement
+
 from fastconda._failure import last_error_line
 from fastconda.convert import convert
 from fastconda.cxx import recipe_route as cxxbuild
@@ -36,6 +38,8 @@ def via_recipe(
     notes: list[str],
 ) -> Built:
     with engine.worker() as worker:  # imports the engine while the recipe is made
+        if options.test and project.kind is Kind.PYTHON and recipe_file is None:
+            _prefill_ahead(project, options, worker)
         recipe_path = _recipe(project, recipe_file, work, options=options, clock=clock, notes=notes)
         recipe_text = recipe_path.read_text(encoding="utf-8")
         environ = {}
@@ -100,7 +104,9 @@ def _recipe(
     with prewarmed(options.caches) as grayskull:  # imports itself while the sdist is built
         with clock.phase("sdist", f"building the sdist of {project.root.name}"):
             try:
-                tarball = sdist.build_sdist(project.root, work / "sdist", caches=options.caches)
+                tarball = sdist.build_sdist(
+                    project.root, work / "sdist", caches=options.caches, channels=options.channels
+                )
             except sdist.BackendError as exc:  # the message shows a tail: keep all of it with the work folder
                 log = work / "sdist.log"
                 with contextlib.suppress(OSError):
@@ -165,7 +171,7 @@ def _own_recipe_environment(  # noqa: PLR0917
     if not needs.sdist:
         return {}
     with clock.phase("sdist", f"building the sdist of {project.root.name} for {recipe_file.name}"):
-        tarball = sdist.build_sdist(project.root, work / "sdist", caches=options.caches)
+        tarball = sdist.build_sdist(project.root, work / "sdist", caches=options.caches, channels=options.channels)
     environ = needs.values(recipe_env.SdistFacts.of(tarball))
     told = ", ".join(f"{name}={value}" for name, value in environ.items())
     notes.append(f"{recipe_file.name} reads the environment: fastconda built the sdist and set {told}")
@@ -227,6 +233,36 @@ def _run_engine(  # noqa: PLR0917
 def _split_build_and_test(outcome: engine.BuildOutcome, total: float) -> dict[str, float]:
     test = outcome.test_seconds
     return {"build": max(total - test, 0.0), "test": test}
+
+
+def _prefill_ahead(project: Project, options: BuildOptions, worker: engine.Worker) -> None:
+    """Start unpacking the packages the test environment will need while the sdist and the recipe
+    are made: on a fresh rattler cache, unpacking python, pytango and numpy is most of a cold
+    build. The names come from ``[project] dependencies`` (the recipe's come from the same);
+    :func:`_prefill` then finds them unpacked. Only an optimisation: any error is dropped."""
+    import tomllib
+
+    from fastconda.wheel.specs import conda_name
+
+    try:
+        data = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8"))
+        dependencies = data.get("project", {}).get("dependencies") or []
+        requirements = [Requirement(text) for text in dependencies[:200] if isinstance(text, str)]
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, InvalidRequirement, AttributeError):
+        return
+    names = {conda_name(r.name) for r in requirements if _applies(r)}
+    specs = ["python", "pip", *sorted(names - {"python", "pip"})]
+    job = {"specs": specs, "channels": list(options.channels), "marker_dir": options.cache_dir / "prefilled"}
+    worker.start("prefill", job)
+
+
+def _applies(requirement: Requirement) -> bool:
+    from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+
+    try:
+        return requirement.marker is None or requirement.marker.evaluate()
+    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
+        return True
 
 
 def _prefill(recipe_text: str, options: BuildOptions, worker: engine.Worker) -> None:

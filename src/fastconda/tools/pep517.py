@@ -1,8 +1,9 @@
 """Build a project's sdist (or wheel) through its PEP 517 backend, fast and offline.
 
 The backend runs in a *persistent* build environment kept in the cache, keyed by the project's
-``build-system.requires``: made once (from the wheel cache when offline), reused by every later
-build (~0.3 s instead of ~2 s for an isolated ``python -m build``). :func:`build` is the general
+``build-system.requires``: made once (with rattler from the local channels the build uses when
+they hold the requirements, else with pip from the wheel cache, only from it offline), reused by
+every later build (~0.3 s instead of ~2 s for an isolated ``python -m build``). :func:`build` is the general
 form (``fastconda.cxx.wheel_route`` builds C++ servers into wheels with scikit-build-core through it).
 """
 
@@ -11,16 +12,22 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
+import shutil
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
 from fastconda import _proc
 from fastconda._failure import last_error_line
 from fastconda._files import build_into, file_lock, is_ready
-from fastconda.errors import CommandError, ProjectError
+from fastconda.errors import CommandError, EnvError, ProjectError
 from fastconda.settings import Caches
+from fastconda.tools import conda_backend
 
 Distribution = Literal["sdist", "wheel"]
 
@@ -42,12 +49,14 @@ def env_lock(requires: Sequence[str], cache_dir: Path) -> Path:
     return cache_dir.absolute() / "build-envs" / f"{_env_key(requires)}.lock"
 
 
-def backend_env(requires: Sequence[str], caches: Caches) -> Path:
-    """The python of a venv holding *requires*, created on first use (from the wheel cache only, offline).
+def backend_env(requires: Sequence[str], caches: Caches, *, channels: Sequence[str] = ()) -> Path:
+    """The python of an environment holding *requires*, made on first use and reused after.
 
-    Its folder's modification time is when it was last used (``fastconda cache clean
-    --older-than`` goes by it). A half-made environment (an error, Ctrl-C) is removed
-    (:func:`fastconda._files.build_into`).
+    Made from the local ones of *channels* with rattler when they hold the requirements
+    (:mod:`fastconda.tools.conda_backend`: a solve and an install, no network), else as a venv
+    with pip from the wheel cache (only from it, offline). Its folder's modification time is when
+    it was last used (``fastconda cache clean --older-than`` goes by it). One process makes it
+    while the others wait for it; a half-made environment (an error, Ctrl-C) is removed.
     """
     env = (
         caches.cache_dir.absolute() / "build-envs" / _env_key(requires)
@@ -57,6 +66,29 @@ def backend_env(requires: Sequence[str], caches: Caches) -> Path:
         with contextlib.suppress(OSError):
             os.utime(env)
         return python
+    with file_lock(env.parent / f"{env.name}.make.lock"):  # one maker; the others find it ready
+        if is_ready(env):
+            return python
+        shutil.rmtree(env, ignore_errors=True)  # a killed maker's remains (nobody uses an unready one)
+        local = conda_backend.local_channels(channels)
+        lacking: EnvError | None = None
+        if local:
+            try:
+                conda_backend.create(env, requires, local)
+            except EnvError as exc:
+                lacking = exc
+            else:
+                return python
+        _venv_with_pip(env, requires, caches, lacking)
+    return python
+
+
+_NOT_FOUND = re.compile(r"No matching distribution found for (\S+)")
+
+
+def _venv_with_pip(env: Path, requires: Sequence[str], caches: Caches, lacking: EnvError | None) -> None:
+    """Make *env* a venv with *requires* from the wheel cache (and the index, online); *lacking*
+    says why the channels could not make it, for the error when pip cannot either."""
     try:
         # its scratch folder is named after the key: `cache clean` leaves it alone while a build
         # holds the key's lock; a venv survives being renamed (its python finds pyvenv.cfg next to itself)
@@ -75,15 +107,47 @@ def backend_env(requires: Sequence[str], caches: Caches) -> Path:
             what = f"installing the build backend ({' '.join(requires)})"
             _proc.run([*command, *requires], timeout=900, what=what)
     except CommandError as exc:
+        found = _NOT_FOUND.search(exc.output)
+        if found:
+            raise ProjectError(_missing(found.group(1), caches, lacking)) from None
         hint = " (offline: put the backend's wheels into the wheel cache)" if caches.offline else ""
+        if lacking is not None:
+            hint += f"; not from the channels either: {lacking}"
         msg = f"{exc}{hint}"
         raise ProjectError(msg) from None
-    return python
 
 
-def build_sdist(root: Path, out_dir: Path, *, caches: Caches) -> Path:
-    """Build the sdist of *root* into *out_dir* and return its path."""
-    return build(root, "sdist", out_dir, caches=caches)
+def _missing(requirement: str, caches: Caches, lacking: EnvError | None) -> str:
+    """One line: what neither source has, where it was looked for, and what to do."""
+    wheels = f"the wheel cache {caches.wheel_cache}" + ("" if caches.offline else " or the package index")
+    if lacking is None:
+        return (
+            f"the build backend needs {requirement}, which is not in {wheels}: add its wheel to the "
+            "wheel cache, or name a local channel that has it (-c)"
+        )
+    if isinstance(lacking, conda_backend.ChannelsLack) and _same(lacking.requirement, requirement):
+        return (
+            f"the build backend needs {lacking.requirement}, which is in neither the channels "
+            f"{' '.join(lacking.channels)} nor {wheels}: "
+            "add its package to a channel (-c) or its wheel to the wheel cache"
+        )
+    return (
+        f"cannot make the build backend's environment: {lacking}, and {wheels} has no {requirement}: "
+        "add what is missing to a channel (-c) or to the wheel cache"
+    )
+
+
+def _same(one: str, other: str) -> bool:
+    try:
+        return canonicalize_name(Requirement(one).name) == canonicalize_name(Requirement(other).name)
+    except InvalidRequirement:
+        return one == other
+
+
+def build_sdist(root: Path, out_dir: Path, *, caches: Caches, channels: Sequence[str] = ()) -> Path:
+    """Build the sdist of *root* into *out_dir* and return its path (the backend's environment
+    from the local ones of *channels* where they hold it, see :func:`backend_env`)."""
+    return build(root, "sdist", out_dir, caches=caches, channels=channels)
 
 
 def build(
@@ -95,12 +159,14 @@ def build(
     extra_requires: Sequence[str] = (),
     config_settings: Mapping[str, str] | None = None,
     environ: Mapping[str, str] | None = None,
+    channels: Sequence[str] = (),
 ) -> Path:
     """Build the *distribution* of *root* into *out_dir* and return its path.
 
     The backend's environment holds ``build-system.requires`` plus *extra_requires* (tools the
     backend would otherwise ask for, like scikit-build-core's cmake and ninja); it runs with
-    *config_settings* and *environ* added to this process's environment. Raises
+    *config_settings* and *environ* added to this process's environment; the environment comes
+    from the local ones of *channels* when they hold it (:func:`backend_env`). Raises
     :class:`BackendError` (with the backend's whole output) when the backend fails.
     """
     from build import BuildException, ProjectBuilder
@@ -111,7 +177,7 @@ def build(
         msg = f"{root}: cannot read the build system: {exc}"
         raise ProjectError(msg) from None
     with file_lock(env_lock(requires, caches.cache_dir), shared=True):  # `cache clean` waits for us
-        python = backend_env(requires, caches)
+        python = backend_env(requires, caches, channels=channels)
         return _build_with(
             python, root, distribution, out_dir, config_settings=config_settings, environ=environ
         )

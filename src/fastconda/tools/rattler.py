@@ -208,15 +208,14 @@ def verify_local_packages(records: Sequence[Any]) -> None:
         list(pool.map(_check_local, records))
 
 
-async def _create(prefix: Path, specs: list[str], channels: list[str], platform: str | None) -> Environment:
+async def _solve(specs: list[str], channels: list[str], platform: str | None) -> list[Any]:
     import rattler
     from rattler.exceptions import SolverError
 
-    started = time.perf_counter()
     subdir = platform or str(rattler.Subdir.current())
     try:
         virtual = rattler.VirtualPackage.detect()
-        records = await rattler.solve(
+        records: list[Any] = await rattler.solve(
             sources=channels,
             specs=specs,
             platforms=[rattler.Subdir(subdir), rattler.Subdir("noarch")],
@@ -228,6 +227,14 @@ async def _create(prefix: Path, specs: list[str], channels: list[str], platform:
     except rattler_errors() as exc:
         msg = f"cannot read the channels {', '.join(channels)}: {exc}"
         raise EnvError(msg) from None
+    return records
+
+
+async def _create(prefix: Path, specs: list[str], channels: list[str], platform: str | None) -> Environment:
+    import rattler
+
+    started = time.perf_counter()
+    records = await _solve(specs, channels, platform)
     verify_local_packages(records)
     solved = time.perf_counter()
     try:
@@ -284,15 +291,30 @@ def prefill_package_cache(specs: Sequence[str], *, channels: Sequence[str], mark
 
     rattler-build links test environments through a throw-away cache layer: packages needed only
     by tests (pytango, numpy) would be unpacked again on every build (~1.2 s). Installing them once
-    into a scratch prefix with the shared cache removes that. Returns True when work was done; a
-    marker keyed by the specs and the channels' index files makes later calls free.
+    into a scratch prefix with the shared cache removes that (no install when the solved packages
+    are all unpacked already). Returns True when work was done; a marker keyed by the specs and the
+    channels' index files makes later calls free.
     """
     digest, _ = channels_digest(sorted(specs), channels)
     marker = marker_dir / digest[:24]
     if marker.is_file():
         return False
-    with tempfile.TemporaryDirectory(prefix="fastconda-prefill-") as scratch:
-        create_environment(Path(scratch) / "env", specs, channels=channels)
+    records = asyncio.run(_solve(list(specs), list(channels), None))
+    if not all(_unpacked(record) for record in records):  # else a fresh fastconda cache, a warm rattler one
+        with tempfile.TemporaryDirectory(prefix="fastconda-prefill-") as scratch:
+            create_environment(Path(scratch) / "env", specs, channels=channels)
     marker.parent.mkdir(parents=True, exist_ok=True)
     marker.write_text("\n".join(specs), encoding="utf-8")
     return True
+
+
+def _unpacked(record: Any) -> bool:
+    """Whether rattler's package cache holds *record* unpacked: its folder with ``info/paths.json``,
+    and the lock file beside it that rattler fills (revision, sha256) once the package is complete.
+    Only an optimisation: rattler checks its cache entries again when it links them."""
+    folder = package_cache_path() / f"{record.name.normalized}-{record.version}-{record.build}"
+    lock = folder.with_name(f"{folder.name}.lock")
+    try:
+        return (folder / "info" / "paths.json").is_file() and lock.stat().st_size > 0
+    except OSError:
+        return False

@@ -137,16 +137,44 @@ class Worker:
     def __init__(self) -> None:
         self._child = _proc.PythonChild(_SERVE, text=False)
         self._process = self._child.process
+        self._pending = 0  # jobs started ahead whose answers have not been read
 
-    def call(self, job: str, arguments: dict[str, Any], progress: Progress) -> Any:
-        """Run *job* with *arguments*; its progress events go to *progress*; its errors are raised here."""
-        stdin, stdout = self._process.stdin, self._process.stdout
-        assert stdin is not None and stdout is not None
+    def start(self, job: str, arguments: dict[str, Any]) -> None:
+        """Send *job* without waiting for it: the child runs it while this process works on.
+
+        For work that only makes a later job faster (unpacking packages into rattler's cache):
+        its progress and its answer, an error included, are read and dropped before the next
+        :meth:`call`, which therefore waits for it."""
+        self._send(job, arguments)
+        self._pending += 1
+
+    def _send(self, job: str, arguments: dict[str, Any]) -> None:
+        stdin = self._process.stdin
+        assert stdin is not None
         try:
             pickle.dump((job, arguments), stdin)
             stdin.flush()
-        except OSError:  # it died before reading: its exit code tells below
+        except OSError:  # it died before reading: its exit code tells when the answer is read
             pass
+
+    def _drop_pending(self) -> None:
+        stdout = self._process.stdout
+        assert stdout is not None
+        while self._pending:
+            try:
+                kind, _value = pickle.load(stdout)
+            except EOFError:  # it died: the next call reports it
+                self._pending = 0
+                return
+            if kind != "progress":
+                self._pending -= 1
+
+    def call(self, job: str, arguments: dict[str, Any], progress: Progress) -> Any:
+        """Run *job* with *arguments*; its progress events go to *progress*; its errors are raised here."""
+        stdout = self._process.stdout
+        assert stdout is not None
+        self._drop_pending()
+        self._send(job, arguments)
         while True:
             try:
                 kind, value = pickle.load(stdout)
