@@ -171,7 +171,9 @@ def _own_recipe_environment(  # noqa: PLR0917
     if not needs.sdist:
         return {}
     with clock.phase("sdist", f"building the sdist of {project.root.name} for {recipe_file.name}"):
-        tarball = sdist.build_sdist(project.root, work / "sdist", caches=options.caches, channels=options.channels)
+        tarball = sdist.build_sdist(
+            project.root, work / "sdist", caches=options.caches, channels=options.channels
+        )
     environ = needs.values(recipe_env.SdistFacts.of(tarball))
     told = ", ".join(f"{name}={value}" for name, value in environ.items())
     notes.append(f"{recipe_file.name} reads the environment: fastconda built the sdist and set {told}")
