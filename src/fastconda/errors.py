@@ -139,3 +139,15 @@ class TangoError(FastcondaError):
 
 class PublishError(FastcondaError):
     """A package cannot be published: bad target, refused key, unreachable server, conflict."""
+
+
+class Unsolvable(EnvError):
+    """Requirements that no package of the channels satisfies; ``reasons``: one line per requirement
+    the solver could not satisfy even alone (``No candidates were found for prompt_toolkit >=3``)."""
+
+    def __init__(self, message: str, reasons: Sequence[str] = ()) -> None:
+        self.reasons = tuple(reasons)
+        super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[Unsolvable], tuple[str, tuple[str, ...]]]:
+        return (type(self), (str(self), self.reasons))  # crosses the engine worker's pipe whole

@@ -367,3 +367,22 @@ def test_fastconda_test_names_the_failed_carried_test_and_its_error(
         f"error: package-test 'undecl --help' failed: ModuleNotFoundError: No module named '{ABSENT}' "
         f"(the project imports {ABSENT} but does not declare it)"
     ]
+
+
+def test_an_unsolvable_test_environment_names_every_missing_requirement_before_the_build(
+    seed_url: str, tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """tango-pyaml, tango-serial, icepap (real projects): the engine said only "Test failed", after the
+    whole build, when a run requirement is in no channel; each missing requirement is named now."""
+    extra = 'dependencies = ["packaging", "absent-dependency-xyz >=1", "pytango >=99"]'
+    project = hatch_project(tmp_path / "p", {"server.py": SERVER}, extra=extra)
+    output = tmp_path / "channel"
+    assert build_cli(project, seed_url, output) == ExitCode.FAILURE
+    err = capsys.readouterr().err
+    line = first_line(err)
+    assert line.startswith("error: test failed: the test environment cannot be solved: ")
+    assert "No candidates were found for absent-dependency-xyz >=1" in line
+    assert "pytango >=99" in line  # the second one too, not only the solver's first
+    assert "packaging" not in line.split("(run requirements")[0]
+    assert "PyRattlerBuildError" not in err
+    assert not output.exists() or not list(output.rglob("*.conda"))

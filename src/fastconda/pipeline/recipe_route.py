@@ -15,7 +15,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from fastconda._failure import last_error_line
 from fastconda.convert import convert
 from fastconda.cxx import recipe_route as cxxbuild
-from fastconda.errors import BuildFailed, EngineError, FastcondaError, RecipeError
+from fastconda.errors import BuildFailed, EngineError, FastcondaError, RecipeError, Unsolvable
 from fastconda.pipeline import recipe_env
 from fastconda.pipeline.options import BuildOptions, Built, Clock, parse_pins
 from fastconda.pipeline.pkg_info import SdistMetadata, read_sdist_metadata
@@ -280,11 +280,19 @@ def _prefill(recipe_text: str, options: BuildOptions, worker: engine.Worker) -> 
     for spec in requirements.get("run") or []:
         if isinstance(spec, str) and "${{" not in spec and not spec.startswith("python"):
             specs.append(spec)
-    # only an optimisation: the engine reports unsolvable test environments itself
-    with contextlib.suppress(FastcondaError):
-        job = {
-            "specs": specs,
-            "channels": list(options.channels),
-            "marker_dir": options.cache_dir / "prefilled",
-        }
+    job = {"specs": specs, "channels": list(options.channels), "marker_dir": options.cache_dir / "prefilled"}
+    try:
         worker.call("prefill", job, null_progress)
+    except Unsolvable as exc:
+        # the engine's test environment holds these and the package: it cannot be solved either, and
+        # the engine would say only "Test failed" after the whole build
+        missing = "; ".join(exc.reasons) or str(exc).splitlines()[-1]
+        msg = (
+            f"the test environment cannot be solved: {missing} (run requirements of the recipe, "
+            f"from {', '.join(options.channels)}): add the missing packages to a channel (-c), "
+            "e.g. `fastconda wheel` of their wheels, or fix the requirement"
+        )
+        phase = "test"
+        raise BuildFailed(phase, msg) from None
+    except FastcondaError:
+        return  # only an optimisation otherwise: the engine reports its own problems
