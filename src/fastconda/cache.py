@@ -29,6 +29,7 @@ class Area:
 
 AREAS = (
     Area("build-envs", "build backend environments for sdists and wheels", True),
+    Area("build-requires", "what build backends asked for beyond build-system.requires", True),
     Area("builds", "records of successful builds (what `build` skips)", True),
     Area(WORK, "work folders of running builds and the last failed ones", True),
     Area("prefilled", "markers of test packages unpacked into rattler's cache", True),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -174,3 +175,44 @@ def test_fastconda_build_on_a_fresh_cache_works_offline_with_no_wheels(
     assert result["name"] == "tango-powersupply" and not result["skipped"]
     (env,) = _envs(tmp_path / "cache")
     assert _versions(env / "bin" / "python", "hatchling")["hatchling"] == "1.33.0"
+
+
+FIXVERSION = '''\
+def use_fixed_version(dist, attr, value):
+    """A setup() keyword, as katversion's use_katversion: the version comes from a file."""
+    if value:
+        with open("VERSION.txt") as handle:
+            dist.metadata.version = handle.read().strip()
+'''
+
+
+def test_setup_requires_of_a_legacy_project_are_in_the_backends_environment(
+    seed_url: str, tmp_path: Path, real_wheel: Callable[[str], Path]
+) -> None:
+    """tango-simlib 0.8.0 (real): ``setup_requires=["katversion"]`` and ``use_katversion=True``; the
+    backend asks for katversion (PEP 517 ``get_requires_for_build_sdist``), which was never installed,
+    so the sdist silently came out as version 0.0.0. A plugin of the same shape, as a real wheel."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for backend in ("setuptools==84.2.1", "wheel==0.48.0"):  # one source holds the whole environment
+        shutil.copy(real_wheel(backend), wheels)
+    make_wheel(
+        wheels, "fixversion", "1.0",
+        files={"fixversion/__init__.py": FIXVERSION},
+        entry_points="[distutils.setup_keywords]\nuse_fixed_version = fixversion:use_fixed_version\n",
+    )  # fmt: skip
+    project = tmp_path / "legacy"
+    (project / "legacy").mkdir(parents=True)
+    (project / "legacy" / "__init__.py").write_text("")
+    (project / "VERSION.txt").write_text("0.4.2\n")
+    (project / "setup.py").write_text(
+        "from setuptools import setup\n"
+        "setup(name='legacy', packages=['legacy'], setup_requires=['fixversion'], use_fixed_version=True)\n"
+    )
+    caches = Caches(tmp_path / "cache", wheels, offline=True)
+    sdist = pep517.build_sdist(project, tmp_path / "one", caches=caches, channels=[seed_url])
+    assert sdist.name == "legacy-0.4.2.tar.gz"
+    asked = list((tmp_path / "cache" / "build-requires").glob("*.json"))
+    assert [json.loads(p.read_text()) for p in asked] == [["fixversion"]]  # asked once, kept
+    again = pep517.build_sdist(project, tmp_path / "two", caches=caches, channels=[seed_url])
+    assert again.name == "legacy-0.4.2.tar.gz"

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import re
 import shutil
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -24,7 +25,7 @@ from packaging.utils import canonicalize_name
 
 from fastconda import _proc
 from fastconda._failure import last_error_line
-from fastconda._files import build_into, file_lock, is_ready
+from fastconda._files import build_into, file_lock, is_ready, write_bytes_atomic
 from fastconda.errors import CommandError, EnvError, ProjectError
 from fastconda.settings import Caches
 from fastconda.tools import conda_backend
@@ -178,9 +179,92 @@ def build(
         raise ProjectError(msg) from None
     with file_lock(env_lock(requires, caches.cache_dir), shared=True):  # `cache clean` waits for us
         python = backend_env(requires, caches, channels=channels)
+        more = _dynamic_requires(python, root, distribution, requires, caches, config_settings, environ)
+        if not more:
+            return _build_with(
+                python, root, distribution, out_dir, config_settings=config_settings, environ=environ
+            )
+    requires = sorted({*requires, *more})
+    with file_lock(env_lock(requires, caches.cache_dir), shared=True):
+        python = backend_env(requires, caches, channels=channels)
         return _build_with(
             python, root, distribution, out_dir, config_settings=config_settings, environ=environ
         )
+
+
+_BUILD_FILES = ("pyproject.toml", "setup.py", "setup.cfg")  # what a backend's dynamic requirements come from
+
+
+def _dynamic_requires(  # noqa: PLR0917
+    python: Path,
+    root: Path,
+    distribution: Distribution,
+    requires: Sequence[str],
+    caches: Caches,
+    config_settings: Mapping[str, str] | None,
+    environ: Mapping[str, str] | None,
+) -> list[str]:
+    """What the backend asks for beyond *requires* to build *distribution* (PEP 517's
+    ``get_requires_for_build_*``: setuptools answers with a ``setup.py``'s ``setup_requires``, such as
+    katversion, without which tango-simlib's sdist silently became version 0.0.0).
+
+    Asking costs a backend start (~0.2 s); the answer is kept in the cache, keyed by the files it
+    comes from and the backend's environment, so a warm build does not pay it again. A backend that
+    fails to answer is left to fail in the build itself, which reports its output.
+    """
+    from build import BuildBackendException, BuildException, ProjectBuilder
+
+    digest = hashlib.sha256(f"{_env_key(requires)}\0{distribution}".encode())
+    for name in _BUILD_FILES:
+        with contextlib.suppress(OSError):
+            digest.update(name.encode() + b"\0" + (root / name).read_bytes())
+    for key, value in sorted((config_settings or {}).items()):
+        digest.update(f"{key}={value}".encode())
+    record = caches.cache_dir.absolute() / "build-requires" / f"{digest.hexdigest()[:24]}.json"
+    with contextlib.suppress(OSError, ValueError):
+        return [str(r) for r in json.loads(record.read_text(encoding="utf-8"))]
+
+    builder = ProjectBuilder(root, python_executable=str(python), runner=_runner(environ, []))
+    try:
+        asked = builder.get_requires_for_build(distribution, dict(config_settings or {}))
+    except (BuildBackendException, BuildException, CommandError):
+        return []
+    have = set()
+    for text in requires:
+        with contextlib.suppress(InvalidRequirement):
+            have.add(canonicalize_name(Requirement(text).name))
+    more = []
+    for text in sorted(asked):
+        try:
+            name = canonicalize_name(Requirement(text).name)
+        except InvalidRequirement:
+            continue  # the build reports what the backend cannot use
+        if name not in have:
+            more.append(text)
+    with contextlib.suppress(OSError):
+        write_bytes_atomic(record, json.dumps(more).encode())
+    return more
+
+
+def _runner(environ: Mapping[str, str] | None, output: list[str]) -> Callable[..., None]:
+    """pypa/build's hook runner: our process runner (private TMPDIR, own session), *environ* added,
+    everything the hook prints appended to *output*."""
+
+    def runner(
+        cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
+    ) -> None:
+        done = _proc.run(
+            cmd,
+            cwd=Path(cwd) if cwd else None,
+            env={**os.environ, **(environ or {}), **(extra_environ or {})},
+            check=False,
+            timeout=900,
+        )
+        output.append(done.stdout)
+        if done.returncode:
+            raise CommandError(cmd, done.returncode, done.stdout)
+
+    return runner
 
 
 def _build_with(
@@ -197,21 +281,7 @@ def _build_with(
     out_dir.mkdir(parents=True, exist_ok=True)
     output: list[str] = []
 
-    def runner(
-        cmd: Sequence[str], cwd: str | None = None, extra_environ: Mapping[str, str] | None = None
-    ) -> None:
-        done = _proc.run(
-            cmd,
-            cwd=Path(cwd) if cwd else None,
-            env={**os.environ, **(environ or {}), **(extra_environ or {})},
-            check=False,
-            timeout=900,
-        )
-        output.append(done.stdout)
-        if done.returncode:
-            raise CommandError(cmd, done.returncode, done.stdout)
-
-    builder = ProjectBuilder(root, python_executable=str(python), runner=runner)
+    builder = ProjectBuilder(root, python_executable=str(python), runner=_runner(environ, output))
     try:
         return Path(builder.build(distribution, out_dir, config_settings=dict(config_settings or {})))
     except (BuildBackendException, BuildException, CommandError) as exc:
