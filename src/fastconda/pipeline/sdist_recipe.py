@@ -16,7 +16,6 @@ Nothing here runs the project's code. Text from the sdist goes into the recipe a
 from __future__ import annotations
 
 import configparser
-import hashlib
 import io
 import tarfile
 import tomllib
@@ -28,6 +27,7 @@ from packaging.licenses import InvalidLicenseExpression, canonicalize_license_ex
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from fastconda.channel.local import file_sha256
 from fastconda.errors import RecipeError
 from fastconda.pipeline.pkg_info import SdistMetadata, conda_requirements
 from fastconda.wheel.specs import conda_name
@@ -48,7 +48,7 @@ def recipe_from_sdist(tarball: Path, metadata: SdistMetadata) -> tuple[str, list
     recipe = CommentedMap()
     recipe["context"] = CommentedMap(version=metadata.version)
     recipe["package"] = CommentedMap(name=conda_name(metadata.name), version="${{ version }}")
-    recipe["source"] = CommentedMap(url=tarball.resolve().as_uri(), sha256=_sha256(tarball))
+    recipe["source"] = CommentedMap(url=tarball.resolve().as_uri(), sha256=file_sha256(tarball))
     build = CommentedMap(number=0, noarch="python", script="$PYTHON -m pip install . -vv")
     scripts = _entry_points(tarball, pyproject)
     if scripts:
@@ -84,14 +84,6 @@ def _spdx(text: str) -> tuple[str, list[str]]:
         return str(canonicalize_license_expression(text)), []
     except InvalidLicenseExpression:
         return "", [f"the sdist's licence {text!r} is not an SPDX expression: left out of the recipe"]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _member(tarball: Path, name: str, *, folder_suffix: str = "") -> str:
