@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tomllib
@@ -29,6 +30,13 @@ from packaging.tags import sys_tags
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
 REPO = Path(__file__).resolve().parents[1]
+
+# A run started in the background by a non-interactive shell (`cmd &`, some CI wrappers) inherits
+# SIGINT ignored, and so would every fastconda the tests start: Python then never raises
+# KeyboardInterrupt and the Ctrl-C tests test nothing. A handler here is reset to the default in
+# every child at exec, so the programs under test see Ctrl-C as a user's terminal sends it.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 CACHE = Path(os.environ.get("FASTCONDA_TEST_CACHE", REPO / ".cache"))
 
 os.environ.setdefault("FASTCONDA_CACHE_DIR", str(CACHE / "fastconda"))

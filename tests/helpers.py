@@ -156,6 +156,7 @@ EXTRA_PURE = [
     "tomlkit==0.15.2",
     "vcs-versioning==2.6.0",
     "docstring-parser==0.18.0",
+    "katversion==1.3",  # a setup_requires plugin of real SKA projects (tests/pipeline/test_legacy.py)
 ]
 
 #: charset-normalizer: a compiled (mypyc) extension with a console script; pytokens: black's dependency

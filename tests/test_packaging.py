@@ -186,6 +186,6 @@ def test_a_plain_install_of_the_wheel_answers_every_help_and_builds_a_real_packa
     assert package.parent == out / "noarch" and package.is_file()
     assert package.name.startswith("tango-powersupply-1.2.0-")
     assert [(t["command"], t["passed"]) for t in result["tests"]] == [
-        ("python fastconda_check.py powersupply", True),
+        ("python fastconda_check.py --dist tango-powersupply", True),
         ("PowerSupply --help", True),
     ]

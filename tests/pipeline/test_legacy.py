@@ -8,18 +8,23 @@ katcp 0.9.3 and katportalclient 0.2.2 (katversion, ``scripts=[]``, no ``[build-s
 
 from __future__ import annotations
 
+import dataclasses
 import io
+import shutil
 import tarfile
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from ruamel.yaml import YAML
 
+from fastconda.channel.local import add_packages, channel_url
 from fastconda.errors import RecipeError
 from fastconda.pipeline.build import build_project
 from fastconda.pipeline.project import detect
 from fastconda.pipeline.rules import apply_rules
+from fastconda.wheel.convert import wheel_to_conda
 from tests.helpers import build_options
 
 # what grayskull writes (converted) when it cannot run a setup.py offline: nothing, and noarch
@@ -242,21 +247,37 @@ setup(
 @pytest.mark.slow
 # setuptools warns of the missing plugin's option (pypa/build forwards it as a warning) and goes on
 @pytest.mark.filterwarnings("ignore:Unknown distribution option")
-def test_legacy_setup_py_project_builds_offline_with_its_requirements(seed_url: str, tmp_path: Path) -> None:
+@pytest.mark.filterwarnings("ignore:Ignoring explicit version")  # katversion's, forwarded the same way
+def test_legacy_setup_py_project_builds_offline_with_its_requirements(
+    seed_url: str, tmp_path: Path, real_wheel: Callable[[str], Path]
+) -> None:
     root = _project(
         tmp_path / "kv",
         {
             "setup.py": KATVERSION_SETUP,
+            "___version___": "0.3.1\n",  # where katversion reads the version outside a git checkout
             "kvtool/__init__.py": "import packaging.version\n\ndef main():\n    print('usage: kv-tool')\n",
         },
     )
-    result = build_project(root, build_options((seed_url,), tmp_path / "channel"))
+    # the sdist's backend gets katversion (its setup_requires) from the wheel cache, with setuptools
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for requirement in ("setuptools==84.2.1", "wheel==0.48.0", "katversion==1.3", "packaging==26.4"):
+        shutil.copy(real_wheel(requirement), wheels)
+    # and the recipe's host environment gets it (grayskull puts setup_requires there) as a conda package
+    katversion = wheel_to_conda(wheels / real_wheel("katversion==1.3").name, tmp_path / "pkgs").path
+    add_packages(tmp_path / "plugins", [katversion])
+    channels = (channel_url(tmp_path / "plugins"), seed_url)
+    options = dataclasses.replace(build_options(channels, tmp_path / "channel"), wheel_cache=wheels)
+    result = build_project(root, options)
+    assert result.version == "0.3.1"  # katversion's, not setup.py's literal (nor 0.0.0 without it)
     recipe = _load(result.recipe)
     assert recipe["requirements"] == {  # type: ignore[comparison-overlap]
-        "host": ["python", "pip", "setuptools >=40.8.0", "wheel"],
-        "run": ["python", "packaging >=20"],
+        "host": ["python", "katversion", "pip", "setuptools >=40.8.0", "wheel"],
+        # grayskull's `# [py<3]` for the Python 2 backport: false, as conda-build reads it
+        "run": ["python", "packaging >=20", {"if": "false", "then": "futures"}],
     }
-    assert any("taken from the sdist's PKG-INFO Requires-Dist: packaging >=20" in n for n in result.notes)
+    assert recipe["build"]["noarch"] == "python"  # type: ignore[index]
     assert result.tests[0].command == "python fastconda_check.py --dist kv-tool"
     assert all(t.passed for t in result.tests)
     assert "import kvtool: ok" in "\n".join(result.tests[0].output)
@@ -281,3 +302,16 @@ def test_requirement_names_are_spelled_as_the_channels_spell_them(tmp_path: Path
     ]
     assert "setuptools-scm" in requirements["host"]  # type: ignore[index]
     assert "prompt_toolkit → prompt-toolkit" in " ".join(ruled.notes)
+
+
+def test_a_recipe_grayskull_left_without_noarch_for_a_python_selector_is_made_noarch(tmp_path: Path) -> None:
+    """katcp 0.9.3, tango-simlib 0.8.0: ``futures; python_version<'3'`` makes grayskull write ``# [py<3]``
+    and leave ``noarch`` out; nothing in such a project is specific to one Python. Compiled code is."""
+    root = _project(tmp_path / "kv", {"setup.py": "from setuptools import setup\nsetup()\n"})
+    recipe = EMPTY_RECIPE.replace("  noarch: python\n", "")
+    ruled = apply_rules(recipe, detect(root))
+    assert _load(ruled.text)["build"]["noarch"] == "python"  # type: ignore[index]
+    assert any(n.startswith("noarch: python (grayskull left it out") for n in ruled.notes)
+    compiled = recipe.replace("requirements:\n", "requirements:\n  build:\n    - ${{ compiler('c') }}\n")
+    with pytest.raises(RecipeError, match=r"it compiles code \(\$\{\{ compiler\('c'\) \}\}\)"):
+        apply_rules(compiled, detect(root))

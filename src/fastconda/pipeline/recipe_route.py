@@ -99,8 +99,7 @@ def _recipe(
             server = cxxbuild.read_server(project.root)
             notes.append(f"C++ server {server.executable} {server.version}: recipe from the cxx template")
             return cxxbuild.write_server_recipe(server, work / "recipe")
-    with clock.phase("recipe", f"facility rules on the files of {project.root.name}"):
-        refuse_scripts(project, options.rules)  # whatever grayskull and convert make of the project
+    refuse_scripts(project, options.rules)  # whatever grayskull and convert make of the project (static: µs)
     with prewarmed(options.caches) as grayskull:  # imports itself while the sdist is built
         with clock.phase("sdist", f"building the sdist of {project.root.name}"):
             try:

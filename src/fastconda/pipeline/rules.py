@@ -90,13 +90,18 @@ def apply_rules(
     build = data.setdefault("build", CommentedMap())
     refuse_scripts(project, rules)
     if rules.require_noarch and build.get("noarch") != "python":
-        msg = (
-            f"{project.root}: the recipe is not `noarch: python` "
-            "(the facility requires it for Python servers). "
-            "This usually means the project installs files with `scripts=` in setup.py: replace them by an "
-            "entry point ([project.scripts] in pyproject.toml, or entry_points={'console_scripts': [...]})."
-        )
-        raise RecipeError(msg)
+        compiled = _compiled(data)
+        if compiled:
+            msg = (
+                f"{project.root}: the recipe is not `noarch: python` (the facility requires it for Python "
+                f"servers): it compiles code ({compiled}); build it as a C++ project or drop the extension"
+            )
+            raise RecipeError(msg)
+        # grayskull leaves noarch out when a requirement has a python-version marker (`futures;
+        # python_version<'3'` → `# [py<3]`), which the conversion made a constant; scripts= were
+        # refused above: nothing here is specific to one Python
+        build["noarch"] = "python"
+        notes.append("noarch: python (grayskull left it out for a python-version selector; no compiled code)")
     build["script"] = PIP_INSTALL
     notes.append("pip install without dependencies and without build isolation")
     requirements = data.setdefault("requirements", CommentedMap())
@@ -193,6 +198,14 @@ def _fill_run_requirements(requirements: CommentedMap, sdist: SdistMetadata) -> 
         f"taken from the sdist's PKG-INFO Requires-Dist: {shown}",
         *problems,
     ]
+
+
+def _compiled(data: CommentedMap) -> str:
+    """The build requirements that compile (``${{ compiler('c') }}``, ``stdlib``), joined; '' if none."""
+    requirements = data.get("requirements")
+    build = requirements.get("build") if isinstance(requirements, dict) else None
+    found = [str(e) for e in build or [] if "compiler(" in str(e) or "stdlib(" in str(e)]
+    return ", ".join(found)
 
 
 def _channel_names(requirements: CommentedMap) -> list[str]:
