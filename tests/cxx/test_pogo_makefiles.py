@@ -1,0 +1,248 @@
+"""pogo-migrate on the Makefile constructs of real Pogo servers: no false warning, Linux's branch of a
+conditional, one report line per construct, exit 3 only for what changes the build, and a version that
+is never a silent guess. Each Makefile here is written for the test and reproduces one real construct
+(the source is named in a comment); no third-party file is copied."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fastconda.cli import main
+from fastconda.cxx.pogo import read_project
+
+from .conftest import EXAMPLE
+
+HEADER = """\
+MAKE_ENV = /usr/local/share/pogo/preferences
+PACKAGE_NAME = PowerMeter
+MAJOR_VERS   = 1
+MINOR_VERS   = 2
+RELEASE      = Release_$(MAJOR_VERS)_$(MINOR_VERS)
+RELEASE_TYPE = OPTIMIZED
+OUTPUT_TYPE = DEVICE
+INC_DIR_USER= -I .
+LIB_DIR_USER=
+TANGO_REQUIRED = TRUE
+include $(MAKE_ENV)/tango.opt
+"""
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main(list(argv))
+    return code, out.getvalue(), err.getvalue()
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """The bundled example's sources (PowerMeter + PowerSensor) with a Makefile each test writes."""
+    root = Path(shutil.copytree(EXAMPLE, tmp_path / "PowerMeter"))
+    (root / "Makefile").unlink()
+    return root
+
+
+def _write(root: Path, text: str) -> None:
+    (root / "Makefile").write_text(text)
+
+
+def _affecting(root: Path) -> list[str]:
+    return [u.format() for u in read_project(root).unmapped if u.affects_build]
+
+
+# Pogo 7's Makefile template (pogo: LinuxMakefile.xtend / MakefileUtils.java), as in every Pogo-7 server
+# (tango-ds Serial, Modbus...): SVC_OBJS = $(LIB_OBJS) + factory + main; LIB_OBJS ends with
+# $(SVC_INHERITANCE_OBJ) and $(ADDITIONAL_OBJS), the latter unset when the class has no additional file;
+# an inherited class brings <X>_CLASS/<X>_HOME/<X>_INCLUDES and its own object rules with recipes.
+POGO7 = (
+    HEADER
+    + """\
+POWERSENSOR_CLASS = PowerSensor
+POWERSENSOR_HOME  = .
+
+SVC_INCL =  $(PACKAGE_NAME).h $(PACKAGE_NAME)Class.h $(SVC_INHERITANCE_INCL)
+SVC_INHERITANCE_INCL = $(POWERSENSOR_INCLUDES)
+
+SVC_OBJS =      \\
+\t\t$(LIB_OBJS) \\
+\t\t$(OBJDIR)/ClassFactory.o  \\
+        $(OBJDIR)/main.o
+
+LIB_OBJS = \\
+        $(OBJDIR)/$(PACKAGE_NAME).o \\
+        $(OBJDIR)/$(PACKAGE_NAME)Class.o \\
+        $(OBJDIR)/$(PACKAGE_NAME)StateMachine.o \\
+\t\t$(SVC_INHERITANCE_OBJ) \\
+        $(ADDITIONAL_OBJS)
+
+SVC_INHERITANCE_OBJ =  \\
+        $(SVC_POWERSENSOR_OBJ) \\
+
+SVC_POWERSENSOR_OBJ = \\
+        $(OBJDIR)/PowerSensor.o
+
+include $(MAKE_ENV)/common_target.opt
+
+POWERSENSOR_INCLUDES = \\
+\t\t$(POWERSENSOR_HOME)/PowerSensor.h
+$(OBJDIR)/PowerSensor.o:  $(POWERSENSOR_HOME)/PowerSensor.cpp $(POWERSENSOR_INCLUDES)
+\t$(CXX) $(CXXFLAGS) -c $< -o $(OBJDIR)/PowerSensor.o
+"""
+)
+
+
+def _before_rules(text: str) -> str:
+    """*text* inserted where Pogo puts its settings: before the rules (after a rule, make reads a
+    tab-indented line as that rule's recipe, and so does the migration)."""
+    marker = "include $(MAKE_ENV)/common_target.opt"
+    return POGO7.replace(marker, text + marker)
+
+
+def test_pogo7_template_variables_are_known_and_an_empty_additional_objs_is_not_unset(project: Path) -> None:
+    _write(project, POGO7)
+    result = read_project(project)
+    assert [u.format() for u in result.unmapped] == []
+    assert "PowerSensor.cpp" in result.spec.sources
+    assert "main.cpp" in result.spec.sources
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert (code, err) == (0, "")
+
+
+# Pogo-6 era Makefiles (older tango-ds servers) name objects $(OBJS_DIR)/X.o with
+# OBJS_DIR = obj/$(BIN_DIR) and BIN_DIR from $(shell ...): only the file stems matter.
+def test_shell_call_in_the_object_folder_is_not_reported_but_in_a_file_name_it_is(project: Path) -> None:
+    objects = "\n".join(f"\t$(OBJS_DIR)/{s}.o \\" for s in ("PowerMeter", "PowerMeterClass", "main"))
+    _write(
+        project,
+        HEADER + "BIN_DIR = $(shell uname -m)_$(shell uname -r)\nOBJS_DIR = obj/$(BIN_DIR)\n"
+        f"SVC_OBJS = \\\n{objects}\n\t$(OBJS_DIR)/$(shell cat extra.txt).o\n",
+    )
+    unmapped = read_project(project).unmapped
+    assert len(unmapped) == 1, unmapped
+    assert "make function 'shell'" in unmapped[0].reason
+    assert unmapped[0].text.startswith("SVC_OBJS")
+
+
+def test_a_warning_names_the_variable_that_holds_the_construct(project: Path) -> None:
+    # Serial-style: CXXFLAGS_USR built from a helper variable set by a shell call
+    _write(
+        project, POGO7 + "GIT_DEF = -DGIT_REV=$(shell git rev-parse HEAD)\nCXXFLAGS_USR = $(GIT_DEF) -Wall\n"
+    )
+    [item] = [u for u in read_project(project).unmapped if "shell" in u.reason]
+    assert item.text.startswith("GIT_DEF = -DGIT_REV=$(shell")
+    assert item.line == POGO7.count("\n") + 1
+
+
+# Pogo-6 style platform blocks (ifdef linux / ifdef _solaris, make linux=1), and ifeq on $(OS) or
+# $(shell uname) as hand-edited Pogo Makefiles carry them; the branches hold tab-indented assignments.
+PLATFORM = """
+ifdef _solaris
+\tCXXFLAGS_USR = -DSOLARIS
+\tLFLAGS_USR = -lsocket
+endif
+ifdef linux
+\tCXXFLAGS_USR = -DLINUX_BUILD
+\tifeq ($(shell uname),Linux)
+\t\tCXXFLAGS_USR += -DUNAME_LINUX
+\telse
+\t\tCXXFLAGS_USR += -DUNAME_OTHER
+\tendif
+else
+\tCXXFLAGS_USR = -DNOT_LINUX
+endif
+ifeq ($(OS),Windows_NT)
+\tLFLAGS_USR = -lws2_32
+else ifeq ($(OS),Linux)
+\tLFLAGS_USR = -lm
+else
+\tLFLAGS_USR = -lother
+endif
+ifndef LINUX
+\tCXXFLAGS_USR += -DNO_LINUX
+endif
+"""
+
+
+def test_conditionals_are_evaluated_for_linux_and_indented_assignments_are_assignments(project: Path) -> None:
+    _write(project, _before_rules(PLATFORM))
+    result = read_project(project)
+    assert [u.format() for u in result.unmapped] == []
+    assert result.spec.definitions == ("LINUX_BUILD", "UNAME_LINUX")
+    assert result.spec.link_libraries == ("m",)
+
+
+def test_an_undecidable_condition_is_reported_once_and_its_first_branch_read(project: Path) -> None:
+    _write(
+        project,
+        _before_rules("ifeq ($(shell hostname),lab1)\n\tCXXFLAGS_USR = -DLAB1\n\tLFLAGS_USR = -lm\nendif\n"),
+    )
+    result = read_project(project)
+    [item] = result.unmapped
+    assert item.text.startswith("ifeq ($(shell hostname),lab1)")
+    assert "not decidable" in item.reason
+    assert result.spec.definitions == ("LAB1",)
+
+
+def test_the_report_has_one_line_per_construct_with_its_line_numbers(project: Path) -> None:
+    extra = "".join(f"SITE_VAR{i} = {i}\n" for i in range(6))
+    _write(project, POGO7 + extra + "install:\n\tcp bin/PowerMeter /opt\n\tchmod +x /opt/PowerMeter\n")
+    first = POGO7.count("\n") + 1
+    code, out, err = _cli("pogo-migrate", str(project))
+    assert code == 3
+    warnings = [line for line in err.splitlines() if "not migrated" in line]
+    assert len(warnings) == 2, err
+    assert f"Makefile:{first}, {first + 1}, {first + 2}, {first + 3}, {first + 4}, {first + 5}:" in err
+    assert f"Makefile:{first + 6}-{first + 8}: make rule: install:" in err
+    assert "2 Makefile construct(s) not migrated" in out
+
+
+def test_housekeeping_rules_are_shown_but_do_not_make_exit_3(project: Path) -> None:
+    _write(project, POGO7 + "clean:\n\trm -rf obj bin\n")
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert code == 0
+    assert "the build does not need it" in err
+
+
+NO_VERSION = POGO7.replace("MAJOR_VERS   = 1\nMINOR_VERS   = 2\n", "").replace(
+    "RELEASE      = Release_$(MAJOR_VERS)_$(MINOR_VERS)\n", ""
+)
+
+
+def test_a_server_without_a_version_says_it_used_0_1_0(project: Path) -> None:
+    _write(project, NO_VERSION)
+    code, out, err = _cli("--json", "pogo-migrate", str(project))
+    assert code == 3
+    assert json.loads(out)["version"] == "0.1.0"
+    assert "MAJOR_VERS/MINOR_VERS" in err
+    assert "used 0.1.0" in err
+
+
+def test_a_server_without_a_version_takes_the_xmi_s(project: Path) -> None:
+    _write(project, NO_VERSION)
+    xmi = project / "PowerMeter.xmi"
+    xmi.write_text(xmi.read_text().replace('reference="PM-100"/>', 'reference="PM-100" version="3.4"/>', 1))
+    result = read_project(project)
+    assert result.spec.version == "3.4"
+    assert any("version 3.4 from PowerMeter.xmi" in note for note in result.notes)
+    assert result.unmapped == ()
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="no git")
+def test_a_server_without_a_version_takes_its_git_tag(project: Path) -> None:
+    _write(project, NO_VERSION)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false"]
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=project, check=True)
+    subprocess.run([*git, "commit", "-qm", "x"], cwd=project, check=True)
+    subprocess.run([*git, "tag", "PowerMeter-2_5"], cwd=project, check=True)
+    result = read_project(project)
+    assert result.spec.version == "2.5"
+    assert any("from git tag" in note for note in result.notes)
+    assert result.unmapped == ()
