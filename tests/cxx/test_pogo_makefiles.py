@@ -219,7 +219,7 @@ def test_a_server_without_a_version_says_it_used_0_1_0(project: Path) -> None:
     _write(project, NO_VERSION)
     code, out, err = _cli("--json", "pogo-migrate", str(project))
     assert code == 3
-    assert json.loads(out)["version"] == "0.1.0"
+    assert (json.loads(out)["version"], json.loads(out)["version_from"]) == ("0.1.0", "default")
     assert "MAJOR_VERS/MINOR_VERS" in err
     assert "used 0.1.0" in err
 
@@ -246,3 +246,15 @@ def test_a_server_without_a_version_takes_its_git_tag(project: Path) -> None:
     assert result.spec.version == "2.5"
     assert any("from git tag" in note for note in result.notes)
     assert result.unmapped == ()
+    code, out, _ = _cli("pogo-migrate", str(project))
+    assert code == 0
+    assert "server PowerMeter 2.5 from git tag, no MAJOR_VERS/MINOR_VERS in the Makefile" in out
+
+
+def test_a_define_block_is_one_construct_and_its_lines_are_not_read_as_make_code(project: Path) -> None:
+    # hand-edited Pogo Makefiles (a canned recipe for post-processing)
+    _write(project, _before_rules("define COPY_CONF\nCXXFLAGS_USR = -DWRONG\ncp conf $(1)\nendef\n"))
+    result = read_project(project)
+    [item] = result.unmapped
+    assert (item.reason, item.end_line - item.line) == ("make directive 'define'", 3)
+    assert result.spec.definitions == ()

@@ -58,7 +58,10 @@ def _human(result: MigrationResult, *, dry_run: bool) -> str:
         return result.text.rstrip("\n")
     state = "written" if result.written else "unchanged"
     spec = result.project.spec
-    line = f"{result.path}: {state} (server {spec.name} {spec.version}, {len(spec.sources)} sources)"
+    version = spec.version
+    if result.project.version_from != "Makefile":  # no MAJOR_VERS/MINOR_VERS: say where it came from
+        version += f" from {result.project.version_from}, no MAJOR_VERS/MINOR_VERS in the Makefile"
+    line = f"{result.path}: {state} (server {spec.name} {version}, {len(spec.sources)} sources)"
     if affecting := _affecting(result):
         line += f"; {len(group(affecting))} Makefile construct(s) not migrated, see the warnings"
     return line
@@ -78,6 +81,7 @@ def _data(result: MigrationResult, *, dry_run: bool) -> dict[str, Any]:
         "backup": str(result.backup) if result.backup else None,
         "server": spec.name,
         "version": spec.version,
+        "version_from": result.project.version_from,
         "class": result.project.class_name,
         "parents": list(result.project.parents),
         "sources": list(spec.sources),

@@ -109,12 +109,18 @@ class _Parser:
         self.parsed = Makefile()
         self.stack: list[_Branch] = []
         self.rule: Unmapped | None = None
+        self.define: Unmapped | None = None  # an open define...endef block: its lines are not make code
 
     @property
     def active(self) -> bool:
         return all(branch.active for branch in self.stack)
 
     def line(self, number: int, line: str) -> None:
+        if self.define is not None:
+            if line.strip().split(None, 1)[:1] == ["endef"]:
+                self.parsed.unmapped.append(dataclasses.replace(self.define, end_line=number))
+                self.define = None
+            return
         code = line.split("#", 1)[0].rstrip()
         if not code.strip():
             return
@@ -132,6 +138,8 @@ class _Parser:
         self.rule = None
         if word in {"include", "-include", "sinclude"}:
             self.parsed.includes.extend((number, target) for target in stripped.split()[1:])
+        elif word == "define":
+            self.define = Unmapped(self.name, number, stripped, "make directive 'define'")
         elif word in _DIRECTIVES:
             self.parsed.unmapped.append(Unmapped(self.name, number, stripped, f"make directive '{word}'"))
         elif match := _ASSIGN.match(stripped):
@@ -245,6 +253,8 @@ def parse_makefile(path: Path) -> Makefile:
     parser = _Parser(path.name)
     for number, line in _logical_lines(path.read_text(encoding="utf-8", errors="replace")):
         parser.line(number, line)
+    if parser.define is not None:  # no endef: make would stop; report the block as it is
+        parser.parsed.unmapped.append(parser.define)
     return parser.parsed
 
 

@@ -64,6 +64,7 @@ class PogoProject:
     spec: ServerSpec
     unmapped: tuple[Unmapped, ...]
     notes: tuple[str, ...]  # what was dropped on purpose, and why
+    version_from: str = "Makefile"  # where the version comes from: Makefile, the .xmi, a git tag, or default
 
 
 @dataclasses.dataclass(frozen=True)
@@ -147,6 +148,7 @@ def read_project(root: Path) -> PogoProject:
         spec=spec,
         unmapped=tuple(reader.unmapped),
         notes=tuple(reader.notes),
+        version_from=reader.version_from,
     )
 
 
@@ -185,6 +187,7 @@ class _Reader:
         self.notes: list[str] = []
         self.spec_values: dict[str, list[str]] = {k: [] for k in _SPEC_LISTS}
         self.search = [root]
+        self.version_from = "Makefile"
         self._expander = Expander(self.parsed, self.makefile.name, known_empty=self._known_empty())
 
     def _known_empty(self) -> frozenset[str]:
@@ -287,9 +290,11 @@ class _Reader:
         each said in the report (never a silent guess)."""
         if xmi is not None and (found := _xmi_version(xmi)):
             self.notes.append(f"no MAJOR_VERS/MINOR_VERS in the Makefile: version {found} from {xmi.name}")
+            self.version_from = xmi.name
             return found
         if found := _git_tag_version(self.root):
             self.notes.append(f"no MAJOR_VERS/MINOR_VERS in the Makefile: version {found} from git tag")
+            self.version_from = "git tag"
             return found
         self.unmapped.append(
             Unmapped(
@@ -300,6 +305,7 @@ class _Reader:
                 "MAJOR_VERS and MINOR_VERS in the Makefile",
             )
         )
+        self.version_from = "default"
         return "0.1.0"
 
     def map_flags(self) -> None:
