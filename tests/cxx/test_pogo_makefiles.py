@@ -191,16 +191,58 @@ def test_an_undecidable_condition_is_reported_once_and_its_first_branch_read(pro
 
 
 def test_the_report_has_one_line_per_construct_with_its_line_numbers(project: Path) -> None:
-    extra = "".join(f"SITE_VAR{i} = {i}\n" for i in range(6))
-    _write(project, POGO7 + extra + "install:\n\tcp bin/PowerMeter /opt\n\tchmod +x /opt/PowerMeter\n")
-    first = POGO7.count("\n") + 1
+    blocks = "".join(f"ifeq ($(shell hostname),lab{i})\nCXXFLAGS_USR += -DLAB{i}\nendif\n" for i in range(4))
+    rule = "install:\n\tcp bin/PowerMeter /opt\n\tchmod +x /opt/PowerMeter\n"  # before Pogo's targets
+    text = _before_rules(blocks + rule)
+    _write(project, text)
+    lines = text.splitlines()
+    ifeqs = [str(n) for n, line in enumerate(lines, start=1) if line.startswith("ifeq")]
+    install = lines.index("install:") + 1
     code, out, err = _cli("pogo-migrate", str(project))
     assert code == 3
     warnings = [line for line in err.splitlines() if "not migrated" in line]
     assert len(warnings) == 2, err
-    assert f"Makefile:{first}, {first + 1}, {first + 2}, {first + 3}, {first + 4}, {first + 5}:" in err
-    assert f"Makefile:{first + 6}-{first + 8}: make rule: install:" in err
+    assert f"Makefile:{', '.join(ifeqs)}: ifeq ($(shell hostname),lab0)" in err
+    assert f"Makefile:{install}-{install + 2}: install: (make rule)" in err
     assert "2 Makefile construct(s) not migrated" in out
+
+
+# tango-controls/starter's Makefile (Pogo 7): no MAJOR_VERS/MINOR_VERS, -pie among the link flags,
+# and after Pogo's common_target.opt a deployment target (put_ftp: scp ...) with two variables for it,
+# one of them used by nothing.
+STARTER = (
+    HEADER.replace("MAJOR_VERS   = 1\nMINOR_VERS   = 2\n", "").replace(
+        "RELEASE      = Release_$(MAJOR_VERS)_$(MINOR_VERS)\n", ""
+    )
+    + """\
+LFLAGS_USR+= -Wl,-z,now -Wl,-z,relro -pie
+CXXFLAGS_USR+= -Wall -Wextra -D_FORTIFY_SOURCE=2 -O1 -fpie -fstack-protector
+SVC_OBJS =      \\
+            $(OBJDIR)/$(PACKAGE_NAME).o \\
+            $(OBJDIR)/$(PACKAGE_NAME)Class.o \\
+\t\t\t$(OBJDIR)/PowerSensor.o \\
+            $(OBJDIR)/main.o
+include $(MAKE_ENV)/common_target.opt
+
+WWW_HOST=webserv02
+WWW_HOME=/ftp/pub/cs/tango
+put_ftp:
+\tscp -rp $(TANGO_HOME)/bin/win64/Starter.exe          $(WWW_HOME)/Starter/win64/Starter.exe
+"""
+)
+
+
+def test_starter_like_makefile_warns_only_about_its_missing_version(project: Path) -> None:
+    _write(project, STARTER)
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert code == 3
+    [warning] = [line for line in err.splitlines() if line.startswith("warning")]
+    assert "no MAJOR_VERS/MINOR_VERS" in warning
+    assert "used 0.1.0" in warning
+    assert "put_ftp: (make target that `make` alone does not build)" in err
+    assert "WWW_HOST = webserv02 (variable that nothing in the Makefile uses)" in err
+    spec = read_project(project).spec
+    assert spec.link_options == ("-Wl,-z,now", "-Wl,-z,relro", "-pie")
 
 
 def test_housekeeping_rules_are_shown_but_do_not_make_exit_3(project: Path) -> None:

@@ -62,7 +62,7 @@ def group(items: list[Unmapped] | tuple[Unmapped, ...]) -> list[str]:
         texts = list(dict.fromkeys(m.text.strip() for m in members))
         shown = "; ".join(t if len(t) <= 80 else t[:77] + "..." for t in texts[:3])
         more = f" (+{len(texts) - 3} more)" if len(texts) > 3 else ""
-        out.append(f"{where}: {reason}: {shown}{more}")
+        out.append(f"{where}: {shown}{more} ({reason})")
     return out
 
 
@@ -73,6 +73,7 @@ class Makefile:
     includes: list[tuple[int, str]] = dataclasses.field(default_factory=list)
     unmapped: list[Unmapped] = dataclasses.field(default_factory=list)
     rules: list[Unmapped] = dataclasses.field(default_factory=list)  # rules, with their recipe's lines
+    rule_references: set[str] = dataclasses.field(default_factory=set)  # $(VAR)s in rules and recipes
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -134,6 +135,7 @@ class _Parser:
         if line.startswith("\t") and self.rule is not None:
             self.rule = dataclasses.replace(self.rule, end_line=number)  # a recipe line of this rule
             self.parsed.rules[-1] = self.rule
+            self.parsed.rule_references.update(REFERENCE.findall(line))
             return
         self.rule = None
         if word in {"include", "-include", "sinclude"}:
@@ -149,6 +151,7 @@ class _Parser:
         else:
             self.rule = Unmapped(self.name, number, stripped, "make rule")
             self.parsed.rules.append(self.rule)
+            self.parsed.rule_references.update(REFERENCE.findall(stripped))
 
     def assign(self, number: int, variable: str, operator: str, value: str) -> None:
         values = self.parsed.values

@@ -51,6 +51,7 @@ _BUILD_TYPES = {"DEBUG": "Debug", "OPTIMIZED": "Release"}
 # Rules every Pogo Makefile may carry that do not change what is built.
 _HOUSEKEEPING = frozenset({"all", "clean", "clean_all", "depend", "help", "dirs", "make_obj_dir",
                            "make_bin_dir", "tag", "show_tag", "cleanall", "distclean"})  # fmt: skip
+_LINK_OPTIONS = frozenset({"-pthread", "-rdynamic", "-pie", "-no-pie", "-static-libstdc++", "-static-libgcc"})
 _Miss = Callable[[str, str, str], None]  # (variable, text, reason)
 
 
@@ -199,7 +200,11 @@ class _Reader:
 
     def take_rules(self) -> None:
         """Pogo's object rules (``$(OBJDIR)/X.o: ...``) are what CMake does; housekeeping rules
-        (``clean:``) change nothing that is built; any other rule is reported."""
+        (``clean:``) and targets after Pogo's (``put_ftp:``) change nothing ``make`` builds; any other
+        rule is reported."""
+        common_target = max(
+            (n for n, t in self.parsed.includes if t.endswith("common_target.opt")), default=None
+        )
         for rule in self.parsed.rules:
             targets = rule.text.split(":", 1)[0].split()
             if targets and all(t.endswith(".o") for t in targets):
@@ -210,6 +215,13 @@ class _Reader:
                 self.unmapped.append(
                     dataclasses.replace(rule, reason="housekeeping make rule", affects_build=False)
                 )
+            elif common_target is not None and rule.line > common_target and "all" not in targets:
+                # after Pogo's targets: `make` alone builds Pogo's default goal, not this one (Starter's
+                # put_ftp, a deployment by scp)
+                extra = dataclasses.replace(
+                    rule, reason="make target that `make` alone does not build", affects_build=False
+                )
+                self.unmapped.append(extra)
             else:
                 self.unmapped.append(rule)
 
@@ -250,8 +262,22 @@ class _Reader:
                 self.notes.append(f"{variable}: {DROPPED[variable]}")
             elif _is_pogo_list(variable) or variable in used:
                 continue  # read through SVC_OBJS, INC_DIR_USER... where they are used
+            elif variable in self.parsed.rule_references:
+                self.unmapped.append(
+                    Unmapped(self.makefile.name, self.parsed.lines.get(variable, 0),
+                             f"{variable} = {self.parsed.values[variable]}",
+                             "variable used only by make rules", affects_build=False)
+                )  # fmt: skip
             elif variable in POGO6:
                 self.notes.append(f"{variable}: a Pogo-6 build setting the CMake template replaces")
+            elif variable not in _HANDLED and not _is_referenced(variable, self.parsed.values):
+                # make reads it nowhere: not in this Makefile, and Pogo's tango.opt/common_target.opt read
+                # only Pogo's own variables (Starter's WWW_HOST)
+                self.unmapped.append(
+                    Unmapped(self.makefile.name, self.parsed.lines.get(variable, 0),
+                             f"{variable} = {self.parsed.values[variable]}",
+                             "variable that nothing in the Makefile uses", affects_build=False)
+                )  # fmt: skip
             elif variable not in _HANDLED:
                 self.miss(
                     variable,
@@ -300,9 +326,9 @@ class _Reader:
             Unmapped(
                 self.makefile.name,
                 0,
-                "MAJOR_VERS/MINOR_VERS",
-                "not set, and neither the .xmi nor a git tag gives a version: used 0.1.0; set "
-                "MAJOR_VERS and MINOR_VERS in the Makefile",
+                "no MAJOR_VERS/MINOR_VERS",
+                "neither the .xmi nor a git tag gives a version: used 0.1.0; set MAJOR_VERS and "
+                "MINOR_VERS in the Makefile",
             )
         )
         self.version_from = "default"
@@ -392,7 +418,7 @@ def _map_flags(  # noqa: PLR0917
             # older standards: the template's C++17 replaces them
         elif token == "-g" or token.startswith("-O"):
             continue  # the build type (RELEASE_TYPE) decides
-        elif variable == "LFLAGS_USR" and (token.startswith("-Wl,") or token in {"-pthread", "-rdynamic"}):
+        elif variable == "LFLAGS_USR" and (token.startswith("-Wl,") or token in _LINK_OPTIONS):
             out["link_options"].append(token)
         elif variable == "LFLAGS_USR" and re.search(r"\.(a|so(\.\d+)*)$", token):
             out["link_libraries"].append(token)
@@ -404,6 +430,10 @@ def _map_flags(  # noqa: PLR0917
 
 def _is_pogo_list(variable: str) -> bool:
     return variable in POGO_LISTS or bool(_POGO_LIST_PATTERN.match(variable))
+
+
+def _is_referenced(variable: str, values: dict[str, str]) -> bool:
+    return any(variable in REFERENCE.findall(value) for value in values.values())
 
 
 def _referenced(values: dict[str, str], roots: frozenset[str]) -> set[str]:
