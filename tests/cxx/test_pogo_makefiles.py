@@ -300,3 +300,119 @@ def test_a_define_block_is_one_construct_and_its_lines_are_not_read_as_make_code
     [item] = result.unmapped
     assert (item.reason, item.end_line - item.line) == ("make directive 'define'", 3)
     assert result.spec.definitions == ()
+
+
+# A Pogo-6 Makefile as tango-controls' TangoAccessControl Release_1_0 has it (kept in the history of
+# tango-controls/starter): no tango.opt, CLASS instead of PACKAGE_NAME, OS from $(shell get_os) inside
+# the obj/$(BIN_DIR) folder of every object, platform blocks (ifdef _solaris with a nested ifdef _gcc,
+# ifdef linux, ifdef no_debug/else with tab-indented assignments), its own INCLUDE_DIRS/LFLAGS with the
+# Tango stack and MySQL, pattern and link rules, and targets make builds only when asked (install, tag).
+POGO6 = """\
+CLASS      = PowerMeter
+MAJOR_VERS = 1
+MINOR_VERS = 0
+RELEASE    = Release_$(MAJOR_VERS)_$(MINOR_VERS)
+OS         = $(shell /csadmin/common/scripts/get_os)
+TANGO_HOME   =  /segfs/tango
+CPP_SERVERS  =  $(TANGO_HOME)/cppserver
+
+ifdef no_debug
+\tDEBUG = -O
+else
+\tDEBUG = -g
+endif
+
+ifdef _solaris
+CC = CC
+BIN_DIR=$(OS)_CC
+ifdef _gcc
+CC = gcc
+BIN_DIR = $(OS)_gcc
+endif
+MYSQL_LIB_DIR=/usr/local/mysql/lib
+endif
+
+ifdef linux
+CC = c++
+CC_SHLIB = $(CC)  -fPIC
+BIN_DIR=$(OS)
+MYSQL_INC_DIR=/segfs/mysql/include
+MYSQL_LIB_DIR=/segfs/mysql/lib
+endif
+
+INCLUDE_DIRS =  -I$(MYSQL_INC_DIR) \\
+\t\t\t\t-I$(TANGO_HOME)/include/$(BIN_DIR)\t-I.\t \\
+                -I$(CPP_SERVERS)/include
+OBJS_DIR    = obj/$(BIN_DIR)
+LIB_DIRS    = -L $(MYSQL_LIB_DIR) \\
+\t\t\t\t-L $(TANGO_HOME)/lib/$(BIN_DIR)
+TARGET_LIB = $(CPP_SERVERS)/lib/$(BIN_DIR)/libtgclasses.a
+
+ifdef _solaris
+CXXFLAGS =  $(DEBUG) -D_PTHREADS $(INCLUDE_DIRS)
+LFLAGS =  $(DEBUG) $(LIB_DIRS) -ltango -lposix4 -lsocket -lnsl
+endif
+ifdef linux
+CXXFLAGS =  $(DEBUG) -D_REENTRANT $(INCLUDE_DIRS)
+LFLAGS =  $(DEBUG) $(LIB_DIRS)  \\
+\t\t\t\t-ltango\t\t\t\\
+\t\t\t\t-llog4tango\t\t\\
+\t\t\t\t-lomniORB4 \t\t\\
+\t\t\t\t-lmysqlclient\t\\
+\t\t\t\t-lz\t\t\t\t\\
+\t\t\t\t-ldl -lpthread
+endif
+
+SVC_OBJS = $(OBJS_DIR)/PowerSensor.o\t\\
+\t\t$(OBJS_DIR)/$(CLASS).o \\
+\t\t$(OBJS_DIR)/main.o\t\\
+\t\t$(OBJS_DIR)/ClassFactory.o\t\\
+\t\t$(OBJS_DIR)/$(CLASS)Class.o\t\\
+\t\t$(OBJS_DIR)/$(CLASS)StateMachine.o
+
+SVC_INC = $(CLASS)Class.h \\
+\t\t$(CLASS).h
+
+$(OBJS_DIR)/%.o: %.cpp $(SVC_INC)
+\t$(CC) $(CXXFLAGS) -c $< -o $(OBJS_DIR)/$*.o
+
+all: $(CLASS)
+
+$(CLASS):\tmake_obj_dir make_bin_dir $(SVC_OBJS)
+\t$(CC) $(SVC_OBJS) -o $(CLASS) $(LFLAGS)
+\t@mv $(CLASS) bin/$(BIN_DIR)/$(CLASS)
+
+clean:
+\trm -f $(OBJS_DIR)/*.o bin/$(BIN_DIR)/$(CLASS) core
+
+make_obj_dir:
+\t@mkdir -p obj/$(BIN_DIR)
+
+make_bin_dir:
+\t@mkdir -p bin/$(BIN_DIR)
+
+install:
+\tcp bin/$(BIN_DIR)/$(CLASS)  $(TANGO_HOME)/bin/$(BIN_DIR)
+
+lib: clean
+\t@make no_debug=1
+\tar ruv $(TARGET_LIB)/$(CLASS).o
+
+tag:
+\t@cvstag "$(CLASS)-$(RELEASE)"
+"""
+
+
+def test_a_pogo6_makefile_maps_its_linux_settings_and_exits_0(project: Path) -> None:
+    _write(project, POGO6)
+    result = read_project(project)
+    assert [u.format() for u in result.unmapped if u.affects_build] == []
+    spec = result.spec
+    assert (spec.name, spec.version, spec.build_type) == ("PowerMeter", "1.0", "Release")
+    assert "PowerSensor.cpp" in spec.sources
+    assert spec.definitions == ("_REENTRANT",)
+    assert spec.link_libraries == ("mysqlclient", "z")  # the Tango stack comes from the template
+    assert not [d for d in (*spec.include_dirs, *spec.link_dirs) if d.startswith("/segfs")]
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert code == 0, err
+    assert "install: (make target that `make` alone does not build)" in err

@@ -261,7 +261,8 @@ def parse_makefile(path: Path) -> Makefile:
     return parser.parsed
 
 
-_PLACEHOLDER = re.compile("\x00(\\d+)\x00")
+PLACEHOLDER = re.compile("\x00(\\d+)\x00")  # stands for the Nth construct that could not be expanded
+_PLACEHOLDER = PLACEHOLDER
 
 
 class Expander:

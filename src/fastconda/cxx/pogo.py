@@ -21,6 +21,7 @@ from pathlib import Path
 
 from fastconda._files import write_text_atomic
 from fastconda.cxx.cmake import ServerSpec, render_cmakelists
+from fastconda.cxx.makefile import PLACEHOLDER as _PLACEHOLDER
 from fastconda.cxx.makefile import REFERENCE, Expander, Unmapped, parse_makefile
 from fastconda.errors import TangoError
 
@@ -51,6 +52,12 @@ _BUILD_TYPES = {"DEBUG": "Debug", "OPTIMIZED": "Release"}
 # Rules every Pogo Makefile may carry that do not change what is built.
 _HOUSEKEEPING = frozenset({"all", "clean", "clean_all", "depend", "help", "dirs", "make_obj_dir",
                            "make_bin_dir", "tag", "show_tag", "cleanall", "distclean"})  # fmt: skip
+# Pogo-6 Makefiles' own flag variables, read as the Pogo-7 variable of the same role.
+_POGO6_FLAGS = {"INCLUDE_DIRS": "INC_DIR_USER", "CXXFLAGS": "CXXFLAGS_USR", "LIB_DIRS": "LIB_DIR_USER",
+                "LFLAGS": "LFLAGS_USR"}  # fmt: skip
+# What a Pogo-6 Makefile links by hand and the CMake template links through cpptango.
+_TANGO_STACK = frozenset({"tango", "log4tango", "omniORB4", "omniDynamic4", "omnithread", "COS4", "pthread",
+                          "dl", "zmq", "rt", "stdc++"})  # fmt: skip
 _LINK_OPTIONS = frozenset({"-pthread", "-rdynamic", "-pie", "-no-pie", "-static-libstdc++", "-static-libgcc"})
 _Miss = Callable[[str, str, str], None]  # (variable, text, reason)
 
@@ -120,8 +127,8 @@ def read_project(root: Path) -> PogoProject:
     reader.take_includes()
     name, class_name, xmi, parents = reader.identity()
     reader.report_variables()
-    reader.take_rules()
     build_type, version = reader.build_settings()
+    reader.take_rules(name)
     version = version or reader.fallback_version(xmi)
     reader.map_flags()
     reader.add_parent_sources(parents, xmi)
@@ -147,7 +154,7 @@ def read_project(root: Path) -> PogoProject:
         class_name=class_name,
         parents=tuple(p for p, _ in parents),
         spec=spec,
-        unmapped=tuple(reader.unmapped),
+        unmapped=tuple(dict.fromkeys(reader.unmapped)),  # one variable expanded twice: reported once
         notes=tuple(reader.notes),
         version_from=reader.version_from,
     )
@@ -189,6 +196,7 @@ class _Reader:
         self.spec_values: dict[str, list[str]] = {k: [] for k in _SPEC_LISTS}
         self.search = [root]
         self.version_from = "Makefile"
+        self.pogo6 = not pogo_includes  # a Pogo-6 Makefile: its own CXXFLAGS/LFLAGS, no tango.opt
         self._expander = Expander(self.parsed, self.makefile.name, known_empty=self._known_empty())
 
     def _known_empty(self) -> frozenset[str]:
@@ -198,32 +206,44 @@ class _Reader:
     def expand(self, variable: str) -> str:
         return self._expander(variable, self.unmapped)
 
-    def take_rules(self) -> None:
-        """Pogo's object rules (``$(OBJDIR)/X.o: ...``) are what CMake does; housekeeping rules
-        (``clean:``) and targets after Pogo's (``put_ftp:``) change nothing ``make`` builds; any other
-        rule is reported."""
-        common_target = max(
+    def take_rules(self, name: str) -> None:
+        """Sort the Makefile's rules by what ``make`` alone would do with them: object rules
+        (``$(OBJDIR)/X.o: ...``) and the link rule of the server are what CMake does; a rule that the
+        default goal does not reach (``install:``, ``put_ftp:`` after Pogo's targets) and housekeeping
+        (``clean:``, ``make_obj_dir:``) change nothing that is built; any other rule is reported."""
+        rules = [(rule, *self._rule_names(rule)) for rule in self.parsed.rules]
+        common_target = min(
             (n for n, t in self.parsed.includes if t.endswith("common_target.opt")), default=None
         )
-        for rule in self.parsed.rules:
-            targets = rule.text.split(":", 1)[0].split()
+        first = next((r for r in rules if any(_is_goal(t) for t in r[1])), None)
+        if first is None or (common_target is not None and first[0].line > common_target):
+            goals = {"all", name}  # Pogo's common_target.opt holds the default goal
+        else:
+            goals = {next(t for t in first[1] if _is_goal(t))}
+        reached = _reachable(goals, rules)
+        server = {name, self.expand("CLASS"), self.expand("PACKAGE_NAME")} - {""}
+        for rule, targets, _ in rules:
             if targets and all(t.endswith(".o") for t in targets):
-                self.notes.append(
-                    f"line {rule.lines}: rule for {' '.join(targets)}: CMake compiles the sources"
-                )
-            elif targets and all(t in _HOUSEKEEPING for t in targets):
-                self.unmapped.append(
-                    dataclasses.replace(rule, reason="housekeeping make rule", affects_build=False)
-                )
-            elif common_target is not None and rule.line > common_target and "all" not in targets:
-                # after Pogo's targets: `make` alone builds Pogo's default goal, not this one (Starter's
-                # put_ftp, a deployment by scp)
-                extra = dataclasses.replace(
-                    rule, reason="make target that `make` alone does not build", affects_build=False
-                )
-                self.unmapped.append(extra)
+                self.notes.append(f"line {rule.lines}: rule for {' '.join(targets)}: CMake compiles it")
+            elif targets and set(targets) <= server:
+                self.notes.append(f"line {rule.lines}: the link rule of {name}: CMake links it")
+            elif not set(targets) & reached:
+                extra = "make target that `make` alone does not build"
+                self.unmapped.append(dataclasses.replace(rule, reason=extra, affects_build=False))
+            elif set(targets) <= _HOUSEKEEPING:
+                housekeeping = "housekeeping make rule"
+                self.unmapped.append(dataclasses.replace(rule, reason=housekeeping, affects_build=False))
             else:
                 self.unmapped.append(rule)
+
+    def _rule_names(self, rule: Unmapped) -> tuple[list[str], list[str]]:
+        """The targets and prerequisites of *rule*, expanded (what cannot be expanded is left out)."""
+        head, _, rest = rule.text.partition(":")
+        rest = rest.lstrip(":").split(";", 1)[0]
+        ignored: list[Unmapped] = []
+        targets = self._expander.expand(head, "", ignored, depth=0).split()
+        prerequisites = self._expander.expand(rest, "", ignored, depth=0).replace("|", " ").split()
+        return targets, prerequisites
 
     def miss(self, variable: str, text: str, reason: str) -> None:
         self.unmapped.append(Unmapped(self.makefile.name, self.parsed.lines.get(variable, 0), text, reason))
@@ -256,34 +276,31 @@ class _Reader:
         return name, class_name, xmi, parents
 
     def report_variables(self) -> None:
-        used = _referenced(self.parsed.values, _HANDLED)
-        for variable in self.parsed.values:
+        """Each variable is mapped, known to Pogo, used by nothing that builds, or reported."""
+        mapped = _HANDLED | frozenset(_POGO6_FLAGS if self.pogo6 else ())
+        used = _referenced(self.parsed.values, mapped)
+        for variable, value in self.parsed.values.items():
+            line = self.parsed.lines.get(variable, 0)
             if variable in DROPPED:
                 self.notes.append(f"{variable}: {DROPPED[variable]}")
-            elif _is_pogo_list(variable) or variable in used:
+            elif variable in mapped or _is_pogo_list(variable) or variable in used:
                 continue  # read through SVC_OBJS, INC_DIR_USER... where they are used
-            elif variable in self.parsed.rule_references:
-                self.unmapped.append(
-                    Unmapped(self.makefile.name, self.parsed.lines.get(variable, 0),
-                             f"{variable} = {self.parsed.values[variable]}",
-                             "variable used only by make rules", affects_build=False)
-                )  # fmt: skip
             elif variable in POGO6:
                 self.notes.append(f"{variable}: a Pogo-6 build setting the CMake template replaces")
-            elif variable not in _HANDLED and not _is_referenced(variable, self.parsed.values):
+            elif variable in self.parsed.rule_references:
+                reason = "variable used only by make rules"
+                self.unmapped.append(
+                    Unmapped(self.makefile.name, line, f"{variable} = {value}", reason, False)
+                )
+            elif not _is_referenced(variable, self.parsed.values):
                 # make reads it nowhere: not in this Makefile, and Pogo's tango.opt/common_target.opt read
                 # only Pogo's own variables (Starter's WWW_HOST)
+                reason = "variable that nothing in the Makefile uses"
                 self.unmapped.append(
-                    Unmapped(self.makefile.name, self.parsed.lines.get(variable, 0),
-                             f"{variable} = {self.parsed.values[variable]}",
-                             "variable that nothing in the Makefile uses", affects_build=False)
-                )  # fmt: skip
-            elif variable not in _HANDLED:
-                self.miss(
-                    variable,
-                    f"{variable} = {self.parsed.values[variable]}",
-                    "variable fastconda does not know",
+                    Unmapped(self.makefile.name, line, f"{variable} = {value}", reason, False)
                 )
+            else:
+                self.miss(variable, f"{variable} = {value}", "variable fastconda does not know")
 
     def build_settings(self) -> tuple[str, str]:
         """The CMake build type and the version, from OUTPUT_TYPE, RELEASE_TYPE and MAJOR/MINOR_VERS."""
@@ -337,6 +354,39 @@ class _Reader:
     def map_flags(self) -> None:
         for variable in ("INC_DIR_USER", "CXXFLAGS_USR", "LIB_DIR_USER", "LFLAGS_USR"):
             _map_flags(self.expand(variable), variable, self.spec_values, self.miss, self.root, self.search)
+        if not self.pogo6:
+            return
+        for variable, kind in _POGO6_FLAGS.items():
+            value = self._pogo6_user_flags(variable)
+            _map_flags(value, variable, self.spec_values, self.miss, self.root, self.search, kind=kind)
+
+    def _pogo6_user_flags(self, variable: str) -> str:
+        """A Pogo-6 flag variable without what the CMake template brings (the Tango stack's ``-l``) and
+        without folders of the Pogo-6 build host that do not exist here (``-I/segfs/tango/include``)."""
+        pending: list[Unmapped] = []
+        text = self._expander.expand(self._expander.values.get(variable, ""), variable, pending, 0, True)
+        try:
+            tokens = shlex.split(text)
+        except ValueError:
+            tokens = text.split()
+        kept: list[str] = []
+        dropped: list[str] = []
+        iterator = iter(tokens)
+        for token in iterator:
+            flag = token + next(iterator, "") if token in {"-I", "-L"} else token
+            if flag[:2] == "-l" and flag[2:] in _TANGO_STACK:
+                continue
+            if flag[:2] in {"-I", "-L"} and Path(flag[2:]).is_absolute() and not Path(flag[2:]).is_dir():
+                dropped.append(flag)
+                continue
+            kept.append(flag)
+        # what could not be expanded counts only where a kept flag holds it
+        used = {int(m.group(1)) for flag in kept for m in _PLACEHOLDER.finditer(flag)}
+        self.unmapped.extend(item for index, item in enumerate(pending) if index in used)
+        if dropped:
+            shown = " ".join(_PLACEHOLDER.sub("?", d) for d in dropped)
+            self.notes.append(f"{variable}: {shown}: folders of the Pogo-6 build host, not here")
+        return shlex.join(_PLACEHOLDER.sub("", flag) for flag in kept)
 
     def add_parent_sources(self, parents: list[tuple[str, str]], xmi: Path | None) -> None:
         """The sources of inherited classes, found through the .xmi's sourcePath."""
@@ -383,7 +433,11 @@ def _map_flags(  # noqa: PLR0917
     miss: _Miss,
     root: Path,
     search: list[Path],
+    kind: str = "",
 ) -> None:
+    """Sort the flags of *variable* into the CMake lists; *kind* is the Pogo-7 variable whose rules
+    apply (a Pogo-6 ``LFLAGS`` is read as ``LFLAGS_USR``)."""
+    kind = kind or variable
     try:
         tokens = shlex.split(value)
     except ValueError as exc:
@@ -418,11 +472,11 @@ def _map_flags(  # noqa: PLR0917
             # older standards: the template's C++17 replaces them
         elif token == "-g" or token.startswith("-O"):
             continue  # the build type (RELEASE_TYPE) decides
-        elif variable == "LFLAGS_USR" and (token.startswith("-Wl,") or token in _LINK_OPTIONS):
+        elif kind == "LFLAGS_USR" and (token.startswith("-Wl,") or token in _LINK_OPTIONS):
             out["link_options"].append(token)
-        elif variable == "LFLAGS_USR" and re.search(r"\.(a|so(\.\d+)*)$", token):
+        elif kind == "LFLAGS_USR" and re.search(r"\.(a|so(\.\d+)*)$", token):
             out["link_libraries"].append(token)
-        elif variable == "CXXFLAGS_USR" and token.startswith(("-W", "-f", "-m", "-U", "-pthread")):
+        elif kind == "CXXFLAGS_USR" and token.startswith(("-W", "-f", "-m", "-U", "-pthread")):
             out["compile_options"].append(token)
         else:
             miss(variable, token, f"flag with no CMake mapping in {variable}")
@@ -430,6 +484,24 @@ def _map_flags(  # noqa: PLR0917
 
 def _is_pogo_list(variable: str) -> bool:
     return variable in POGO_LISTS or bool(_POGO_LIST_PATTERN.match(variable))
+
+
+def _is_goal(target: str) -> bool:
+    return "%" not in target and not target.startswith(".")
+
+
+def _reachable(goals: set[str], rules: list[tuple[Unmapped, list[str], list[str]]]) -> set[str]:
+    """The targets *goals* lead to through the rules' prerequisites."""
+    reached = set(goals)
+    todo = list(goals)
+    while todo:
+        target = todo.pop()
+        for _, targets, prerequisites in rules:
+            if target in targets:
+                new = [p for p in prerequisites if p not in reached]
+                reached.update(new)
+                todo.extend(new)
+    return reached
 
 
 def _is_referenced(variable: str, values: dict[str, str]) -> bool:
