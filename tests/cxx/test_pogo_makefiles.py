@@ -417,3 +417,14 @@ def test_a_pogo6_makefile_maps_its_linux_settings_and_exits_0(project: Path) -> 
     assert code == 0, err
     [line] = [line for line in err.splitlines() if "make target that `make` alone does not build" in line]
     assert "install:" in line  # install, lib, tag... on one line
+
+
+def test_a_skipped_branch_decides_nothing_and_deep_nesting_is_a_one_line_error(project: Path) -> None:
+    skipped = "ifdef _solaris\nifeq ($(shell hostname),a)\nelse ifeq ($(shell hostname),b)\nendif\nendif\n"
+    _write(project, _before_rules(skipped))
+    assert read_project(project).unmapped == ()  # make never evaluates a condition inside a skipped branch
+    _write(project, _before_rules("ifdef linux\n" * 100 + "endif\n" * 100))
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert code == 1
+    assert "conditionals nested over 64 deep" in err
+    assert "Traceback" not in err

@@ -13,6 +13,8 @@ import dataclasses
 import re
 from pathlib import Path
 
+from fastconda.errors import TangoError
+
 _ASSIGN = re.compile(r"^(?:override\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*(\+=|:=|::=|\?=|=)\s*(.*)$")
 REFERENCE = re.compile(r"\$[({]([^()}{]*)[)}]")  # $(VAR) or ${VAR}: group 1 is VAR
 
@@ -172,6 +174,8 @@ class _Parser:
             if not self.stack:
                 return
             branch = self.stack[-1]
+            if not branch.parent_active:
+                return  # inside a branch make skips: nothing here counts, nothing is decided
             rest = text[len("else") :].strip()
             if rest.split(None, 1)[:1] and rest.split(None, 1)[0] in {"ifeq", "ifneq", "ifdef", "ifndef"}:
                 if branch.taken:
@@ -186,8 +190,8 @@ class _Parser:
             return
         parent = self.active
         if len(self.stack) >= _MAX_NESTING:
-            msg = f"{self.name}:{number}: conditionals nested more than {_MAX_NESTING} deep"
-            raise ValueError(msg)
+            msg = f"{self.name}:{number}: conditionals nested over {_MAX_NESTING} deep: not a Pogo Makefile"
+            raise TangoError(msg)
         value = self.decide(number, word, text) if parent else False
         self.stack.append(_Branch(active=value, parent_active=parent, taken=value))
 
