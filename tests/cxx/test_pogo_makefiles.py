@@ -428,3 +428,14 @@ def test_a_skipped_branch_decides_nothing_and_deep_nesting_is_a_one_line_error(p
     assert code == 1
     assert "conditionals nested over 64 deep" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("tag", "version"),
+    [("v1.4", "1.4"), ("Serial-1_4", "1.4"), ("TangoAccessControl-Release_2_1", "2.1"), ("9.3.4-rc1", "")],
+)
+def test_the_version_of_a_git_tag(tag: str, version: str) -> None:
+    from fastconda.cxx.pogo import _TAG_VERSION
+
+    match = _TAG_VERSION.match(tag)
+    assert (match.group(1).replace("_", ".") if match else "") == version

@@ -539,9 +539,14 @@ def _xmi_version(path: Path) -> str:
     return ""
 
 
+# A tag that ends with a version after a separator: v1.4, Serial-1_4, TangoAccessControl-Release_2_1 (not
+# 9.3.4-rc1: a pre-release is no version to guess from).
+_TAG_VERSION = re.compile(r"^(?:.*?[-_/v])?(\d+(?:[._]\d+){0,3})$")
+
+
 def _git_tag_version(root: Path) -> str:
-    """``git describe --tags`` of *root* when it is a git work tree (no network): ``v1.4`` → ``1.4``,
-    ``Serial-1_4`` → ``1.4``: the numbers at the end of the newest tag."""
+    """``git describe --tags`` of *root* when it is a git work tree (no network): the newest tag's
+    version (``Serial-1_4`` → ``1.4``), or "" when it has none."""
     try:
         done = subprocess.run(
             ["git", "describe", "--tags", "--abbrev=0"],
@@ -553,7 +558,7 @@ def _git_tag_version(root: Path) -> str:
         )
     except (OSError, subprocess.TimeoutExpired):
         return ""
-    match = re.search(r"(\d+(?:[._]\d+){0,3})$", done.stdout.strip()) if done.returncode == 0 else None
+    match = _TAG_VERSION.match(done.stdout.strip()) if done.returncode == 0 else None
     return match.group(1).replace("_", ".") if match else ""
 
 
