@@ -319,3 +319,39 @@ class Expander:
             return f"\x00{len(sink) - 1}\x00" if placeholders else ""
 
         return REFERENCE.sub(replace, value)
+
+
+def is_goal(target: str) -> bool:
+    """A target make may take as its default goal (not a pattern rule, not .PHONY-like)."""
+    return "%" not in target and not target.startswith(".")
+
+
+def reachable(goals: set[str], rules: list[tuple[Unmapped, list[str], list[str]]]) -> set[str]:
+    """The targets *goals* lead to through the rules' prerequisites."""
+    reached = set(goals)
+    todo = list(goals)
+    while todo:
+        target = todo.pop()
+        for _, targets, prerequisites in rules:
+            if target in targets:
+                new = [p for p in prerequisites if p not in reached]
+                reached.update(new)
+                todo.extend(new)
+    return reached
+
+
+def is_referenced(variable: str, values: dict[str, str]) -> bool:
+    """Whether any variable's value uses *variable*."""
+    return any(variable in REFERENCE.findall(value) for value in values.values())
+
+
+def referenced(values: dict[str, str], roots: frozenset[str]) -> set[str]:
+    """The variables that the values of *roots* use, directly or through others."""
+    seen: set[str] = set()
+    todo = [r for r in roots if r in values]
+    while todo:
+        for reference in REFERENCE.findall(values.get(todo.pop(), "")):
+            if reference not in seen:
+                seen.add(reference)
+                todo.append(reference)
+    return seen
