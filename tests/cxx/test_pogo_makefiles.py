@@ -264,6 +264,8 @@ def test_a_server_without_a_version_says_it_used_0_1_0(project: Path) -> None:
     assert (json.loads(out)["version"], json.loads(out)["version_from"]) == ("0.1.0", "default")
     assert "MAJOR_VERS/MINOR_VERS" in err
     assert "used 0.1.0" in err
+    code, out, _ = _cli("pogo-migrate", str(project))
+    assert "server PowerMeter 0.1.0 by default: no MAJOR_VERS/MINOR_VERS in the Makefile" in out
 
 
 def test_a_server_without_a_version_takes_the_xmi_s(project: Path) -> None:

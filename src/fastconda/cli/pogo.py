@@ -59,8 +59,13 @@ def _human(result: MigrationResult, *, dry_run: bool) -> str:
     state = "written" if result.written else "unchanged"
     spec = result.project.spec
     version = spec.version
-    if result.project.version_from != "Makefile":  # no MAJOR_VERS/MINOR_VERS: say where it came from
-        version += f" from {result.project.version_from}, no MAJOR_VERS/MINOR_VERS in the Makefile"
+    source = result.project.version_from
+    if source == "default":
+        version += (
+            " by default: no MAJOR_VERS/MINOR_VERS in the Makefile, no version in the .xmi or a git tag"
+        )
+    elif source != "Makefile":  # no MAJOR_VERS/MINOR_VERS: say where it came from
+        version += f" from {source}, no MAJOR_VERS/MINOR_VERS in the Makefile"
     line = f"{result.path}: {state} (server {spec.name} {version}, {len(spec.sources)} sources)"
     if affecting := _affecting(result):
         line += f"; {len(group(affecting))} Makefile construct(s) not migrated, see the warnings"
