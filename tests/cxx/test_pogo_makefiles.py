@@ -57,8 +57,8 @@ def _affecting(root: Path) -> list[str]:
     return [u.format() for u in read_project(root).unmapped if u.affects_build]
 
 
-# Pogo 7's Makefile template (pogo: LinuxMakefile.xtend / MakefileUtils.java), as in every Pogo-7 server
-# (tango-ds Serial, Modbus...): SVC_OBJS = $(LIB_OBJS) + factory + main; LIB_OBJS ends with
+# What Pogo 7 writes for every server (tango-controls/pogo: LinuxMakefile.xtend, MakefileUtils.java;
+# the servers tried in issue 18 carry it): SVC_OBJS = $(LIB_OBJS) + factory + main; LIB_OBJS ends with
 # $(SVC_INHERITANCE_OBJ) and $(ADDITIONAL_OBJS), the latter unset when the class has no additional file;
 # an inherited class brings <X>_CLASS/<X>_HOME/<X>_INCLUDES and its own object rules with recipes.
 POGO7 = (
@@ -115,8 +115,8 @@ def test_pogo7_template_variables_are_known_and_an_empty_additional_objs_is_not_
     assert (code, err) == (0, "")
 
 
-# Pogo-6 era Makefiles (older tango-ds servers) name objects $(OBJS_DIR)/X.o with
-# OBJS_DIR = obj/$(BIN_DIR) and BIN_DIR from $(shell ...): only the file stems matter.
+# Pogo-6 Makefiles (TangoAccessControl Release_1_0 in tango-controls/starter's history) name objects
+# $(OBJS_DIR)/X.o with OBJS_DIR = obj/$(BIN_DIR) and BIN_DIR = $(OS) = $(shell get_os): only stems matter.
 def test_shell_call_in_the_object_folder_is_not_reported_but_in_a_file_name_it_is(project: Path) -> None:
     objects = "\n".join(f"\t$(OBJS_DIR)/{s}.o \\" for s in ("PowerMeter", "PowerMeterClass", "main"))
     _write(
@@ -131,7 +131,7 @@ def test_shell_call_in_the_object_folder_is_not_reported_but_in_a_file_name_it_i
 
 
 def test_a_warning_names_the_variable_that_holds_the_construct(project: Path) -> None:
-    # Serial-style: CXXFLAGS_USR built from a helper variable set by a shell call
+    # issue 18, seen on a real server: the value of an inner variable was shown under the outer one's name
     _write(
         project, POGO7 + "GIT_DEF = -DGIT_REV=$(shell git rev-parse HEAD)\nCXXFLAGS_USR = $(GIT_DEF) -Wall\n"
     )
@@ -140,8 +140,9 @@ def test_a_warning_names_the_variable_that_holds_the_construct(project: Path) ->
     assert item.line == POGO7.count("\n") + 1
 
 
-# Pogo-6 style platform blocks (ifdef linux / ifdef _solaris, make linux=1), and ifeq on $(OS) or
-# $(shell uname) as hand-edited Pogo Makefiles carry them; the branches hold tab-indented assignments.
+# Pogo-6 platform blocks as TangoAccessControl Release_1_0/2_2 have them (ifdef linux / ifdef _solaris,
+# `make linux=1`; ifdef no_debug/else with tab-indented assignments), and ifeq on $(OS) or $(shell uname)
+# as hand-edited Makefiles compare the platform.
 PLATFORM = """
 ifdef _solaris
 \tCXXFLAGS_USR = -DSOLARIS
