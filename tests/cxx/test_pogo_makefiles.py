@@ -442,3 +442,11 @@ def test_the_version_of_a_git_tag(tag: str, version: str) -> None:
 
     match = _TAG_VERSION.match(tag)
     assert (match.group(1).replace("_", ".") if match else "") == version
+
+
+def test_an_unset_class_folder_is_reported_but_an_unset_object_list_is_not(project: Path) -> None:
+    # Pogo 7 adds -I $(<PARENT>_HOME) to INC_DIR_USER for an inherited class; unset, the flag is wrong
+    _write(project, POGO7.replace("INC_DIR_USER= -I .", "INC_DIR_USER= -I . -I $(METER_HOME)"))
+    [item] = read_project(project).unmapped
+    assert item.reason == "${METER_HOME} is not set in the Makefile"
+    assert item.text.startswith("INC_DIR_USER =")

@@ -209,8 +209,12 @@ class _Reader:
         self._expander = Expander(self.parsed, self.makefile.name, known_empty=self._known_empty())
 
     def _known_empty(self) -> frozenset[str]:
+        """Pogo's optional lists, empty when unset as make has them; an unset folder (``X_HOME``) is
+        still reported: an empty one would change the flags it is in."""
         refs = {r for value in self.parsed.values.values() for r in REFERENCE.findall(value)}
-        return frozenset(r for r in refs if _is_pogo_list(r) or r in POGO6)
+        return frozenset(
+            r for r in refs if (_is_pogo_list(r) and not r.endswith(("_HOME", "_CLASS"))) or r in POGO6
+        )
 
     def expand(self, variable: str) -> str:
         return self._expander(variable, self.unmapped)
