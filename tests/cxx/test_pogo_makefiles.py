@@ -450,3 +450,13 @@ def test_an_unset_class_folder_is_reported_but_an_unset_object_list_is_not(proje
     [item] = read_project(project).unmapped
     assert item.reason == "${METER_HOME} is not set in the Makefile"
     assert item.text.startswith("INC_DIR_USER =")
+
+
+def test_cxxflags_added_in_a_pogo7_makefile_are_mapped(project: Path) -> None:
+    # Pogo's tango.opt compiles with $(CXXFLAGS): a Pogo-7 Makefile that adds to it changes the build
+    _write(project, _before_rules("CXXFLAGS += -DUSE_FEATURE -Wno-deprecated\nLFLAGS += -lgsl -ltango\n"))
+    result = read_project(project)
+    assert result.unmapped == ()
+    assert result.spec.definitions == ("USE_FEATURE",)
+    assert result.spec.compile_options == ("-Wno-deprecated",)
+    assert result.spec.link_libraries == ("gsl",)

@@ -61,7 +61,8 @@ _BUILD_TYPES = {"DEBUG": "Debug", "OPTIMIZED": "Release"}
 # Rules every Pogo Makefile may carry that do not change what is built.
 _HOUSEKEEPING = frozenset({"all", "clean", "clean_all", "depend", "help", "dirs", "make_obj_dir",
                            "make_bin_dir", "tag", "show_tag", "cleanall", "distclean"})  # fmt: skip
-# Pogo-6 Makefiles' own flag variables, read as the Pogo-7 variable of the same role.
+# Pogo-6 Makefiles' own flag variables (Pogo-7's tango.opt uses them too), read as the *_USR variable of
+# the same role.
 _POGO6_FLAGS = {"INCLUDE_DIRS": "INC_DIR_USER", "CXXFLAGS": "CXXFLAGS_USR", "LIB_DIRS": "LIB_DIR_USER",
                 "LFLAGS": "LFLAGS_USR"}  # fmt: skip
 # What a Pogo-6 Makefile links by hand and the CMake template links through cpptango.
@@ -205,7 +206,6 @@ class _Reader:
         self.spec_values: dict[str, list[str]] = {k: [] for k in _SPEC_LISTS}
         self.search = [root]
         self.version_from = "Makefile"
-        self.pogo6 = not pogo_includes  # a Pogo-6 Makefile: its own CXXFLAGS/LFLAGS, no tango.opt
         self._expander = Expander(self.parsed, self.makefile.name, known_empty=self._known_empty())
 
     def _known_empty(self) -> frozenset[str]:
@@ -290,7 +290,7 @@ class _Reader:
 
     def report_variables(self) -> None:
         """Each variable is mapped, known to Pogo, used by nothing that builds, or reported."""
-        mapped = _HANDLED | frozenset(_POGO6_FLAGS if self.pogo6 else ())
+        mapped = _HANDLED | frozenset(_POGO6_FLAGS)
         used = referenced(self.parsed.values, mapped)
         for variable, value in self.parsed.values.items():
             line = self.parsed.lines.get(variable, 0)
@@ -367,8 +367,7 @@ class _Reader:
     def map_flags(self) -> None:
         for variable in ("INC_DIR_USER", "CXXFLAGS_USR", "LIB_DIR_USER", "LFLAGS_USR"):
             _map_flags(self.expand(variable), variable, self.spec_values, self.miss, self.root, self.search)
-        if not self.pogo6:
-            return
+        # Pogo-6's own flag variables; in a Pogo-7 Makefile tango.opt adds them too (CXXFLAGS += -DX)
         for variable, kind in _POGO6_FLAGS.items():
             value = self._pogo6_user_flags(variable)
             _map_flags(value, variable, self.spec_values, self.miss, self.root, self.search, kind=kind)
@@ -398,7 +397,7 @@ class _Reader:
         self.unmapped.extend(item for index, item in enumerate(pending) if index in used)
         if dropped:
             shown = " ".join(_PLACEHOLDER.sub("?", d) for d in dropped)
-            self.notes.append(f"{variable}: {shown}: folders of the Pogo-6 build host, not here")
+            self.notes.append(f"{variable}: {shown}: folders of the original build host, not here")
         return shlex.join(_PLACEHOLDER.sub("", flag) for flag in kept)
 
     def add_parent_sources(self, parents: list[tuple[str, str]], xmi: Path | None) -> None:
