@@ -266,7 +266,6 @@ def parse_makefile(path: Path) -> Makefile:
 
 
 PLACEHOLDER = re.compile("\x00(\\d+)\x00")  # stands for the Nth construct that could not be expanded
-_PLACEHOLDER = PLACEHOLDER
 
 
 class Expander:
@@ -296,9 +295,9 @@ class Expander:
         stems: list[str] = []
         for token in text.split():
             filename = token.rpartition("/")[2]
-            used.update(int(m.group(1)) for m in _PLACEHOLDER.finditer(filename))
-            stems.append(_PLACEHOLDER.sub("", filename).rsplit(".", 1)[0])
-        sink.extend(item for index, item in enumerate(pending) if index in used or "\x00" not in text)
+            used.update(int(m.group(1)) for m in PLACEHOLDER.finditer(filename))
+            stems.append(PLACEHOLDER.sub("", filename).rsplit(".", 1)[0])
+        sink.extend(item for index, item in enumerate(pending) if index in used)
         return [stem for stem in stems if stem]
 
     def expand(

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from fastconda._files import write_text_atomic
 from fastconda.cxx.cmake import ServerSpec, render_cmakelists
-from fastconda.cxx.makefile import PLACEHOLDER as _PLACEHOLDER
 from fastconda.cxx.makefile import (
+    PLACEHOLDER,
     REFERENCE,
     Expander,
     Unmapped,
@@ -393,12 +393,12 @@ class _Reader:
                 continue
             kept.append(flag)
         # what could not be expanded counts only where a kept flag holds it
-        used = {int(m.group(1)) for flag in kept for m in _PLACEHOLDER.finditer(flag)}
+        used = {int(m.group(1)) for flag in kept for m in PLACEHOLDER.finditer(flag)}
         self.unmapped.extend(item for index, item in enumerate(pending) if index in used)
         if dropped:
-            shown = " ".join(_PLACEHOLDER.sub("?", d) for d in dropped)
+            shown = " ".join(PLACEHOLDER.sub("?", d) for d in dropped)
             self.notes.append(f"{variable}: {shown}: folders of the original build host, not here")
-        return shlex.join(_PLACEHOLDER.sub("", flag) for flag in kept)
+        return shlex.join(PLACEHOLDER.sub("", flag) for flag in kept)
 
     def add_parent_sources(self, parents: list[tuple[str, str]], xmi: Path | None) -> None:
         """The sources of inherited classes, found through the .xmi's sourcePath."""
