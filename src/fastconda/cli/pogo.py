@@ -10,6 +10,7 @@ if TYPE_CHECKING:
     from fastconda.cxx.pogo import MigrationResult
 
 from fastconda.cli._ui import ExitCode, Ui
+from fastconda.cxx.makefile import Unmapped, group
 
 
 def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
@@ -41,13 +42,15 @@ def _handler(args: argparse.Namespace, ui: Ui) -> int:
     for note in result.project.notes:
         if ui.verbosity >= 1:
             ui.info(f"note: {note}")
-    for item in result.unmapped:
-        ui.warn(f"not migrated: {item.format()}")
+    for line in group([u for u in result.unmapped if u.affects_build]):
+        ui.warn(f"not migrated: {line}")
+    for line in group([u for u in result.unmapped if not u.affects_build]):
+        ui.info(f"not migrated (the build does not need it): {line}")
     if result.backup is not None:
         verb = "would move" if args.dry_run else "moved"
         ui.info(f"{verb} Pogo's own CMakeLists.txt to {result.backup.name}")
     ui.result(_data(result, dry_run=args.dry_run), _human(result, dry_run=args.dry_run))
-    return ExitCode.WARNINGS if result.unmapped else ExitCode.OK
+    return ExitCode.WARNINGS if _affecting(result) else ExitCode.OK
 
 
 def _human(result: MigrationResult, *, dry_run: bool) -> str:
@@ -55,10 +58,22 @@ def _human(result: MigrationResult, *, dry_run: bool) -> str:
         return result.text.rstrip("\n")
     state = "written" if result.written else "unchanged"
     spec = result.project.spec
-    line = f"{result.path}: {state} (server {spec.name} {spec.version}, {len(spec.sources)} sources)"
-    if result.unmapped:
-        line += f"; {len(result.unmapped)} Makefile construct(s) not migrated, see the warnings"
+    version = spec.version
+    source = result.project.version_from
+    if source == "default":
+        version += (
+            " by default: no MAJOR_VERS/MINOR_VERS in the Makefile, no version in the .xmi or a git tag"
+        )
+    elif source != "Makefile":  # no MAJOR_VERS/MINOR_VERS: say where it came from
+        version += f" from {source}, no MAJOR_VERS/MINOR_VERS in the Makefile"
+    line = f"{result.path}: {state} (server {spec.name} {version}, {len(spec.sources)} sources)"
+    if affecting := _affecting(result):
+        line += f"; {len(group(affecting))} Makefile construct(s) not migrated, see the warnings"
     return line
+
+
+def _affecting(result: MigrationResult) -> list[Unmapped]:
+    return [u for u in result.unmapped if u.affects_build]
 
 
 def _data(result: MigrationResult, *, dry_run: bool) -> dict[str, Any]:
@@ -71,12 +86,21 @@ def _data(result: MigrationResult, *, dry_run: bool) -> dict[str, Any]:
         "backup": str(result.backup) if result.backup else None,
         "server": spec.name,
         "version": spec.version,
+        "version_from": result.project.version_from,
         "class": result.project.class_name,
         "parents": list(result.project.parents),
         "sources": list(spec.sources),
         "cmakelists": result.text if dry_run else None,
         "unmapped": [
-            {"file": u.file, "line": u.line, "text": u.text, "reason": u.reason} for u in result.unmapped
+            {
+                "file": u.file,
+                "line": u.line,
+                "end_line": u.end_line or u.line,
+                "text": u.text,
+                "reason": u.reason,
+                "affects_build": u.affects_build,
+            }
+            for u in result.unmapped
         ],
         "notes": list(result.project.notes),
     }
