@@ -14,6 +14,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from fastconda.convert.licences import spdx_licence
 from fastconda.convert.selectors import combine
 from fastconda.convert.tree import (
     Doc,
@@ -215,6 +216,12 @@ def about(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
         if target is None:
             notes.drop("about", group_[0], "has no v1 equivalent (v1 'about' has no such field)")
             continue
-        out[target] = value_of(doc, group_)
+        value = value_of(doc, group_)
+        if key == "license" and isinstance(value, str) and "${{" not in value:
+            licence = spdx_licence(value)
+            if licence.message is not None:
+                doc.warnings.add(f"about.{licence.message}", group_[0].line)
+                value = licence.spdx
+        out[target] = value
         copy_comment(out, target, group_[0])
     return out
