@@ -25,6 +25,7 @@ from ruamel.yaml.error import YAMLError
 
 from fastconda.convert.check_meta import render_meta
 from fastconda.convert.expressions import ENV
+from fastconda.convert.licences import spdx_licence
 from fastconda.convert.limits import budget, first_line
 from fastconda.convert.model import ConversionResult
 from fastconda.convert.sandbox import render
@@ -198,6 +199,8 @@ def _meta_package(section: dict[str, Any], top: dict[str, Any], build: dict[str,
     about = {**(top.get("about") or {}), **(section.get("about") or {})}
     for key, target in ABOUT.items():
         package[f"about.{target}"] = _about_value(target, about.get(key))
+    if package["about.license"] is not None:  # the conversion writes SPDX for it, with a warning
+        package["about.license"] = spdx_licence(package["about.license"]).spdx
     return package
 
 

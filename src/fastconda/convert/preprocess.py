@@ -347,10 +347,18 @@ class _Pass:
 
     def selector(self, selector: str, origin: int) -> str:
         try:
-            return translate_selector(selector, self.variables)
+            assumed: list[str] = []
+            cond = translate_selector(selector, self.variables, assumed)
         except SelectorError as exc:
             hint = "use platform names (linux, osx, win, ...), py/np comparisons or a variant variable"
             raise self.fail(origin, f"{exc}; {hint}") from None
+        for name in assumed:
+            self.warnings.add(
+                f"selector name '{name}' is not a conda-build name and no conda_build_config.yaml of the "
+                "recipe defines it: read as a variant variable, false where the variant config lacks it",
+                origin,
+            )
+        return cond
 
     def emit(self, raw: str, origin: int) -> None:
         body, selector = split_selector(raw)
