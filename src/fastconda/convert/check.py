@@ -29,7 +29,7 @@ from fastconda.convert.licences import spdx_licence
 from fastconda.convert.limits import budget, first_line
 from fastconda.convert.model import ConversionResult
 from fastconda.convert.sandbox import render
-from fastconda.convert.sections import fuzzy_version
+from fastconda.convert.sections import fix_operators, fuzzy_version
 from fastconda.convert.yamlio import check_document
 from fastconda.errors import ConvertError
 
@@ -227,7 +227,7 @@ def _dep(value: Any) -> str:
         return f"{kind}({args['name']}, {args.get('lower_bound')}, {args.get('upper_bound')})"
     if str(value).startswith("pin_"):
         return str(value)
-    return fuzzy_version(" ".join(str(value).split()))
+    return fuzzy_version(fix_operators(" ".join(str(value).split())))
 
 
 def _packages_from_v1(recipe: str, platform: str, values: Mapping[str, str]) -> dict[str, Package]:

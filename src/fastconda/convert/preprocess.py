@@ -29,6 +29,9 @@ _EXPR = re.compile(r"(?<!\$)\{\{(.*?)\}\}")
 _MACRO = re.compile(r"^\s*\{%-?\s*macro\s+(?P<name>[A-Za-z_]\w*)")
 _ENDMACRO = re.compile(r"\{%-?\s*endmacro\s*-?%\}")
 _JINJA_COMMENT = re.compile(r"\{#(.*?)#\}")
+_TEMPLATE_KEY = re.compile(
+    r"^(?P<lead>\s*(?:-\s+)?)(?P<q>['\"]?)\{\{\s*(?P<name>[A-Za-z_]\w*)\s*\}\}(?P=q)(?=\s*:(?:\s|$))"
+)
 _TRAILING_COMMENT = re.compile(r"^(?P<statement>\s*\{%-?.*?-?%\})\s*#.*$", re.DOTALL)
 MAX_LINES = 100_000  # lines after unrolling loops: real recipes have a few hundred
 
@@ -365,9 +368,17 @@ class _Pass:
         cond = None if selector is None else self.selector(selector, origin)
         if "{%" in body:
             body = self.inline_if(body, origin)
+        body = _TEMPLATE_KEY.sub(self.known_key, body)
         body = _EXPR.sub(lambda m: "${{" + m.group(1) + "}}", body)
         block = combine(*(f.current for f in self.frames))
         self.result.lines.append(Line(body.rstrip(), origin, combine(block, cond)))
+
+    def known_key(self, match: re.Match[str]) -> str:
+        """``'{{ hash_type }}': ...``: v1 keys are not templates; a key known now is written out."""
+        value = self.result.static.get(match["name"])
+        if isinstance(value, str) and re.fullmatch(r"[A-Za-z_][\w.-]*", value):
+            return match["lead"] + value
+        return match[0]
 
     def inline_if(self, body: str, origin: int) -> str:
         def replace(match: re.Match[str]) -> str:
