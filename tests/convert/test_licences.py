@@ -38,6 +38,8 @@ CASES = [
     ("Perl_5", "Artistic-1.0-Perl OR GPL-1.0-or-later"),
     ("Apache 2.0", "Apache-2.0"),
     ("Apache License 2.0", "Apache-2.0"),
+    ("Apache License (= 2.0)", "Apache-2.0"),
+    ("CC BY-SA 4.0", "CC-BY-SA-4.0"),
     ("BSD 3-Clause", "BSD-3-Clause"),
     ("3-clause BSD", "BSD-3-Clause"),
     ("MIT License", "MIT"),
