@@ -98,3 +98,17 @@ def test_converted_licence_renders_with_the_engine(original: str, tmp_path: Path
     result = convert(RECIPE.format(licence=f"'{original}'"))
     assert any(original in w.message for w in result.warnings)
     render(result.recipe_text, "noarch", tmp_path)
+
+
+def test_licence_from_a_set_variable_is_mapped_too(tmp_path: Path) -> None:
+    text = '{% set licence = "GPL-2.0" %}\n' + RECIPE.format(licence="{{ licence }}")
+    result = convert(text)
+    assert "license: GPL-2.0-only\n" in result.recipe_text
+    assert [w.line for w in result.warnings] == [8]
+    render(result.recipe_text, "noarch", tmp_path)
+
+
+def test_valid_licence_from_a_set_variable_stays_a_template() -> None:
+    result = convert('{% set licence = "MIT" %}\n' + RECIPE.format(licence="{{ licence }}"))
+    assert "license: ${{ licence }}\n" in result.recipe_text
+    assert result.warnings == ()

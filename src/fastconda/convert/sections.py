@@ -15,7 +15,7 @@ from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from fastconda.convert.licences import spdx_licence
+from fastconda.convert.licences import Licence, spdx_licence
 from fastconda.convert.selectors import combine
 from fastconda.convert.tree import (
     Doc,
@@ -254,8 +254,9 @@ def about(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
             notes.drop("about", group_[0], "has no v1 equivalent (v1 'about' has no such field)")
             continue
         value = value_of(doc, group_)
-        if key == "license" and isinstance(value, str) and "${{" not in value:
-            licence = spdx_licence(value)
+        if key == "license" and isinstance(value, str):
+            known = _known(value, doc.static)  # '{{ license }}' from a '{% set %}' known now
+            licence = spdx_licence(known) if "${{" not in known else Licence(value)
             if licence.message is not None:
                 doc.warnings.add(f"about.{licence.message}", group_[0].line)
                 value = licence.spdx
