@@ -27,6 +27,8 @@ GOOD = "package:\n  name: good\n  version: '1.0'\nbuild:\n  number: 0\n"
         ),
         ("{% if linux %}\npackage:\n  name: x\n", 1, "broken jinja"),
         ("package:\n  name: x\n  version: {{ v.split(') }}\n", 3, "broken jinja"),
+        ("{% if x %}  # [win]\npackage:\n  name: x\n{% endif %}\n", 1, "a selector on '{% if %}'"),
+        ("{% set v = 1 %}  # [linnux]\npackage:\n  name: x\n", 1, "unknown selector name 'linnux'"),
     ],
 )
 def test_bad_input_is_a_one_line_error_with_file_and_line(text: str, line: int, what: str) -> None:

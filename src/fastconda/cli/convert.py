@@ -21,11 +21,24 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         description=(
             "Convert a conda-build meta.yaml (jinja, selectors and all) into a rattler-build v1 recipe.yaml "
             "that means the same, keeping comments. A folder converts FOLDER/meta.yaml and a sibling "
-            "conda_build_config.yaml into variants.yaml. Exits 3 when the conversion has warnings."
+            "conda_build_config.yaml into variants.yaml. Exits 3 when the conversion has warnings. "
+            "Several recipes, or a folder of recipe folders, convert in one call: -o is then a folder "
+            "that keeps the layout, every recipe is attempted, and the exit code is 1 if any failed, "
+            "else 3 if any warned."
         ),
     )
-    parser.add_argument("recipe", type=Path, help="a meta.yaml, or a folder holding one")
-    parser.add_argument("-o", "--output", type=Path, help="write the v1 recipe here (default: stdout)")
+    parser.add_argument(
+        "recipe",
+        type=Path,
+        nargs="+",
+        help="a meta.yaml, a folder holding one, or a folder of recipe folders",
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        type=Path,
+        help="write the v1 recipe here (default: stdout); with several recipes, the output folder",
+    )
     parser.add_argument(
         "--variant-config", type=Path, help="conda_build_config.yaml to convert into variants.yaml next to -o"
     )
@@ -39,7 +52,10 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _handler(args: argparse.Namespace, ui: Ui) -> int:
-    source: Path = args.recipe
+    sources: list[Path] = args.recipe
+    if len(sources) > 1 or (sources[0].is_dir() and not (sources[0] / "meta.yaml").is_file()):
+        return _many(args, ui)
+    source = sources[0]
     meta = source / "meta.yaml" if source.is_dir() else source
     variant_config: Path | None = args.variant_config
     if variant_config is None and source.is_dir() and (source / "conda_build_config.yaml").is_file():
@@ -65,6 +81,62 @@ def _handler(args: argparse.Namespace, ui: Ui) -> int:
     if differences:
         return ExitCode.FAILURE
     return ExitCode.WARNINGS if result.warnings else ExitCode.OK
+
+
+def _many(args: argparse.Namespace, ui: Ui) -> int:
+    """Many recipes: one line (or one JSON result) per recipe, every one attempted."""
+    import time
+
+    from fastconda.convert.batch import plan, run
+    from fastconda.convert.check import check
+
+    start = time.perf_counter()
+    jobs = plan(args.recipe, args.output, args.variant_config)
+    results: list[dict[str, Any]] = []
+    failed = warned = 0
+    for outcome in run(jobs):
+        meta, result = outcome.job.meta, outcome.result
+        differences: list[str] = []
+        if result is not None and args.check:
+            try:
+                report = check(
+                    meta, result, platform=args.platform, variant_config=outcome.job.variant_config
+                )
+                differences = list(report.differences)
+            except ConvertError as exc:
+                differences = [str(exc)]
+        status = "failed" if result is None or differences else "warnings" if result.warnings else "ok"
+        failed += status == "failed"
+        warned += status == "warnings"
+        warnings = [] if result is None else [w.format(str(meta)) for w in result.warnings]
+        if outcome.error is not None:
+            ui.error(outcome.error)
+        for message in warnings:
+            ui.warn(message)
+        for difference in differences:
+            ui.error(f"--check: {meta}: {difference}")
+        results.append({
+            "recipe": str(meta),
+            "status": status,
+            "output": str(outcome.job.output) if outcome.job.output and result is not None else None,
+            "recipe_text": result.recipe_text if result is not None and args.output is None else None,
+            "error": outcome.error,
+            "warnings": [{"line": w.line, "message": w.message} for w in (result.warnings if result else ())],
+            "check": {"run": bool(args.check), "differences": differences},
+            "seconds": round(outcome.seconds, 6),
+        })  # fmt: skip
+    seconds = time.perf_counter() - start
+    rate = len(results) / seconds if seconds > 0 else 0.0
+    summary = (
+        f"{len(results)} recipes: {len(results) - failed - warned} ok, {warned} with warnings, "
+        f"{failed} failed in {seconds:.2f} s ({rate:.0f} recipes/s)"
+    )
+    ui.info(summary)
+    totals = {"recipes": len(results), "failed": failed, "warnings": warned, "seconds": round(seconds, 3)}
+    ui.result({"results": results, "summary": totals}, "")
+    if failed:
+        return ExitCode.FAILURE
+    return ExitCode.WARNINGS if warned else ExitCode.OK
 
 
 def _data(

@@ -25,10 +25,11 @@ from ruamel.yaml.error import YAMLError
 
 from fastconda.convert.check_meta import render_meta
 from fastconda.convert.expressions import ENV
+from fastconda.convert.licences import spdx_licence
 from fastconda.convert.limits import budget, first_line
 from fastconda.convert.model import ConversionResult
 from fastconda.convert.sandbox import render
-from fastconda.convert.sections import fuzzy_version
+from fastconda.convert.sections import fix_operators, fuzzy_version
 from fastconda.convert.yamlio import check_document
 from fastconda.errors import ConvertError
 
@@ -198,6 +199,8 @@ def _meta_package(section: dict[str, Any], top: dict[str, Any], build: dict[str,
     about = {**(top.get("about") or {}), **(section.get("about") or {})}
     for key, target in ABOUT.items():
         package[f"about.{target}"] = _about_value(target, about.get(key))
+    if package["about.license"] is not None:  # the conversion writes SPDX for it, with a warning
+        package["about.license"] = spdx_licence(package["about.license"]).spdx
     return package
 
 
@@ -224,7 +227,7 @@ def _dep(value: Any) -> str:
         return f"{kind}({args['name']}, {args.get('lower_bound')}, {args.get('upper_bound')})"
     if str(value).startswith("pin_"):
         return str(value)
-    return fuzzy_version(" ".join(str(value).split()))
+    return fuzzy_version(fix_operators(" ".join(str(value).split())))
 
 
 def _packages_from_v1(recipe: str, platform: str, values: Mapping[str, str]) -> dict[str, Package]:

@@ -131,6 +131,19 @@ def _functions(platform: str, variant: Mapping[str, str], system: str) -> dict[s
     }
 
 
+def _select(text: str, ns: Mapping[str, Any]) -> str:
+    """Selectors before jinja, as conda-build's FilteredLoader does: ``{% set x = 1 %}  # [osx]``
+    sets nothing on linux. Selectors that jinja writes (``# [{{ sel }}]``) wait for the pass after."""
+    lines = []
+    for line in text.splitlines():
+        selector = split_selector(line)[1]
+        if selector is None or "{{" in selector or evaluate_selector(selector, ns):
+            lines.append(line)
+        else:
+            lines.append("")  # keep line numbers
+    return "\n".join(lines) + "\n"
+
+
 def render_meta(
     text: str,
     platform: str,
@@ -147,7 +160,7 @@ def render_meta(
     context = {**ns, **_functions(platform, variant, platform.partition("-")[0])}
     if recipe_dir is not None:
         context.update(file_functions(recipe_dir, [], project_root))
-    rendered = render(text, context, ENV)
+    rendered = render(_select(text, ns), context, ENV)
     lines = []
     for line in rendered.splitlines():
         body, selector = split_selector(line)

@@ -29,6 +29,10 @@ _EXPR = re.compile(r"(?<!\$)\{\{(.*?)\}\}")
 _MACRO = re.compile(r"^\s*\{%-?\s*macro\s+(?P<name>[A-Za-z_]\w*)")
 _ENDMACRO = re.compile(r"\{%-?\s*endmacro\s*-?%\}")
 _JINJA_COMMENT = re.compile(r"\{#(.*?)#\}")
+_TEMPLATE_KEY = re.compile(
+    r"^(?P<lead>\s*(?:-\s+)?)(?P<q>['\"]?)\{\{\s*(?P<name>[A-Za-z_]\w*)\s*\}\}(?P=q)(?=\s*:(?:\s|$))"
+)
+_TRAILING_COMMENT = re.compile(r"^(?P<statement>\s*\{%-?.*?-?%\})\s*#.*$", re.DOTALL)
 MAX_LINES = 100_000  # lines after unrolling loops: real recipes have a few hundred
 
 
@@ -137,6 +141,14 @@ class _Pass:
         if _MACRO.match(raw):
             return self.macro(pending, index)
         statement = _STATEMENT.match(raw)
+        trailing = _TRAILING_COMMENT.match(raw) if statement is None else None
+        if trailing is not None and (statement := _STATEMENT.match(trailing["statement"])) is not None:
+            # '{% set x = 1 %}  # [linux]' or '... %}  # a note': the note goes, the selector stays
+            selector = split_selector(raw)[1]
+            if selector is not None:
+                self.selected_statement(statement["kw"], statement["body"].strip(), selector, origin)
+                self.result.lines.append(Line("", origin))
+                return index + 1
         if statement is None and raw.lstrip().startswith("{%") and "%}" not in raw:
             # a statement spanning several lines: join until it closes
             last = index
@@ -161,6 +173,33 @@ class _Pass:
         return index + 1
 
     # -- statements -------------------------------------------------------------------------------
+
+    def selected_statement(self, keyword: str, body: str, selector: str, origin: int) -> None:
+        """``{% set x = v %}  # [sel]``: x is v where the selector holds and keeps its value elsewhere."""
+        cond = self.selector(selector, origin)
+        if keyword != "set":
+            raise self.fail(
+                origin,
+                f"a selector on '{{% {keyword} %}}' cannot be converted; move the condition into it",
+            )
+        match = _SET.match(body)
+        name = match["name"] if match is not None else ""
+        before = next((c for c in self.result.context if c.name == name), None)
+        old = "''" if before is None else ex.as_expression(before.value)
+        self.set_variable(body, origin)
+        if name in self.result.static_only:
+            why = "to a value v1 cannot hold; set it without a selector"
+            raise self.fail(origin, f"'{name}' is set under a selector {why}")
+        var = next(c for c in self.result.context if c.name == name)
+        new = ex.as_expression(var.value)
+        var.value, var.quote = f"${{{{ {_paren(new)} if {_paren(cond)} else {_paren(old)} }}}}", ""
+        self.result.static.pop(name, None)  # known only per platform now: nothing folds it
+        if before is None:
+            self.warnings.add(
+                f"'{{% set {name} %}}' applies only where [{selector}]: the v1 context sets it to "
+                "'' elsewhere (what conda-build's jinja gives an undefined name)",
+                origin,
+            )
 
     def macro(self, pending: list[tuple[str, int]], index: int) -> int:
         """``{% macro %}``: v1 has none; calls with known arguments are expanded at conversion time."""
@@ -309,20 +348,37 @@ class _Pass:
 
     # -- ordinary lines ---------------------------------------------------------------------------
 
+    def selector(self, selector: str, origin: int) -> str:
+        try:
+            assumed: list[str] = []
+            cond = translate_selector(selector, self.variables, assumed)
+        except SelectorError as exc:
+            hint = "use platform names (linux, osx, win, ...), py/np comparisons or a variant variable"
+            raise self.fail(origin, f"{exc}; {hint}") from None
+        for name in assumed:
+            self.warnings.add(
+                f"selector name '{name}' is not a conda-build name and no conda_build_config.yaml of the "
+                "recipe defines it: read as a variant variable, false where the variant config lacks it",
+                origin,
+            )
+        return cond
+
     def emit(self, raw: str, origin: int) -> None:
         body, selector = split_selector(raw)
-        cond = None
-        if selector is not None:
-            try:
-                cond = translate_selector(selector, self.variables)
-            except SelectorError as exc:
-                hint = "use platform names (linux, osx, win, ...), py/np comparisons or a variant variable"
-                raise self.fail(origin, f"{exc}; {hint}") from None
+        cond = None if selector is None else self.selector(selector, origin)
         if "{%" in body:
             body = self.inline_if(body, origin)
+        body = _TEMPLATE_KEY.sub(self.known_key, body)
         body = _EXPR.sub(lambda m: "${{" + m.group(1) + "}}", body)
         block = combine(*(f.current for f in self.frames))
         self.result.lines.append(Line(body.rstrip(), origin, combine(block, cond)))
+
+    def known_key(self, match: re.Match[str]) -> str:
+        """``'{{ hash_type }}': ...``: v1 keys are not templates; a key known now is written out."""
+        value = self.result.static.get(match["name"])
+        if isinstance(value, str) and re.fullmatch(r"[A-Za-z_][\w.-]*", value):
+            return match["lead"] + value
+        return match[0]
 
     def inline_if(self, body: str, origin: int) -> str:
         def replace(match: re.Match[str]) -> str:
@@ -340,6 +396,10 @@ class _Pass:
                 origin, "jinja statement inside a line cannot be converted; put it on its own line"
             )
         return result
+
+
+def _paren(expr: str) -> str:
+    return expr if re.fullmatch(r"[\w.]+|'[^']*'|\"[^\"]*\"|match\([^()]*\)", expr) else f"({expr})"
 
 
 def _matching_end(lines: list[tuple[str, int]], start: int) -> int | None:

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from fastconda.convert.licences import Licence, spdx_licence
 from fastconda.convert.selectors import combine
 from fastconda.convert.tree import (
     Doc,
@@ -101,6 +103,14 @@ def sources(doc: Doc, found: list[Entry], notes: Notes) -> Any:
         source_entries = entries(doc, item.value, where="source", inherited=item.cond)
         for cond, part in _split_by_cond(source_entries):
             converted = _source(doc, part, notes)
+            if "git" in converted:
+                for checksum in ("sha256", "md5"):
+                    if converted.pop(checksum, None) is not None:
+                        line = next((e.line for e in part if e.key == checksum), item.line)
+                        doc.warnings.add(
+                            f"source.{checksum} dropped: a git source has no archive to check, v1 refuses it",
+                            line,
+                        )
             if not {"url", "git", "path"} & set(converted):
                 line = part[0].line if part else item.line
                 doc.warnings.add("source dropped: v1 can fetch only url, git and path sources", line)
@@ -171,7 +181,7 @@ def requirements(
         if target is None:
             notes.drop("requirements", group_[0], "is not a requirement section")
             continue
-        deps = cond_list(doc, group_, requirement)
+        deps = cond_list(doc, group_, lambda item: requirement(item, doc))
         if deps:
             out[target] = deps
             copy_comment(out, target, group_[0])
@@ -183,22 +193,50 @@ def requirements(
 _OPERATOR = re.compile(r"^[<>=!~]|[*,|]")
 
 
-def requirement(item: Any) -> Any:
+def requirement(item: Any, doc: Doc | None = None) -> Any:
+    """One dependency: conda's fuzzy versions spelled out, the operator typos conda accepts fixed."""
     value = item.value
     if not isinstance(value, str):
         return scalar_text(value)
-    fixed = fuzzy_version(value)
+    fixed = fix_operators(value)
+    if fixed != value.strip() and doc is not None:
+        doc.warnings.add(f"requirement '{value}': conda reads it as '{fixed}'; written so", item.line)
+    fixed = fuzzy_version(fixed, doc.static if doc is not None else None)
     return type(value)(fixed) if type(value) is not str else fixed  # keep the quote style
 
 
-def fuzzy_version(spec: str) -> str:
-    """``python 3.9`` means ``python 3.9.*`` to conda; rattler wants it spelled out."""
+_TYPO = re.compile(r"(?<![<>=!~])=([<>])")
+_RELATION_STAR = re.compile(r"(>=|<=|>|<)([^,|\s*]+?)\.\*(?=$|[,|])")
+
+
+def fix_operators(spec: str) -> str:
+    """``=<1``/``=>1`` are ``<=1``/``>=1`` and ``>=1.2.*`` is ``>=1.2`` to conda; the engine refuses them."""
+    parts = re.split(r"\s+(?![^{]*\}\})", spec.strip())
+    if len(parts) < 2 or "{" in parts[1]:
+        return spec.strip()
+    parts[1] = _RELATION_STAR.sub(r"\1\2", _TYPO.sub(r"\1=", parts[1]))
+    return " ".join(parts)
+
+
+def fuzzy_version(spec: str, static: Mapping[str, object] | None = None) -> str:
+    """``python 3.9`` means ``python 3.9.*`` to conda; rattler wants it spelled out.
+
+    A templated version (``pkg ${{ v }}``) gets the ``.*`` too, unless the value known now is not a
+    plain version (``{% set v = ">=1.2" %}``): then conda reads it as written."""
     if spec.lstrip().startswith("${{") and spec.rstrip().endswith("}}") and spec.count("${{") == 1:
         return spec.strip()
     parts = re.split(r"\s+(?![^{]*\}\})", spec.strip())
-    if len(parts) in {2, 3} and not _OPERATOR.search(parts[1]):
+    if len(parts) in {2, 3} and not _OPERATOR.search(_known(parts[1], static or {})):
         parts[1] += ".*"
     return " ".join(parts)
+
+
+_TEMPLATE = re.compile(r"\$\{\{\s*([A-Za-z_]\w*)\s*\}\}")
+
+
+def _known(version: str, static: Mapping[str, object]) -> str:
+    """The version part with the context values known now put in (to see what conda would see)."""
+    return _TEMPLATE.sub(lambda m: str(static.get(m[1], m[0])), version)
 
 
 ABOUT_KEYS = {
@@ -215,6 +253,13 @@ def about(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
         if target is None:
             notes.drop("about", group_[0], "has no v1 equivalent (v1 'about' has no such field)")
             continue
-        out[target] = value_of(doc, group_)
+        value = value_of(doc, group_)
+        if key == "license" and isinstance(value, str):
+            known = _known(value, doc.static)  # '{{ license }}' from a '{% set %}' known now
+            licence = spdx_licence(known) if "${{" not in known else Licence(value)
+            if licence.message is not None:
+                doc.warnings.add(f"about.{licence.message}", group_[0].line)
+                value = licence.spdx
+        out[target] = value
         copy_comment(out, target, group_[0])
     return out

@@ -123,9 +123,19 @@ def _depth(node: ast.AST) -> int:
     return deepest
 
 
-def translate_selector(expr: str, variables: Collection[str] = ()) -> str:
-    """Translate one selector expression into a v1 condition; raises :class:`SelectorError`."""
-    return _Rewriter(frozenset(variables)).text(_parse(expr))
+def translate_selector(expr: str, variables: Collection[str] = (), assumed: list[str] | None = None) -> str:
+    """Translate one selector expression into a v1 condition; raises :class:`SelectorError`.
+
+    A lower-case name that is neither a conda-build name nor in ``variables`` is read as a variant
+    variable (conda-forge's ``is_abi3``, ``vc9``, ...: the engine reads it from the variant config),
+    false where no variant config defines it, as conda-build reads it; it is appended to ``assumed``
+    so the caller can warn. One edit away from a known name (``linnux``) it is a typo and an error.
+    """
+    rewriter = _Rewriter(frozenset(variables))
+    text = rewriter.text(_parse(expr))
+    if assumed is not None:
+        assumed.extend(n for n in rewriter.assumed if n not in assumed)
+    return text
 
 
 def evaluate_selector(expr: str, namespace: Mapping[str, Any]) -> bool:
@@ -175,10 +185,12 @@ class _Evaluator:
                 left = right
             return True
         if isinstance(node, ast.Name):
-            if node.id not in self.namespace:
-                msg = f"unknown selector name '{node.id}'"
-                raise SelectorError(msg)
-            return self.namespace[node.id]
+            if node.id in self.namespace:
+                return self.namespace[node.id]
+            if _VARIABLE.match(node.id) and node.id not in {"py", "np"} and typo_of(node.id) is None:
+                return False  # an undefined variant variable: conda-build reads it as False
+            msg = f"unknown selector name '{node.id}'"
+            raise SelectorError(msg)
         if isinstance(node, ast.Constant) and isinstance(node.value, _LITERALS):
             return node.value
         if isinstance(node, ast.List | ast.Tuple):
@@ -219,9 +231,34 @@ def _literal_args(node: ast.Call) -> bool:
     )
 
 
+_VARIABLE = re.compile(r"^[a-z_][a-z0-9_]*$")
+_KNOWN = SAME | ALIASES.keys() | VARIANT_LIKE
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """``a`` and ``b`` differ by one inserted, deleted, replaced or swapped character."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1 and a[diff[0]] == b[diff[1]])
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1 :] == short for i in range(len(long_)))
+
+
+def typo_of(name: str) -> str | None:
+    """The known selector name that ``name`` (4 characters or more) misspells, if any.
+
+    Short names stay variables: ``vc9`` is one edit from ``vc`` and is a real variant key."""
+    if len(name) < 4:
+        return None
+    return next((known for known in sorted(_KNOWN) if _one_edit(name, known)), None)
+
+
 class _Rewriter:
     def __init__(self, variables: frozenset[str]) -> None:
         self.variables = variables
+        self.assumed: list[str] = []
 
     def text(self, node: ast.expr, parent_bool: bool = False) -> str:
         if isinstance(node, ast.BoolOp):
@@ -265,7 +302,12 @@ class _Rewriter:
         if match:
             kind = "python" if match.group(1) == "py" else "numpy"
             return f"match({kind}, '=={_version(int(match.group(2)), match.group(1))}')"
-        msg = f"unknown selector name '{name}'"
+        typo = typo_of(name)
+        if _VARIABLE.match(name) and name not in {"py", "np"} and typo is None:
+            self.assumed.append(name)
+            return f"({name} | default(false))"  # conda-build reads an undefined selector name as False
+        hint = f" (did you mean '{typo}'?)" if typo else ""
+        msg = f"unknown selector name '{name}'{hint}"
         raise SelectorError(msg)
 
     def _compare(self, left: ast.expr, op: ast.cmpop, right: ast.expr) -> str:
