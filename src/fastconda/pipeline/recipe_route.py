@@ -311,9 +311,10 @@ def _plain_specs(entries: object) -> list[str]:
     return [e.strip() for e in entries[:MAX_CHECKED] if isinstance(e, str) and "${{" not in e and e.strip()]
 
 
-def requirement_sections(recipe_text: str, *, python: bool) -> dict[str, list[str]]:
-    """One environment per section of the recipe: build, host (with python), and run + the tests'
-    requirements (what the engine's test environment holds besides the package itself)."""
+def requirement_sections(recipe_text: str) -> dict[str, list[str]]:
+    """One environment per section of the recipe: build, host, and run + the tests' requirements
+    (what the engine's test environment holds besides the package itself). A recipe whose host
+    names python (``python ${{ python_min }}.*``) gets plain ``python`` in host and run."""
     from ruamel.yaml import YAML
     from ruamel.yaml.error import YAMLError
 
@@ -336,6 +337,10 @@ def requirement_sections(recipe_text: str, *, python: bool) -> dict[str, list[st
             and test["python"].get("pip_check")
         ):
             tested.append("pip")
+    raw_host = requirements.get("host")
+    python = isinstance(raw_host, list) and any(
+        isinstance(e, str) and e.split()[:1] == ["python"] for e in raw_host
+    )
     if python:
         host = ["python", *[s for s in host if s.split()[0] != "python"]]
         run = ["python", *[s for s in run if s.split()[0] != "python"]]
@@ -377,7 +382,7 @@ def _check_requirements(
     """Every requirement the channels cannot satisfy, named before the engine runs (it would say
     only "Failed to resolve dependencies", or "Test failed" after the whole build): one solve per
     section, remembered while the channels do not change (see rattler_missing.check_requirements)."""
-    sections = requirement_sections(recipe_text, python=project.kind is Kind.PYTHON)
+    sections = requirement_sections(recipe_text)
     if not options.test:
         sections.pop("test", None)
     job = {
