@@ -119,3 +119,48 @@ def test_package_test_names_the_package_requirements_the_channels_lack(
     assert line.endswith(missing + "pytango >=99 (run)"), line
     assert "absent-one-xyz (run): the channels have none" in err
     _seed_pytango(err)
+
+
+OWN_RECIPE = """
+package:
+  name: own-tool
+  version: "1.0"
+build:
+  noarch: python
+  script: echo never built
+requirements:
+  host:
+    - python
+    - pip
+    - absent-host-xyz
+  run:
+    - python
+    - numpy >=999
+tests:
+  - script:
+      - "true"
+    requirements:
+      run:
+        - absent-test-xyz
+"""
+
+
+def test_a_projects_own_recipe_has_its_host_run_and_test_requirements_checked(
+    seed_url: str, tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "own"
+    (project / "recipe").mkdir(parents=True)
+    (project / "pyproject.toml").write_text("[project]\nname = 'own-tool'\nversion = '1.0'\n")
+    (project / "recipe" / "recipe.yaml").write_text(OWN_RECIPE)
+    output = tmp_path / "out-channel"
+    code = main(["build", str(project), "-c", seed_url, "-o", str(output), "--offline"])
+    err = capsys.readouterr().err
+    assert code == ExitCode.FAILURE, err
+    head, *details = _error_lines(err)
+    assert head == HEAD + "absent-host-xyz (host), numpy >=999 (run), absent-test-xyz (test)"
+    assert any(d.strip().startswith("absent-host-xyz (host, the project's recipe)") for d in details)
+    assert any(
+        d.strip().startswith("numpy >=999 (run, the project's recipe): the channels have numpy ")
+        for d in details
+    )
+    assert not output.exists() or not list(output.rglob("*.conda"))
