@@ -151,3 +151,15 @@ class Unsolvable(EnvError):
 
     def __reduce__(self) -> tuple[type[Unsolvable], tuple[str, tuple[str, ...]]]:
         return (type(self), (str(self), self.reasons))  # crosses the engine worker's pipe whole
+
+
+class MissingRequirements(Unsolvable):
+    """Requirements of a build, test or environment that the channels cannot satisfy, each named with
+    its section and the versions the channels have (``missing``: ``rattler_missing.Missing`` items)."""
+
+    def __init__(self, message: str, missing: Sequence[object] = ()) -> None:
+        self.missing = tuple(missing)
+        super().__init__(message, tuple(str(m) for m in self.missing))
+
+    def __reduce__(self) -> tuple[type[Unsolvable], tuple[str, tuple[str, ...]]]:
+        return (type(self), (str(self), self.missing))  # type: ignore[return-value]

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
-from fastconda.errors import BuildFailed, FastcondaError, SettingsError
+from fastconda.errors import BuildFailed, FastcondaError, MissingRequirements, SettingsError
 from fastconda.pipeline.rules import Rules
 from fastconda.progress import Progress, timed_phase
 from fastconda.settings import Caches
@@ -85,7 +85,7 @@ class Clock:
                 with interrupts_deferred(self) if name == "index" else contextlib.nullcontext():
                     yield
             except FastcondaError as exc:
-                if isinstance(exc, BuildFailed):
+                if isinstance(exc, (BuildFailed, MissingRequirements)):  # the latter's first line is the list
                     raise
                 raise BuildFailed(name, str(exc)) from None
 

@@ -27,7 +27,7 @@ from fastconda._failure import last_error_line, missing_module_hint
 from fastconda._proc import run
 from fastconda.channel import local as channels_
 from fastconda.channel.index import PACKAGE_SUFFIXES
-from fastconda.errors import CommandError, EnvError, PackageTestError
+from fastconda.errors import CommandError, EnvError, PackageTestError, Unsolvable
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.settings import PackageTestSettings
 from fastconda.testing.installed import Installed, read_installed, top_level_modules
@@ -252,6 +252,7 @@ class _Target:
     channel: str | None  # a local channel holding the package file, or None for a spec
     file: Path | None
     python: bool  # False for a package file that does not depend on python (a C++ server)
+    depends: tuple[str, ...] = ()  # a package file's own requirements
 
 
 def _target(package: str | Path, scratch: Path) -> _Target:
@@ -263,7 +264,8 @@ def _target(package: str | Path, scratch: Path) -> _Target:
         channels_.add_packages(local, [info.path])
         python = any(d.split()[0] == "python" for d in info.depends if d.strip())
         spec = f"{info.name} =={info.version} {info.build}"
-        return _Target(info.name, spec, channels_.channel_url(local), info.path, python)
+        depends = tuple(d for d in info.depends if d.strip())
+        return _Target(info.name, spec, channels_.channel_url(local), info.path, python, depends)
     match = re.match(r"^\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*)", text)
     if not match:
         msg = f"{text!r} is neither a .conda file nor a package name"
@@ -281,6 +283,21 @@ def _carried_tests(package: Path, sources: Sequence[str]) -> list[CheckResult]:
                     "" if s.passed else "\n".join(s.output), s.error)
         for s in steps
     ]  # fmt: skip
+
+
+def _named(error: EnvError, target: _Target, specs: Sequence[str], sources: Sequence[str]) -> EnvError:
+    """For a package file that cannot be installed: its own requirements (run) and the test's that
+    the channels cannot satisfy, named like the build names them; else *error* as it was."""
+    from fastconda.tools.rattler_missing import find_missing, missing_error
+
+    if not isinstance(error, Unsolvable) or not target.depends:
+        return error
+    sections = {"run": list(target.depends), "test": [s for s in specs if s != target.spec]}
+    try:
+        missing = find_missing(sections, sources)
+    except EnvError:
+        return error
+    return missing_error(missing, sources) if missing else error
 
 
 def run_package_tests(
@@ -321,9 +338,11 @@ def run_package_tests(
             specs.append("pytest")
         progress(ProgressEvent("install", f"{spec} from {len(sources)} channel(s)"))
         try:
-            env = create_environment(prefix, specs, channels=sources)
+            env = create_environment(prefix, specs, channels=sources, section="test")
         except EnvError as exc:
-            failed = CheckResult("install", spec, Outcome.FAILED, time.perf_counter() - started, str(exc))
+            why = str(_named(exc, target, specs, sources))
+            seconds = time.perf_counter() - started
+            failed = CheckResult("install", spec, Outcome.FAILED, seconds, why, why.partition("\n")[0])
             return PackageTestResult(name, "", "", prefix, False, (failed,), 0.0, 0.0, failed.seconds)
         installed = read_installed(prefix, name)
         install = CheckResult("install", spec, Outcome.PASSED, env.solve_seconds + env.install_seconds)

@@ -131,7 +131,10 @@ class ChannelsLack(EnvError):
         super().__init__(f"the channels {' '.join(channels)} have no {requirement}")
 
 
-_NO_CANDIDATES = re.compile(r"No candidates were found for (\S+)")
+# rattler's words, and fastconda's (tools.rattler_missing) for the same
+_NO_CANDIDATES = re.compile(
+    r"(?:No candidates were found for|requirements missing from the channels:) ([^\s,]+)"
+)
 
 
 def _install(

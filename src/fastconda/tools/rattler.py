@@ -93,13 +93,15 @@ def create_environment(
     *,
     channels: Sequence[str],
     platform: str | None = None,
+    section: str = "request",
 ) -> Environment:
-    """Solve *specs* from *channels* only, and install the result into a new *prefix*."""
+    """Solve *specs* from *channels* only, and install the result into a new *prefix*; requirements
+    the channels cannot satisfy are named together, as the *section* of what was asked."""
     if not channels:
         msg = "no channels given: an environment is solved only from channels named explicitly"
         raise EnvError(msg)
     with _claimed(prefix):
-        return asyncio.run(_create(prefix, list(specs), list(channels), platform))
+        return asyncio.run(_create(prefix, list(specs), list(channels), platform, section))
 
 
 def local_channel_path(url: str) -> Path | None:
@@ -230,11 +232,19 @@ async def _solve(specs: list[str], channels: list[str], platform: str | None) ->
     return records
 
 
-async def _create(prefix: Path, specs: list[str], channels: list[str], platform: str | None) -> Environment:
+async def _create(
+    prefix: Path, specs: list[str], channels: list[str], platform: str | None, section: str = "request"
+) -> Environment:
     import rattler
 
     started = time.perf_counter()
-    records = await _solve(specs, channels, platform)
+    try:
+        records = await _solve(specs, channels, platform)
+    except Unsolvable:
+        from fastconda.tools.rattler_missing import find_async, missing_error
+
+        missing = await find_async({section: specs}, channels, {}, platform)
+        raise missing_error(missing, channels) from None
     verify_local_packages(records)
     solved = time.perf_counter()
     try:

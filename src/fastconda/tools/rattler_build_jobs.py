@@ -399,3 +399,19 @@ def _prefill_here(
 
 
 _JOBS["prefill"] = _prefill_here
+
+
+def _check_here(
+    sections: dict[str, list[str]],
+    *,
+    channels: Sequence[str],
+    origins: dict[str, str],
+    marker_dir: Path,
+    progress: Progress,
+) -> None:
+    from fastconda.tools.rattler_missing import check_requirements
+
+    check_requirements(sections, channels, origins=origins, marker_dir=marker_dir)
+
+
+_JOBS["check"] = _check_here
