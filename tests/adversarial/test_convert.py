@@ -127,7 +127,7 @@ def test_selector_evaluator_agrees_with_python_on_real_selectors(selector: str) 
         "py ** 99999999",
         "linux if osx else win",
         "{'a': 1}",
-        "nope",
+        "NOPE",  # a lower-case name is a variant variable (false when undefined, as in conda-build)
         "not " * 60 + "linux",
         "linux " + "and linux " * 600,
     ],
