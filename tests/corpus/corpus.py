@@ -27,6 +27,8 @@ from typing import Any
 from packaging.tags import Tag, sys_tags
 from packaging.utils import parse_wheel_filename
 
+from fastconda.channel.local import file_sha256
+
 REPO = Path(__file__).resolve().parents[2]
 CORPUS_FILE = Path(__file__).with_name("projects.toml")
 #: where the fetched sdists, wheels, the dependency channel and the builds' cache live (never committed)
@@ -118,11 +120,7 @@ def load(path: Path = CORPUS_FILE) -> Corpus:
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as stream:
-        for block in iter(lambda: stream.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_sha256(path)
 
 
 def _normal(name: str) -> str:
