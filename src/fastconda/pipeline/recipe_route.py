@@ -15,7 +15,14 @@ from packaging.requirements import InvalidRequirement, Requirement
 from fastconda._failure import last_error_line
 from fastconda.convert import convert
 from fastconda.cxx import recipe_route as cxxbuild
-from fastconda.errors import BuildFailed, EngineError, FastcondaError, RecipeError, Unsolvable
+from fastconda.errors import (
+    BuildFailed,
+    EngineError,
+    FastcondaError,
+    MissingRequirements,
+    RecipeError,
+    Unsolvable,
+)
 from fastconda.pipeline import recipe_env
 from fastconda.pipeline.options import BuildOptions, Built, Clock, parse_pins
 from fastconda.pipeline.pkg_info import SdistMetadata, read_sdist_metadata
@@ -390,4 +397,11 @@ def _check_requirements(
         "origins": requirement_origins(project, recipe_file),
         "marker_dir": options.cache_dir / "checked",
     }
-    worker.call("check", job, null_progress)
+    try:
+        worker.call("check", job, null_progress)
+    except MissingRequirements as exc:
+        if project.kind is not Kind.CMAKE:
+            raise
+        # a C++ server's channels usually lack the whole toolchain: say how to get one
+        msg = f"{exc}\n{cxxbuild.MISSING_TOOLCHAIN_HINT}"
+        raise MissingRequirements(msg, exc.missing) from None
