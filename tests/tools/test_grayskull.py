@@ -6,6 +6,7 @@ Without ``PIP_NO_INDEX`` grayskull pip-installs what a ``setup.py`` imports and 
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,12 @@ from fastconda.tools.grayskull import Prewarmed
 def _child_environ(caches: Caches | None) -> dict[str, str]:
     process = Prewarmed(caches)
     try:
-        raw = Path(f"/proc/{process._process.pid}/environ").read_bytes()
+        proc = Path(f"/proc/{process._process.pid}")
+        # between fork and exec the child still shows our environment: wait for grayskull's command line
+        deadline = time.monotonic() + 10
+        while b"grayskull.main" not in proc.joinpath("cmdline").read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        raw = proc.joinpath("environ").read_bytes()
     finally:
         process.close()
     return dict(item.split("=", 1) for item in raw.decode().split("\0") if "=" in item)
