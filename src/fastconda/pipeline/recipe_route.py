@@ -25,7 +25,7 @@ from fastconda.errors import (
 )
 from fastconda.pipeline import recipe_env
 from fastconda.pipeline.options import BuildOptions, Built, Clock, parse_pins
-from fastconda.pipeline.pkg_info import SdistMetadata, read_sdist_metadata
+from fastconda.pipeline.pkg_info import SdistMetadata, conda_requirements, read_sdist_metadata
 from fastconda.pipeline.project import Kind, Project
 from fastconda.pipeline.rules import apply_rules, refuse_scripts, write_recipe
 from fastconda.pipeline.sdist_recipe import recipe_from_sdist
@@ -252,27 +252,17 @@ def _prefill_ahead(project: Project, options: BuildOptions, worker: engine.Worke
     :func:`_prefill` then finds them unpacked. Only an optimisation: any error is dropped."""
     import tomllib
 
-    from fastconda.wheel.specs import conda_name
-
     try:
         data = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8"))
         dependencies = data.get("project", {}).get("dependencies") or []
-        requirements = [Requirement(text) for text in dependencies[:200] if isinstance(text, str)]
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, InvalidRequirement, AttributeError):
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, AttributeError):
         return
-    names = {conda_name(r.name) for r in requirements if _applies(r)}
+    # markers and names as the recipe's own requirements from PKG-INFO are read
+    found, _ = conda_requirements([d for d in dependencies[:200] if isinstance(d, str)])
+    names = {spec.split()[0] for spec in found}
     specs = ["python", "pip", *sorted(names - {"python", "pip"})]
     job = {"specs": specs, "channels": list(options.channels), "marker_dir": options.cache_dir / "prefilled"}
     worker.start("prefill", job)
-
-
-def _applies(requirement: Requirement) -> bool:
-    from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
-
-    try:
-        return requirement.marker is None or requirement.marker.evaluate()
-    except (InvalidMarker, UndefinedComparison, UndefinedEnvironmentName):
-        return True
 
 
 def _prefill(recipe_text: str, options: BuildOptions, worker: engine.Worker) -> None:

@@ -309,11 +309,9 @@ def prefill_package_cache(specs: Sequence[str], *, channels: Sequence[str], mark
     marker = marker_dir / digest[:24]
     if marker.is_file():
         return False
-    try:
-        records = asyncio.run(_solve(list(specs), list(channels), None))
-    except Unsolvable as exc:
-        reasons = _each_alone(specs, channels) or exc.reasons
-        raise Unsolvable(str(exc), reasons) from None
+    # unsolvable specs raise Unsolvable; the build names every missing requirement before this
+    # (fastconda.tools.rattler_missing), so the solver's own reason is enough here
+    records = asyncio.run(_solve(list(specs), list(channels), None))
     if not all(_unpacked(record) for record in records):  # else a fresh fastconda cache, a warm rattler one
         with tempfile.TemporaryDirectory(prefix="fastconda-prefill-") as scratch:
             create_environment(Path(scratch) / "env", specs, channels=channels)
@@ -322,28 +320,10 @@ def prefill_package_cache(specs: Sequence[str], *, channels: Sequence[str], mark
     return True
 
 
-MAX_DIAGNOSED = 40  # requirements solved one by one to name the unsatisfiable ones
-
-
 def _reasons(exc: Exception) -> tuple[str, ...]:
     """The solver's own lines that say why, without its preamble."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return tuple(line.removeprefix("Cannot solve the request because of: ").rstrip(".") for line in lines[:3])
-
-
-def _each_alone(specs: Sequence[str], channels: Sequence[str]) -> tuple[str, ...]:
-    """Why each requirement of an unsolvable set fails when solved alone (with python): the solver
-    stops at the first conflict it meets; a user wants every missing package named at once."""
-    python = [s for s in specs if s.split()[0] == "python"][:1]
-    found: list[str] = []
-    for spec in [s for s in specs if s.split()[0] not in {"python", "pip"}][:MAX_DIAGNOSED]:
-        try:
-            asyncio.run(_solve([*python, spec], list(channels), None))
-        except Unsolvable as exc:
-            found += [r for r in exc.reasons if r not in found]
-        except EnvError:
-            continue
-    return tuple(found)
 
 
 def _unpacked(record: Any) -> bool:

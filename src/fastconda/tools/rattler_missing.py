@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from fastconda.errors import EnvError, MissingRequirements, Unsolvable
-from fastconda.tools.rattler import MAX_DIAGNOSED, _solve, channels_digest
+from fastconda.tools.rattler import _solve, channels_digest
 
+MAX_DIAGNOSED = 40  # requirements solved one by one to name the unsatisfiable ones
 #: how many of the channels' versions an error shows, highest first
 SHOWN_VERSIONS = 3
 _NAME = re.compile(r"^\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*)")
@@ -36,8 +37,7 @@ class Missing:
 
     @property
     def name(self) -> str:
-        match = _NAME.match(self.spec)
-        return match.group(1).lower() if match else self.spec
+        return _name(self.spec) or self.spec
 
     def detail(self) -> str:
         where = f"{self.section}, {self.origin}" if self.origin else self.section
