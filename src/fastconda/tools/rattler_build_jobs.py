@@ -235,25 +235,6 @@ def _forget_unpacked(stem: str) -> None:
     shutil.rmtree(package_cache_path() / stem, ignore_errors=True)
 
 
-def _build_recipe_here(
-    recipe: Path,
-    *,
-    channels: Sequence[str],
-    work_dir: Path,
-    variant_config: Path | None,
-    variant_overrides: Mapping[str, Sequence[str]] | None,
-    test: bool,
-    package_format: str,
-    progress: Progress,
-    environ: Mapping[str, str] | None = None,
-) -> BuildOutcome:
-    with _environment(environ or {}):
-        return _build_in_environment(
-            recipe, channels=channels, work_dir=work_dir, variant_config=variant_config,
-            variant_overrides=variant_overrides, test=test, package_format=package_format, progress=progress,
-        )  # fmt: skip
-
-
 @contextlib.contextmanager
 def _environment(environ: Mapping[str, str]) -> Iterator[None]:
     """*environ* in this process's environment (where the engine's ``env.get()`` reads) for one job:
@@ -270,7 +251,18 @@ def _environment(environ: Mapping[str, str]) -> Iterator[None]:
                 os.environ[name] = value
 
 
-def _build_in_environment(
+def _with_environ(job: Callable[..., BuildOutcome]) -> Callable[..., BuildOutcome]:
+    """*job* run with the variables of its ``environ`` argument set, for that job only
+    (:func:`_environment`)."""
+
+    def run(*, environ: Mapping[str, str] | None = None, **arguments: Any) -> BuildOutcome:
+        with _environment(environ or {}):
+            return job(**arguments)
+
+    return run
+
+
+def _build_recipe_here(
     recipe: Path,
     *,
     channels: Sequence[str],
@@ -354,7 +346,10 @@ def _build_in_environment(
 
 
 _PR_SET_PDEATHSIG = 1  # linux/prctl.h
-_JOBS: dict[str, Callable[..., Any]] = {"build": _build_recipe_here, "test": _test_package_here}
+_JOBS: dict[str, Callable[..., Any]] = {
+    "build": _with_environ(_build_recipe_here),
+    "test": _test_package_here,
+}
 
 
 def serve() -> None:
