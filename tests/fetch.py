@@ -32,7 +32,7 @@ from tests.conftest import (
     _download,
     runtime_requirements,
 )
-from tests.helpers import ALL
+from tests.helpers import ALL, FILL_ONLY
 
 
 def _seed(profile: str) -> str | None:
@@ -63,7 +63,7 @@ def main() -> int:
     else:
         print(f"warning: {MISSING}; the C++ seed channel is not made, its tests will be skipped")
     ready = 0
-    for requirement in ALL:
+    for requirement in [*ALL, *FILL_ONLY]:
         if _cached(requirement) is None:
             problem = _download(requirement)
             if _cached(requirement) is None:
@@ -85,7 +85,7 @@ def main() -> int:
         print(f"fastconda's runtime dependencies in {INSTALL_WHEELS}: {len(installable)} wheels")
     for line in missing:
         print(f"error: cannot fetch {line}", file=sys.stderr)
-    print(f"test wheels in {WHEEL_CACHE}: {ready} of {len(ALL)} ready")
+    print(f"test wheels in {WHEEL_CACHE}: {ready} of {len(ALL) + len(FILL_ONLY)} ready")
     print(f"build backends in {cache}: {' '.join(backends)}")
     return 1 if missing else 0
 

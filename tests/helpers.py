@@ -164,6 +164,10 @@ EXTRA_BINARY = ["charset-normalizer==3.5.3", "pytokens==0.4.1"]
 
 ALL = [*PURE, *EXTRA_PURE, *BINARY, *EXTRA_BINARY]
 
+#: wheels only the fill tests take from a wheelhouse: an older setuptools than the seed's, for a
+#: requirement (``setuptools <81``) that the seed has only in versions that do not satisfy it
+FILL_ONLY = ["setuptools==80.9.0"]
+
 #: installed and tested one by one: console scripts, markers, extras, C extensions
 TESTED_PURE = [
     "pip==26.3",

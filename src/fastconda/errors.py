@@ -58,6 +58,10 @@ class EngineError(FastcondaError):
         return bool(self.tests)
 
 
+class FillError(FastcondaError):
+    """Missing requirements cannot be filled from wheels (none found, a wrong lock record, a loop)."""
+
+
 class EnvError(FastcondaError):
     """An environment cannot be solved or installed with rattler."""
 

@@ -80,8 +80,9 @@ def test_build_names_every_missing_requirement_before_the_engine(
     )
     assert any(d.strip().startswith("absent-two-xyz >=1 (run, pyproject dependency)") for d in details)
     _seed_pytango(err)
-    assert "pip download --no-deps --only-binary=:all: 'pytango>=99' -d wheels" in err
-    assert "fastconda wheel wheels/*.whl --channel DIR" in err
+    fill = "fastconda channel fill DIR absent-one-xyz 'absent-two-xyz >=1' 'pytango >=99'"
+    assert fill in err
+    assert "`fastconda build --fill DIR` does it on the way" in err
     assert "packaging" not in head
     assert "rattler-build" not in err  # the engine never ran
     assert not output.exists() or not list(output.rglob("*.conda"))

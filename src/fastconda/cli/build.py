@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from fastconda.channel.local import as_channel_url, channel_url
+from fastconda.cli._fill import add_fill_sources, fill_options
 from fastconda.cli._ui import ExitCode, Ui
 from fastconda.errors import FastcondaError
 from fastconda.settings import load_settings
@@ -67,6 +68,13 @@ def register(
         help="CMake C++ servers: 'wheel' builds a platform wheel with scikit-build-core and converts it "
         "(the same package test runs); default: the rattler-build recipe",
     )  # fmt: skip
+    fill = parser.add_argument_group("filling missing requirements from PyPI wheels")
+    fill.add_argument(
+        "--fill", type=Path, metavar="DIR",
+        help="requirements the channels lack are filled from wheels (the wheel cache, --find-links, then "
+        "the index unless --offline), converted into the channel DIR, which is used first",
+    )  # fmt: skip
+    add_fill_sources(fill)
     parser.add_argument(
         "--junit", type=Path, metavar="FILE",
         help="write JUnit XML: one testcase per phase and per package test command (also on failure)",
@@ -94,6 +102,9 @@ def _build(args: argparse.Namespace, ui: Ui) -> int:
         pins=(*settings.pins, *(args.pins or ())),
         rules=Rules(require_noarch=not args.allow_arch),
         via=args.via,
+        fill=fill_options(args, chosen, settings.wheel_cache_dir, settings.offline, args.pins)
+        if args.fill is not None
+        else None,
     )
     if args.render:
         return _render(args, options, ui)

@@ -6,8 +6,10 @@ import argparse
 from pathlib import Path
 
 from fastconda.channel import local as channels
+from fastconda.cli._fill import add_fill_sources, fill_options
 from fastconda.cli._ui import ExitCode, Ui
-from fastconda.settings import load_settings
+from fastconda.progress import Progress
+from fastconda.settings import Settings, load_settings
 
 
 def register(
@@ -54,6 +56,39 @@ def register(
     )
     add.set_defaults(handler=_add)
 
+    fill = sub.add_parser(
+        "fill",
+        parents=[common],
+        help="add converted PyPI wheels for the requirements the other channels lack",
+        description=(
+            "For each conda requirement the channels (-c) cannot satisfy, and then for their own "
+            "dependencies: find a wheel for the target Python and platform (the wheel cache, each "
+            "--find-links folder, then the package index unless --offline), convert it, and add it to DIR "
+            "atomically. A requirement the channels satisfy is never shadowed. DIR/fill-lock.json records "
+            "each wheel and package (sha256); a later fill takes the recorded wheels. Use DIR as the first "
+            "channel: -c DIR -c ... (channel priority is strict)."
+        ),
+    )
+    fill.add_argument("dir", type=Path, metavar="DIR", help="the channel to fill (created when missing)")
+    fill.add_argument(
+        "requirements", nargs="*", metavar="REQUIREMENT", help="conda requirements, e.g. 'requests >=2.30'"
+    )
+    fill.add_argument(
+        "--project", type=Path, metavar="PATH",
+        help="fill what building this project needs (its recipe's build, host, run and test requirements)",
+    )  # fmt: skip
+    fill.add_argument(
+        "-c", "--channel", action="append", dest="channels", metavar="CHANNEL",
+        help="channel the requirements are checked against (repeat; default: the configured channels)",
+    )  # fmt: skip
+    fill.add_argument("--offline", action="store_true", default=None, help="never use the network")
+    fill.add_argument("--python", metavar="X.Y", help="target Python (default: the channels' highest)")
+    fill.add_argument(
+        "--lock", type=Path, metavar="FILE", help="the fill record (default: DIR/fill-lock.json)"
+    )
+    add_fill_sources(fill)
+    fill.set_defaults(handler=_fill)
+
     index = sub.add_parser("index", parents=[common], help="(re-)write a channel's repodata.json files")
     index.add_argument("dir", type=Path, metavar="DIR")
     index.set_defaults(handler=_index)
@@ -90,6 +125,56 @@ def _add(args: argparse.Namespace, ui: Ui) -> int:
     }
     ui.result(data, "\n".join(lines))
     return ExitCode.OK
+
+
+def _fill(args: argparse.Namespace, ui: Ui) -> int:
+    import dataclasses
+
+    from fastconda.errors import SettingsError
+    from fastconda.pipeline.fill import fill
+
+    settings = load_settings(args.project or Path.cwd(), overrides={"offline": args.offline})
+    chosen = args.channels or list(settings.channels)
+    if not args.requirements and args.project is None:
+        msg = "name the requirements to fill (e.g. 'requests >=2.30') or a project with --project PATH"
+        raise SettingsError(msg)
+    options = fill_options(args, chosen, settings.wheel_cache_dir, settings.offline, None, python=args.python)
+    options = dataclasses.replace(options, lock=args.lock)
+    with ui.progress() as progress:
+        requirements = list(args.requirements)
+        if args.project is not None:
+            requirements += _project_requirements(args.project, options.search_channels, settings, progress)
+        result = fill(requirements, options, progress=progress)
+    lines = [f"added {f.package} (from {f.wheel}, {f.source})" for f in result.added]
+    lines.append(
+        f"{len(result.added)} packages added to {result.channel} in {result.seconds:.1f} s"
+        if result.added
+        else f"nothing to fill: the channels satisfy {', '.join(requirements)}"
+    )
+    lines.append(f"  use it first: -c {channels.channel_url(result.channel)} -c ...")
+    ui.result(result.to_json(), "\n".join(lines))
+    return ExitCode.OK
+
+
+def _project_requirements(
+    project: Path, search: tuple[str, ...], settings: Settings, progress: Progress
+) -> list[str]:
+    """What building *project* needs: its recipe made as ``build --render`` makes it."""
+    from fastconda.pipeline.build import render_project
+    from fastconda.pipeline.options import BuildOptions
+    from fastconda.pipeline.requirements import requirement_sections
+
+    options = BuildOptions(
+        channels=search,
+        output=Path("unused"),
+        cache_dir=settings.cache_dir,
+        wheel_cache=settings.wheel_cache_dir,
+        offline=settings.offline,
+        pins=tuple(settings.pins),
+    )
+    rendered = render_project(project, options, progress=progress)
+    sections = requirement_sections(rendered.text)
+    return list(dict.fromkeys(spec for specs in sections.values() for spec in specs))
 
 
 def _index(args: argparse.Namespace, ui: Ui) -> int:

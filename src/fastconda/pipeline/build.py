@@ -49,6 +49,9 @@ def build_project(path: Path, options: BuildOptions, *, progress: Progress = nul
             "(or [tool.fastconda] channels in pyproject.toml)"
         )
         raise SettingsError(msg)
+    if options.fill is not None:  # the fill channel first, so that what it holds is seen (fill.py)
+        channels.create_channel(options.fill.channel)
+        options = dataclasses.replace(options, channels=options.fill.search_channels)
     recipe_file = options.recipe or project.recipe
     key = inputs_key(project, options, recipe_file)
     record_file = options.cache_dir / "builds" / f"{key}.json"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastconda.errors import BuildFailed, FastcondaError, MissingRequirements, SettingsError
+from fastconda.pipeline.fill import FillOptions
 from fastconda.pipeline.rules import Rules
 from fastconda.progress import Progress, timed_phase
 from fastconda.settings import Caches
@@ -36,6 +37,9 @@ class BuildOptions:
     pins: tuple[str, ...] = ()  # "name=version": variant values for bare host/build dependencies
     rules: Rules = dataclasses.field(default_factory=Rules)
     via: Route = "recipe"  # "wheel": a CMake server through scikit-build-core and the wheel fast path
+    #: fill the requirements the channels lack from PyPI wheels into this channel (``--fill DIR``);
+    #: its channel must be the first of ``channels`` (build_project puts it there)
+    fill: FillOptions | None = None
 
     @property
     def caches(self) -> Caches:

@@ -10,8 +10,6 @@ import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
-from packaging.requirements import InvalidRequirement, Requirement
-
 from fastconda._failure import last_error_line
 from fastconda.convert import convert
 from fastconda.cxx import recipe_route as cxxbuild
@@ -19,7 +17,6 @@ from fastconda.errors import (
     BuildFailed,
     EngineError,
     FastcondaError,
-    MissingRequirements,
     RecipeError,
     Unsolvable,
 )
@@ -27,6 +24,7 @@ from fastconda.pipeline import recipe_env
 from fastconda.pipeline.options import BuildOptions, Built, Clock, parse_pins
 from fastconda.pipeline.pkg_info import SdistMetadata, conda_requirements, read_sdist_metadata
 from fastconda.pipeline.project import Kind, Project
+from fastconda.pipeline.requirements import check_or_fill
 from fastconda.pipeline.rules import apply_rules, refuse_scripts, write_recipe
 from fastconda.pipeline.sdist_recipe import recipe_from_sdist
 from fastconda.progress import Progress, null_progress
@@ -52,8 +50,7 @@ def via_recipe(
         environ = {}
         if recipe_file is not None:  # the project's own recipe may read its source from the environment
             environ = _own_recipe_environment(project, recipe_file, recipe_text, work, options, clock, notes)
-        with clock.phase("recipe", "checking that the channels satisfy the requirements"):
-            _check_requirements(recipe_text, project, recipe_file, options, worker)
+        check_or_fill(recipe_text, project, recipe_file, options, worker, clock=clock, notes=notes)
         if options.test and project.kind is Kind.PYTHON:
             with clock.phase("test", "warming the package cache for the test environment"):
                 _prefill(recipe_text, options, worker)
@@ -294,104 +291,3 @@ def _prefill(recipe_text: str, options: BuildOptions, worker: engine.Worker) -> 
         raise BuildFailed(phase, msg) from None
     except FastcondaError:
         return  # only an optimisation otherwise: the engine reports its own problems
-
-
-MAX_CHECKED = 200  # requirements per section read from a recipe
-
-
-def _plain_specs(entries: object) -> list[str]:
-    """The match specs of a recipe's requirement list that need no rendering (no ``${{ }}``, no
-    ``if:`` block): the rest is left to the engine, which renders them with the variants."""
-    if not isinstance(entries, list):
-        return []
-    return [e.strip() for e in entries[:MAX_CHECKED] if isinstance(e, str) and "${{" not in e and e.strip()]
-
-
-def requirement_sections(recipe_text: str) -> dict[str, list[str]]:
-    """One environment per section of the recipe: build, host, and run + the tests' requirements
-    (what the engine's test environment holds besides the package itself). A recipe whose host
-    names python (``python ${{ python_min }}.*``) gets plain ``python`` in host and run."""
-    from ruamel.yaml import YAML
-    from ruamel.yaml.error import YAMLError
-
-    try:
-        data = YAML(typ="safe").load(recipe_text) or {}
-    except YAMLError:
-        return {}  # the engine names the recipe's own syntax errors
-    requirements = data.get("requirements") if isinstance(data, dict) else None
-    if not isinstance(requirements, dict):
-        requirements = {}
-    build, host, run = (_plain_specs(requirements.get(k)) for k in ("build", "host", "run"))
-    tested: list[str] = []
-    tests = data.get("tests") if isinstance(data, dict) else None
-    for test in tests if isinstance(tests, list) else []:
-        if isinstance(test, dict) and isinstance(test.get("requirements"), dict):
-            tested += _plain_specs(test["requirements"].get("run"))
-        if (
-            isinstance(test, dict)
-            and isinstance(test.get("python"), dict)
-            and test["python"].get("pip_check")
-        ):
-            tested.append("pip")
-    raw_host = requirements.get("host")
-    python = isinstance(raw_host, list) and any(
-        isinstance(e, str) and e.split()[:1] == ["python"] for e in raw_host
-    )
-    if python:
-        host = ["python", *[s for s in host if s.split()[0] != "python"]]
-        run = ["python", *[s for s in run if s.split()[0] != "python"]]
-    return {"build": build, "host": host, "run": run, "test": [*run, *tested] if tested else []}
-
-
-def requirement_origins(project: Project, recipe_file: Path | None) -> dict[str, str]:
-    """Where each requirement name came from, as far as fastconda knows: the project's recipe, the
-    pyproject's dependencies or build-system, else grayskull (or the C++ template)."""
-    import tomllib
-
-    from fastconda.wheel.specs import conda_name
-
-    if recipe_file is not None:
-        return {"*": "the project's recipe"}
-    if project.kind is Kind.CMAKE:
-        return {"*": "the C++ recipe template"}
-    origins = {"*": "grayskull"}
-    try:
-        data = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return origins
-    for key, where in (("build-system", "pyproject build-system"), ("project", "pyproject dependency")):
-        table = data.get(key)
-        texts = (
-            table.get("requires" if key == "build-system" else "dependencies")
-            if isinstance(table, dict)
-            else None
-        ) or []
-        for text in texts[:MAX_CHECKED] if isinstance(texts, list) else []:
-            with contextlib.suppress(InvalidRequirement, TypeError):
-                origins[conda_name(Requirement(text).name)] = where
-    return origins
-
-
-def _check_requirements(
-    recipe_text: str, project: Project, recipe_file: Path | None, options: BuildOptions, worker: engine.Worker
-) -> None:
-    """Every requirement the channels cannot satisfy, named before the engine runs (it would say
-    only "Failed to resolve dependencies", or "Test failed" after the whole build): one solve per
-    section, remembered while the channels do not change (see rattler_missing.check_requirements)."""
-    sections = requirement_sections(recipe_text)
-    if not options.test:
-        sections.pop("test", None)
-    job = {
-        "sections": sections,
-        "channels": list(options.channels),
-        "origins": requirement_origins(project, recipe_file),
-        "marker_dir": options.cache_dir / "checked",
-    }
-    try:
-        worker.call("check", job, null_progress)
-    except MissingRequirements as exc:
-        if project.kind is not Kind.CMAKE:
-            raise
-        # a C++ server's channels usually lack the whole toolchain: say how to get one
-        msg = f"{exc}\n{cxxbuild.MISSING_TOOLCHAIN_HINT}"
-        raise MissingRequirements(msg, exc.missing) from None
