@@ -120,6 +120,8 @@ def cxx_channel() -> Path:
 
 
 WHEEL_CACHE = Path(os.environ.get("FASTCONDA_TEST_WHEELS", CACHE / "test-wheels"))
+#: real source distributions (``tests.helpers.FILL_SDISTS``): projects the fill builds from source
+SDIST_CACHE = CACHE / "test-sdists"
 
 # Binary wheels are fetched for the running CPython on x86_64 Linux (one cache holds every version's).
 PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64", "manylinux2010_x86_64")
@@ -134,19 +136,25 @@ def _fits(wheel: Path) -> bool:
         return False
 
 
-def _cached(requirement: str) -> Path | None:
+def _cached(requirement: str, *, sdist: bool = False) -> Path | None:
     name, _, version = requirement.partition("==")
+    if sdist:
+        found = SDIST_CACHE / f"{name.replace('-', '_').lower()}-{version}.tar.gz"
+        return found if found.is_file() else None
     stem = f"{name.replace('-', '_').lower()}-{version}-"
     matches = sorted(p for p in WHEEL_CACHE.glob("*.whl") if p.name.lower().startswith(stem) and _fits(p))
     return matches[0] if matches else None
 
 
-def _download(requirement: str) -> str:
-    command = [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--no-deps", "--quiet"]
-    command += ["--disable-pip-version-check", "-d", str(WHEEL_CACHE), "--python-version", PYTHON_VERSION]
-    command += ["--implementation", "cp", "--abi", CPYTHON_TAG, "--abi", "abi3", "--abi", "none"]
-    for platform in (*PLATFORMS, "any"):
-        command += ["--platform", platform]
+def _download(requirement: str, *, sdist: bool = False) -> str:
+    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "--disable-pip-version-check"]
+    if sdist:
+        command += ["--no-binary=:all:", "-d", str(SDIST_CACHE)]
+    else:
+        command += ["--only-binary=:all:", "-d", str(WHEEL_CACHE), "--python-version", PYTHON_VERSION]
+        command += ["--implementation", "cp", "--abi", CPYTHON_TAG, "--abi", "abi3", "--abi", "none"]
+        for platform in (*PLATFORMS, "any"):
+            command += ["--platform", platform]
     try:
         done = subprocess.run(
             [*command, requirement], capture_output=True, text=True, timeout=300, check=False
@@ -154,6 +162,25 @@ def _download(requirement: str) -> str:
     except subprocess.TimeoutExpired:
         return "pip download timed out"
     return done.stderr.strip().splitlines()[-1] if done.returncode and done.stderr.strip() else ""
+
+
+@pytest.fixture(scope="session")
+def real_sdist() -> Callable[[str], Path]:
+    """``real_sdist("six==1.17.0")``: a real source distribution ``python -m tests.fetch`` fetched."""
+
+    def get(requirement: str) -> Path:
+        found = _cached(requirement, sdist=True)
+        if found is None:
+            problem = _download(requirement, sdist=True)
+            found = _cached(requirement, sdist=True)
+            if found is None:
+                missing_component(
+                    f"the sdist of {requirement} is not in {SDIST_CACHE} and cannot be downloaded "
+                    f"({problem}): run `python -m tests.fetch` while online"
+                )
+        return found
+
+    return get
 
 
 #: wheels of fastconda's runtime dependencies for this Python (``python -m tests.fetch`` fetches them)

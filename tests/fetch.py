@@ -5,9 +5,10 @@
 Run it with the Python the tests will run under: the seed channels repackage that interpreter and
 the wheels are that interpreter's. It bootstraps the seed channels of this Python (tango, and cxx
 where Debian's tools are there; their wheels and .debs come into fastconda's caches), fetches the
-pinned real wheels the wheel-stage tests convert, the build backends the C++ wheel route installs
-from fastconda's wheel cache (scikit-build-core, cmake, ninja), and the wheels of fastconda's own
-runtime dependencies (a test installs fastconda's wheel into a bare venv from them, offline). Exits
+pinned real wheels the wheel-stage tests convert and the sdists the fill tests build, the build
+backends the C++ wheel route installs from fastconda's wheel cache (scikit-build-core, cmake,
+ninja), and the wheels of fastconda's own runtime dependencies (a test installs fastconda's wheel
+into a bare venv from them, offline). Exits
 non-zero when one cannot be had, so CI fails here, loudly, instead of skipping tests later.
 """
 
@@ -26,13 +27,14 @@ from tests.conftest import (
     INSTALL_WHEELS,
     MISSING,
     REQUIRE_ALL,
+    SDIST_CACHE,
     SEEDS,
     WHEEL_CACHE,
     _cached,
     _download,
     runtime_requirements,
 )
-from tests.helpers import ALL, FILL_ONLY
+from tests.helpers import ALL, FILL_ONLY, FILL_SDISTS
 
 
 def _seed(profile: str) -> str | None:
@@ -70,6 +72,12 @@ def main() -> int:
                 missing.append(f"{requirement}: {problem}")
                 continue
         ready += 1
+    SDIST_CACHE.mkdir(parents=True, exist_ok=True)
+    for requirement in FILL_SDISTS:
+        if _cached(requirement, sdist=True) is None:
+            problem = _download(requirement, sdist=True)
+            if _cached(requirement, sdist=True) is None:
+                missing.append(f"the sdist of {requirement}: {problem}")
     backends = backend_requires()
     cache = load_settings().wheel_cache_dir  # the tests' (tests.conftest sets FASTCONDA_CACHE_DIR)
     try:

@@ -1,11 +1,11 @@
-"""Fetch the real-projects corpus before the tests run offline, and make its dependency channel.
+"""Fetch the real-projects corpus before the tests run offline.
 
     python -m tests.fetch_corpus
 
 Downloads each project's sdist at its pinned version from PyPI (the file the JSON API lists for that
 release), refuses one whose sha256 is not the one in ``tests/corpus/projects.toml``, downloads the pinned
-runtime and build-backend wheels with pip (``--no-deps``: the list is already closed), then converts the
-runtime wheels into the local corpus dependency channel with ``fastconda wheel``. What is already there
+runtime and build-backend wheels with pip (``--no-deps``: the list is already closed); the builds fill
+what the seed lacks from them (``fastconda build --fill``). What is already there
 is kept: a second run does nothing and needs no network. Exits non-zero, naming what is missing, when
 something cannot be had, so CI fails here instead of in the tests.
 """
@@ -26,7 +26,6 @@ from tests.corpus.corpus import (
     Corpus,
     CorpusError,
     Project,
-    deps_channel,
     load,
     missing_inputs,
     sha256_of,
@@ -96,18 +95,13 @@ def main() -> int:
     problems = [line for line in map(fetch_sdist, corpus.projects) if line]
     problems += fetch_wheels([*corpus.runtime, *corpus.backends])
     problems += [line for line in missing_inputs(corpus) if line not in problems]
-    if not problems:
-        try:
-            channel = deps_channel(corpus)
-        except CorpusError as exc:
-            problems.append(str(exc))
     for line in problems:
         print(f"error: corpus: {line}", file=sys.stderr)
     if problems:
         return 1
     size = sum(p.stat().st_size for p in [*SDISTS.glob("*.tar.gz"), *WHEELS.glob("*.whl")]) >> 20
     print(f"corpus: {len(corpus.projects)} sdists and {len(corpus.runtime) + len(corpus.backends)} wheels "
-          f"({size} MiB) in {Path(SDISTS).parent}; dependency channel {channel}")  # fmt: skip
+          f"({size} MiB) in {Path(SDISTS).parent}")  # fmt: skip
     return 0
 
 

@@ -167,6 +167,9 @@ ALL = [*PURE, *EXTRA_PURE, *BINARY, *EXTRA_BINARY]
 #: wheels only the fill tests take from a wheelhouse: an older setuptools than the seed's, for a
 #: requirement (``setuptools <81``) that the seed has only in versions that do not satisfy it
 FILL_ONLY = ["setuptools==80.9.0"]
+#: sdists the fill tests offer without a wheel: the fill builds them with fastconda build (six: setuptools,
+#: no dependencies, its sdist file name normalised as ``six-1.17.0.tar.gz``)
+FILL_SDISTS = ["six==1.17.0"]
 
 #: installed and tested one by one: console scripts, markers, extras, C extensions
 TESTED_PURE = [

@@ -3,14 +3,15 @@ project is built with ``fastconda build`` and how its outcome is read.
 
 Shared by the test-data step (``python -m tests.fetch_corpus``), the slow test (``test_corpus.py``) and the
 ``corpus`` benchmark scenario, so the three agree on paths, channels and what counts as which outcome.
-Nothing here downloads: fetching is the test-data step's job; the builds run offline.
+Nothing here downloads: fetching is the test-data step's job; the builds run offline, against the seed
+channel alone, with ``--fill``: what a project needs beyond the seed is filled from the corpus wheels (the
+builds' wheel cache) into a fill channel, as a user with an air-gapped channel and a wheelhouse does.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
 import json
 import os
 import re
@@ -38,8 +39,6 @@ CORPUS_CACHE = Path(
 )
 SDISTS = CORPUS_CACHE / "sdists"
 WHEELS = CORPUS_CACHE / "wheels"
-#: one per Python: its binary packages are built for the interpreter that runs the tests (and the seed's)
-DEPS_CHANNEL = CORPUS_CACHE / f"deps-channel-py{sys.version_info.major}{sys.version_info.minor}"
 #: the fastconda cache the corpus builds share (persistent: the second run is the warm one)
 BUILD_CACHE = CORPUS_CACHE / "fastconda"
 #: one build may not take longer than this (the slowest seen take under a minute warm)
@@ -80,7 +79,7 @@ class Project:
 @dataclasses.dataclass(frozen=True)
 class Corpus:
     projects: tuple[Project, ...]
-    runtime: tuple[str, ...]  # pinned wheels that become the dependency channel
+    runtime: tuple[str, ...]  # pinned wheels the builds fill what the seed lacks from
     backends: tuple[str, ...]  # pinned wheels only the build backends' environments need
 
 
@@ -164,32 +163,6 @@ def fastconda_command() -> list[str]:
     return [sys.executable, "-m", "fastconda"]
 
 
-def deps_channel(corpus: Corpus) -> Path:
-    """The corpus dependency channel, converted from the runtime wheels once and then reused.
-
-    Remade (into a scratch folder, then renamed) only when the list of wheels changed; offline.
-    """
-    wheels = [wheel_for(r) for r in corpus.runtime]
-    if any(w is None for w in wheels):
-        msg = "corpus wheels are missing: run python -m tests.fetch_corpus"
-        raise CorpusError(msg)
-    stamp = hashlib.sha256("\n".join(sorted(w.name for w in wheels if w)).encode()).hexdigest()[:16]
-    marker = DEPS_CHANNEL / ".corpus-stamp"
-    if marker.is_file() and marker.read_text(encoding="utf-8").strip() == stamp:
-        return DEPS_CHANNEL
-    scratch = DEPS_CHANNEL.with_name(DEPS_CHANNEL.name + ".new")
-    shutil.rmtree(scratch, ignore_errors=True)
-    command = [*fastconda_command(), "-q", "wheel", *map(str, wheels), "--channel", str(scratch)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
-    if done.returncode not in (0, 3):  # 3: converted with warnings
-        msg = f"fastconda wheel could not make the corpus dependency channel: {done.stderr.strip()[-2000:]}"
-        raise CorpusError(msg)
-    (scratch / ".corpus-stamp").write_text(stamp + "\n", encoding="utf-8")
-    shutil.rmtree(DEPS_CHANNEL, ignore_errors=True)
-    scratch.rename(DEPS_CHANNEL)
-    return DEPS_CHANNEL
-
-
 def forget_kept_work(cache_dir: Path = BUILD_CACHE) -> None:
     """Remove the work folders earlier failed corpus builds left in the corpus's own fastconda cache.
 
@@ -238,9 +211,16 @@ def build_env(cache_dir: Path = BUILD_CACHE) -> dict[str, str]:
     }
 
 
-def build(source: Path, channels: Sequence[Path], output: Path, env: Mapping[str, str]) -> Outcome:
-    """``fastconda build SOURCE -c ... -o OUTPUT --offline --force --json``, as a user runs it."""
+def build(
+    source: Path, channels: Sequence[Path], output: Path, env: Mapping[str, str], fill: Path | None = None
+) -> Outcome:
+    """``fastconda build SOURCE -c ... -o OUTPUT --offline --force --json [--fill FILL]``, as a user runs it.
+
+    With *fill*, what the channels lack is filled into that channel from the corpus wheels (the builds'
+    wheel cache): the real-projects check of ``build --fill``.
+    """
     flags = [arg for channel in channels for arg in ("-c", str(channel))]
+    flags += ["--fill", str(fill)] if fill is not None else []
     command = [*fastconda_command(), "-q", "--json", "build", str(source), *flags, "-o", str(output)]
     start = time.perf_counter()
     try:

@@ -1,10 +1,12 @@
 """The real-projects corpus: every pinned project of ``projects.toml`` built offline with ``fastconda build``.
 
-Each project is its own test: its sdist unpacked, then ``fastconda build <it> -c <corpus deps channel> -c
-<seed channel> -o <tmp> --offline`` through the command line, as a user runs it. The test fails when the
-outcome is not the expected one (built and tested, or refused with the named reason in its one error
-line). A project whose ``known`` field says fastconda does not get there yet is an expected failure
-(strict: the fix that makes it pass shows as XPASS, a failure, until the ``known`` line goes).
+Each project is its own test: its sdist unpacked, then ``fastconda build <it> -c <seed channel> --fill <tmp
+fill channel> -o <tmp> --offline`` through the command line, as a user runs it: what the project needs
+beyond the seed (sardana, taurus, pint, lxml, paho-mqtt, ...) is filled from the corpus wheels, with no
+other step (issue 16's real-projects check). The test fails when the outcome is not the expected one
+(built and tested, or refused with the named reason in its one error line). A project whose ``known``
+field says fastconda does not get there yet is an expected failure (strict: the fix that makes it pass
+shows as XPASS, a failure, until the ``known`` line goes).
 
 The inputs come from ``python -m tests.fetch_corpus`` (``./dev.sh test`` runs it); without them the tests
 fail and say so. Each outcome and its time are also written to ``<corpus cache>/last-run/<project>.json``.
@@ -24,7 +26,6 @@ from tests.corpus.corpus import (
     Project,
     build,
     build_env,
-    deps_channel,
     differs,
     forget_kept_work,
     load,
@@ -44,7 +45,7 @@ def _cases() -> list[object]:
 
 
 @pytest.fixture(scope="session")
-def corpus_deps_channel() -> Path:
+def corpus_fetched() -> None:
     missing = missing_inputs(CORPUS)
     if missing:
         pytest.fail(
@@ -52,7 +53,6 @@ def corpus_deps_channel() -> Path:
             "run .venv/bin/python -m tests.fetch_corpus (needs the network once)"
         )
     forget_kept_work()  # what earlier runs' refusals left; this run's stay until the next
-    return deps_channel(CORPUS)
 
 
 def test_corpus_file_pins_at_least_20_real_projects_with_outcomes() -> None:
@@ -73,13 +73,12 @@ def test_corpus_file_error_names_the_entry_and_the_field(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("corpus_fetched")
 @pytest.mark.parametrize("project", _cases())
-def test_real_project_has_its_expected_outcome(
-    project: Project, corpus_deps_channel: Path, seed_channel: Path, tmp_path: Path
-) -> None:
+def test_real_project_has_its_expected_outcome(project: Project, seed_channel: Path, tmp_path: Path) -> None:
     source = unpack(project, tmp_path / "src")
-    channels = [corpus_deps_channel, seed_channel]
-    outcome = build(source, channels, tmp_path / "channel", build_env())
+    fill = tmp_path / "fill"
+    outcome = build(source, [seed_channel], tmp_path / "channel", build_env(), fill=fill)
     record = CORPUS_CACHE / "last-run" / f"{project.id}.json"
     record.parent.mkdir(parents=True, exist_ok=True)
     record.write_text(json.dumps({"project": project.id, **outcome.to_json()}, indent=1), encoding="utf-8")

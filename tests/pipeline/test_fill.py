@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import tarfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -269,3 +270,60 @@ def test_fill_for_a_project_takes_what_its_recipe_needs(
     channel = tmp_path / "filled"
     assert _fill(channel, seed_url, wheelhouse, extra=("--project", str(project))) == ExitCode.OK
     assert set(_names(channel)) == {*FILLED, "setuptools"}  # pytango, python, pip: the seed has them
+
+
+def _sdist(folder: Path, project: Path) -> Path:
+    """A source distribution of *project* as PyPI serves one: ``name-version.tar.gz``, one top folder."""
+    target = folder / f"{project.name}.tar.gz"
+    with tarfile.open(target, "w:gz") as archive:
+        archive.add(project, arcname=project.name)
+    return target
+
+
+@pytest.mark.slow
+def test_a_dependency_with_only_an_sdist_is_built_with_its_own_dependencies_filled(
+    seed_url: str,
+    wheelhouse: Path,
+    real_sdist: Callable[[str], Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # tango-relay: published as an sdist only; it needs requests (wheels) and six (a real sdist, no wheel)
+    relay = tmp_path / "src" / "tango_relay-0.1.0"
+    (relay / "tango_relay").mkdir(parents=True)
+    (relay / "tango_relay" / "__init__.py").write_text("import requests, six\nVERSION = '0.1.0'\n")
+    (relay / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        '[project]\nname = "tango-relay"\nversion = "0.1.0"\nlicense = "MIT"\n'
+        'dependencies = ["requests>=2.30", "six"]\n'
+    )
+    for path in wheelhouse.glob("setuptools-*"):
+        path.unlink()  # the seed's setuptools builds six
+    _sdist(wheelhouse, relay)
+    shutil.copy2(real_sdist("six==1.17.0"), wheelhouse)
+    channel = tmp_path / "filled"
+    code = _fill(channel, seed_url, wheelhouse, "tango-relay")
+    out, err = capsys.readouterr()
+    assert code == ExitCode.OK, err
+    added = {e["package"].split("/")[1].rsplit("-", 2)[0]: e for e in json.loads(out)["added"]}
+    assert set(added) == {"tango-relay", "six", *FILLED}
+    assert added["tango-relay"]["wheel"] == "tango_relay-0.1.0.tar.gz"
+    assert added["six"]["wheel"] == "six-1.17.0.tar.gz"  # built by the nested fill of tango-relay's build
+    assert added["requests"]["wheel"] == "requests-2.34.2-py3-none-any.whl"
+    record = json.loads((channel / "fill-lock.json").read_text())
+    assert {e["package"] for e in record["packages"]} == {e["package"] for e in added.values()}
+    packages = _names(channel)
+    assert packages["six"]["version"] == "1.17.0"
+    assert packages["tango-relay"]["subdir"] == "noarch"
+
+    prefix = tmp_path / "env"
+    assert main(["env", "create", str(prefix), "tango-relay", "-c", str(channel), "-c", seed_url]) == 0
+    script = "import tango_relay, six; print(tango_relay.VERSION, six.__version__)"
+    done = subprocess.run(
+        [prefix / "bin" / "python", "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.stdout.strip() == "0.1.0 1.17.0", done.stderr
+
+    capsys.readouterr()
+    assert _fill(channel, seed_url, wheelhouse, "tango-relay") == ExitCode.OK
+    assert json.loads(capsys.readouterr().out)["added"] == []  # a second fill adds (and builds) nothing

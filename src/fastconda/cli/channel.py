@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastconda.channel import local as channels
 from fastconda.cli._fill import add_fill_sources, fill_options
 from fastconda.cli._ui import ExitCode, Ui
 from fastconda.progress import Progress
 from fastconda.settings import Settings, load_settings
+
+if TYPE_CHECKING:
+    from fastconda.pipeline.options import BuildOptions
 
 
 def register(
@@ -139,11 +143,12 @@ def _fill(args: argparse.Namespace, ui: Ui) -> int:
         msg = "name the requirements to fill (e.g. 'requests >=2.30') or a project with --project PATH"
         raise SettingsError(msg)
     options = fill_options(args, chosen, settings.wheel_cache_dir, settings.offline, None, python=args.python)
-    options = dataclasses.replace(options, lock=args.lock)
+    build = _build_options(options.search_channels, settings)  # how an sdist-only dependency is built
+    options = dataclasses.replace(options, lock=args.lock, build=build)
     with ui.progress() as progress:
         requirements = list(args.requirements)
         if args.project is not None:
-            requirements += _project_requirements(args.project, options.search_channels, settings, progress)
+            requirements += _project_requirements(args.project, build, progress)
         result = fill(requirements, options, progress=progress)
     lines = [f"added {f.package} (from {f.wheel}, {f.source})" for f in result.added]
     lines.append(
@@ -156,22 +161,25 @@ def _fill(args: argparse.Namespace, ui: Ui) -> int:
     return ExitCode.OK
 
 
-def _project_requirements(
-    project: Path, search: tuple[str, ...], settings: Settings, progress: Progress
-) -> list[str]:
-    """What building *project* needs: its recipe made as ``build --render`` makes it."""
-    from fastconda.pipeline.build import render_project
+def _build_options(search: tuple[str, ...], settings: Settings) -> BuildOptions:
+    """The options of a build by the fill (a project's recipe, an sdist-only dependency)."""
     from fastconda.pipeline.options import BuildOptions
-    from fastconda.pipeline.requirements import requirement_sections
 
-    options = BuildOptions(
+    return BuildOptions(
         channels=search,
-        output=Path("unused"),
+        output=Path("unused"),  # each build by the fill names its own
         cache_dir=settings.cache_dir,
         wheel_cache=settings.wheel_cache_dir,
         offline=settings.offline,
         pins=tuple(settings.pins),
     )
+
+
+def _project_requirements(project: Path, options: BuildOptions, progress: Progress) -> list[str]:
+    """What building *project* needs: its recipe made as ``build --render`` makes it."""
+    from fastconda.pipeline.build import render_project
+    from fastconda.pipeline.requirements import requirement_sections
+
     rendered = render_project(project, options, progress=progress)
     sections = requirement_sections(rendered.text)
     return list(dict.fromkeys(spec for specs in sections.values() for spec in specs))

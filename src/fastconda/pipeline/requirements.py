@@ -5,6 +5,7 @@ recipe) for the error, and with ``--fill`` what is missing filled from wheels an
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 from pathlib import Path
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -111,7 +112,8 @@ def check_or_fill(
             raise
         specs = [str(getattr(m, "spec", m)) for m in exc.missing]
         with clock.phase("fill", f"filling {', '.join(specs)} into {options.fill.channel} from wheels"):
-            result = fill(specs, options.fill, progress=clock.progress)
+            # an sdist-only requirement is built the way this project is
+            result = fill(specs, dataclasses.replace(options.fill, build=options), progress=clock.progress)
         added = ", ".join(f.package.split("/")[-1] for f in result.added)
         notes.append(f"filled {options.fill.channel} with {len(result.added)} packages from wheels: {added}")
         with clock.phase("recipe", "checking the requirements again after the fill"):

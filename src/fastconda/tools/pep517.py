@@ -16,7 +16,8 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -226,7 +227,8 @@ def _dynamic_requires(  # noqa: PLR0917
 
     builder = ProjectBuilder(root, python_executable=str(python), runner=_runner(environ, []))
     try:
-        asked = builder.get_requires_for_build(distribution, dict(config_settings or {}))
+        with _backend_warnings([]):
+            asked = builder.get_requires_for_build(distribution, dict(config_settings or {}))
     except (BuildBackendException, BuildException, CommandError):
         return []
     have = set()
@@ -267,6 +269,24 @@ def _runner(environ: Mapping[str, str] | None, output: list[str]) -> Callable[..
     return runner
 
 
+@contextlib.contextmanager
+def _backend_warnings(output: list[str]) -> Iterator[None]:
+    """pyproject-hooks (under pypa/build) re-emits what the backend warns (``BuildBackendWarning``: a
+    setup.py's unknown ``tests_require``) as Python warnings in this process: they go to the backend's
+    output, the build log, instead of the user's terminal, and a warnings filter set to "error" cannot
+    fail the build."""
+    from pyproject_hooks import BuildBackendWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", BuildBackendWarning)
+        try:
+            yield
+        finally:
+            output += [f"warning: {w.message}" for w in caught if issubclass(w.category, BuildBackendWarning)]
+            for other in (w for w in caught if not issubclass(w.category, BuildBackendWarning)):
+                warnings.warn_explicit(other.message, other.category, other.filename, other.lineno)
+
+
 def _build_with(
     python: Path,
     root: Path,
@@ -283,7 +303,8 @@ def _build_with(
 
     builder = ProjectBuilder(root, python_executable=str(python), runner=_runner(environ, output))
     try:
-        return Path(builder.build(distribution, out_dir, config_settings=dict(config_settings or {})))
+        with _backend_warnings(output):
+            return Path(builder.build(distribution, out_dir, config_settings=dict(config_settings or {})))
     except (BuildBackendException, BuildException, CommandError) as exc:
         everything = "\n".join(output).strip()
         lines = everything.splitlines()

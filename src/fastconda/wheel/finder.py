@@ -9,23 +9,31 @@ A wheel qualifies when :func:`~fastconda.wheel.target.resolve_target` accepts it
 (pure → ``noarch: python``; ``cp311``/``abi3`` + manylinux → the subdir). Among those, the highest
 version wins; folders are searched in order (the wheel cache before a wheelhouse) and the first folder
 with a match decides, so a wheelhouse never replaces what the cache already provides.
+
+:func:`find_sdist` finds a source distribution the same way, for a project that has no wheel.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
-from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel_filename
+from packaging.utils import (
+    InvalidSdistFilename,
+    InvalidWheelFilename,
+    canonicalize_name,
+    parse_sdist_filename,
+    parse_wheel_filename,
+)
 from packaging.version import Version
 
 from fastconda.errors import WheelError
 from fastconda.wheel.specs import builtin_name_map, normalize_name
 from fastconda.wheel.target import resolve_target
 
-__all__ = ["FoundWheel", "Wanted", "find_wheel", "pypi_names", "wanted"]
+__all__ = ["FoundWheel", "Wanted", "find_sdist", "find_wheel", "pypi_names", "wanted"]
 
 #: a folder holding more wheels than this is not read whole (a wheelhouse is not a mirror of PyPI)
 MAX_WHEELS_PER_FOLDER = 20_000
@@ -104,19 +112,25 @@ def wanted(spec: str, name_map: Mapping[str, str] | None = None) -> Wanted:
     return Wanted(spec=spec, name=name, pypi=pypi_names(name, name_map), version=match.version)
 
 
-def _candidates(folder: Path) -> list[tuple[Path, str, Version]]:
+def _candidates(folder: Path, sdists: bool) -> list[tuple[Path, str, Version]]:
     found: list[tuple[Path, str, Version]] = []
     try:
-        entries = sorted(folder.glob("*.whl"))[:MAX_WHEELS_PER_FOLDER]
+        entries = [p for p in sorted(folder.iterdir()) if p.name.endswith(_SDIST if sdists else (".whl",))]
     except OSError:
         return found
-    for path in entries:
+    for path in entries[:MAX_WHEELS_PER_FOLDER]:
         try:
-            project, version, _build, _tags = parse_wheel_filename(path.name)
-        except InvalidWheelFilename:
+            if sdists:
+                project, version = parse_sdist_filename(path.name)
+            else:
+                project, version, _build, _tags = parse_wheel_filename(path.name)
+        except (InvalidWheelFilename, InvalidSdistFilename):
             continue
         found.append((path, canonicalize_name(project), version))
     return found
+
+
+_SDIST = (".tar.gz", ".zip")
 
 
 def find_wheel(
@@ -130,12 +144,32 @@ def find_wheel(
     """The best wheel for *want* in the first of *folders* (``(label, path)``) that has one.
 
     With *exact* (a wheel file name, e.g. from a fill's lock record) only that file qualifies."""
+    return _best(
+        want, folders, exact, sdists=False, usable=lambda p: compatible(p, python=python, platform=platform)
+    )
+
+
+def find_sdist(
+    want: Wanted, folders: Sequence[tuple[str, Path]], *, exact: str | None = None
+) -> FoundWheel | None:
+    """The best source distribution (``.tar.gz``, ``.zip``) for *want*, as :func:`find_wheel` finds wheels."""
+    return _best(want, folders, exact, sdists=True, usable=lambda _path: True)
+
+
+def _best(
+    want: Wanted,
+    folders: Sequence[tuple[str, Path]],
+    exact: str | None,
+    *,
+    sdists: bool,
+    usable: Callable[[Path], bool],
+) -> FoundWheel | None:
     for label, folder in folders:
         best: tuple[Version, str, Path, str] | None = None
-        for path, project, version in _candidates(folder):
+        for path, project, version in _candidates(folder, sdists):
             if project not in want.pypi or (exact is not None and path.name != exact):
                 continue
-            if not want.accepts(str(version)) or not compatible(path, python=python, platform=platform):
+            if not want.accepts(str(version)) or not usable(path):
                 continue
             key = (version, path.name, path, project)
             if best is None or key[:2] > best[:2]:
