@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import bigchannel, build, caches, convert, corpus, cxx, scale, wheel
+from benchmarks import bigchannel, build, caches, convert, corpus, cxx, projects, scale, wheel
 from benchmarks._charts import chart
 from benchmarks._core import CACHE, REPO, Context, Failed, Scenario, first_line, tool
 from benchmarks._report import machine, to_json, write
@@ -36,6 +36,7 @@ SCENARIOS: dict[str, tuple[str, Callable[[Context], Scenario]]] = {
     "channel": (bigchannel.TITLE, bigchannel.run_scenario),
     "caches": (caches.TITLE, caches.run_scenario),
     "corpus": (corpus.TITLE, corpus.run_scenario),
+    "projects": (projects.TITLE, projects.run_scenario),
 }
 OUT = REPO / "benchmarks" / "out"
 
@@ -61,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
 def _run_one(ctx: Context, name: str) -> Scenario:
     title, fn = SCENARIOS[name]
     print(f"[{name}] {title}", file=sys.stderr, flush=True)
-    start = time.perf_counter()
+    start, load = time.perf_counter(), os.getloadavg()[0]
     try:
         result = fn(ctx)
     except Failed as exc:
@@ -70,6 +71,7 @@ def _run_one(ctx: Context, name: str) -> Scenario:
         traceback.print_exc()
         result = Scenario(name, title, "", skipped=f"error: {type(exc).__name__}: {first_line(str(exc))}")
     result.seconds = time.perf_counter() - start
+    result.load = (load, os.getloadavg()[0])
     print(f"[{name}] {result.status} in {result.seconds:.0f} s", file=sys.stderr, flush=True)
     return result
 

@@ -82,6 +82,9 @@ class Scenario:
     extra: dict[str, Any] = dataclasses.field(default_factory=dict)
     skipped: str = ""
     seconds: float = 0.0
+    #: the comparisons the report leads with: (group, baseline row, our row), both rows of that group
+    headline: list[tuple[str, str, str]] = dataclasses.field(default_factory=list)
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average when the scenario started and ended
 
     @property
     def status(self) -> str:

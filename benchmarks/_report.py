@@ -100,6 +100,8 @@ def to_json(
                 "chart": f"{s.name}.png",
                 "rows": [r.to_json() for r in s.rows],
                 "ratios": s.ratios,
+                "headline": [list(h) for h in s.headline],
+                "load": list(s.load),
                 "notes": s.notes,
                 "extra": s.extra,
             }
@@ -138,12 +140,45 @@ def _extra(extra: dict[str, Any]) -> list[str]:
     return lines
 
 
+def headline(scenarios: Sequence[Scenario]) -> list[str]:
+    """The table the report leads with: each scenario's baseline against each fastconda route, with the
+    ratio of this run's medians (none when a side did not run), the runs and the machine's load."""
+    lines = [
+        "| scenario | case | conda-build | fastconda route | fastconda | ratio | runs | load (start, end) |",
+        "|" + " --- |" * 8,
+    ]
+    for s in scenarios:
+        for group, base_name, ours_name in s.headline:
+            base, ours = s.row(base_name, group), s.row(ours_name, group)
+            if base is None or ours is None:
+                continue
+            theirs = _seconds(base.median) if base.ok else f"skipped: {base.skipped or 'no runs'}"
+            mine = _seconds(ours.median) if ours.ok else f"skipped: {ours.skipped or 'no runs'}"
+            both = base.ok and ours.ok and ours.median > 0
+            factor = f"**{base.median / ours.median:.1f}×**" if both else "—"
+            runs = f"{len(base.samples)} / {len(ours.samples)}" if both else str(len(ours.samples))
+            load = f"{s.load[0]:.1f}, {s.load[1]:.1f}"
+            cells = [s.name, group or s.title, theirs, ours_name, mine, factor, runs, load]
+            lines.append("| " + " | ".join(cells) + " |")
+    if len(lines) == 2:
+        return []
+    return [
+        *lines,
+        "",
+        "Ratio: conda-build's median over fastconda's, both from this run (runs: conda-build / fastconda). "
+        "Load: the 1-minute load average on this machine when the scenario started and ended.",
+    ]
+
+
 def to_markdown(data: dict[str, Any], scenarios: Sequence[Scenario]) -> str:
     info, tools = data["machine"], data["machine"]["tools"]
     load = ", ".join(f"{x:.2f}" for x in info["load_average_start"][:1] + info["load_average_end"][:1])
+    lead = headline(scenarios)
     lines = [
         "# fastconda benchmark report",
         "",
+        *lead,
+        *([""] if lead else []),
         f"`{' '.join(data['command'])}` — {'quick subset' if data['quick'] else 'full suite'}, "
         f"{data['repeat']} measured run(s) per route unless a row says otherwise, wall time "
         f"{data['wall_seconds']:.0f} s.",

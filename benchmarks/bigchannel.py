@@ -8,7 +8,9 @@ on a busy 2-core machine). Each measured run works on a hard-linked copy. Per si
 - ``fastconda channel add`` of one package: copy it in and re-index (rattler's indexer) atomically;
 - ``rattler solve``: ``synth-app`` and ``python`` from the big channel plus the seed channel;
 - ``fastconda build`` of the bundled PyTango server against the seed plus the big channel (not with
-  ``--quick``), next to the same build against the seed alone: what channel size costs a build.
+  ``--quick``), next to the same build against the seed alone: what channel size costs a build;
+- ``conda-build`` on the same server's grayskull meta.yaml (as in the ``build`` scenario), against the same
+  channels in the same run, when a conda-build is given (``--conda-build``): the ratio at each size.
 
 ``--quick``: 10k only, no builds.
 """
@@ -26,21 +28,26 @@ from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 from pathlib import Path
 
+from benchmarks import _conda_build as conda_build
 from benchmarks._core import (
     CACHE,
     Context,
     Failed,
     Row,
     Scenario,
+    compare,
     describe,
     fastconda,
     measure,
     seed_channel,
 )
 from benchmarks._routes import PYTANGO_EXAMPLE, fastconda_build
+from benchmarks.build import grayskull_recipe
 
 TITLE = "Big channels: 10k and 150k entries per subdir"
 GENERATOR = 1  # bump when the generated channel changes
+FASTCONDA_ALONE, FASTCONDA_BIG = "fastconda build, seed channel only", "fastconda build, seed + big channel"
+CONDA_BUILD_ALONE, CONDA_BUILD_BIG = "conda-build, seed channel only", "conda-build, seed + big channel"
 SUBDIRS = ("linux-64", "noarch")
 EXAMPLE = PYTANGO_EXAMPLE
 PATHS = b'{"paths": [], "paths_version": 1}'
@@ -137,9 +144,10 @@ def run_scenario(ctx: Context) -> Scenario:
     def add() -> None:
         fastconda("channel", "add", copy, package)
 
-    if not ctx.quick:
-        ctx.log("fastconda build against the seed channel alone ...")
-        alone = Row("fastconda build, seed channel only", group="seed only")
+    meta = None if ctx.quick else grayskull_recipe(work).parent
+    if meta is not None:
+        ctx.log("fastconda build and conda-build against the seed channel alone ...")
+        alone = Row(FASTCONDA_ALONE, group="seed only")
         scenario.rows.append(
             measure(
                 alone,
@@ -148,6 +156,8 @@ def run_scenario(ctx: Context) -> Scenario:
                 warmup=True,
             )
         )
+        scenario.rows.append(conda_build.row(ctx, CONDA_BUILD_ALONE, meta, [seed], runs, group="seed only"))
+        scenario.headline.append(("seed only", CONDA_BUILD_ALONE, FASTCONDA_ALONE))
     for entries in (10_000,) if ctx.quick else (10_000, 150_000):
         group = f"{entries // 1000}k entries"
         ctx.log(f"{group}: generating (cached) ...")
@@ -159,14 +169,20 @@ def run_scenario(ctx: Context) -> Scenario:
         scenario.rows.append(measure(row, add, slow_runs, setup=partial(_copy, channel, copy)))
         solve = Row("rattler solve (synth-app + python)", group=group)
         scenario.rows.append(measure(solve, partial(_solve, [channel, seed]), runs, warmup=True))
-        if not ctx.quick:
-            ctx.log(f"{group}: fastconda build against it ...")
-            row = Row("fastconda build, seed + big channel", group=group)
+        if meta is not None:
+            ctx.log(f"{group}: fastconda build and conda-build against it ...")
+            row = Row(FASTCONDA_BIG, group=group)
             build = partial(fastconda_build, EXAMPLE, [seed, channel], work / "out", "--force", "--replace")
             scenario.rows.append(measure(row, build, slow_runs))
+            baseline = conda_build.row(ctx, CONDA_BUILD_BIG, meta, [seed, channel], slow_runs, group=group)
+            scenario.rows.append(baseline)
+            scenario.headline.append((group, CONDA_BUILD_BIG, FASTCONDA_BIG))
+    if ctx.conda_build is not None and meta is not None:
+        scenario.notes.append(conda_build.network_note())
     for group in ("10k entries", "150k entries"):
-        compare_build = scenario.row("fastconda build, seed + big channel", group)
-        base = scenario.row("fastconda build, seed channel only", "seed only")
+        compare(scenario, FASTCONDA_BIG, [CONDA_BUILD_BIG], group)
+        compare_build = scenario.row(FASTCONDA_BIG, group)
+        base = scenario.row(FASTCONDA_ALONE, "seed only")
         if compare_build and base and compare_build.ok and base.ok:
             scenario.ratios.append(
                 f"fastconda build against the seed plus {group}: {compare_build.median:.2f} s, against the "
@@ -176,4 +192,5 @@ def run_scenario(ctx: Context) -> Scenario:
         if add_row and add_row.ok:
             scenario.ratios.append(f"Adding one package to a channel with {group} per subdir took "
                                    f"{add_row.median:.2f} s (median of {len(add_row.samples)}).")  # fmt: skip
+    compare(scenario, FASTCONDA_ALONE, [CONDA_BUILD_ALONE], "seed only")
     return scenario

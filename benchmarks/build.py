@@ -2,8 +2,8 @@
 
 On the same project, the same grayskull ``meta.yaml`` and the same local seed channel:
 
-- ``conda-build``: conda-build on grayskull's meta.yaml, fully offline against the seed channel (a condarc
-  with ``channels: []``, ``--override-channels -c file://...``, croot and package cache in a temp dir).
+- ``conda-build``: conda-build on grayskull's meta.yaml, fully offline against the seed channel
+  (``benchmarks/_conda_build.py``: its own condarc, ``--override-channels``, the network off when root).
   Taken from ``--conda-build PATH`` or PATH; skipped, with the reason, when absent or when it cannot run.
 - ``rattler-build engine``: the same meta.yaml (license placeholders and import guess fixed, as a person
   must) converted by fastconda, built and tested by the engine as is (not with ``--quick``).
@@ -14,11 +14,11 @@ On the same project, the same grayskull ``meta.yaml`` and the same local seed ch
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from benchmarks import _conda_build as conda_build
 from benchmarks._core import (
     Context,
     Failed,
@@ -27,9 +27,7 @@ from benchmarks._core import (
     compare,
     describe,
     measure,
-    run,
     seed_channel,
-    skipped,
 )
 from benchmarks._routes import PYTANGO_EXAMPLE, backend_python, build_wheel, fastconda_build, wheel_fast_path
 
@@ -56,28 +54,6 @@ def grayskull_recipe(work: Path) -> Path:
     fixed = fixed.replace("  license_file: PLEASE_ADD_LICENSE_FILE\n", "")
     meta.write_text(fixed.replace("- tango_powersupply", "- powersupply"))
     return meta
-
-
-def conda_build_row(ctx: Context, exe: Path | None, meta: Path, channels: list[str], runs: int) -> Row:
-    """conda-build, fully offline against *channels* only; skipped with the reason when it cannot run."""
-    if exe is None:
-        return skipped(CONDA_BUILD, "no conda-build executable (pass --conda-build PATH or put it on PATH)")
-    if not os.access(exe, os.X_OK):
-        return skipped(CONDA_BUILD, f"{exe} is not an executable file")
-    scratch = Path(tempfile.mkdtemp(prefix="conda-build-", dir=ctx.scratch))
-    pkgs = scratch / "pkgs"
-    condarc = scratch / "condarc"
-    condarc.write_text(f"channels: []\npkgs_dirs:\n  - {pkgs}\noffline: true\n", encoding="utf-8")
-    env = {"CONDARC": str(condarc), "CONDA_PKGS_DIRS": str(pkgs)}
-    flags = [arg for url in channels for arg in ("-c", url)]
-
-    def once() -> None:
-        croot = Path(tempfile.mkdtemp(dir=scratch))
-        command: list[str | Path] = [exe, meta.parent, "--override-channels", *flags, "--croot", croot]
-        run([*command, "--no-anaconda-upload", "--offline"], env=env)
-        shutil.rmtree(croot, ignore_errors=True)
-
-    return measure(Row(CONDA_BUILD), once, runs, warmup=not ctx.quick)
 
 
 def engine_row(meta: Path, seed: str, work: Path, runs: int) -> Row:
@@ -108,7 +84,9 @@ def run_scenario(ctx: Context) -> Scenario:
     meta = grayskull_recipe(work)
     runs, warm = ctx.repeat, not ctx.quick
     ctx.log(f"{CONDA_BUILD} ...")
-    scenario.rows.append(conda_build_row(ctx, ctx.conda_build, meta, [seed.as_uri()], runs))
+    scenario.rows.append(conda_build.row(ctx, CONDA_BUILD, meta.parent, [seed], runs))
+    if ctx.conda_build is not None:
+        scenario.notes.append(conda_build.network_note())
     if ctx.quick:
         scenario.notes.append("--quick: the rattler-build engine alone is not run")
     else:
@@ -137,6 +115,7 @@ def run_scenario(ctx: Context) -> Scenario:
         build_wheel(EXAMPLE, work / "floor", backend)
 
     scenario.rows.append(measure(Row(FLOOR), floor, runs, warmup=warm))
+    scenario.headline += [("", CONDA_BUILD, route) for route in (FASTCONDA, FAST_PATH, ENGINE)]
     compare(scenario, FASTCONDA, [CONDA_BUILD, ENGINE])
     compare(scenario, FAST_PATH, [CONDA_BUILD, FASTCONDA])
     compare(scenario, FLOOR, [FAST_PATH])

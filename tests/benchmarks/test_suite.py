@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-SCENARIOS = {"build", "cxx", "convert", "wheel", "scale", "channel", "caches", "corpus"}
+SCENARIOS = {"build", "cxx", "convert", "wheel", "scale", "channel", "caches", "corpus", "projects"}
 SECTIONS = ("# fastconda benchmark report", "## Machine", "## Summary", "## Skipped",
             "## Earlier measurements (not measured in this run)")  # fmt: skip
 TOOLS = {
@@ -110,3 +110,18 @@ def test_quick_run_reports_the_example_build_on_cold_and_warm_caches_side_by_sid
     assert any("warm caches" in line and "cold caches" in line for line in caches["ratios"])
     text = (report / "report.md").read_text(encoding="utf-8")
     assert "its warm time" in text
+
+
+@pytest.mark.slow
+def test_quick_run_leads_with_the_comparison_table_and_says_why_conda_build_is_absent(report: Path) -> None:
+    data = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    lines = (report / "report.md").read_text(encoding="utf-8").splitlines()
+    assert lines[0] == "# fastconda benchmark report"
+    head = "| scenario | case | conda-build | fastconda route | fastconda | ratio | runs |"
+    assert lines[2].startswith(head)
+    table = lines[4 : lines.index("", 4)]
+    build = [line for line in table if line.startswith("| build |")]
+    assert any("| fastconda build |" in line for line in build)
+    assert any(line.startswith("| projects |") and "fastconda build --fill" in line for line in table)
+    if data["machine"]["tools"]["conda-build"].startswith("absent"):  # CI: no conda-build on the index
+        assert all("skipped: no conda-build executable" in line and "| — |" in line for line in build)
