@@ -269,6 +269,55 @@ def test_a_server_without_a_version_says_it_used_0_1_0(project: Path) -> None:
     assert "server PowerMeter 0.1.0 by default: no MAJOR_VERS/MINOR_VERS in the Makefile" in out
 
 
+def test_the_default_version_warning_says_how_to_give_one(project: Path) -> None:
+    _write(project, NO_VERSION)
+    [warning] = _affecting(project)
+    assert "no MAJOR_VERS/MINOR_VERS in the Makefile" in warning
+    assert "none in the .xmi or a git tag: used 0.1.0; pass --version X.Y" in warning
+
+
+def test_version_option_gives_the_version_of_a_server_without_one(project: Path) -> None:
+    _write(project, NO_VERSION)
+    code, out, err = _cli("--json", "pogo-migrate", "--version", "2.3", str(project))
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["version"], data["version_from"], data["unmapped"]) == ("2.3", "--version", [])
+    assert "project(PowerMeter VERSION 2.3 LANGUAGES CXX)" in (project / "CMakeLists.txt").read_text()
+    code, out, _ = _cli("pogo-migrate", "--version", "2.3", str(project))
+    assert "server PowerMeter 2.3 from --version" in out
+
+
+def test_version_option_replaces_the_makefile_s_and_the_report_says_so(project: Path) -> None:
+    _write(project, POGO7)
+    result = read_project(project, requested_version="2.0.1")
+    assert (result.spec.version, result.version_from) == ("2.0.1", "--version")
+    assert "version 2.0.1 from --version: it replaces the Makefile's 1.2" in result.notes
+    assert read_project(project).spec.version == "1.2"
+
+
+@pytest.mark.parametrize("version", ["two", "1.2.3.4.5", "1.2-rc1", ""])
+def test_a_version_cmake_cannot_take_is_a_usage_error(project: Path, version: str) -> None:
+    _write(project, POGO7)
+    code, _, err = _cli("pogo-migrate", "--version", version, str(project))
+    assert code == 2
+    assert f"--version {version!r}: not a version CMake accepts" in err
+    assert not (project / "CMakeLists.txt").exists()
+
+
+def test_a_non_numeric_makefile_version_is_reported_and_the_xmi_s_taken(project: Path) -> None:
+    _write(project, POGO7.replace("MINOR_VERS   = 2", "MINOR_VERS   = 2beta"))
+    xmi = project / "PowerMeter.xmi"
+    xmi.write_text(xmi.read_text().replace('reference="PM-100"/>', 'reference="PM-100" version="1.3"/>', 1))
+    result = read_project(project)
+    assert result.spec.version == "1.3"
+    assert [(u.text, u.reason) for u in result.unmapped] == [
+        ("MAJOR_VERS/MINOR_VERS = 1/2beta", "not a numeric version")
+    ]
+    assert "MAJOR_VERS/MINOR_VERS = 1/2beta is not a numeric version: version 1.3 from PowerMeter.xmi" in (
+        result.notes
+    )
+
+
 def test_a_server_without_a_version_takes_the_xmi_s(project: Path) -> None:
     _write(project, NO_VERSION)
     xmi = project / "PowerMeter.xmi"
@@ -438,9 +487,9 @@ def test_a_skipped_branch_decides_nothing_and_deep_nesting_is_a_one_line_error(p
     [("v1.4", "1.4"), ("Serial-1_4", "1.4"), ("TangoAccessControl-Release_2_1", "2.1"), ("9.3.4-rc1", "")],
 )
 def test_the_version_of_a_git_tag(tag: str, version: str) -> None:
-    from fastconda.cxx.pogo import _TAG_VERSION
+    from fastconda.cxx.pogo_identity import TAG_VERSION
 
-    match = _TAG_VERSION.match(tag)
+    match = TAG_VERSION.match(tag)
     assert (match.group(1).replace("_", ".") if match else "") == version
 
 
