@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import platform
 import shutil
 import subprocess
 from pathlib import Path
@@ -509,3 +510,69 @@ def test_cxxflags_added_in_a_pogo7_makefile_are_mapped(project: Path) -> None:
     assert result.spec.definitions == ("USE_FEATURE",)
     assert result.spec.compile_options == ("-Wno-deprecated",)
     assert result.spec.link_libraries == ("gsl",)
+
+
+# TangoDatabase's Makefile (Pogo 7, in tango-controls/TangoDatabase): a variable whose name make computes
+# from $(shell uname -p), read by the ifdef that follows, with tab-indented assignments in both branches.
+COMPUTED_NAME = f"""
+MYSQL_INC_DIR=/usr/include/mysql
+INC_DIR_USER= -I .   -I $(MYSQL_INC_DIR)
+ifdef linux
+PROCESSOR  = $(shell uname -p)
+$(PROCESSOR)=1
+ifdef \t{platform.machine()}
+\tMyNbBits=64
+else
+\tMyNbBits=32
+endif
+endif
+MYSQL_LIB_DIR=/usr/lib$(MyNbBits)/mysql
+LIB_DIR_USER= -L $(MYSQL_LIB_DIR)
+"""
+
+
+def test_a_computed_variable_name_is_an_assignment_and_the_ifdef_on_it_is_decided(project: Path) -> None:
+    _write(project, _before_rules(COMPUTED_NAME))
+    result = read_project(project)
+    assert [u.format() for u in result.unmapped] == []
+    assert result.spec.link_dirs == ("/usr/lib64/mysql",)
+    assert result.spec.include_dirs == ("/usr/include/mysql",)
+    assert "PROCESSOR: read by a conditional, evaluated for Linux" in result.notes
+
+
+def test_a_computed_name_that_needs_make_is_reported_once(project: Path) -> None:
+    _write(project, _before_rules("$(shell hostname)_FLAGS = -DLAB\n"))
+    [item] = read_project(project).unmapped
+    assert item.text == "$(shell hostname)_FLAGS = -DLAB"
+    assert item.reason == "variable name not decidable without make (make function 'shell')"
+
+
+def test_a_line_that_is_no_rule_is_not_called_one_and_no_recipe_follows_it(project: Path) -> None:
+    _write(project, _before_rules("this is not make\n\tCXXFLAGS_USR += -DAFTER\n"))
+    result = read_project(project)
+    assert [(u.text, u.reason) for u in result.unmapped] == [("this is not make", "line make cannot read")]
+    assert "AFTER" in result.spec.definitions
+
+
+# TangoAccessControl's and TangoDatabase's Makefiles: after Pogo's targets, a `tag:` rule (svn copy) reads
+# SVN_PATH, which reads SVN_TCS: both are the rule's, not unknown variables of the build.
+SVN_TAG = """
+SVN_TCS = https://svn.example.org/p/tango-cs/code
+SVN_PATH = $(SVN_TCS)/classes/cpp/PowerMeter
+tag:
+\tsvn copy $(SVN_PATH)/trunk $(SVN_PATH)/tags/$(RELEASE)
+"""
+
+
+def test_variables_read_only_through_a_rule_s_variables_are_the_rule_s(project: Path) -> None:
+    text = POGO7 + SVN_TAG
+    _write(project, text)
+    lines = text.splitlines()
+    tcs, path = (
+        lines.index(next(line for line in lines if line.startswith(v))) + 1 for v in ("SVN_TCS", "SVN_PATH")
+    )
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert code == 0, err
+    assert f"Makefile:{tcs}, {path}: SVN_TCS = https://svn.example.org/p/tango-cs/code; SVN_PATH = " in err
+    assert "(variable used only by make rules)" in err
+    assert "does not know" not in err

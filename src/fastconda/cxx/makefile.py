@@ -10,12 +10,15 @@ first branch is read."""
 from __future__ import annotations
 
 import dataclasses
+import platform
 import re
 from pathlib import Path
 
 from fastconda.errors import TangoError
 
 _ASSIGN = re.compile(r"^(?:override\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*(\+=|:=|::=|\?=|=)\s*(.*)$")
+# an assignment whose variable name make computes: ``$(PROCESSOR)=1`` (TangoDatabase's Makefile)
+_COMPUTED_ASSIGN = re.compile(r"^([^\s:=#]*\$[({][^=]*?[)}][^\s:=#]*)\s*(\+=|:=|::=|\?=|=)\s*(.*)$")
 REFERENCE = re.compile(r"\$[({]([^()}{]*)[)}]")  # $(VAR) or ${VAR}: group 1 is VAR
 
 _CONDITIONALS = frozenset({"ifeq", "ifneq", "ifdef", "ifndef", "else", "endif"})
@@ -25,7 +28,7 @@ _DIRECTIVES = frozenset({"define", "endef", "export", "unexport", "vpath"})
 # ``$(shell uname)`` with Linux.
 LINUX = {"linux": "1", "LINUX": "1", "OS": "Linux", "OSTYPE": "linux", "OS_TYPE": "linux", "UNAME": "Linux",
          "UNAME_S": "Linux", "PLATFORM": "linux"}  # fmt: skip
-_SHELL_UNAME = re.compile(r"^shell\s+uname(\s+-s)?\s*$")
+_SHELL_UNAME = re.compile(r"^shell\s+uname(?:\s+-([smpi]))?\s*$")  # the kernel's name or the machine
 _MAX_NESTING = 64
 
 
@@ -76,6 +79,8 @@ class Makefile:
     unmapped: list[Unmapped] = dataclasses.field(default_factory=list)
     rules: list[Unmapped] = dataclasses.field(default_factory=list)  # rules, with their recipe's lines
     rule_references: set[str] = dataclasses.field(default_factory=set)  # $(VAR)s in rules and recipes
+    # $(VAR)s that conditionals and computed variable names read: evaluated here, nothing to carry over
+    condition_references: set[str] = dataclasses.field(default_factory=set)
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -148,8 +153,12 @@ class _Parser:
             self.parsed.unmapped.append(Unmapped(self.name, number, stripped, f"make directive '{word}'"))
         elif match := _ASSIGN.match(stripped):
             self.assign(number, *match.groups())
+        elif match := _COMPUTED_ASSIGN.match(stripped):
+            self.computed_assign(number, stripped, *match.groups())
         elif re.match(r"^\.[A-Z_]+\s*:", stripped):
             return  # .SILENT:, .PHONY: ... only change how make runs
+        elif ":" not in stripped:  # make stops here ("missing separator"); not a rule either
+            self.parsed.unmapped.append(Unmapped(self.name, number, stripped, "line make cannot read"))
         else:
             self.rule = Unmapped(self.name, number, stripped, "make rule")
             self.parsed.rules.append(self.rule)
@@ -164,6 +173,18 @@ class _Parser:
         else:
             values[variable] = value.strip()
         self.parsed.lines[variable] = number  # the line make took the value from (the last one)
+
+    def computed_assign(self, number: int, text: str, name: str, operator: str, value: str) -> None:
+        """``$(PROCESSOR)=1``: the name as make computes it on Linux, then an ordinary assignment."""
+        problems: list[str] = []
+        self.parsed.condition_references.update(REFERENCE.findall(name))
+        variable = _expand_text(name, self.parsed.values, problems).strip()
+        if problems or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", variable):
+            why = problems[0] if problems else f"it is {variable!r}"
+            reason = f"variable name not decidable without make ({why})"
+            self.parsed.unmapped.append(Unmapped(self.name, number, text, reason))
+            return
+        self.assign(number, variable, operator, value)
 
     def conditional(self, number: int, word: str, text: str) -> None:
         if word == "endif":
@@ -198,6 +219,9 @@ class _Parser:
     def decide(self, number: int, word: str, text: str) -> bool:
         """The truth of one ``ifdef``/``ifeq``... line on Linux; an undecidable one: reported, true."""
         argument = text[len(word) :].strip()
+        self.parsed.condition_references.update(REFERENCE.findall(argument))
+        if word in {"ifdef", "ifndef"} and "$" not in argument:
+            self.parsed.condition_references.add(argument)  # ifdef NAME reads NAME
         problems: list[str] = []
         if word in {"ifdef", "ifndef"}:
             name = _expand_text(argument, self.parsed.values, problems)
@@ -242,8 +266,8 @@ def _expand_text(text: str, values: dict[str, str], problems: list[str], depth: 
 
     def replace(match: re.Match[str]) -> str:
         reference = match.group(1).strip()
-        if _SHELL_UNAME.match(reference):
-            return "Linux"
+        if uname := _SHELL_UNAME.match(reference):
+            return "Linux" if uname.group(1) in {None, "s"} else platform.machine()
         if " " in reference or "," in reference:
             problems.append(f"make function '{reference.split()[0]}'")
             return ""

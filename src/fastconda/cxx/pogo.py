@@ -254,6 +254,8 @@ class _Reader:
         """Each variable is mapped, known to Pogo, used by nothing that builds, or reported."""
         mapped = _HANDLED | frozenset(POGO6_FLAGS)
         used = referenced(self.parsed.values, mapped)
+        rules = self.parsed.rule_references
+        by_rules = rules | referenced(self.parsed.values, frozenset(rules))  # SVN_TCS through SVN_PATH
         for variable, value in self.parsed.values.items():
             line = self.parsed.lines.get(variable, 0)
             if variable in DROPPED:
@@ -262,11 +264,15 @@ class _Reader:
                 continue  # read through SVC_OBJS, INC_DIR_USER... where they are used
             elif variable in POGO6:
                 self.notes.append(f"{variable}: a Pogo-6 build setting the CMake template replaces")
-            elif variable in self.parsed.rule_references:
+            elif variable in by_rules:
                 reason = "variable used only by make rules"
                 self.unmapped.append(
                     Unmapped(self.makefile.name, line, f"{variable} = {value}", reason, False)
                 )
+            elif variable in self.parsed.condition_references and not is_referenced(
+                variable, self.parsed.values
+            ):
+                self.notes.append(f"{variable}: read by a conditional, evaluated for Linux")
             elif not is_referenced(variable, self.parsed.values):
                 # make reads it nowhere: not in this Makefile, and Pogo's tango.opt/common_target.opt read
                 # only Pogo's own variables (Starter's WWW_HOST)
