@@ -17,6 +17,7 @@ import pytest
 
 from fastconda.cli import main
 from fastconda.cxx.pogo import read_project
+from fastconda.cxx.recipe_route import read_server
 
 from .conftest import EXAMPLE
 
@@ -576,3 +577,45 @@ def test_variables_read_only_through_a_rule_s_variables_are_the_rule_s(project: 
     assert f"Makefile:{tcs}, {path}: SVN_TCS = https://svn.example.org/p/tango-cs/code; SVN_PATH = " in err
     assert "(variable used only by make rules)" in err
     assert "does not know" not in err
+
+
+# TangoDatabase's Makefile renames the executable after the build (DataBase → DataBaseds, the name its
+# packages install): the CMake executable gets that name; the project (and so the package) keeps its own.
+RENAME = "POST_PROCESSING = \\\n\tmv bin/$(BIN_DIR)/$(PACKAGE_NAME) bin/$(BIN_DIR)/$(PACKAGE_NAME)ds\n"
+
+
+def test_a_post_processing_rename_names_the_executable(project: Path) -> None:
+    _write(project, _before_rules(RENAME))
+    result = read_project(project)
+    assert [u.format() for u in result.unmapped] == []
+    assert (result.spec.name, result.spec.executable) == ("PowerMeter", "PowerMeterds")
+    assert (
+        "POST_PROCESSING = mv bin//PowerMeter bin//PowerMeterds: the executable is built as PowerMeterds"
+        in (result.notes)
+    )
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert code == 0, err
+    text = (project / "CMakeLists.txt").read_text()
+    assert "project(PowerMeter VERSION 1.2 LANGUAGES CXX)" in text
+    assert "add_executable(PowerMeterds\n" in text
+    assert "install(TARGETS PowerMeterds RUNTIME" in text
+    server = read_server(project)
+    assert (server.package, server.executable) == ("powermeter", "PowerMeterds")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "chmod a+x $(OUTPUT_DIR)/$(PACKAGE_NAME)",
+        "mv bin/$(PACKAGE_NAME) /opt/bin/Other",
+        "mv bin/Other bin/X",
+    ],
+)
+def test_post_processing_that_is_not_a_rename_of_the_server_stays_reported(
+    project: Path, command: str
+) -> None:
+    _write(project, _before_rules(f"POST_PROCESSING = {command}\n"))
+    result = read_project(project)
+    assert result.spec.executable == "PowerMeter"
+    [item] = result.unmapped
+    assert item.reason == "post-build commands: add them to CMake by hand"

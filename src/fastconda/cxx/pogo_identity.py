@@ -1,4 +1,5 @@
-"""Who a Pogo server is: its class and inherited classes (from the ``.xmi``), and its version.
+"""Who a Pogo server is: its class and inherited classes (from the ``.xmi``), its version, and the name
+its executable gets (Pogo's ``POST_PROCESSING`` may rename it: TangoDatabase's ``DataBase`` → ``DataBaseds``).
 
 The version is never a silent guess. In order: ``--version`` (the command line wins, as everywhere in
 fastconda), the Makefile's ``MAJOR_VERS``/``MINOR_VERS``, a version the ``.xmi`` records, the newest git
@@ -8,7 +9,9 @@ tag's (as a Python project's comes from its tag), else 0.1.0, and the report say
 from __future__ import annotations
 
 import dataclasses
+import posixpath
 import re
+import shlex
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -50,6 +53,23 @@ def choose_version(
         "MAJOR_VERS and MINOR_VERS in the Makefile"
     )
     return VersionChoice(DEFAULT_VERSION, "default", note)
+
+
+def renamed_executable(post_processing: str, name: str) -> str | None:
+    """The executable's new name when *post_processing* (expanded) only renames the server's executable
+    in its folder (``mv bin/X bin/Xds``), else None: any other command is not CMake's to guess."""
+    try:
+        words = shlex.split(post_processing)
+    except ValueError:
+        return None
+    if len(words) != 3 or words[0] != "mv":  # mv SOURCE TARGET
+        return None
+    source, target = (posixpath.normpath(w) for w in words[1:])
+    new = posixpath.basename(target)
+    same_folder = posixpath.dirname(source) == posixpath.dirname(target)
+    if same_folder and posixpath.basename(source) == name and re.fullmatch(r"[A-Za-z_]\w*", new):
+        return new
+    return None
 
 
 def find_xmi(root: Path, name: str | None) -> Path | None:
