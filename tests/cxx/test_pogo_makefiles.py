@@ -619,3 +619,68 @@ def test_post_processing_that_is_not_a_rename_of_the_server_stays_reported(
     assert result.spec.executable == "PowerMeter"
     [item] = result.unmapped
     assert item.reason == "post-build commands: add them to CMake by hand"
+
+
+# What Pogo 9 writes (tango-controls/pogo's LinuxMakefile.xtend, MakefileUtils.java) for a class with
+# dynamic attributes and an additional file: MAKE_ENV ?= $(TANGO_HOME), <Class>DynAttrUtils.o among
+# LIB_OBJS (followed by a blank: \x20), ADDITIONAL_OBJS set, and the additional file's object rule after
+# common_target.opt.
+POGO9 = """\
+MAKE_ENV ?= $(TANGO_HOME)
+PACKAGE_NAME = PowerMeter
+MAJOR_VERS   = 1
+MINOR_VERS   = 0
+RELEASE      = Release_$(MAJOR_VERS)_$(MINOR_VERS)
+RELEASE_TYPE = DEBUG
+OUTPUT_TYPE = DEVICE
+#OUTPUT_DIR =
+INC_DIR_USER= -I .
+LIB_DIR_USER=
+#LFLAGS_USR+=
+#CXXFLAGS_USR+= -Wall
+TANGO_REQUIRED = TRUE
+include $(MAKE_ENV)/tango.opt
+#POST_PROCESSING = \\
+#\tmv bin/$(BIN_DIR)/$(PACKAGE_NAME) bin/$(BIN_DIR)/$(PACKAGE_NAME)_DS
+SVC_INCL =  $(PACKAGE_NAME).h $(PACKAGE_NAME)Class.h
+SVC_OBJS =      \\
+\t\t$(LIB_OBJS) \\
+\t\t$(OBJDIR)/ClassFactory.o  \\
+        $(OBJDIR)/main.o
+LIB_OBJS = \\
+        $(OBJDIR)/$(PACKAGE_NAME).o \\
+        $(OBJDIR)/$(PACKAGE_NAME)Class.o \\
+        $(OBJDIR)/$(PACKAGE_NAME)StateMachine.o \\
+\t\t$(OBJDIR)/$(PACKAGE_NAME)DynAttrUtils.o \\
+        $(ADDITIONAL_OBJS)\x20
+#------------ Object files for additional files ------------
+ADDITIONAL_OBJS = \\
+\t\t$(OBJDIR)/PowerSensor.o
+include $(MAKE_ENV)/common_target.opt
+$(OBJDIR)/PowerSensor.o:  PowerSensor.cpp $(SVC_INCL)
+\t$(CXX) $(CXXFLAGS) -c $< -o $(OBJDIR)/PowerSensor.o
+"""
+
+
+def test_a_pogo9_makefile_with_dynamic_attributes_and_an_additional_file_migrates_silently(
+    project: Path,
+) -> None:
+    _write(project, POGO9)
+    (project / "PowerMeterDynAttrUtils.cpp").write_text("// dynamic attributes\n")
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert (code, err) == (0, "")
+    sources = read_project(project).spec.sources
+    assert {"PowerMeterDynAttrUtils.cpp", "PowerSensor.cpp", "main.cpp"} <= set(sources)
+
+
+def test_an_object_without_a_source_is_reported_under_the_list_that_names_it(project: Path) -> None:
+    text = POGO9.replace("$(OBJDIR)/PowerSensor.o\n", "$(OBJDIR)/PowerSensor.o $(OBJDIR)/Missing.o\n", 1)
+    _write(project, text)  # and no PowerMeterDynAttrUtils.cpp
+    lines = text.splitlines()
+    lib_objs, additional = (lines.index(f"{v} = \\") + 1 for v in ("LIB_OBJS", "ADDITIONAL_OBJS"))
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert code == 3
+    assert err.splitlines() == [
+        f"warning: not migrated: Makefile:{lib_objs}, {additional}: PowerMeterDynAttrUtils.o; Missing.o "
+        "(object with no source file (.cpp, .cc, .cxx or .C) in the project)"
+    ]

@@ -292,6 +292,30 @@ def parse_makefile(path: Path) -> Makefile:
 PLACEHOLDER = re.compile("\x00(\\d+)\x00")  # stands for the Nth construct that could not be expanded
 
 
+_MAX_DEPTH = 10  # variables referring to variables: deeper is a loop
+
+
+def _words(value: str) -> list[str]:
+    """*value* split at blanks outside ``$(...)``: ``$(OBJDIR)/$(shell cat x).o`` is one word."""
+    words: list[str] = []
+    current: list[str] = []
+    depth = 0
+    for char in value:
+        if char.isspace() and depth == 0:
+            if current:
+                words.append("".join(current))
+                current = []
+            continue
+        if char in "({":
+            depth += 1
+        elif char in ")}" and depth:
+            depth -= 1
+        current.append(char)
+    if current:
+        words.append("".join(current))
+    return words
+
+
 class Expander:
     """``$(VAR)`` expansion over the Makefile's own variables; anything else is reported under the name
     and line of the variable whose value holds it.
@@ -310,19 +334,29 @@ class Expander:
     def __call__(self, variable: str, sink: list[Unmapped]) -> str:
         return self.expand(self.values.get(variable, ""), variable, sink, depth=0)
 
-    def stems(self, variable: str, sink: list[Unmapped]) -> list[str]:
-        """The file stems of the object names in *variable* (``$(OBJDIR)/X.o`` → ``X``): what cannot be
-        expanded in an object's folder (``obj/$(shell uname -m)/X.o``) does not matter: not reported."""
+    def stems(self, variable: str, sink: list[Unmapped]) -> list[tuple[str, str]]:
+        """The file stems of the object names in *variable* (``$(OBJDIR)/X.o`` → ``X``), each with the
+        variable whose value lists the object (``SVC_OBJS`` → ``$(LIB_OBJS)`` → ``LIB_OBJS``): what
+        cannot be expanded in an object's folder (``obj/$(shell uname -m)/X.o``) does not matter: not
+        reported."""
+        found: list[tuple[str, str]] = []
+        self._stems(variable, sink, found, depth=0)
+        return found
+
+    def _stems(self, variable: str, sink: list[Unmapped], found: list[tuple[str, str]], depth: int) -> None:
         pending: list[Unmapped] = []
-        text = self.expand(self.values.get(variable, ""), variable, pending, depth=0, placeholders=True)
         used: set[int] = set()
-        stems: list[str] = []
-        for token in text.split():
-            filename = token.rpartition("/")[2]
-            used.update(int(m.group(1)) for m in PLACEHOLDER.finditer(filename))
-            stems.append(PLACEHOLDER.sub("", filename).rsplit(".", 1)[0])
+        for token in _words(self.values.get(variable, "")):
+            whole = REFERENCE.fullmatch(token)
+            if whole and whole.group(1) in self.values and depth < _MAX_DEPTH:  # a list of objects
+                self._stems(whole.group(1), sink, found, depth + 1)
+                continue
+            for name in self.expand(token, variable, pending, depth, placeholders=True).split():
+                filename = name.rpartition("/")[2]
+                used.update(int(m.group(1)) for m in PLACEHOLDER.finditer(filename))
+                if stem := PLACEHOLDER.sub("", filename).rsplit(".", 1)[0]:
+                    found.append((stem, variable))
         sink.extend(item for index, item in enumerate(pending) if index in used)
-        return [stem for stem in stems if stem]
 
     def expand(
         self, value: str, variable: str, sink: list[Unmapped], depth: int, placeholders: bool = False

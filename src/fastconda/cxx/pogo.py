@@ -345,10 +345,11 @@ class _Reader:
     def add_service_sources(self) -> None:
         """The sources of SVC_OBJS's objects; at least one must exist."""
         sources = self.spec_values["sources"]
-        for stem in self._expander.stems("SVC_OBJS", self.unmapped):
+        for stem, holder in self._expander.stems("SVC_OBJS", self.unmapped):
             found = _find_source(stem, self.search)
-            if found is None:
-                self.miss("SVC_OBJS", f"{stem}.o", f"no source {stem}.cpp (or .cc/.cxx/.C) found")
+            if found is None:  # reported under the variable that lists the object (LIB_OBJS...)
+                reason = "object with no source file (.cpp, .cc, .cxx or .C) in the project"
+                self.miss(holder, f"{stem}.o", reason)
                 continue
             if (source := relative(found, self.root)) not in sources:
                 sources.append(source)
