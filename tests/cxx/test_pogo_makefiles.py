@@ -684,3 +684,24 @@ def test_an_object_without_a_source_is_reported_under_the_list_that_names_it(pro
         f"warning: not migrated: Makefile:{lib_objs}, {additional}: PowerMeterDynAttrUtils.o; Missing.o "
         "(object with no source file (.cpp, .cc, .cxx or .C) in the project)"
     ]
+
+
+# TangoAccessControl before 2014 (tango-controls/TangoAccessControl's history): the inherited AccessControl
+# class lives at an absolute sourcePath of the original build host; its three objects are in
+# SVC_INHERITANCE_OBJ. One cause, one report line.
+def test_a_parent_class_that_is_absent_is_one_warning_not_one_per_object(project: Path) -> None:
+    xmi = project / "PowerMeter.xmi"
+    xmi.write_text(
+        xmi.read_text().replace(
+            '<inheritances classname="Device_Impl" sourcePath=""/>',
+            '<inheritances classname="Device_Impl" sourcePath=""/>\n'
+            '      <inheritances classname="Absent" sourcePath="/segfs/tango/templates/Absent"/>',
+        )
+    )
+    objects = "$(OBJDIR)/Absent.o $(OBJDIR)/AbsentClass.o $(OBJDIR)/AbsentStateMachine.o"
+    text = POGO7.replace("$(SVC_POWERSENSOR_OBJ) \\\n", f"$(SVC_POWERSENSOR_OBJ) {objects}\n")
+    assert objects in text
+    _write(project, text)
+    [warning] = _affecting(project)
+    assert "inherits Absent (sourcePath '/segfs/tango/templates/Absent')" in warning
+    assert "the parent class's sources were not found" in warning

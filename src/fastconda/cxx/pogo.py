@@ -147,6 +147,7 @@ class _Reader:
         self.notes: list[str] = []
         self.spec_values: dict[str, list[str]] = {k: [] for k in _SPEC_LISTS}
         self.search = [root]
+        self.absent: set[str] = set()  # object stems of parent classes already reported as not found
         self.version_from = "Makefile"
         self.missing_version = ""  # why the Makefile gives no version (build_settings)
         self._expander = Expander(self.parsed, self.makefile.name, known_empty=self._known_empty())
@@ -333,6 +334,7 @@ class _Reader:
                         "the parent class's sources were not found: add them to the CMakeLists.txt",
                     )
                 )
+                self.absent.update((parent, f"{parent}Class", f"{parent}StateMachine"))
                 continue
             self.search.append(folder)
             folder_name = relative(folder, self.root)
@@ -347,6 +349,8 @@ class _Reader:
         sources = self.spec_values["sources"]
         for stem, holder in self._expander.stems("SVC_OBJS", self.unmapped):
             found = _find_source(stem, self.search)
+            if found is None and stem in self.absent:
+                continue  # its class is reported as not found: one line for one cause
             if found is None:  # reported under the variable that lists the object (LIB_OBJS...)
                 reason = "object with no source file (.cpp, .cc, .cxx or .C) in the project"
                 self.miss(holder, f"{stem}.o", reason)
