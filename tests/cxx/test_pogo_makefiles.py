@@ -705,3 +705,28 @@ def test_a_parent_class_that_is_absent_is_one_warning_not_one_per_object(project
     [warning] = _affecting(project)
     assert "inherits Absent (sourcePath '/segfs/tango/templates/Absent')" in warning
     assert "the parent class's sources were not found" in warning
+
+
+def test_variables_read_only_by_what_the_build_does_not_read_are_shown_not_warned(project: Path) -> None:
+    # OUTPUT_DIR is replaced by CMake's build folder; DEPLOY is read by nothing, so is what only it reads
+    extra = (
+        "ARCH_DIR = linux-x86_64\nOUTPUT_DIR = $(HOME)/DeviceServers/$(ARCH_DIR)\n"
+        "WEB = /var/www\nDEPLOY = $(WEB)/servers\n"
+    )
+    _write(project, _before_rules(extra))
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert code == 0, err
+    assert "ARCH_DIR = linux-x86_64 (variable read only by OUTPUT_DIR, which the build does not use)" in err
+    assert "WEB = /var/www (variable read only by DEPLOY, which the build does not use)" in err
+    assert "DEPLOY = $(WEB)/servers (variable that nothing in the Makefile uses)" in err
+    assert "warning" not in err
+
+
+def test_a_variable_the_build_reads_through_an_unknown_one_is_mapped_not_reported(project: Path) -> None:
+    _write(
+        project,
+        _before_rules("MY_DEFS = -DMY_DEF\nMY_FLAGS = $(MY_DEFS) -Wall\nCXXFLAGS_USR += $(MY_FLAGS)\n"),
+    )
+    result = read_project(project)
+    assert [u.format() for u in result.unmapped] == []
+    assert "MY_DEF" in result.spec.definitions

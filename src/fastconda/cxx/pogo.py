@@ -34,6 +34,7 @@ from fastconda.cxx.pogo_vars import (
     HOUSEKEEPING,
     POGO6,
     is_pogo_list,
+    unread_variables,
 )
 from fastconda.errors import TangoError
 
@@ -233,35 +234,24 @@ class _Reader:
         return name, class_name, xmi, parents
 
     def report_variables(self) -> None:
-        """Each variable is mapped, known to Pogo, used by nothing that builds, or reported."""
+        """Each variable is mapped, known to Pogo, not read by the build (shown), or reported."""
+        values = self.parsed.values
         mapped = HANDLED | frozenset(POGO6_FLAGS)
-        used = referenced(self.parsed.values, mapped)
-        rules = self.parsed.rule_references
-        by_rules = rules | referenced(self.parsed.values, frozenset(rules))  # SVN_TCS through SVN_PATH
-        for variable, value in self.parsed.values.items():
-            line = self.parsed.lines.get(variable, 0)
+        used = referenced(values, mapped)
+        unread = unread_variables(values, used | mapped, self.parsed.rule_references)
+        for variable, value in values.items():
             if variable in DROPPED:
                 self.notes.append(f"{variable}: {DROPPED[variable]}")
             elif variable in mapped or is_pogo_list(variable) or variable in used:
                 continue  # read through SVC_OBJS, INC_DIR_USER... where they are used
             elif variable in POGO6:
                 self.notes.append(f"{variable}: a Pogo-6 build setting the CMake template replaces")
-            elif variable in by_rules:
-                reason = "variable used only by make rules"
-                self.unmapped.append(
-                    Unmapped(self.makefile.name, line, f"{variable} = {value}", reason, False)
-                )
-            elif variable in self.parsed.condition_references and not is_referenced(
-                variable, self.parsed.values
-            ):
+            elif variable in self.parsed.condition_references and not is_referenced(variable, values):
                 self.notes.append(f"{variable}: read by a conditional, evaluated for Linux")
-            elif not is_referenced(variable, self.parsed.values):
-                # make reads it nowhere: not in this Makefile, and Pogo's tango.opt/common_target.opt read
-                # only Pogo's own variables (Starter's WWW_HOST)
-                reason = "variable that nothing in the Makefile uses"
-                self.unmapped.append(
-                    Unmapped(self.makefile.name, line, f"{variable} = {value}", reason, False)
-                )
+            elif variable in unread:
+                line = self.parsed.lines.get(variable, 0)
+                text = f"{variable} = {value}"
+                self.unmapped.append(Unmapped(self.makefile.name, line, text, unread[variable], False))
             else:
                 self.miss(variable, f"{variable} = {value}", "variable fastconda does not know")
 

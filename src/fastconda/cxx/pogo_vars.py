@@ -4,6 +4,9 @@ CMake template, read through the lists that use them, or replaced by the templat
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+
+from fastconda.cxx.makefile import REFERENCE, referenced
 
 # Pogo Makefile variables that the CMake template replaces: nothing to carry over.
 DROPPED = {
@@ -28,11 +31,40 @@ POGO6 = frozenset({"TANGO_HOME", "CPP_SERVERS", "OMNI_BASE", "LOG4TANGO_BASE", "
 BUILD_TYPES = {"DEBUG": "Debug", "OPTIMIZED": "Release"}
 # Rules every Pogo Makefile may carry that do not change what is built.
 HOUSEKEEPING = frozenset({"all", "clean", "clean_all", "depend", "help", "dirs", "make_obj_dir",
-                           "make_bin_dir", "tag", "show_tag", "cleanall", "distclean"})  # fmt: skip
+                          "make_bin_dir", "tag", "show_tag", "cleanall", "distclean"})  # fmt: skip
+# Mapped onto the CMake template one by one.
 HANDLED = frozenset({"PACKAGE_NAME", "CLASS", "MAJOR_VERS", "MINOR_VERS", "RELEASE_TYPE", "OUTPUT_TYPE",
-                      "INC_DIR_USER", "LIB_DIR_USER", "LFLAGS_USR", "CXXFLAGS_USR", "SVC_OBJS",
-                      "POST_PROCESSING"})  # fmt: skip
+                     "INC_DIR_USER", "LIB_DIR_USER", "LFLAGS_USR", "CXXFLAGS_USR", "SVC_OBJS",
+                     "POST_PROCESSING"})  # fmt: skip
 
 
 def is_pogo_list(variable: str) -> bool:
     return variable in POGO_LISTS or bool(_POGO_LIST_PATTERN.match(variable))
+
+
+def unread_variables(values: Mapping[str, str], build: set[str], rule_references: set[str]) -> dict[str, str]:
+    """The variables of *values* that the build cannot read, each with why: read only by make rules
+    (``SVN_TCS`` through ``SVN_PATH``, read by ``tag:``), by nothing (Starter's ``WWW_HOST``; Pogo's
+    tango.opt reads only Pogo's own variables), or only by such variables and by settings the CMake
+    template replaces (``OUTPUT_DIR = $(HOME)/bin/$(ARCH)``). *build* are the variables the build reads."""
+    by_rules = set(rule_references) | referenced(values, frozenset(rule_references))
+    refs = {w: set(REFERENCE.findall(text)) for w, text in values.items()}
+    readers = {v: {w for w in values if w != v and v in refs[w]} for v in values}
+    ignored = (set(DROPPED) | POGO6) - build
+    why: dict[str, str] = {}
+    for variable in values:
+        if variable in by_rules and variable not in build:
+            why[variable] = "variable used only by make rules"
+        elif not readers[variable] and variable not in build:
+            why[variable] = "variable that nothing in the Makefile uses"
+    changed = True
+    while changed:  # read only by what the build does not read, down the chain
+        changed = False
+        for variable, read_by in readers.items():
+            if variable in why or variable in build or variable in ignored or not read_by:
+                continue
+            if read_by <= ignored | set(why):
+                names = ", ".join(sorted(read_by))
+                why[variable] = f"variable read only by {names}, which the build does not use"
+                changed = True
+    return why
