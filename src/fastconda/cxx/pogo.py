@@ -15,16 +15,8 @@ from pathlib import Path
 
 from fastconda._files import write_text_atomic
 from fastconda.cxx.cmake import ServerSpec, render_cmakelists
-from fastconda.cxx.makefile import (
-    REFERENCE,
-    Expander,
-    Unmapped,
-    is_goal,
-    is_referenced,
-    parse_makefile,
-    reachable,
-    referenced,
-)
+from fastconda.cxx.make_expand import Expander, is_goal, is_referenced, reachable, referenced
+from fastconda.cxx.makefile import REFERENCE, Unmapped, parse_makefile
 from fastconda.cxx.pogo_flags import POGO6_FLAGS, map_flags, pogo6_user_flags, relative
 from fastconda.cxx.pogo_identity import VERSION, choose_version, find_xmi, read_xmi, renamed_executable
 from fastconda.cxx.pogo_vars import (

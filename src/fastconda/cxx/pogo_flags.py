@@ -15,7 +15,8 @@ import shlex
 from collections.abc import Callable
 from pathlib import Path
 
-from fastconda.cxx.makefile import PLACEHOLDER, Expander, Unmapped
+from fastconda.cxx.make_expand import PLACEHOLDER, Expander
+from fastconda.cxx.makefile import Unmapped
 
 # Pogo-6 Makefiles' own flag variables (Pogo-7's tango.opt uses them too), read as the *_USR variable of
 # the same role.

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from fastconda.cxx.makefile import REFERENCE, referenced
+from fastconda.cxx.make_expand import referenced
+from fastconda.cxx.makefile import REFERENCE
 
 # Pogo Makefile variables that the CMake template replaces: nothing to carry over.
 DROPPED = {
