@@ -70,9 +70,8 @@ def _label(project: Project) -> str:
     """What the progress lines call *project*: a C++ server by its executable (Pogo's class name), a
     Python project by its name, else by its folder."""
     if project.kind is Kind.CMAKE:
-        with contextlib.suppress(
-            ProjectError
-        ):  # a project's own recipe may build what read_server cannot read
+        # a project's own recipe may build a CMakeLists.txt that read_server cannot read: then the folder
+        with contextlib.suppress(ProjectError):
             return f"the C++ server {cxxbuild.read_server(project.root).executable}"
     return project.name or project.root.name
 
