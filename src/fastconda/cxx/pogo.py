@@ -289,8 +289,7 @@ class _Reader:
         choice = choose_version(requested, makefile, xmi, self.root, missing=self.missing_version)
         self.version_from = choice.source
         if choice.source == "default":
-            reason = choice.note.removeprefix(self.missing_version).lstrip(", ")
-            self.unmapped.append(Unmapped(self.makefile.name, 0, self.missing_version, reason))
+            self.unmapped.append(Unmapped(self.makefile.name, 0, self.missing_version, choice.note))
         elif choice.note:
             self.notes.append(choice.note)
         return choice.version

@@ -48,9 +48,9 @@ def choose_version(
         return VersionChoice(found, xmi.name, f"{missing}: version {found} from {xmi.name}")
     if found := git_tag_version(root):
         return VersionChoice(found, "git tag", f"{missing}: version {found} from git tag")
-    note = (
-        f"{missing}, none in the .xmi or a git tag: used {DEFAULT_VERSION}; pass --version X.Y, or set "
-        "MAJOR_VERS and MINOR_VERS in the Makefile"
+    note = (  # the report's reason for *missing*
+        f"none in the .xmi or a git tag: used {DEFAULT_VERSION}; pass --version X.Y, or set MAJOR_VERS and "
+        "MINOR_VERS in the Makefile"
     )
     return VersionChoice(DEFAULT_VERSION, "default", note)
 
