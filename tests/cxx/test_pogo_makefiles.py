@@ -730,3 +730,10 @@ def test_a_variable_the_build_reads_through_an_unknown_one_is_mapped_not_reporte
     result = read_project(project)
     assert [u.format() for u in result.unmapped] == []
     assert "MY_DEF" in result.spec.definitions
+
+
+def test_a_target_specific_variable_is_a_rule_not_a_computed_assignment(project: Path) -> None:
+    _write(project, _before_rules("$(OBJDIR)/PowerMeter.o: $(EXTRA)=1\n"))
+    result = read_project(project)
+    assert result.unmapped == ()
+    assert any(note.endswith("rule for ./PowerMeter.o: CMake compiles it") for note in result.notes)

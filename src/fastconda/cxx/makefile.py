@@ -17,8 +17,9 @@ from pathlib import Path
 from fastconda.errors import TangoError
 
 _ASSIGN = re.compile(r"^(?:override\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*(\+=|:=|::=|\?=|=)\s*(.*)$")
-# an assignment whose variable name make computes: ``$(PROCESSOR)=1`` (TangoDatabase's Makefile)
-_COMPUTED_ASSIGN = re.compile(r"^([^\s:=#]*\$[({][^=]*?[)}][^\s:=#]*)\s*(\+=|:=|::=|\?=|=)\s*(.*)$")
+# an assignment whose variable name make computes: ``$(PROCESSOR)=1`` (TangoDatabase's Makefile); a ':'
+# before the '=' makes it a rule (``$(OBJDIR)/X.o: $(Y)=1`` is a target-specific variable)
+_COMPUTED_ASSIGN = re.compile(r"^([^\s:=#]*\$[({][^=:]*?[)}][^\s:=#]*)\s*(\+=|:=|::=|\?=|=)\s*(.*)$")
 REFERENCE = re.compile(r"\$[({]([^()}{]*)[)}]")  # $(VAR) or ${VAR}: group 1 is VAR
 
 _CONDITIONALS = frozenset({"ifeq", "ifneq", "ifdef", "ifndef", "else", "endif"})
