@@ -737,3 +737,23 @@ def test_a_target_specific_variable_is_a_rule_not_a_computed_assignment(project:
     result = read_project(project)
     assert result.unmapped == ()
     assert any(note.endswith("rule for ./PowerMeter.o: CMake compiles it") for note in result.notes)
+
+
+# tango-controls/starter has no MAJOR_VERS/MINOR_VERS but a CHANGELOG.md whose newest entry names the release
+# ("#### Starter-7.5 (15/04/2020):"): the warning suggests it; the version is not taken from it unasked.
+@pytest.mark.parametrize(
+    ("changelog", "suggested"),
+    [
+        ("# Changelog\n\n#### PowerMeter-7.5 (15/04/2020):\n    Fix a bug.\n\n#### PowerMeter-7.4:\n", "7.5"),
+        ("# Changelog\n\n## [Unreleased]\n- needs python 3.10\n\n## [2.1.0] - 2024-01-02\n", "2.1.0"),
+    ],
+)
+def test_the_default_version_warning_suggests_the_changelog_s_newest_entry(
+    project: Path, changelog: str, suggested: str
+) -> None:
+    _write(project, NO_VERSION)
+    (project / "CHANGELOG.md").write_text(changelog)
+    result = read_project(project)
+    assert result.spec.version == "0.1.0"
+    [warning] = _affecting(project)
+    assert f"pass --version {suggested} (CHANGELOG.md's newest entry)" in warning

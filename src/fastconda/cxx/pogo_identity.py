@@ -48,11 +48,36 @@ def choose_version(
         return VersionChoice(found, xmi.name, f"{missing}: version {found} from {xmi.name}")
     if found := git_tag_version(root):
         return VersionChoice(found, "git tag", f"{missing}: version {found} from git tag")
+    hint = changelog_version(root)  # a hint for the user, never taken by itself
+    shown = f"--version {hint[1]} ({hint[0]}'s newest entry)" if hint else "--version X.Y"
     note = (  # the report's reason for *missing*
-        f"none in the .xmi or a git tag: used {DEFAULT_VERSION}; pass --version X.Y, or set MAJOR_VERS and "
+        f"none in the .xmi or a git tag: used {DEFAULT_VERSION}; pass {shown}, or set MAJOR_VERS and "
         "MINOR_VERS in the Makefile"
     )
     return VersionChoice(DEFAULT_VERSION, "default", note)
+
+
+_CHANGELOGS = ("CHANGELOG.md", "CHANGELOG", "ChangeLog", "CHANGES.md", "CHANGES")
+# the first heading that names a version: "#### Starter-7.5 (15/04/2020):", "## [2.1.0] - 2024-01-02",
+# "Release 3.2"; not a list item ("- needs python 3.10")
+_CHANGELOG_ENTRY = re.compile(
+    r"^(?:#+[ \t]*)?(?:\[?v?|[A-Za-z][\w.]*[-_ ]v?|(?:Release|Version)[ \t]+v?)(\d+(?:\.\d+){1,3})\b",
+    re.MULTILINE | re.IGNORECASE,
+)
+
+
+def changelog_version(root: Path) -> tuple[str, str] | None:
+    """(file name, version) of the newest entry of the project's changelog (Starter's CHANGELOG.md starts
+    with ``#### Starter-7.5 (15/04/2020):``), or None; only a hint, since a changelog may run ahead of a
+    release or lag behind it."""
+    for name in _CHANGELOGS:
+        try:
+            head = (root / name).read_text(encoding="utf-8", errors="replace")[:4000]
+        except OSError:
+            continue
+        if match := _CHANGELOG_ENTRY.search(head):
+            return name, match.group(1)
+    return None
 
 
 def renamed_executable(post_processing: str, name: str) -> str | None:
