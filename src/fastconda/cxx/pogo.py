@@ -67,14 +67,16 @@ def read_project(root: Path, *, requested_version: str | None = None) -> PogoPro
     (``--version``) replaces the Makefile's.
 
     The steps: check the folder is a Pogo project, take the includes, name the class (Makefile and
-    .xmi), report variables fastconda does not map, read the build settings, map the ``*_USR`` flags,
-    then collect the sources of the inherited classes and of ``SVC_OBJS``.
+    .xmi), report variables fastconda does not map, read the build settings and the executable's name,
+    sort the rules, choose the version, map the flags, then collect the sources of the inherited classes
+    and of ``SVC_OBJS``.
     """
     reader = _Reader(root.resolve())
     reader.take_includes()
     name, class_name, xmi, parents = reader.identity()
     reader.report_variables()
     build_type, makefile_version = reader.build_settings()
+    executable = reader.executable(name)
     reader.take_rules(name)
     version = reader.choose_version(requested_version, makefile_version, xmi)
     reader.map_flags()
@@ -89,7 +91,7 @@ def read_project(root: Path, *, requested_version: str | None = None) -> PogoPro
     )
     spec = ServerSpec(
         name=name,
-        executable=reader.executable(name),
+        executable=executable,
         version=version,
         build_type=build_type,
         header=header,
