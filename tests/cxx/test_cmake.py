@@ -82,3 +82,19 @@ def test_scaffolded_server_builds_and_runs_as_generated(tmp_path: Path) -> None:
     build = build_server(scaffold.directory, tmp_path / "build", target="Shutter")
     usage = subprocess.run([build.executable, "--help"], capture_output=True, text=True, check=False)
     assert "usage" in (usage.stdout + usage.stderr).lower()
+
+
+def test_a_server_whose_executable_is_renamed_builds_under_that_name(tmp_path: Path) -> None:
+    import shutil
+
+    source = Path(shutil.copytree(EXAMPLE, tmp_path / "PowerMeter"))
+    makefile = source / "Makefile"
+    makefile.write_text(
+        makefile.read_text().replace(
+            "#POST_PROCESSING = \n", "POST_PROCESSING = mv bin/$(PACKAGE_NAME) bin/PM_ds\n"
+        )
+    )
+    assert migrate(source).unmapped == ()
+    build = build_server(source, tmp_path / "build", target="PM_ds")
+    usage = subprocess.run([build.executable, "--help"], capture_output=True, text=True, check=False)
+    assert "usage" in (usage.stdout + usage.stderr).lower()

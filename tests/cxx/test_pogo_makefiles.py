@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import platform
 import shutil
 import subprocess
 from pathlib import Path
@@ -16,6 +17,7 @@ import pytest
 
 from fastconda.cli import main
 from fastconda.cxx.pogo import read_project
+from fastconda.cxx.recipe_route import read_server
 
 from .conftest import EXAMPLE
 
@@ -269,6 +271,55 @@ def test_a_server_without_a_version_says_it_used_0_1_0(project: Path) -> None:
     assert "server PowerMeter 0.1.0 by default: no MAJOR_VERS/MINOR_VERS in the Makefile" in out
 
 
+def test_the_default_version_warning_says_how_to_give_one(project: Path) -> None:
+    _write(project, NO_VERSION)
+    [warning] = _affecting(project)
+    assert "no MAJOR_VERS/MINOR_VERS in the Makefile" in warning
+    assert "none in the .xmi or a git tag: used 0.1.0; pass --version X.Y" in warning
+
+
+def test_version_option_gives_the_version_of_a_server_without_one(project: Path) -> None:
+    _write(project, NO_VERSION)
+    code, out, err = _cli("--json", "pogo-migrate", "--version", "2.3", str(project))
+    assert code == 0, err
+    data = json.loads(out)
+    assert (data["version"], data["version_from"], data["unmapped"]) == ("2.3", "--version", [])
+    assert "project(PowerMeter VERSION 2.3 LANGUAGES CXX)" in (project / "CMakeLists.txt").read_text()
+    code, out, _ = _cli("pogo-migrate", "--version", "2.3", str(project))
+    assert "server PowerMeter 2.3 from --version" in out
+
+
+def test_version_option_replaces_the_makefile_s_and_the_report_says_so(project: Path) -> None:
+    _write(project, POGO7)
+    result = read_project(project, requested_version="2.0.1")
+    assert (result.spec.version, result.version_from) == ("2.0.1", "--version")
+    assert "version 2.0.1 from --version: it replaces the Makefile's 1.2" in result.notes
+    assert read_project(project).spec.version == "1.2"
+
+
+@pytest.mark.parametrize("version", ["two", "1.2.3.4.5", "1.2-rc1", ""])
+def test_a_version_cmake_cannot_take_is_a_usage_error(project: Path, version: str) -> None:
+    _write(project, POGO7)
+    code, _, err = _cli("pogo-migrate", "--version", version, str(project))
+    assert code == 2
+    assert f"--version {version!r}: not a version CMake accepts" in err
+    assert not (project / "CMakeLists.txt").exists()
+
+
+def test_a_non_numeric_makefile_version_is_reported_and_the_xmi_s_taken(project: Path) -> None:
+    _write(project, POGO7.replace("MINOR_VERS   = 2", "MINOR_VERS   = 2beta"))
+    xmi = project / "PowerMeter.xmi"
+    xmi.write_text(xmi.read_text().replace('reference="PM-100"/>', 'reference="PM-100" version="1.3"/>', 1))
+    result = read_project(project)
+    assert result.spec.version == "1.3"
+    assert [(u.text, u.reason) for u in result.unmapped] == [
+        ("MAJOR_VERS/MINOR_VERS = 1/2beta", "not a numeric version")
+    ]
+    assert "MAJOR_VERS/MINOR_VERS = 1/2beta is not a numeric version: version 1.3 from PowerMeter.xmi" in (
+        result.notes
+    )
+
+
 def test_a_server_without_a_version_takes_the_xmi_s(project: Path) -> None:
     _write(project, NO_VERSION)
     xmi = project / "PowerMeter.xmi"
@@ -438,9 +489,9 @@ def test_a_skipped_branch_decides_nothing_and_deep_nesting_is_a_one_line_error(p
     [("v1.4", "1.4"), ("Serial-1_4", "1.4"), ("TangoAccessControl-Release_2_1", "2.1"), ("9.3.4-rc1", "")],
 )
 def test_the_version_of_a_git_tag(tag: str, version: str) -> None:
-    from fastconda.cxx.pogo import _TAG_VERSION
+    from fastconda.cxx.pogo_identity import TAG_VERSION
 
-    match = _TAG_VERSION.match(tag)
+    match = TAG_VERSION.match(tag)
     assert (match.group(1).replace("_", ".") if match else "") == version
 
 
@@ -460,3 +511,249 @@ def test_cxxflags_added_in_a_pogo7_makefile_are_mapped(project: Path) -> None:
     assert result.spec.definitions == ("USE_FEATURE",)
     assert result.spec.compile_options == ("-Wno-deprecated",)
     assert result.spec.link_libraries == ("gsl",)
+
+
+# TangoDatabase's Makefile (Pogo 7, in tango-controls/TangoDatabase): a variable whose name make computes
+# from $(shell uname -p), read by the ifdef that follows, with tab-indented assignments in both branches.
+COMPUTED_NAME = f"""
+MYSQL_INC_DIR=/usr/include/mysql
+INC_DIR_USER= -I .   -I $(MYSQL_INC_DIR)
+ifdef linux
+PROCESSOR  = $(shell uname -p)
+$(PROCESSOR)=1
+ifdef \t{platform.machine()}
+\tMyNbBits=64
+else
+\tMyNbBits=32
+endif
+endif
+MYSQL_LIB_DIR=/usr/lib$(MyNbBits)/mysql
+LIB_DIR_USER= -L $(MYSQL_LIB_DIR)
+"""
+
+
+def test_a_computed_variable_name_is_an_assignment_and_the_ifdef_on_it_is_decided(project: Path) -> None:
+    _write(project, _before_rules(COMPUTED_NAME))
+    result = read_project(project)
+    assert [u.format() for u in result.unmapped] == []
+    assert result.spec.link_dirs == ("/usr/lib64/mysql",)
+    assert result.spec.include_dirs == ("/usr/include/mysql",)
+    assert "PROCESSOR: read by a conditional, evaluated for Linux" in result.notes
+
+
+def test_a_computed_name_that_needs_make_is_reported_once(project: Path) -> None:
+    _write(project, _before_rules("$(shell hostname)_FLAGS = -DLAB\n"))
+    [item] = read_project(project).unmapped
+    assert item.text == "$(shell hostname)_FLAGS = -DLAB"
+    assert item.reason == "variable name not decidable without make (make function 'shell')"
+
+
+def test_a_line_that_is_no_rule_is_not_called_one_and_no_recipe_follows_it(project: Path) -> None:
+    _write(project, _before_rules("this is not make\n\tCXXFLAGS_USR += -DAFTER\n"))
+    result = read_project(project)
+    assert [(u.text, u.reason) for u in result.unmapped] == [("this is not make", "line make cannot read")]
+    assert "AFTER" in result.spec.definitions
+
+
+# TangoAccessControl's and TangoDatabase's Makefiles: after Pogo's targets, a `tag:` rule (svn copy) reads
+# SVN_PATH, which reads SVN_TCS: both are the rule's, not unknown variables of the build.
+SVN_TAG = """
+SVN_TCS = https://svn.example.org/p/tango-cs/code
+SVN_PATH = $(SVN_TCS)/classes/cpp/PowerMeter
+tag:
+\tsvn copy $(SVN_PATH)/trunk $(SVN_PATH)/tags/$(RELEASE)
+"""
+
+
+def test_variables_read_only_through_a_rule_s_variables_are_the_rule_s(project: Path) -> None:
+    text = POGO7 + SVN_TAG
+    _write(project, text)
+    lines = text.splitlines()
+    tcs, path = (
+        lines.index(next(line for line in lines if line.startswith(v))) + 1 for v in ("SVN_TCS", "SVN_PATH")
+    )
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert code == 0, err
+    assert f"Makefile:{tcs}, {path}: SVN_TCS = https://svn.example.org/p/tango-cs/code; SVN_PATH = " in err
+    assert "(variable used only by make rules)" in err
+    assert "does not know" not in err
+
+
+# TangoDatabase's Makefile renames the executable after the build (DataBase → DataBaseds, the name its
+# packages install): the CMake executable gets that name; the project (and so the package) keeps its own.
+RENAME = "POST_PROCESSING = \\\n\tmv bin/$(BIN_DIR)/$(PACKAGE_NAME) bin/$(BIN_DIR)/$(PACKAGE_NAME)ds\n"
+
+
+def test_a_post_processing_rename_names_the_executable(project: Path) -> None:
+    _write(project, _before_rules(RENAME))
+    result = read_project(project)
+    assert [u.format() for u in result.unmapped] == []
+    assert (result.spec.name, result.spec.executable) == ("PowerMeter", "PowerMeterds")
+    assert (
+        "POST_PROCESSING = mv bin//PowerMeter bin//PowerMeterds: the executable is built as PowerMeterds"
+        in (result.notes)
+    )
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert code == 0, err
+    text = (project / "CMakeLists.txt").read_text()
+    assert "project(PowerMeter VERSION 1.2 LANGUAGES CXX)" in text
+    assert "add_executable(PowerMeterds\n" in text
+    assert "install(TARGETS PowerMeterds RUNTIME" in text
+    server = read_server(project)
+    assert (server.package, server.executable) == ("powermeter", "PowerMeterds")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "chmod a+x $(OUTPUT_DIR)/$(PACKAGE_NAME)",
+        "mv bin/$(PACKAGE_NAME) /opt/bin/Other",
+        "mv bin/Other bin/X",
+    ],
+)
+def test_post_processing_that_is_not_a_rename_of_the_server_stays_reported(
+    project: Path, command: str
+) -> None:
+    _write(project, _before_rules(f"POST_PROCESSING = {command}\n"))
+    result = read_project(project)
+    assert result.spec.executable == "PowerMeter"
+    [item] = result.unmapped
+    assert item.reason == "post-build commands: add them to CMake by hand"
+
+
+# What Pogo 9 writes (tango-controls/pogo's LinuxMakefile.xtend, MakefileUtils.java) for a class with
+# dynamic attributes and an additional file: MAKE_ENV ?= $(TANGO_HOME), <Class>DynAttrUtils.o among
+# LIB_OBJS (followed by a blank: \x20), ADDITIONAL_OBJS set, and the additional file's object rule after
+# common_target.opt.
+POGO9 = """\
+MAKE_ENV ?= $(TANGO_HOME)
+PACKAGE_NAME = PowerMeter
+MAJOR_VERS   = 1
+MINOR_VERS   = 0
+RELEASE      = Release_$(MAJOR_VERS)_$(MINOR_VERS)
+RELEASE_TYPE = DEBUG
+OUTPUT_TYPE = DEVICE
+#OUTPUT_DIR =
+INC_DIR_USER= -I .
+LIB_DIR_USER=
+#LFLAGS_USR+=
+#CXXFLAGS_USR+= -Wall
+TANGO_REQUIRED = TRUE
+include $(MAKE_ENV)/tango.opt
+#POST_PROCESSING = \\
+#\tmv bin/$(BIN_DIR)/$(PACKAGE_NAME) bin/$(BIN_DIR)/$(PACKAGE_NAME)_DS
+SVC_INCL =  $(PACKAGE_NAME).h $(PACKAGE_NAME)Class.h
+SVC_OBJS =      \\
+\t\t$(LIB_OBJS) \\
+\t\t$(OBJDIR)/ClassFactory.o  \\
+        $(OBJDIR)/main.o
+LIB_OBJS = \\
+        $(OBJDIR)/$(PACKAGE_NAME).o \\
+        $(OBJDIR)/$(PACKAGE_NAME)Class.o \\
+        $(OBJDIR)/$(PACKAGE_NAME)StateMachine.o \\
+\t\t$(OBJDIR)/$(PACKAGE_NAME)DynAttrUtils.o \\
+        $(ADDITIONAL_OBJS)\x20
+#------------ Object files for additional files ------------
+ADDITIONAL_OBJS = \\
+\t\t$(OBJDIR)/PowerSensor.o
+include $(MAKE_ENV)/common_target.opt
+$(OBJDIR)/PowerSensor.o:  PowerSensor.cpp $(SVC_INCL)
+\t$(CXX) $(CXXFLAGS) -c $< -o $(OBJDIR)/PowerSensor.o
+"""
+
+
+def test_a_pogo9_makefile_with_dynamic_attributes_and_an_additional_file_migrates_silently(
+    project: Path,
+) -> None:
+    _write(project, POGO9)
+    (project / "PowerMeterDynAttrUtils.cpp").write_text("// dynamic attributes\n")
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert (code, err) == (0, "")
+    sources = read_project(project).spec.sources
+    assert {"PowerMeterDynAttrUtils.cpp", "PowerSensor.cpp", "main.cpp"} <= set(sources)
+
+
+def test_an_object_without_a_source_is_reported_under_the_list_that_names_it(project: Path) -> None:
+    text = POGO9.replace("$(OBJDIR)/PowerSensor.o\n", "$(OBJDIR)/PowerSensor.o $(OBJDIR)/Missing.o\n", 1)
+    _write(project, text)  # and no PowerMeterDynAttrUtils.cpp
+    lines = text.splitlines()
+    lib_objs, additional = (lines.index(f"{v} = \\") + 1 for v in ("LIB_OBJS", "ADDITIONAL_OBJS"))
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert code == 3
+    assert err.splitlines() == [
+        f"warning: not migrated: Makefile:{lib_objs}, {additional}: PowerMeterDynAttrUtils.o; Missing.o "
+        "(object with no source file (.cpp, .cc, .cxx or .C) in the project)"
+    ]
+
+
+# TangoAccessControl before 2014 (tango-controls/TangoAccessControl's history): the inherited AccessControl
+# class lives at an absolute sourcePath of the original build host; its three objects are in
+# SVC_INHERITANCE_OBJ. One cause, one report line.
+def test_a_parent_class_that_is_absent_is_one_warning_not_one_per_object(project: Path) -> None:
+    xmi = project / "PowerMeter.xmi"
+    xmi.write_text(
+        xmi.read_text().replace(
+            '<inheritances classname="Device_Impl" sourcePath=""/>',
+            '<inheritances classname="Device_Impl" sourcePath=""/>\n'
+            '      <inheritances classname="Absent" sourcePath="/segfs/tango/templates/Absent"/>',
+        )
+    )
+    objects = "$(OBJDIR)/Absent.o $(OBJDIR)/AbsentClass.o $(OBJDIR)/AbsentStateMachine.o"
+    text = POGO7.replace("$(SVC_POWERSENSOR_OBJ) \\\n", f"$(SVC_POWERSENSOR_OBJ) {objects}\n")
+    assert objects in text
+    _write(project, text)
+    [warning] = _affecting(project)
+    assert "inherits Absent (sourcePath '/segfs/tango/templates/Absent')" in warning
+    assert "the parent class's sources were not found" in warning
+
+
+def test_variables_read_only_by_what_the_build_does_not_read_are_shown_not_warned(project: Path) -> None:
+    # OUTPUT_DIR is replaced by CMake's build folder; DEPLOY is read by nothing, so is what only it reads
+    extra = (
+        "ARCH_DIR = linux-x86_64\nOUTPUT_DIR = $(HOME)/DeviceServers/$(ARCH_DIR)\n"
+        "WEB = /var/www\nDEPLOY = $(WEB)/servers\n"
+    )
+    _write(project, _before_rules(extra))
+    code, _, err = _cli("pogo-migrate", str(project))
+    assert code == 0, err
+    assert "ARCH_DIR = linux-x86_64 (variable read only by OUTPUT_DIR, which the build does not use)" in err
+    assert "WEB = /var/www (variable read only by DEPLOY, which the build does not use)" in err
+    assert "DEPLOY = $(WEB)/servers (variable that nothing in the Makefile uses)" in err
+    assert "warning" not in err
+
+
+def test_a_variable_the_build_reads_through_an_unknown_one_is_mapped_not_reported(project: Path) -> None:
+    _write(
+        project,
+        _before_rules("MY_DEFS = -DMY_DEF\nMY_FLAGS = $(MY_DEFS) -Wall\nCXXFLAGS_USR += $(MY_FLAGS)\n"),
+    )
+    result = read_project(project)
+    assert [u.format() for u in result.unmapped] == []
+    assert "MY_DEF" in result.spec.definitions
+
+
+def test_a_target_specific_variable_is_a_rule_not_a_computed_assignment(project: Path) -> None:
+    _write(project, _before_rules("$(OBJDIR)/PowerMeter.o: $(EXTRA)=1\n"))
+    result = read_project(project)
+    assert result.unmapped == ()
+    assert any(note.endswith("rule for ./PowerMeter.o: CMake compiles it") for note in result.notes)
+
+
+# tango-controls/starter has no MAJOR_VERS/MINOR_VERS but a CHANGELOG.md whose newest entry names the release
+# ("#### Starter-7.5 (15/04/2020):"): the warning suggests it; the version is not taken from it unasked.
+@pytest.mark.parametrize(
+    ("changelog", "suggested"),
+    [
+        ("# Changelog\n\n#### PowerMeter-7.5 (15/04/2020):\n    Fix a bug.\n\n#### PowerMeter-7.4:\n", "7.5"),
+        ("# Changelog\n\n## [Unreleased]\n- needs python 3.10\n\n## [2.1.0] - 2024-01-02\n", "2.1.0"),
+    ],
+)
+def test_the_default_version_warning_suggests_the_changelog_s_newest_entry(
+    project: Path, changelog: str, suggested: str
+) -> None:
+    _write(project, NO_VERSION)
+    (project / "CHANGELOG.md").write_text(changelog)
+    result = read_project(project)
+    assert result.spec.version == "0.1.0"
+    [warning] = _affecting(project)
+    assert f"pass --version {suggested} (CHANGELOG.md's newest entry)" in warning

@@ -20,6 +20,7 @@ from fastconda.cxx.recipe_route import read_server
 from fastconda.errors import BuildFailed, ProjectError
 from fastconda.pipeline.build import build_project
 from fastconda.pipeline.options import BuildOptions, BuildResult
+from fastconda.progress import ProgressEvent
 from fastconda.testing.junit import Outcome
 from fastconda.testing.package import run_package_tests
 from fastconda.tools.rattler import create_environment
@@ -37,15 +38,20 @@ class Built:
     source: Path
     options: BuildOptions
     result: BuildResult
+    progress: list[str]  # the progress lines of the build
 
 
 @pytest.fixture(scope="module")
 def built(cxx_channel: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
     root = tmp_path_factory.mktemp("cxx-build")
-    source = Path(shutil.copytree(EXAMPLE, root / "PowerMeter"))
+    source = Path(
+        shutil.copytree(EXAMPLE, root / "pm-src")
+    )  # not the server's name: the lines name the server
     migrate(source)
     options = build_options((cxx_channel.resolve().as_uri(),), root / "channel")
-    return Built(source, options, build_project(source, options))
+    events: list[ProgressEvent] = []
+    result = build_project(source, options, progress=events.append)
+    return Built(source, options, result, [f"{e.phase}: {e.message}" for e in events])
 
 
 def test_migrated_example_builds_and_its_package_tests_ran(built: Built) -> None:
@@ -60,6 +66,12 @@ def test_migrated_example_builds_and_its_package_tests_ran(built: Built) -> None
     depends = read_conda(result.package).json("index.json")["depends"]
     assert any(d.startswith("cpptango >=9.3.4,<9.4") for d in depends), depends  # cpptango's run_export
     assert not any(d.startswith("python") for d in depends)
+
+
+def test_progress_lines_name_the_server_not_its_folder(built: Built) -> None:
+    assert "recipe: recipe for the C++ server PowerMeter" in built.progress
+    assert "build: rattler-build: build and test the C++ server PowerMeter" in built.progress
+    assert not any("pm-src" in line for line in built.progress), built.progress
 
 
 def test_package_installs_starts_with_nodb_and_answers_pytango(
@@ -126,7 +138,11 @@ def test_fastconda_test_runs_the_tests_the_package_carries_and_no_python_checks(
 
 def test_wheel_route_makes_a_package_that_passes_the_same_test(built: Built, tmp_path: Path) -> None:
     options = dataclasses.replace(built.options, output=tmp_path / "channel", via="wheel")
-    result = build_project(built.source, options)
+    events: list[ProgressEvent] = []
+    result = build_project(built.source, options, progress=events.append)
+    assert "building the C++ server PowerMeter into a wheel with scikit-build-core" in [
+        e.message for e in events
+    ]
     assert (result.name, result.version) == ("powermeter", "1.2")
     assert [(t.command, t.passed) for t in result.tests] == [("bash tango_server_check.sh PowerMeter", True)]
     assert {"env", "wheel", "convert", "test", "index"} <= set(result.phases)

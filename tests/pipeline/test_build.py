@@ -15,10 +15,11 @@ from fastconda.cli import ExitCode, main
 from fastconda.errors import BuildFailed, ProjectError, RecipeError
 from fastconda.pipeline.build import build_project
 from fastconda.pipeline.options import BuildOptions, BuildResult
-from fastconda.pipeline.project import detect
+from fastconda.pipeline.project import Kind, detect
 from fastconda.pipeline.rules import apply_rules
 from fastconda.templates import read_template
 from fastconda.tools.rattler import create_environment
+from tests.conftest import REPO
 from tests.helpers import EXAMPLE, SITE_PACKAGES, assert_consistent, build_options, snapshot
 
 DEVICE_CHECK = """
@@ -186,6 +187,43 @@ def test_not_a_python_project_is_a_clear_error(tmp_path: Path, capsys: pytest.Ca
     code = main(["build", str(tmp_path), "-c", str(tmp_path), "-o", str(tmp_path / "out")])
     assert code == ExitCode.FAILURE
     assert "is not a Python project" in capsys.readouterr().err
+
+
+def test_a_pogo_folder_that_was_not_migrated_is_named_with_the_command_that_migrates_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = Path(shutil.copytree(REPO / "examples" / "pogo-powermeter", tmp_path / "PowerMeter"))
+    with pytest.raises(ProjectError) as caught:
+        detect(project)
+    message = str(caught.value)
+    assert "is a Pogo C++ project (its Makefile includes Pogo's tango.opt, PowerMeter.xmi)" in message
+    assert f"`fastconda pogo-migrate {project}`" in message
+    assert "is not a Python project" not in message
+    code = main(["build", str(project), "-c", str(tmp_path), "-o", str(tmp_path / "out")])
+    assert code == ExitCode.FAILURE
+    assert f"fastconda pogo-migrate {project}" in capsys.readouterr().err
+    # what the message says to do makes it a project fastconda builds
+    assert main(["pogo-migrate", str(project)]) == ExitCode.OK
+    assert detect(project).kind is Kind.CMAKE
+
+
+def test_pogo_s_own_cmakelists_is_named_and_migrating_moves_it_aside(tmp_path: Path) -> None:
+    project = Path(shutil.copytree(REPO / "examples" / "pogo-powermeter", tmp_path / "PowerMeter"))
+    (project / "CMakeLists.txt").write_text(
+        "cmake_minimum_required(VERSION 3.0)\nproject(PowerMeter)\ninclude(${MAKE_ENV}/cmake_tango.opt)\n"
+    )
+    with pytest.raises(ProjectError, match=r"is Pogo's own \(it includes \$\{MAKE_ENV\}/cmake_tango.opt\)"):
+        detect(project)
+    assert main(["pogo-migrate", str(project)]) == ExitCode.OK
+    assert (project / "CMakeLists.txt.pogo").is_file()
+    assert detect(project).kind is Kind.CMAKE
+
+
+def test_a_makefile_and_an_xmi_without_pogo_s_variables_is_not_called_a_pogo_project(tmp_path: Path) -> None:
+    (tmp_path / "Makefile").write_text("all:\n\tcc -o hello hello.c\n")
+    (tmp_path / "Model.xmi").write_text("<xmi/>")
+    with pytest.raises(ProjectError, match="is not a Python project"):
+        detect(tmp_path)
 
 
 def test_offline_build_with_a_remote_channel_says_which_and_how_to_name_a_local_one(

@@ -32,13 +32,22 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--force", action="store_true", help="replace a CMakeLists.txt that fastconda did not write"
     )
+    parser.add_argument(
+        "--version",
+        dest="server_version",
+        metavar="X.Y",
+        help=(
+            "the server's version (it replaces MAJOR_VERS/MINOR_VERS); without it and without them, the "
+            "version recorded in the .xmi, else the newest git tag's, else 0.1.0 with a warning"
+        ),
+    )
     parser.set_defaults(handler=_handler)
 
 
 def _handler(args: argparse.Namespace, ui: Ui) -> int:
     from fastconda.cxx.pogo import migrate  # loaded when the command runs: the CLI starts fast
 
-    result = migrate(args.directory, dry_run=args.dry_run, force=args.force)
+    result = migrate(args.directory, dry_run=args.dry_run, force=args.force, version=args.server_version)
     for note in result.project.notes:
         if ui.verbosity >= 1:
             ui.info(f"note: {note}")
@@ -64,6 +73,8 @@ def _human(result: MigrationResult, *, dry_run: bool) -> str:
         version += (
             " by default: no MAJOR_VERS/MINOR_VERS in the Makefile, no version in the .xmi or a git tag"
         )
+    elif source == "--version":
+        version += " from --version"
     elif source != "Makefile":  # no MAJOR_VERS/MINOR_VERS: say where it came from
         version += f" from {source}, no MAJOR_VERS/MINOR_VERS in the Makefile"
     line = f"{result.path}: {state} (server {spec.name} {version}, {len(spec.sources)} sources)"

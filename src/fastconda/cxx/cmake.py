@@ -34,12 +34,16 @@ class ServerSpec:
     link_options: tuple[str, ...] = ()
     build_type: str = "Release"
     header: tuple[str, ...] = ()  # comment lines at the top of the file
+    executable: str = ""  # the executable's name, when it is not the project's (TangoDatabase: DataBaseds)
 
 
 def render_cmakelists(spec: ServerSpec) -> str:
     """The CMakeLists.txt text for *spec*, from ``cmake_templates/server/CMakeLists.txt.in``."""
     if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", spec.name):
         msg = f"{spec.name!r} is not a valid server name (letters, digits and _, not starting with a digit)"
+        raise TangoError(msg)
+    if spec.executable and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", spec.executable):
+        msg = f"{spec.executable!r} is not a valid executable name (letters, digits and _)"
         raise TangoError(msg)
     if not re.fullmatch(r"\d+(\.\d+){0,3}", spec.version):
         msg = f"{spec.version!r} is not a CMake project version (1 to 4 numbers separated by dots)"
@@ -64,6 +68,7 @@ def render_cmakelists(spec: ServerSpec) -> str:
             for f in dataclasses.fields(spec)
             for v in [getattr(spec, f.name)]
         }
+        values["executable"] = spec.executable or spec.name
         values["sources"] = [_cmake_path(s, anchor=False) for s in spec.sources]
         values["include_dirs"] = [_cmake_path(s) for s in spec.include_dirs]
         values["link_dirs"] = [_cmake_path(s) for s in spec.link_dirs]

@@ -1,21 +1,25 @@
 """Read a Pogo Makefile as data, without make: variables (``=``, ``:=``, ``+=``, ``?=``) with the line
 that set each, the included files, and everything else (rules, directives) as :class:`Unmapped` entries
-with their line; ``$(VAR)`` references expand over the Makefile's own variables only.
+with their line (:mod:`fastconda.cxx.make_expand` expands the variables).
 
 Conditionals (``ifdef``/``ifndef``/``ifeq``/``ifneq``/``else``/``endif``) are evaluated as make would on
 Linux, the platform the build targets (:data:`LINUX`), so the assignment make takes is the one kept; a
 condition that cannot be decided without running make (``$(shell hostname)``) is reported once and its
-first branch is read."""
+first branch is read. An assignment to a computed name (``$(PROCESSOR)=1``) is one too."""
 
 from __future__ import annotations
 
 import dataclasses
+import platform
 import re
 from pathlib import Path
 
 from fastconda.errors import TangoError
 
 _ASSIGN = re.compile(r"^(?:override\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*(\+=|:=|::=|\?=|=)\s*(.*)$")
+# an assignment whose variable name make computes: ``$(PROCESSOR)=1`` (TangoDatabase's Makefile); a ':'
+# before the '=' makes it a rule (``$(OBJDIR)/X.o: $(Y)=1`` is a target-specific variable)
+_COMPUTED_ASSIGN = re.compile(r"^([^\s:=#]*\$[({][^=:]*?[)}][^\s:=#]*)\s*(\+=|:=|::=|\?=|=)\s*(.*)$")
 REFERENCE = re.compile(r"\$[({]([^()}{]*)[)}]")  # $(VAR) or ${VAR}: group 1 is VAR
 
 _CONDITIONALS = frozenset({"ifeq", "ifneq", "ifdef", "ifndef", "else", "endif"})
@@ -25,7 +29,7 @@ _DIRECTIVES = frozenset({"define", "endef", "export", "unexport", "vpath"})
 # ``$(shell uname)`` with Linux.
 LINUX = {"linux": "1", "LINUX": "1", "OS": "Linux", "OSTYPE": "linux", "OS_TYPE": "linux", "UNAME": "Linux",
          "UNAME_S": "Linux", "PLATFORM": "linux"}  # fmt: skip
-_SHELL_UNAME = re.compile(r"^shell\s+uname(\s+-s)?\s*$")
+_SHELL_UNAME = re.compile(r"^shell\s+uname(?:\s+-([smpi]))?\s*$")  # the kernel's name or the machine
 _MAX_NESTING = 64
 
 
@@ -76,6 +80,8 @@ class Makefile:
     unmapped: list[Unmapped] = dataclasses.field(default_factory=list)
     rules: list[Unmapped] = dataclasses.field(default_factory=list)  # rules, with their recipe's lines
     rule_references: set[str] = dataclasses.field(default_factory=set)  # $(VAR)s in rules and recipes
+    # $(VAR)s that conditionals and computed variable names read: evaluated here, nothing to carry over
+    condition_references: set[str] = dataclasses.field(default_factory=set)
 
 
 def _logical_lines(text: str) -> list[tuple[int, str]]:
@@ -148,8 +154,12 @@ class _Parser:
             self.parsed.unmapped.append(Unmapped(self.name, number, stripped, f"make directive '{word}'"))
         elif match := _ASSIGN.match(stripped):
             self.assign(number, *match.groups())
+        elif match := _COMPUTED_ASSIGN.match(stripped):
+            self.computed_assign(number, stripped, *match.groups())
         elif re.match(r"^\.[A-Z_]+\s*:", stripped):
             return  # .SILENT:, .PHONY: ... only change how make runs
+        elif ":" not in stripped:  # make stops here ("missing separator"); not a rule either
+            self.parsed.unmapped.append(Unmapped(self.name, number, stripped, "line make cannot read"))
         else:
             self.rule = Unmapped(self.name, number, stripped, "make rule")
             self.parsed.rules.append(self.rule)
@@ -164,6 +174,18 @@ class _Parser:
         else:
             values[variable] = value.strip()
         self.parsed.lines[variable] = number  # the line make took the value from (the last one)
+
+    def computed_assign(self, number: int, text: str, name: str, operator: str, value: str) -> None:
+        """``$(PROCESSOR)=1``: the name as make computes it on Linux, then an ordinary assignment."""
+        problems: list[str] = []
+        self.parsed.condition_references.update(REFERENCE.findall(name))
+        variable = _expand_text(name, self.parsed.values, problems).strip()
+        if problems or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_.]*", variable):
+            why = problems[0] if problems else f"it is {variable!r}"
+            reason = f"variable name not decidable without make ({why})"
+            self.parsed.unmapped.append(Unmapped(self.name, number, text, reason))
+            return
+        self.assign(number, variable, operator, value)
 
     def conditional(self, number: int, word: str, text: str) -> None:
         if word == "endif":
@@ -198,6 +220,9 @@ class _Parser:
     def decide(self, number: int, word: str, text: str) -> bool:
         """The truth of one ``ifdef``/``ifeq``... line on Linux; an undecidable one: reported, true."""
         argument = text[len(word) :].strip()
+        self.parsed.condition_references.update(REFERENCE.findall(argument))
+        if word in {"ifdef", "ifndef"} and "$" not in argument:
+            self.parsed.condition_references.add(argument)  # ifdef NAME reads NAME
         problems: list[str] = []
         if word in {"ifdef", "ifndef"}:
             name = _expand_text(argument, self.parsed.values, problems)
@@ -242,8 +267,8 @@ def _expand_text(text: str, values: dict[str, str], problems: list[str], depth: 
 
     def replace(match: re.Match[str]) -> str:
         reference = match.group(1).strip()
-        if _SHELL_UNAME.match(reference):
-            return "Linux"
+        if uname := _SHELL_UNAME.match(reference):
+            return "Linux" if uname.group(1) in {None, "s"} else platform.machine()
         if " " in reference or "," in reference:
             problems.append(f"make function '{reference.split()[0]}'")
             return ""
@@ -263,94 +288,3 @@ def parse_makefile(path: Path) -> Makefile:
     if parser.define is not None:  # no endef: make would stop; report the block as it is
         parser.parsed.unmapped.append(parser.define)
     return parser.parsed
-
-
-PLACEHOLDER = re.compile("\x00(\\d+)\x00")  # stands for the Nth construct that could not be expanded
-
-
-class Expander:
-    """``$(VAR)`` expansion over the Makefile's own variables; anything else is reported under the name
-    and line of the variable whose value holds it.
-
-    *known_empty* are variables make would expand to nothing without a word (Pogo's optional lists such
-    as ``ADDITIONAL_OBJS``)."""
-
-    def __init__(self, makefile: Makefile, name: str, known_empty: frozenset[str] = frozenset()) -> None:
-        self.values = dict(makefile.values)
-        self.values["OBJDIR"] = "."
-        self.values.setdefault("BIN_DIR", "")
-        self.name = name
-        self.lines = makefile.lines
-        self.known_empty = known_empty
-
-    def __call__(self, variable: str, sink: list[Unmapped]) -> str:
-        return self.expand(self.values.get(variable, ""), variable, sink, depth=0)
-
-    def stems(self, variable: str, sink: list[Unmapped]) -> list[str]:
-        """The file stems of the object names in *variable* (``$(OBJDIR)/X.o`` → ``X``): what cannot be
-        expanded in an object's folder (``obj/$(shell uname -m)/X.o``) does not matter: not reported."""
-        pending: list[Unmapped] = []
-        text = self.expand(self.values.get(variable, ""), variable, pending, depth=0, placeholders=True)
-        used: set[int] = set()
-        stems: list[str] = []
-        for token in text.split():
-            filename = token.rpartition("/")[2]
-            used.update(int(m.group(1)) for m in PLACEHOLDER.finditer(filename))
-            stems.append(PLACEHOLDER.sub("", filename).rsplit(".", 1)[0])
-        sink.extend(item for index, item in enumerate(pending) if index in used)
-        return [stem for stem in stems if stem]
-
-    def expand(
-        self, value: str, variable: str, sink: list[Unmapped], depth: int, placeholders: bool = False
-    ) -> str:
-        def replace(match: re.Match[str]) -> str:
-            reference = match.group(1)
-            if reference in self.values and depth < 10:
-                return self.expand(self.values[reference], reference, sink, depth + 1, placeholders)
-            if reference in self.known_empty:
-                return ""
-            reason = (
-                f"make function '{reference.split()[0]}'"
-                if " " in reference
-                else f"${{{reference}}} is not set in the Makefile"
-            )
-            sink.append(Unmapped(self.name, self.lines.get(variable, 0), f"{variable} = {value}", reason))
-            return f"\x00{len(sink) - 1}\x00" if placeholders else ""
-
-        return REFERENCE.sub(replace, value)
-
-
-def is_goal(target: str) -> bool:
-    """A target make may take as its default goal (not a pattern rule, not .PHONY-like)."""
-    return "%" not in target and not target.startswith(".")
-
-
-def reachable(goals: set[str], rules: list[tuple[Unmapped, list[str], list[str]]]) -> set[str]:
-    """The targets *goals* lead to through the rules' prerequisites."""
-    reached = set(goals)
-    todo = list(goals)
-    while todo:
-        target = todo.pop()
-        for _, targets, prerequisites in rules:
-            if target in targets:
-                new = [p for p in prerequisites if p not in reached]
-                reached.update(new)
-                todo.extend(new)
-    return reached
-
-
-def is_referenced(variable: str, values: dict[str, str]) -> bool:
-    """Whether any variable's value uses *variable*."""
-    return any(variable in REFERENCE.findall(value) for value in values.values())
-
-
-def referenced(values: dict[str, str], roots: frozenset[str]) -> set[str]:
-    """The variables that the values of *roots* use, directly or through others."""
-    seen: set[str] = set()
-    todo = [r for r in roots if r in values]
-    while todo:
-        for reference in REFERENCE.findall(values.get(todo.pop(), "")):
-            if reference not in seen:
-                seen.add(reference)
-                todo.append(reference)
-    return seen

@@ -90,7 +90,10 @@ def build_server_package(
         with timed_phase(phases, progress, ENV, f"Tango for the build: {', '.join(HOST + TOOLS)}"):
             host = host_env([as_channel_url(c) for c in channels], cache_dir=caches.cache_dir, work=work)
         with timed_phase(
-            phases, progress, WHEEL, f"building {server.project} into a wheel with scikit-build-core"
+            phases,
+            progress,
+            WHEEL,
+            f"building the C++ server {server.executable} into a wheel with scikit-build-core",
         ):
             wheel = _build_wheel(server, host, work, caches=caches)
         with timed_phase(phases, progress, CONVERT, f"{wheel.name} -> .conda"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -56,6 +57,19 @@ def detect(root: Path) -> Project:
         kind = Kind.PYTHON
     elif (root / "CMakeLists.txt").is_file():
         kind = Kind.CMAKE
+        if pogo_cmake := _pogo_cmakelists(root / "CMakeLists.txt"):
+            msg = (
+                f"{root / 'CMakeLists.txt'} is Pogo's own ({pogo_cmake}): it builds only inside a Pogo "
+                f"installation; `fastconda pogo-migrate {root}` moves it aside and writes a Pogo-free one"
+            )
+            raise ProjectError(msg)
+    elif evidence := pogo_evidence(root):
+        msg = (
+            f"{root} is a Pogo C++ project ({evidence}) that has no CMakeLists.txt yet: "
+            f"`fastconda pogo-migrate {root}` writes one that builds without Pogo; then run fastconda "
+            "build again"
+        )
+        raise ProjectError(msg)
     else:
         msg = (
             f"{root} is not a Python project (no pyproject.toml, setup.cfg or setup.py) "
@@ -72,3 +86,38 @@ def detect(root: Path) -> Project:
         license=str(license_value) if license_value else None,
         recipe=find_recipe(root),
     )
+
+
+# ``include $(MAKE_ENV)/tango.opt`` (Pogo-7) and ``include ${MAKE_ENV}/cmake_tango.opt`` (Pogo's CMakeLists)
+_POGO_INCLUDE = re.compile(r"^[ \t]*-?include\b[^\n#]*?([\w.]*tango\.opt|common_target\.opt)", re.MULTILINE)
+_POGO_CMAKE = re.compile(r"^[ \t]*include\s*\([^)\n]*cmake_tango\.opt", re.MULTILINE | re.IGNORECASE)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def pogo_evidence(root: Path) -> str | None:
+    """What shows that *root* is a Pogo C++ project that was not migrated, or None: a Makefile that
+    includes Pogo's ``tango.opt``/``common_target.opt`` (Pogo-7), or a Makefile listing ``SVC_OBJS``
+    next to a Pogo ``.xmi`` (Pogo-6 Makefiles include nothing of Pogo's)."""
+    makefile = root / "Makefile"
+    if not makefile.is_file():
+        return None
+    text = _read(makefile)
+    xmi = sorted(root.glob("*.xmi"))
+    shown = f", {xmi[0].name}" if xmi else ""
+    if match := _POGO_INCLUDE.search(text):
+        return f"its Makefile includes Pogo's {match.group(1).rsplit('/', 1)[-1]}{shown}"
+    if xmi and re.search(r"^[ \t]*SVC_OBJS\s*[:+?]?=", text, re.MULTILINE):
+        return f"{xmi[0].name} and a Makefile that lists SVC_OBJS"
+    return None
+
+
+def _pogo_cmakelists(path: Path) -> str | None:
+    """Why *path* is the CMakeLists.txt Pogo generates (it includes ``cmake_tango.opt`` from the Pogo
+    installation), or None."""
+    return "it includes ${MAKE_ENV}/cmake_tango.opt" if _POGO_CMAKE.search(_read(path)) else None

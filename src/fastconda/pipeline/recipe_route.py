@@ -17,6 +17,7 @@ from fastconda.errors import (
     BuildFailed,
     EngineError,
     FastcondaError,
+    ProjectError,
     RecipeError,
     Unsolvable,
 )
@@ -55,7 +56,7 @@ def via_recipe(
             with clock.phase("test", "warming the package cache for the test environment"):
                 _prefill(recipe_text, options, worker)
         variants = cxxbuild.project_variant_config(project.root) if project.kind is Kind.CMAKE else None
-        with clock.phase("build", f"rattler-build: build and test {project.name or project.root.name}"):
+        with clock.phase("build", f"rattler-build: build and test {_label(project)}"):
             outcome = _run_engine(
                 recipe_path, work / "out", options, clock.progress, variants, worker, environ=environ
             )
@@ -63,6 +64,16 @@ def via_recipe(
     clock.phases["build"] = split["build"]
     clock.phases["test"] = clock.phases.get("test", 0.0) + split["test"]
     return [p.path for p in outcome.packages], outcome.tests, recipe_text
+
+
+def _label(project: Project) -> str:
+    """What the progress lines call *project*: a C++ server by its executable (Pogo's class name), a
+    Python project by its name, else by its folder."""
+    if project.kind is Kind.CMAKE:
+        # a project's own recipe may build a CMakeLists.txt that read_server cannot read: then the folder
+        with contextlib.suppress(ProjectError):
+            return f"the C++ server {cxxbuild.read_server(project.root).executable}"
+    return project.name or project.root.name
 
 
 def render(
@@ -101,8 +112,8 @@ def _recipe(
             text = _anchor_source_paths(result.recipe_text, recipe_file.parent)
             return write_recipe(text, folder)
     if project.kind is Kind.CMAKE:
-        with clock.phase("recipe", f"recipe for the C++ server {project.root.name}"):
-            server = cxxbuild.read_server(project.root)
+        server = cxxbuild.read_server(project.root)
+        with clock.phase("recipe", f"recipe for the C++ server {server.executable}"):
             notes.append(f"C++ server {server.executable} {server.version}: recipe from the cxx template")
             return cxxbuild.write_server_recipe(server, work / "recipe")
     refuse_scripts(project, options.rules)  # whatever grayskull and convert make of the project (static: µs)
