@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from fastconda.channel.local import list_packages
 from fastconda.cli import ExitCode, main
 from fastconda.errors import BuildFailed, ProjectError, RecipeError
 from fastconda.pipeline.build import build_project
@@ -72,6 +73,9 @@ def test_example_server_builds_tests_and_lands_in_the_channel(built: Built) -> N
         ("PowerSupply --help", True),
     ]
     assert "import powersupply: ok" in result.tests[0].output
+    # grayskull cannot recover the licence offline; the project's own `license` is what the package says
+    record = next(r for r in list_packages(built.options.output) if r["name"] == "tango-powersupply")
+    assert record["license"] == "GPL-3.0-or-later"
 
 
 @pytest.mark.slow

@@ -129,7 +129,8 @@ def apply_rules(
     notes.append(f"one test environment: {'; '.join(commands)}")
 
     about = data.setdefault("about", CommentedMap())
-    if str(about.get("license", "")) in PLACEHOLDERS or not about.get("license"):
+    # the converter made grayskull's placeholder a valid SPDX reference: LicenseRef-<placeholder>
+    if str(about.get("license", "")).removeprefix("LicenseRef-") in PLACEHOLDERS or not about.get("license"):
         if project.license:
             about["license"] = project.license
         else:
