@@ -15,7 +15,6 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from fastconda import __version__
 from fastconda.cli import build as build_cmd
 from fastconda.cli import cache as cache_cmd
 from fastconda.cli import channel as channel_cmd
@@ -79,6 +78,16 @@ def _common_options(*, top: bool) -> argparse.ArgumentParser:
     return common
 
 
+class _Version(argparse.Action):
+    """``--version``: the installed version, looked up only when asked for (the CLI starts faster)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kwargs: object) -> None:
+        import fastconda
+
+        sys.stdout.write(f"fastconda {fastconda.__version__}\n")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options(top=False)
     parser = _Parser(
@@ -87,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[_common_options(top=True)],
         epilog="Exit codes: " + ", ".join(f"{c.value} {c.name.lower()}" for c in ExitCode),
     )
-    parser.add_argument("--version", action="version", version=f"fastconda {__version__}")
+    parser.add_argument("--version", action=_Version, nargs=0, help="show the version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for module in COMMANDS:
         module.register(sub, common)
