@@ -1,0 +1,319 @@
+"""A meta.yaml's ``{% if %}`` blocks and ``{% set %}`` statements → line conditions and the v1 context.
+
+conda-build runs a recipe's jinja from top to bottom, so a ``{% set %}`` inside ``{% if %}`` (or
+followed by a selector) changes the value only where its condition holds. A v1 ``context`` holds one
+value per name: a name set under a condition becomes one expression, ``${{ a if cond else b }}``,
+composed when its block closes (``{% if %}`` / ``{% elif %}`` / ``{% else %}`` keep their order).
+A block whose condition is known at conversion time (it reads only constants the recipe set) is
+decided now, as conda-build's jinja decides it: its ``{% set %}`` statements apply or vanish.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jinja2
+
+from fastconda.convert import expressions as ex
+from fastconda.convert.loaders import is_plain
+from fastconda.convert.model import Warnings
+from fastconda.convert.selectors import SelectorError, combine, negate, translate_selector
+from fastconda.errors import ConvertError
+
+_SET = re.compile(r"^\s*(?P<name>[A-Za-z_]\w*)\s*=\s*(?P<expr>.+)$", re.DOTALL)
+_UNDEFINED = "the v1 context sets it to '' elsewhere (what conda-build's jinja gives an undefined name)"
+
+
+@dataclass
+class ContextVar:
+    name: str
+    value: object  # a constant, or a "${{ expr }}" string
+    line: int
+    quote: str = ""  # the quote of a string constant in the meta.yaml, kept in the v1 context
+
+
+@dataclass(frozen=True)
+class _Saved:
+    """A context name's value at one point: what a branch of a block leaves, or what it started from."""
+
+    var: ContextVar | None  # None: not set (yet)
+    static: object
+    known: bool  # the value is known at conversion time (``static`` holds it)
+
+    def expression(self) -> str | None:
+        return None if self.var is None else ex.as_expression(self.var.value)
+
+
+@dataclass
+class _Frame:
+    """An open ``{% if %}`` block: the conditions of its branches and the names they set."""
+
+    seen: list[str]  # the (translated) conditions of its if/elif branches so far
+    current: str | None  # the condition of the current branch's lines: earlier branches negated
+    truths: list[bool | None]  # each branch's truth where known at conversion time
+    saved: dict[str, _Saved] = field(default_factory=dict)  # names set inside: their value before
+    branches: list[tuple[str | None, dict[str, _Saved]]] = field(default_factory=list)
+    first_set: dict[str, int] = field(default_factory=dict)  # line of each name's first set
+
+    @property
+    def known(self) -> bool | None:
+        return self.truths[-1]
+
+
+def _branch_truth(truths: list[bool | None], own: bool | None) -> bool | None:
+    """A branch's truth from its own condition's and the earlier branches' (None: unknown)."""
+    if True in truths or own is False:
+        return False
+    return None if None in truths or own is None else True
+
+
+class Statements:
+    """Runs the jinja statements of the line pass, in order; ``context`` is the v1 context so far."""
+
+    def __init__(
+        self,
+        fail: Callable[[int, str], ConvertError],
+        warnings: Warnings,
+        read: list[Path],
+        variables: frozenset[str],
+    ) -> None:
+        self.fail = fail
+        self.warnings = warnings
+        self.read = read  # files the loaders read, for the message of a value evaluated now
+        self.variables = variables  # names the variant config defines: selector variables
+        self.context: list[ContextVar] = []
+        self.static: dict[str, object] = {}
+        self.static_only: set[str] = set()
+        self.frames: list[_Frame] = []
+
+    @property
+    def block(self) -> str | None:
+        """The condition of the lines at this point: every enclosing branch's."""
+        return combine(*(f.current for f in self.frames))
+
+    def statement(self, keyword: str, body: str, origin: int) -> None:
+        if keyword == "set":
+            self.assign(body, origin)
+        elif keyword == "if":
+            cond = self.condition(body, origin)
+            self.frames.append(_Frame([cond], cond, [self._truth(body)]))
+        elif keyword in {"elif", "else"}:
+            if not self.frames:
+                raise self.fail(origin, f"'{{% {keyword} %}}' outside an '{{% if %}}' block")
+            frame = self.frames[-1]
+            self._close_branch(frame, frame.seen[-1] if len(frame.seen) > len(frame.branches) else None)
+            earlier = [negate(c) for c in frame.seen]
+            if keyword == "elif":
+                cond = self.condition(body, origin)
+                frame.seen.append(cond)
+                frame.current = combine(*earlier, cond)
+                frame.truths.append(_branch_truth(frame.truths, self._truth(body)))
+            else:
+                frame.current = combine(*earlier)
+                frame.truths.append(_branch_truth(frame.truths, True))
+        elif keyword == "endif":
+            if not self.frames:
+                raise self.fail(origin, "'{% endif %}' without '{% if %}'")
+            frame = self.frames.pop()
+            is_else = len(frame.seen) == len(frame.branches)
+            self._close_branch(frame, None if is_else else frame.seen[-1])
+            self._compose(frame)
+        else:
+            self.warnings.add(f"jinja statement '{{% {keyword} %}}' has no v1 equivalent; dropped", origin)
+
+    # -- expressions and selectors ----------------------------------------------------------------
+
+    def condition(self, expr: str, origin: int) -> str:
+        return self.translate(expr, origin, truthy=True)
+
+    def translate(self, expr: str, origin: int, *, truthy: bool = False) -> str:
+        try:
+            result = ex.translate(expr, self.static, truthy=truthy)
+        except jinja2.TemplateSyntaxError as exc:
+            raise self.fail(origin, f"broken jinja expression '{expr}': {exc.message}") from None
+        for problem in result.problems:
+            if result.evaluated:
+                self.warnings.add(f"{problem}: '{expr}' evaluated at conversion time", origin)
+            else:
+                self.warnings.add(f"{problem}: '{expr}' kept as written, it will not render", origin)
+        for note in result.notes:
+            self.warnings.add(note, origin)
+        return result.text
+
+    def selector(self, selector: str, origin: int) -> str:
+        try:
+            assumed: list[str] = []
+            cond = translate_selector(selector, self.variables, assumed)
+        except SelectorError as exc:
+            hint = "use platform names (linux, osx, win, ...), py/np comparisons or a variant variable"
+            raise self.fail(origin, f"{exc}; {hint}") from None
+        for name in assumed:
+            self.warnings.add(
+                f"selector name '{name}' is not a conda-build name and no conda_build_config.yaml of the "
+                "recipe defines it: read as a variant variable, false where the variant config lacks it",
+                origin,
+            )
+        return cond
+
+    def _truth(self, expr: str) -> bool | None:
+        """An ``{% if %}`` condition's truth when it reads only values known now, else None."""
+        try:
+            if not ex.free_names(expr) <= self.static.keys():
+                return None
+            return bool(ex.evaluate(expr, self.static))
+        except ex.EVAL_ERRORS:
+            return None
+
+    # -- {% set %} --------------------------------------------------------------------------------
+
+    def assign(self, body: str, origin: int, selector: str | None = None) -> None:
+        """``{% set name = value %}``, under the enclosing blocks and an optional line selector."""
+        if any(f.known is False for f in self.frames):
+            return  # a branch conda-build's jinja does not take: its statements never run
+        match = _SET.match(body)
+        if match is None:
+            raise self.fail(origin, f"cannot read '{{% set {body} %}}': expected '{{% set name = value %}}'")
+        name = match["name"]
+        open_frames = [f for f in self.frames if f.known is None]
+        for frame in open_frames:
+            if name not in frame.saved:
+                frame.saved[name] = self._save(name)
+                frame.first_set[name] = origin
+        cond = None if selector is None else self.selector(selector, origin)
+        before = self._save(name)
+        self.set_variable(body, origin)
+        if name in self.static_only and (open_frames or cond is not None):
+            where = f"under [{selector}]" if cond is not None else "inside an '{% if %}' block"
+            raise self.fail(
+                origin,
+                f"'{name}' is set {where} to a value v1 cannot hold; set it unconditionally",
+            )
+        if cond is None:
+            return
+        var = self._var(name)
+        assert var is not None
+        old = before.expression()
+        if old is None:
+            old = "''"
+            self.warnings.add(f"'{{% set {name} %}}' applies only where [{selector}]: {_UNDEFINED}", origin)
+        new = ex.as_expression(var.value)
+        var.value, var.quote = f"${{{{ {paren(new)} if {paren(cond)} else {paren(old)} }}}}", ""
+        self.static.pop(name, None)  # known only per platform now: nothing folds it
+
+    def set_variable(self, body: str, origin: int) -> None:
+        match = _SET.match(body)
+        if match is None:
+            raise self.fail(origin, f"cannot read '{{% set {body} %}}': expected '{{% set name = value %}}'")
+        name, expr = match.group("name"), match.group("expr").strip()
+        static = self.static
+        value: object
+        try:
+            constant = ex.evaluate(expr, static) if ex.free_names(expr) <= static.keys() else None
+            evaluated = ex.free_names(expr) <= static.keys()
+        except ex.EVAL_ERRORS:
+            constant, evaluated = None, False
+        try:
+            node = ex.parse_expression(expr)
+        except jinja2.TemplateSyntaxError as exc:
+            raise self.fail(origin, f"broken jinja in '{{% set {body} %}}': {exc.message}") from None
+        existing = self._var(name)
+        problems = ex.translate(expr).problems
+        if isinstance(node, jinja2.nodes.Const | jinja2.nodes.List) and evaluated:
+            value = constant
+        elif existing is not None and name in ex.free_names(expr) and evaluated:
+            value = constant  # a redefinition that uses the old value: fold it, v1 keys are unique
+        elif evaluated and problems:
+            # v1 cannot compute it (a file read, a Python method): the value computed now is kept
+            read = f" from {', '.join(sorted({p.name for p in self.read}))}" if self.read else ""
+            self.warnings.add(
+                f"'{name}' = {expr} has no v1 equivalent ({problems[0]}): evaluated now{read}; "
+                "the v1 recipe holds the value, convert again when it changes",
+                origin,
+            )
+            static[name] = constant
+            if not is_plain(constant):
+                self.static_only.add(name)  # a match or a mapping: only its uses are kept
+                return
+            value = constant
+        else:
+            value = "${{ " + self.translate(expr, origin) + " }}"
+            if existing is not None and name in ex.free_names(expr):
+                self.warnings.add(f"'{name}' is redefined from itself and cannot be folded; check it", origin)
+        if evaluated:
+            static[name] = constant
+        else:
+            static.pop(name, None)
+        constant_text = isinstance(node, jinja2.nodes.Const) and isinstance(value, str)
+        quote = expr[0] if constant_text and expr[:1] in {"'", '"'} else ""
+        if existing is not None:
+            existing.value, existing.line, existing.quote = value, origin, quote
+        else:
+            self.context.append(ContextVar(name, value, origin, quote))
+
+    # -- blocks -----------------------------------------------------------------------------------
+
+    def _var(self, name: str) -> ContextVar | None:
+        return next((c for c in self.context if c.name == name), None)
+
+    def _save(self, name: str) -> _Saved:
+        var = self._var(name)
+        copy = None if var is None else ContextVar(var.name, var.value, var.line, var.quote)
+        return _Saved(copy, self.static.get(name), name in self.static)
+
+    def _restore(self, name: str, saved: _Saved) -> None:
+        var = self._var(name)
+        if saved.var is None:
+            if var is not None:
+                self.context.remove(var)
+        elif var is None:
+            self.context.append(ContextVar(saved.var.name, saved.var.value, saved.var.line, saved.var.quote))
+        else:
+            var.value, var.line, var.quote = saved.var.value, saved.var.line, saved.var.quote
+        if saved.known:
+            self.static[name] = saved.static
+        else:
+            self.static.pop(name, None)
+
+    def _close_branch(self, frame: _Frame, cond: str | None) -> None:
+        """The current branch ends: keep what it set, and start the next from the block's start."""
+        frame.branches.append((cond, {name: self._save(name) for name in frame.saved}))
+        for name, saved in frame.saved.items():
+            self._restore(name, saved)
+
+    def _compose(self, frame: _Frame) -> None:
+        """The block closes: each name it set becomes one conditional expression over its branches."""
+        taken = [b for b, truth in zip(frame.branches, frame.truths, strict=True) if truth is not False]
+        for name, start in frame.saved.items():
+            fallback, branches = start, taken
+            if branches and branches[-1][0] is None:  # an '{% else %}' that conda-build may take
+                fallback, branches = branches[-1][1].get(name, start), branches[:-1]
+            values = [(cond, values.get(name, start)) for cond, values in branches]
+            if all(saved.expression() == fallback.expression() for _, saved in values):
+                self._restore(name, fallback)  # the same value in every branch: no condition needed
+                continue
+            expr = _text(fallback)
+            for cond, saved in reversed(values):
+                value = _text(saved)
+                if value != expr:
+                    expr = f"{paren(value)} if {paren(cond or 'true')} else {paren(expr)}"
+            if fallback.var is None or any(saved.var is None for _, saved in values):
+                where = "is set only in some branches of its '{% if %}' block"
+                self.warnings.add(f"'{{% set {name} %}}' {where}: {_UNDEFINED}", frame.first_set[name])
+            var = self._var(name)
+            if var is None:
+                var = ContextVar(name, "", frame.first_set[name])
+                self.context.append(var)
+            var.value, var.quote = "${{ " + expr + " }}", ""
+            self.static.pop(name, None)  # known only per branch: nothing folds it
+
+
+def _text(saved: _Saved) -> str:
+    """A saved value as a v1 expression; an unset name is '' as in conda-build's jinja."""
+    return saved.expression() or "''"
+
+
+def paren(expr: str) -> str:
+    return expr if re.fullmatch(r"[\w.]+|'[^']*'|\"[^\"]*\"|match\([^()]*\)", expr) else f"({expr})"

@@ -1,0 +1,147 @@
+"""``{% set %}`` inside ``{% if %}`` keeps its condition: conda-build runs the jinja top to bottom, so the
+value holds only where the block's condition does; v1 has one context value, an ``if … else`` expression.
+
+Each conversion is compared with the meta.yaml rendered by conda-build's rules (``--check``) for the
+variants that take each branch, and rendered by the real engine.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fastconda.convert import convert
+from fastconda.convert.check import check
+from fastconda.errors import ConvertError
+from tests.convert.helpers import render
+
+MPI = """\
+{% set build = 2 %}
+{% if mpi != 'nompi' %}
+{% set mpi_prefix = "mpi_" + mpi %}
+{% set build = build + 100 %}
+{% else %}
+{% set mpi_prefix = "nompi" %}
+{% endif %}
+package:
+  name: tinyh5
+  version: "1.14.3"
+build:
+  number: {{ build }}
+  string: {{ mpi_prefix }}_h{{ PKG_HASH }}_{{ build }}
+requirements:
+  host:
+    - {{ mpi }}  # [mpi != 'nompi']
+about:
+  license: MIT
+"""
+
+
+def test_set_under_if_else_becomes_a_conditional_context_value() -> None:
+    result = convert(MPI)
+    assert "  build: ${{ 102 if (mpi != 'nompi') else 2 }}\n" in result.recipe_text
+    assert "  mpi_prefix: ${{ ('mpi_' + mpi) if (mpi != 'nompi') else 'nompi' }}\n" in result.recipe_text
+    assert result.warnings == ()
+
+
+@pytest.mark.parametrize(
+    ("mpi", "number", "prefix"), [("nompi", 2, "nompi"), ("openmpi", 102, "mpi_openmpi")]
+)
+def test_set_under_if_means_what_conda_build_renders_for_each_variant(
+    mpi: str, number: int, prefix: str, tmp_path: Path
+) -> None:
+    result = convert(MPI)
+    assert check(MPI, result, platform="linux-64", variant={"mpi": mpi}).differences == ()
+    (variant,) = render(result.recipe_text, "linux-64", tmp_path, f"mpi: [{mpi}]")
+    assert variant["build"]["number"] == number  # type: ignore[index]
+    assert variant["build"]["string"].startswith(f"{prefix}_h")  # type: ignore[index]
+
+
+CHAIN = """\
+{% set build = 0 %}
+{% if cuda_compiler_version != "None" %}
+{% set build = build + 200 %}
+{% if linux %}
+{% set flavour = "cuda_linux" %}
+{% elif win %}
+{% set flavour = "cuda_win" %}
+{% endif %}
+{% elif mpi == "openmpi" %}
+{% set build = build + 100 %}
+{% set flavour = "mpi" %}  # [unix]
+{% else %}
+{% set flavour = "cpu" %}
+{% endif %}
+package:
+  name: tinysolver
+  version: "3.0"
+build:
+  number: {{ build }}
+  string: {{ flavour }}_{{ build }}
+about:
+  license: MIT
+"""
+
+
+@pytest.mark.parametrize(
+    ("platform", "variant", "string"),
+    [
+        ("linux-64", {"cuda_compiler_version": "12.0", "mpi": "nompi"}, "cuda_linux_200"),
+        ("win-64", {"cuda_compiler_version": "12.0", "mpi": "nompi"}, "cuda_win_200"),
+        ("osx-arm64", {"cuda_compiler_version": "12.0", "mpi": "nompi"}, "_200"),
+        ("linux-64", {"cuda_compiler_version": "None", "mpi": "openmpi"}, "mpi_100"),
+        ("win-64", {"cuda_compiler_version": "None", "mpi": "openmpi"}, "_100"),
+        ("linux-64", {"cuda_compiler_version": "None", "mpi": "nompi"}, "cpu_0"),
+    ],
+)
+def test_elif_chains_nested_blocks_and_selectors_keep_every_condition(
+    platform: str, variant: dict[str, str], string: str, tmp_path: Path
+) -> None:
+    result = convert(CHAIN)
+    if not string.startswith("_"):  # the check renders strictly: it refuses the undefined name
+        assert check(CHAIN, result, platform=platform, variant=variant).differences == ()
+    variants = "".join(f"{key}: ['{value}']\n" for key, value in variant.items())
+    (rendered,) = render(result.recipe_text, platform, tmp_path, variants)
+    assert rendered["build"]["string"] == string  # type: ignore[index]
+
+
+def test_a_name_set_in_some_branches_only_is_empty_elsewhere_with_a_warning() -> None:
+    warnings = [w.format() for w in convert(CHAIN).warnings]
+    assert warnings == [
+        "meta.yaml:5: '{% set flavour %}' is set only in some branches of its '{% if %}' block: the v1 "
+        "context sets it to '' elsewhere (what conda-build's jinja gives an undefined name)",
+        "meta.yaml:11: '{% set flavour %}' applies only where [unix]: the v1 context sets it to '' "
+        "elsewhere (what conda-build's jinja gives an undefined name)",
+    ]
+
+
+def test_a_condition_known_at_conversion_is_decided_as_conda_build_decides_it() -> None:
+    meta = (
+        '{% set version = "2.1" %}\n'
+        '{% if version.startswith("2") %}\n{% set api = 2 %}\n{% else %}\n{% set api = 1 %}\n'
+        "{% set legacy = true %}\n{% endif %}\n"
+        "package:\n  name: p\n  version: {{ version }}\nbuild:\n  string: api{{ api }}\n"
+    )
+    recipe = convert(meta).recipe_text
+    assert "  api: 2\n" in recipe
+    assert "legacy" not in recipe  # the branch conda-build does not take sets nothing
+
+
+def test_the_same_value_in_every_branch_needs_no_condition() -> None:
+    meta = (
+        '{% set tag = "x" %}\n{% if linux %}\n{% set tag = "x" %}\n{% endif %}\n'
+        "package:\n  name: p\n  version: '1'\nbuild:\n  string: {{ tag }}\n"
+    )
+    assert 'context:\n  tag: "x"\n' in convert(meta).recipe_text
+
+
+def test_a_value_v1_cannot_hold_set_under_if_is_an_explicit_error(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "p"\nversion = "1"\n', encoding="utf-8")
+    (tmp_path / "meta.yaml").write_text(
+        "{% if linux %}\n{% set data = load_file_data('pyproject.toml', from_recipe_dir=True) %}\n"
+        "{% endif %}\npackage:\n  name: p\n  version: '1'\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConvertError, match=r"meta.yaml:2: 'data' is set inside an '\{% if %\}' block to a"):
+        convert(tmp_path)
