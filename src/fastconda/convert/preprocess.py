@@ -3,7 +3,8 @@
 After this pass every line is YAML that ruamel can parse; what the removed text meant is kept on
 the side: ``{% set %}`` statements become context variables, ``{% if %}`` blocks and ``# [sel]``
 comments become a condition per line (both in :mod:`~fastconda.convert.statements`), ``{% for %}``
-loops over known lists are unrolled. Each line remembers the source line it came from, for warnings and errors.
+loops over known lists are unrolled. Each line remembers the source line it came from, for warnings
+and errors.
 """
 
 from __future__ import annotations
