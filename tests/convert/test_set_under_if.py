@@ -145,3 +145,28 @@ def test_a_value_v1_cannot_hold_set_under_if_is_an_explicit_error(tmp_path: Path
     )
     with pytest.raises(ConvertError, match=r"meta.yaml:2: 'data' is set inside an '\{% if %\}' block to a"):
         convert(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("linux_value", "other_value", "pin"),
+    [
+        ("1.2", "1.3", "- libfoo ${{ abi }}.*\n"),  # conda reads both as 'v.*'
+        (">=1.2", "1.3.*", "- libfoo ${{ abi }}\n"),  # neither gets a '.*'
+        ("1.2", ">=2", "- libfoo ${{ abi }}${{ '' if not abi or abi[:1] in '<>=!~' or '*' in abi"),
+    ],
+)
+def test_a_pin_on_a_conditional_value_gets_the_fuzzy_star_where_conda_reads_one(
+    linux_value: str, other_value: str, pin: str, tmp_path: Path
+) -> None:
+    meta = (
+        f"{{% if linux %}}\n{{% set abi = '{linux_value}' %}}\n"
+        f"{{% else %}}\n{{% set abi = '{other_value}' %}}\n"
+        "{% endif %}\npackage:\n  name: p\n  version: '1'\nrequirements:\n  run:\n    - libfoo {{ abi }}\n"
+    )
+    result = convert(meta)
+    assert pin in result.recipe_text
+    for platform, value in (("linux-64", linux_value), ("osx-arm64", other_value)):
+        assert check(meta, result, platform=platform).differences == ()
+        (variant,) = render(result.recipe_text, platform, tmp_path)
+        fuzzy = value if "*" in value or value.startswith(">") else f"{value}.*"
+        assert variant["requirements"] == {"run": [f"libfoo {fuzzy}"]}

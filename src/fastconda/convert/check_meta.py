@@ -1,7 +1,7 @@
 """Render a meta.yaml the way conda-build would, for one platform and variant, without conda-build.
 
 jinja2 (sandboxed, bounded) with conda-build's namespace and functions, then line selectors
-evaluated by :func:`~fastconda.convert.selectors.evaluate_selector`, a restricted evaluator: never
+evaluated by :func:`~fastconda.convert.selector_truth.evaluate_selector`, a restricted evaluator: never
 ``eval``, since jinja can produce selector text. Pins render as canonical text
 (``pin_subpackage(name, lower, upper)``) so that :mod:`check` can compare them with what
 rattler-build renders.
@@ -18,7 +18,8 @@ from typing import Any
 from fastconda.convert.expressions import ENV, SCRIPT_VARIABLES
 from fastconda.convert.loaders import file_functions
 from fastconda.convert.sandbox import render
-from fastconda.convert.selectors import evaluate_selector, split_selector
+from fastconda.convert.selector_truth import evaluate_selector
+from fastconda.convert.selectors import split_selector
 
 _COMPILERS = {
     "linux": {"c": "gcc", "cxx": "gxx", "fortran": "gfortran"},

@@ -37,6 +37,11 @@ SCRIPT_VARIABLES = frozenset(
      "SCRIPTS", "CPU_COUNT", "HOST", "MAKEFLAGS"}
 )  # fmt: skip
 
+# what conda-build sets in the environment of the render from a git source (describe, hash)
+GIT_VARIABLES = frozenset(
+    {"GIT_DESCRIBE_TAG", "GIT_DESCRIBE_NUMBER", "GIT_DESCRIBE_HASH", "GIT_FULL_HASH", "GIT_BUILD_STR"}
+)
+
 
 @dataclass(frozen=True)
 class Translated:
@@ -46,6 +51,7 @@ class Translated:
     problems: tuple[str, ...] = ()
     evaluated: bool = False
     notes: tuple[str, ...] = ()  # translated, but the meaning may differ: worth a warning
+    environment: tuple[str, ...] = ()  # environment variables it reads: the build machine's
 
 
 @lru_cache(maxsize=4096)
@@ -101,13 +107,15 @@ def _items(value: object) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _unparse(expr: str, truthy: bool = False) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+def _unparse(expr: str, truthy: bool = False) -> Translated:
     unparser = Unparser()
     node = parse_expression(expr)
     if truthy:
         unparser.truthy.add(id(node))
     text, _ = unparser.visit(node)
-    return text, tuple(unparser.problems), tuple(unparser.notes)
+    return Translated(
+        text, tuple(unparser.problems), notes=tuple(unparser.notes), environment=tuple(unparser.environment)
+    )
 
 
 def translate(expr: str, static: Mapping[str, object] | None = None, *, truthy: bool = False) -> Translated:
@@ -119,13 +127,14 @@ def translate(expr: str, static: Mapping[str, object] | None = None, *, truthy: 
     :class:`~fastconda.convert.limits.LimitExceeded`. ``truthy``: only the expression's truth
     counts (an ``{% if %}`` condition), which some translations keep exactly where a value would not.
     """
-    text, problems, notes = _unparse(expr, truthy)
+    unparsed = _unparse(expr, truthy)
+    problems = unparsed.problems
     computed = not isinstance(parse_expression(expr), nodes.Name | nodes.Const)
     if static is not None and computed and free_names(expr) <= static.keys():
         with contextlib.suppress(*EVAL_ERRORS):  # not computable now: reported below as before
             evaluate(expr, static)
     if not problems:
-        return Translated(text, notes=notes)
+        return unparsed
     names = free_names(expr)
     if static is not None and names <= static.keys():
         try:
@@ -135,6 +144,20 @@ def translate(expr: str, static: Mapping[str, object] | None = None, *, truthy: 
         else:
             return Translated(literal(value), problems, evaluated=True)
     return Translated(expr.strip(), problems)
+
+
+def environment_note(name: str) -> str:
+    """The warning for a recipe that reads ``name`` from the environment of the machine that builds it."""
+    if name in GIT_VARIABLES:
+        return (
+            f"the recipe depends on the build machine's environment: conda-build sets {name} from a git "
+            "source, rattler-build does not, so the v1 recipe reads it from the environment (its default "
+            "where unset)"
+        )
+    return (
+        f"the recipe depends on the build machine's environment: it reads {name} (environ), in v1 as in "
+        f"conda-build, so the package differs where {name} is set differently or unset"
+    )
 
 
 _TEMPLATE = re.compile(r"\$\{\{(.*?)\}\}", re.DOTALL)

@@ -141,12 +141,15 @@ class Statements:
                 self.warnings.add(f"{problem}: '{expr}' kept as written, it will not render", origin)
         for note in result.notes:
             self.warnings.add(note, origin)
+        for name in result.environment:
+            self.warnings.once(ex.environment_note(name), origin)
         return result.text
 
     def selector(self, selector: str, origin: int) -> str:
         try:
             assumed: list[str] = []
-            cond = translate_selector(selector, self.variables, assumed)
+            environment: list[str] = []
+            cond = translate_selector(selector, self.variables, assumed, environment)
         except SelectorError as exc:
             hint = "use platform names (linux, osx, win, ...), py/np comparisons or a variant variable"
             raise self.fail(origin, f"{exc}; {hint}") from None
@@ -156,6 +159,8 @@ class Statements:
                 "recipe defines it: read as a variant variable, false where the variant config lacks it",
                 origin,
             )
+        for name in environment:
+            self.warnings.once(ex.environment_note(name), origin)
         return cond
 
     def _truth(self, expr: str) -> bool | None:

@@ -68,6 +68,7 @@ class Doc:
         self.filename = filename
         self.warnings = warnings
         self.static = prepared.static
+        self.context = {var.name: var.value for var in prepared.context}  # the v1 context's values
         self.static_only = frozenset(prepared.static_only)
         source = "\n".join(line.text for line in self.lines) + "\n"
         try:
@@ -154,6 +155,8 @@ class Doc:
                 self.warnings.add(f"{problem}: '{{{{ {text} }}}}' {how}", self.origin(line0))
             for note in result.notes:
                 self.warnings.add(note, self.origin(line0))
+            for name in result.environment:
+                self.warnings.once(ex.environment_note(name), self.origin(line0))
             if result.evaluated or ex.free_names(text) & self.static_only:
                 out.append(self._evaluate(text, line0))
             else:

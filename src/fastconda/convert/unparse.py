@@ -73,6 +73,7 @@ class Unparser:
     def __init__(self) -> None:
         self.problems: list[str] = []
         self.notes: list[str] = []
+        self.environment: list[str] = []  # the environment variables read (environ.get, environ[...])
         # nodes whose value counts only as true or false ('if', 'not', left of 'or'): the parse tree
         # is cached and shared, so they are marked by id for the length of one translation
         self.truthy: set[int] = set()
@@ -130,14 +131,22 @@ class Unparser:
             and node.node.name == "os"
         )
 
+    def _reads(self, key: nodes.Expr) -> str:
+        """The key of an environment read as v1 text; the variable is remembered for a warning."""
+        text = self.sub(key, COND)
+        name = key.value if isinstance(key, nodes.Const) and isinstance(key.value, str) else text
+        if name not in self.environment:
+            self.environment.append(name)
+        return text
+
     def visit_Getattr(self, node: nodes.Getattr) -> tuple[str, int]:
         if self._is_environ(node.node):
-            return f"env.get({literal(node.attr)})", ATOM
+            return f"env.get({self._reads(nodes.Const(node.attr))})", ATOM
         return f"{self.sub(node.node, ATOM)}.{node.attr}", ATOM
 
     def visit_Getitem(self, node: nodes.Getitem) -> tuple[str, int]:
         if self._is_environ(node.node):
-            return f"env.get({self.sub(node.arg, COND)})", ATOM
+            return f"env.get({self._reads(node.arg)})", ATOM
         return f"{self.sub(node.node, ATOM)}[{self.sub(node.arg, COND)}]", ATOM
 
     def visit_Slice(self, node: nodes.Slice) -> tuple[str, int]:
@@ -197,7 +206,7 @@ class Unparser:
 
     def _method(self, func: nodes.Getattr, node: nodes.Call) -> tuple[str, int]:
         if self._environ_get(node):
-            key = self.sub(node.args[0], COND)
+            key = self._reads(node.args[0])
             if self._without_default(node) is None:
                 return f"env.get({key}, default={self.sub(node.args[1], COND)})", ATOM
             # conda-build gives None for an unset variable; the engine stops the render, and its
@@ -233,7 +242,7 @@ class Unparser:
     def visit_Test(self, node: nodes.Test) -> tuple[str, int]:
         key = self._without_default(node.node) if node.name == "none" and not node.args else None
         if key is not None:  # environ.get('X') is none: whether X is unset
-            return f"not env.exists({self.sub(key, COND)})", LOGIC + 1
+            return f"not env.exists({self._reads(key)})", LOGIC + 1
         args = self._args(node)  # type: ignore[arg-type]
         call = f"({', '.join(args)})" if args else ""
         return f"{self.sub(node.node, FILTER)} is {node.name}{call}", BINARY
@@ -269,7 +278,7 @@ class Unparser:
         if isinstance(inner, nodes.Test) and inner.name == "none" and not inner.args:
             key = self._without_default(inner.node)
             if key is not None:  # environ.get('X') is not none: whether X is set
-                return f"env.exists({self.sub(key, COND)})", ATOM
+                return f"env.exists({self._reads(key)})", ATOM
         return f"not {self.sub_truthy(node.node, LOGIC + 1)}", LOGIC + 1
 
     def visit_Neg(self, node: nodes.Neg) -> tuple[str, int]:
