@@ -29,6 +29,9 @@ GOOD = "package:\n  name: good\n  version: '1.0'\nbuild:\n  number: 0\n"
         ("package:\n  name: x\n  version: {{ v.split(') }}\n", 3, "broken jinja"),
         ("{% if x %}  # [win]\npackage:\n  name: x\n{% endif %}\n", 1, "a selector on '{% if %}'"),
         ("{% set v = 1 %}  # [linnux]\npackage:\n  name: x\n", 1, "unknown selector name 'linnux'"),
+        ("{% set v = '1.2' | frobnicate %}\npackage:\n  name: x\n", 1, "unknown jinja filter 'frobnicate'"),
+        ("package:\n  name: x\n  version: {{ '1' | frob(2) }}\n", 3, "unknown jinja filter 'frob'"),
+        ("package:\n  name: x\n{% if 'a' | frob %}\n  version: 1\n{% endif %}\n", 3, "unknown jinja filter"),
     ],
 )
 def test_bad_input_is_a_one_line_error_with_file_and_line(text: str, line: int, what: str) -> None:
@@ -38,6 +41,18 @@ def test_bad_input_is_a_one_line_error_with_file_and_line(text: str, line: int, 
     assert message.startswith(f"meta.yaml:{line}: ")
     assert what in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("expression", "written"),
+    [
+        ("version | split('.') | first", "${{ version | split('.') | first }}"),  # rattler-build has it
+        ("'%s-x' | format(version)", "1.2.3-x"),  # conda-build's jinja2 has it: computed now
+    ],
+)
+def test_a_filter_one_of_the_two_jinjas_knows_is_not_an_error(expression: str, written: str) -> None:
+    meta = f"{{% set version = '1.2.3' %}}\n{{% set v = {expression} %}}\npackage:\n  name: x\n"
+    assert f"\n  v: {written}\n" in convert(meta).recipe_text
 
 
 def test_missing_file_says_what_to_pass(tmp_path: Path) -> None:

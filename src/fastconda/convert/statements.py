@@ -222,10 +222,10 @@ class Statements:
             constant, evaluated = None, False
         try:
             node = ex.parse_expression(expr)
+            problems = ex.translate(expr).problems
         except jinja2.TemplateSyntaxError as exc:
             raise self.fail(origin, f"broken jinja in '{{% set {body} %}}': {exc.message}") from None
         existing = self._var(name)
-        problems = ex.translate(expr).problems
         if isinstance(node, jinja2.nodes.Const | jinja2.nodes.List) and evaluated:
             value = constant
         elif existing is not None and name in ex.free_names(expr) and evaluated:

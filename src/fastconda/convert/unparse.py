@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from jinja2 import nodes
+from jinja2 import TemplateAssertionError, nodes
+from jinja2.filters import FILTERS as JINJA2_FILTERS
 
 # Filters that exist, with the same meaning, in minijinja as rattler-build configures it.
 FILTERS = frozenset(
@@ -232,6 +233,12 @@ class Unparser:
 
     def visit_Filter(self, node: nodes.Filter) -> tuple[str, int]:
         name = FILTER_ALIASES.get(node.name, node.name)
+        if name not in FILTERS and node.name not in JINJA2_FILTERS:
+            msg = (
+                f"unknown jinja filter '{node.name}': neither conda-build's jinja2 nor rattler-build has it, "
+                "so neither renders the recipe; fix the filter's name"
+            )
+            raise TemplateAssertionError(msg, node.lineno)
         if name not in FILTERS:
             self.problems.append(f"filter '{node.name}' does not exist in v1 recipes")
         args = self._args(node)
