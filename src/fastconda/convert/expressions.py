@@ -21,6 +21,7 @@ from jinja2 import meta, nodes
 
 from fastconda.convert.limits import MAX_ITEMS, MAX_VALUE, LimitExceeded, budget, weight
 from fastconda.convert.sandbox import BoundedEnvironment
+from fastconda.convert.selectors import typo_of
 from fastconda.convert.unparse import Unparser, literal
 
 __all__ = ["ENV", "EVAL_ERRORS", "SCRIPT_VARIABLES", "Translated", "literal", "translate"]
@@ -52,6 +53,7 @@ class Translated:
     evaluated: bool = False
     notes: tuple[str, ...] = ()  # translated, but the meaning may differ: worth a warning
     environment: tuple[str, ...] = ()  # environment variables it reads: the build machine's
+    assumed: tuple[str, ...] = ()  # names nothing defines, read as undefined variant variables
 
 
 @lru_cache(maxsize=4096)
@@ -107,18 +109,28 @@ def _items(value: object) -> int:
 
 
 @lru_cache(maxsize=4096)
-def _unparse(expr: str, truthy: bool = False) -> Translated:
-    unparser = Unparser()
+def _unparse(expr: str, truthy: bool = False, defined: frozenset[str] | None = None) -> Translated:
+    unparser = Unparser(defined)
     node = parse_expression(expr)
     if truthy:
         unparser.truthy.add(id(node))
     text, _ = unparser.visit(node)
     return Translated(
-        text, tuple(unparser.problems), notes=tuple(unparser.notes), environment=tuple(unparser.environment)
+        text,
+        tuple(unparser.problems),
+        notes=tuple(unparser.notes),
+        environment=tuple(unparser.environment),
+        assumed=tuple(unparser.assumed),
     )
 
 
-def translate(expr: str, static: Mapping[str, object] | None = None, *, truthy: bool = False) -> Translated:
+def translate(
+    expr: str,
+    static: Mapping[str, object] | None = None,
+    *,
+    truthy: bool = False,
+    defined: frozenset[str] | None = None,
+) -> Translated:
     """Translate one conda-build jinja expression (without braces) into v1 syntax.
 
     With ``static``, an expression whose inputs are all known and that computes something is tried
@@ -126,8 +138,10 @@ def translate(expr: str, static: Mapping[str, object] | None = None, *, truthy: 
     ``'x' * 10**10`` or chained ``replace`` in a v1 recipe abort the engine. A bound raises
     :class:`~fastconda.convert.limits.LimitExceeded`. ``truthy``: only the expression's truth
     counts (an ``{% if %}`` condition), which some translations keep exactly where a value would not.
+    ``defined``: the names the recipe and its variant config define; any other lower-case name is
+    written as conda-build reads an undefined name (``'' | false``) and listed in ``assumed``.
     """
-    unparsed = _unparse(expr, truthy)
+    unparsed = _unparse(expr, truthy, defined)
     problems = unparsed.problems
     computed = not isinstance(parse_expression(expr), nodes.Name | nodes.Const)
     if static is not None and computed and free_names(expr) <= static.keys():
@@ -157,6 +171,17 @@ def environment_note(name: str) -> str:
     return (
         f"the recipe depends on the build machine's environment: it reads {name} (environ), in v1 as in "
         f"conda-build, so the package differs where {name} is set differently or unset"
+    )
+
+
+def assumed_note(name: str) -> str:
+    """The warning for a lower-case name that neither the recipe nor its variant config defines."""
+    typo = typo_of(name)
+    hint = f" (a typo of '{typo}'?)" if typo else ""
+    return (
+        f"'{name}'{hint} is set neither by the recipe nor by a conda_build_config.yaml of it: read as a "
+        "variant variable, '' where the variant config lacks it (what conda-build's jinja gives an "
+        "undefined name)"
     )
 
 

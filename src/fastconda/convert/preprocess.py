@@ -50,6 +50,7 @@ class Prepared:
     context: list[ContextVar] = field(default_factory=list)
     static: dict[str, object] = field(default_factory=dict)
     static_only: set[str] = field(default_factory=set)  # known now, not in the v1 context
+    variables: frozenset[str] = frozenset()  # the keys of the recipe's variant config
 
     @property
     def text(self) -> str:
@@ -97,7 +98,7 @@ class _Pass:
         self.read: list[Path] = []
         self.statements = Statements(self.fail, warnings, self.read, variables)
         self.result = Prepared(
-            [], self.statements.context, self.statements.static, self.statements.static_only
+            [], self.statements.context, self.statements.static, self.statements.static_only, variables
         )
         if recipe_dir is not None:
             self.result.static.update(file_functions(recipe_dir, self.read, project_root))

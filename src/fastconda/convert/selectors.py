@@ -158,6 +158,17 @@ VARIABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _KNOWN = SAME | ALIASES.keys() | VARIANT_LIKE
 
 
+def alias(name: str) -> str | None:
+    """The v1 condition of a conda-build platform alias (``win64``, ``py3k``, ``py311``, ``np126``)."""
+    if name in ALIASES:
+        return ALIASES[name]
+    match = _PYNAME.match(name)
+    if match is None:
+        return None
+    kind = "python" if match.group(1) == "py" else "numpy"
+    return f"match({kind}, '=={_version(int(match.group(2)), match.group(1))}')"
+
+
 def _one_edit(a: str, b: str) -> bool:
     """``a`` and ``b`` differ by one inserted, deleted, replaced or swapped character."""
     if a == b or abs(len(a) - len(b)) > 1:
@@ -220,13 +231,9 @@ class _Rewriter:
     def _name(self, name: str, parent_bool: bool) -> str:
         if name in SAME or name in self.variables or name in VARIANT_LIKE:
             return name
-        if name in ALIASES:
-            text = ALIASES[name]
+        text = alias(name)
+        if text is not None:
             return f"({text})" if parent_bool and " and " in text else text
-        match = _PYNAME.match(name)
-        if match:
-            kind = "python" if match.group(1) == "py" else "numpy"
-            return f"match({kind}, '=={_version(int(match.group(2)), match.group(1))}')"
         typo = typo_of(name)
         if VARIABLE_NAME.match(name) and name not in {"py", "np"} and typo is None:
             self.assumed.append(name)

@@ -131,7 +131,7 @@ class Statements:
 
     def translate(self, expr: str, origin: int, *, truthy: bool = False) -> str:
         try:
-            result = ex.translate(expr, self.static, truthy=truthy)
+            result = ex.translate(expr, self.static, truthy=truthy, defined=self.defined())
         except jinja2.TemplateSyntaxError as exc:
             raise self.fail(origin, f"broken jinja expression '{expr}': {exc.message}") from None
         for problem in result.problems:
@@ -143,7 +143,13 @@ class Statements:
             self.warnings.add(note, origin)
         for name in result.environment:
             self.warnings.once(ex.environment_note(name), origin)
+        for name in result.assumed:
+            self.warnings.add(ex.assumed_note(name), origin)
         return result.text
+
+    def defined(self) -> frozenset[str]:
+        """The names defined at this point: the context so far, values known now, the variant's."""
+        return frozenset({c.name for c in self.context} | self.static.keys() | self.variables)
 
     def selector(self, selector: str, origin: int) -> str:
         try:

@@ -14,6 +14,8 @@ from collections.abc import Callable, Mapping
 from jinja2 import TemplateAssertionError, nodes
 from jinja2.filters import FILTERS as JINJA2_FILTERS
 
+from fastconda.convert.selectors import SAME, VARIABLE_NAME, VARIANT_LIKE, alias
+
 # Filters that exist, with the same meaning, in minijinja as rattler-build configures it.
 FILTERS = frozenset(
     {
@@ -28,6 +30,9 @@ METHODS = {"split": ("split", 1), "lower": ("lower", 0), "upper": ("upper", 0), 
            "replace": ("replace", 2), "title": ("title", 0), "capitalize": ("capitalize", 0)}  # fmt: skip
 FUNCTIONS = frozenset({"compiler", "stdlib", "cdt", "pin_subpackage", "pin_compatible", "match", "range"})
 PIN_KWARGS = {"max_pin": "upper_bound", "min_pin": "lower_bound"}
+# lower-case names a v1 recipe has without defining them (besides the variant's): platforms, env, hash
+PROVIDED = SAME | VARIANT_LIKE | {"env", "environ", "os", "hash", "python_min", "c_compiler_version",
+                                  "cxx_compiler_version", "fortran_compiler_version"}  # fmt: skip
 COMPARE = {
     "eq": "==",
     "ne": "!=",
@@ -71,7 +76,13 @@ def literal(value: object) -> str:
 class Unparser:
     """jinja2 AST → minijinja text; each visit returns (text, precedence)."""
 
-    def __init__(self) -> None:
+    def __init__(self, defined: frozenset[str] | None = None) -> None:
+        # names the recipe or its variant config define; with it, any other lower-case name that is
+        # tested (its truth or a comparison) is read as conda-build reads an undefined one ('' and false)
+        # and listed in ``assumed``: the engine stops at an undefined name in a condition
+        self.defined = defined
+        self.assumed: list[str] = []
+        self.tested: set[int] = set()  # nodes compared with something (marked by id, as ``truthy``)
         self.problems: list[str] = []
         self.notes: list[str] = []
         self.environment: list[str] = []  # the environment variables read (environ.get, environ[...])
@@ -107,7 +118,17 @@ class Unparser:
         if node.name in NAMES:
             text, precedence = NAMES[node.name]
             return text, precedence
-        return node.name, ATOM
+        name = node.name
+        tested = id(node) in self.truthy or id(node) in self.tested
+        known = self.defined is None or name in self.defined or name in PROVIDED
+        if not tested or known or not VARIABLE_NAME.match(name):
+            return name, ATOM
+        condition = alias(name)  # conda-build's jinja has the selector names too: win64, py3k, py311
+        if condition is not None:
+            return condition, LOGIC if " and " in condition else ATOM
+        if name not in self.assumed:
+            self.assumed.append(name)
+        return f"({name} | default(''))", ATOM
 
     def visit_Const(self, node: nodes.Const) -> tuple[str, int]:
         return literal(node.value), ATOM
@@ -247,6 +268,8 @@ class Unparser:
         return f"{self.sub(node.node, FILTER)} | {name}{call}", FILTER
 
     def visit_Test(self, node: nodes.Test) -> tuple[str, int]:
+        if node.name in {"defined", "undefined"} and isinstance(node.node, nodes.Name) and not node.args:
+            return f"{node.node.name} is {node.name}", BINARY  # the name itself, not its '' stand-in
         key = self._without_default(node.node) if node.name == "none" and not node.args else None
         if key is not None:  # environ.get('X') is none: whether X is unset
             return f"not env.exists({self._reads(key)})", LOGIC + 1
@@ -266,6 +289,7 @@ class Unparser:
     visit_Add = visit_Sub = visit_Mul = visit_Div = visit_FloorDiv = visit_Mod = visit_Pow = _binary
 
     def visit_Compare(self, node: nodes.Compare) -> tuple[str, int]:
+        self.tested.update(id(n) for n in (node.expr, *(o.expr for o in node.ops)))
         parts = [self.sub(node.expr, BINARY)]
         for operand in node.ops:
             parts.append(f"{COMPARE[operand.op]} {self.sub(operand.expr, BINARY)}")
