@@ -174,6 +174,19 @@ def environment_note(name: str) -> str:
     )
 
 
+def replace_name(expr: str, name: str, replacement: str) -> str:
+    """Replace a variable in an expression, token by token (not inside strings or after a dot)."""
+    out: list[str] = []
+    previous = ""
+    for _, kind, value in ENV.lex("{{" + expr + "}}"):
+        if kind in {"variable_begin", "variable_end"}:
+            continue
+        out.append(replacement if kind == "name" and value == name and previous != "." else value)
+        if kind != "whitespace":
+            previous = value
+    return "".join(out)
+
+
 def assumed_note(name: str) -> str:
     """The warning for a lower-case name that neither the recipe nor its variant config defines."""
     typo = typo_of(name)

@@ -121,6 +121,7 @@ class _Pass:
                 raise self.fail(origin, f"loops unroll to more than {MAX_LINES:,} lines; refused")
         if self.statements.frames:
             raise self.fail(len(pending), "'{% if %}' without '{% endif %}'")
+        self.statements.finish()
         return self.result
 
     def step(self, pending: list[tuple[str, int]], index: int) -> int:
@@ -272,7 +273,20 @@ def _matching_end(lines: list[tuple[str, int]], start: int) -> int | None:
 
 
 def _substitute(text: str, var: str, value: object, static: dict[str, object]) -> str:
-    """Replace the loop variable inside the ``{{ }}`` expressions of one line."""
+    """Replace the loop variable inside the ``{{ }}`` expressions and the statements of one line."""
+
+    def statement(match: re.Match[str]) -> str:
+        keyword, body = match["kw"], match["body"]
+        split = re.match(r"(\s*[A-Za-z_]\w*\s*(?:=|\bin\b))(.*)$", body, re.DOTALL)
+        if keyword in {"set", "for"} and split is not None:  # the name it binds stays
+            head, body = split.group(1), split.group(2)
+        else:
+            head = ""
+        try:
+            replaced = ex.replace_name(body, var, ex.literal(value))
+        except jinja2.TemplateSyntaxError:
+            return match.group(0)  # left as written: the statement's own pass reports it
+        return f"{match['open']}{keyword}{head}{replaced}{match['close']}"
 
     def replace(match: re.Match[str]) -> str:
         expr = match.group(1)
@@ -287,19 +301,11 @@ def _substitute(text: str, var: str, value: object, static: dict[str, object]) -
                 return str(ex.evaluate(expr, static))
             except ex.EVAL_ERRORS:
                 pass
-        return "{{" + _replace_name(expr, var, ex.literal(value)) + "}}"
+        return "{{" + ex.replace_name(expr, var, ex.literal(value)) + "}}"
 
-    return _EXPR.sub(replace, text)
+    return _EXPR.sub(replace, _STATEMENT_IN_LINE.sub(statement, text))
 
 
-def _replace_name(expr: str, name: str, replacement: str) -> str:
-    """Replace a variable in an expression, token by token (not inside strings or after a dot)."""
-    out: list[str] = []
-    previous = ""
-    for _, kind, value in ex.ENV.lex("{{" + expr + "}}"):
-        if kind in {"variable_begin", "variable_end"}:
-            continue
-        out.append(replacement if kind == "name" and value == name and previous != "." else value)
-        if kind != "whitespace":
-            previous = value
-    return "".join(out)
+_STATEMENT_IN_LINE = re.compile(
+    r"(?P<open>\{%-?\s*)(?P<kw>if|elif|set|for)\b(?P<body>.*?)(?P<close>\s*-?%\})"
+)

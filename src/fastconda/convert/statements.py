@@ -250,9 +250,11 @@ class Statements:
                 return
             value = constant
         else:
-            value = "${{ " + self.translate(expr, origin) + " }}"
+            text = self.translate(expr, origin)
             if existing is not None and name in ex.free_names(expr):
-                self.warnings.add(f"'{name}' is redefined from itself and cannot be folded; check it", origin)
+                # v1 keys are unique: the old value goes into the new one ('build + offset' → '(0) + offset')
+                text = ex.replace_name(text, name, paren(ex.as_expression(existing.value)))
+            value = "${{ " + text + " }}"
         if evaluated:
             static[name] = constant
         else:
@@ -263,6 +265,21 @@ class Statements:
             existing.value, existing.line, existing.quote = value, origin, quote
         else:
             self.context.append(ContextVar(name, value, origin, quote))
+
+    def finish(self) -> None:
+        """Order the context so that each value comes after the values it reads: the engine evaluates
+        it from the top, and a redefinition or a block may have made a value read a later one."""
+        names = {var.name for var in self.context}
+        needs = {var.name: (_reads(var.value) & names) - {var.name} for var in self.context}
+        placed: set[str] = set()
+        ordered: list[ContextVar] = []
+        remaining = list(self.context)
+        while remaining:
+            index = next((i for i, var in enumerate(remaining) if needs[var.name] <= placed), 0)
+            var = remaining.pop(index)  # index 0 when nothing is ready: a cycle keeps its order
+            ordered.append(var)
+            placed.add(var.name)
+        self.context[:] = ordered
 
     # -- blocks -----------------------------------------------------------------------------------
 
@@ -319,6 +336,20 @@ class Statements:
                 self.context.append(var)
             var.value, var.quote = "${{ " + expr + " }}", ""
             self.static.pop(name, None)  # known only per branch: nothing folds it
+
+
+def _reads(value: object) -> frozenset[str]:
+    """The names a context value's expressions read."""
+    if not isinstance(value, str):
+        return frozenset()
+    names: set[str] = set()
+    for is_expr, text in ex.template_parts(value):
+        if is_expr:
+            try:
+                names |= ex.free_names(text)
+            except jinja2.TemplateSyntaxError:
+                continue
+    return frozenset(names)
 
 
 def _text(saved: _Saved) -> str:

@@ -1,5 +1,7 @@
-"""``{% set %}`` inside ``{% if %}`` keeps its condition: conda-build runs the jinja top to bottom, so the
-value holds only where the block's condition does; v1 has one context value, an ``if … else`` expression.
+"""jinja statements → the v1 context. ``{% set %}`` inside ``{% if %}`` keeps its condition: conda-build runs
+the jinja top to bottom, so the value holds only where the block's condition does; v1 has one context
+value, an ``if … else`` expression. Redefinitions read the old value, loops substitute into statements,
+and the context is ordered so that the engine reads each value after its inputs.
 
 Each conversion is compared with the meta.yaml rendered by conda-build's rules (``--check``) for the
 variants that take each branch, and rendered by the real engine.
@@ -169,3 +171,32 @@ def test_a_pin_on_a_conditional_value_gets_the_fuzzy_star_where_conda_reads_one(
         (variant,) = render(result.recipe_text, platform, tmp_path)
         fuzzy = value if "*" in value or value.startswith(">") else f"{value}.*"
         assert variant["requirements"] == {"run": [f"libfoo {fuzzy}"]}
+
+
+def test_a_value_redefined_from_itself_under_a_block_reads_the_old_value_and_comes_after_its_inputs(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    meta = (
+        "{% set build = 2 %}\n{% set offset = environ.get('FC_OFFSET', '0') | int %}\n"
+        "{% if linux %}\n{% set build = build + offset %}\n{% endif %}\n"
+        "package:\n  name: p\n  version: '1'\nbuild:\n  number: {{ build }}\n"
+    )
+    result = convert(meta)
+    assert "context:\n  offset: ${{ env.get('FC_OFFSET', default='0') | int }}\n" in result.recipe_text
+    assert "  build: ${{ (2 + offset) if linux else 2 }}\n" in result.recipe_text
+    assert not any("redefined" in w.message for w in result.warnings)
+    monkeypatch.setenv("FC_OFFSET", "100")
+    for platform, number in (("linux-64", 102), ("osx-arm64", 2)):
+        (variant,) = render(result.recipe_text, platform, tmp_path)
+        assert variant["build"]["number"] == number  # type: ignore[index]
+        assert check(meta, result, platform=platform).differences == ()
+
+
+def test_statements_inside_an_unrolled_loop_read_the_loop_value() -> None:
+    meta = (
+        "{% for impl in ['cpython', 'pypy'] %}\n{% if impl == 'pypy' %}\n{% set last = impl %}\n"
+        "{% endif %}\n{% endfor %}\npackage:\n  name: p\n  version: '1'\nbuild:\n  string: {{ last }}\n"
+    )
+    result = convert(meta)
+    assert "context:\n  last: 'pypy'\n" in result.recipe_text
+    assert result.warnings == ()
