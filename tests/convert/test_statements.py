@@ -200,3 +200,36 @@ def test_statements_inside_an_unrolled_loop_read_the_loop_value() -> None:
     result = convert(meta)
     assert "context:\n  last: 'pypy'\n" in result.recipe_text
     assert result.warnings == ()
+
+
+def test_a_statement_in_a_yaml_comment_still_runs_as_in_conda_build() -> None:
+    """conda-build's jinja runs before YAML reads comments: '# {% if %}' is an '{% if %}'."""
+    meta = (
+        "{% set version = '2.1' %}\n# {% if version.startswith('1') %}\n# {% set old = true %}\n"
+        "#   url: https://example.org/old.tar.gz\n# {% else %}\n#   url: https://example.org/new.tar.gz\n"
+        "# {% endif %}\npackage:\n  name: p\n  version: {{ version }}\n"
+    )
+    result = convert(meta)
+    assert "context:\n  version: '2.1'\n\npackage:" in result.recipe_text  # the branch not taken sets nothing
+
+
+def test_a_loop_over_a_mapping_known_now_unrolls_over_its_keys(tmp_path: Path) -> None:
+    """A 'poetry' style recipe: dependencies read from pyproject.toml, tested per key."""
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "1.0"\n[tool.deps]\npython = "^3.9"\ntqdm = "*"\n', encoding="utf-8"
+    )
+    (tmp_path / "meta.yaml").write_text(
+        "{% set deps = load_file_data('pyproject.toml', from_recipe_dir=True)['tool']['deps'] %}\n"
+        "package:\n  name: p\n  version: '1.0'\nrequirements:\n  run:\n"
+        "{% for dep in deps -%}\n  {% if deps[dep] == '*' %}\n    - {{ dep }}\n"
+        "  {% else %}\n    - {{ dep }} >={{ deps[dep][1:] }}\n  {% endif %}\n{% endfor %}\n",
+        encoding="utf-8",
+    )
+    result = convert(tmp_path)
+    assert "  run:\n    - python >=3.9\n    - tqdm\n" in result.recipe_text
+
+
+def test_quotes_inside_a_quoted_yaml_value_are_read_as_conda_build_reads_them(tmp_path: Path) -> None:
+    meta = "{% set v = '1.0' %}\npackage:\n  name: p\n  version: '{{ v ~ '.post1' }}'\n"
+    (variant,) = render(convert(meta).recipe_text, "noarch", tmp_path)
+    assert variant["package"] == {"name": "p", "version": "1.0.post1"}

@@ -33,6 +33,9 @@ _JINJA_COMMENT = re.compile(r"\{#(.*?)#\}")
 _TEMPLATE_KEY = re.compile(
     r"^(?P<lead>\s*(?:-\s+)?)(?P<q>['\"]?)\{\{\s*(?P<name>[A-Za-z_]\w*)\s*\}\}(?P=q)(?=\s*:(?:\s|$))"
 )
+_COMMENTED_STATEMENT = re.compile(
+    r"^\s*#\s*(?P<statement>\{%-?\s*(?:if|elif|else|endif|set)\b.*?-?%\})\s*$", re.DOTALL
+)
 _TRAILING_COMMENT = re.compile(r"^(?P<statement>\s*\{%-?.*?-?%\})\s*#.*$", re.DOTALL)
 MAX_LINES = 100_000  # lines after unrolling loops: real recipes have a few hundred
 
@@ -130,6 +133,9 @@ class _Pass:
         raw = _JINJA_COMMENT.sub(lambda m: "#" + m.group(1).rstrip(), raw)
         if _MACRO.match(raw):
             return self.macro(pending, index)
+        commented = _COMMENTED_STATEMENT.match(raw)
+        if commented is not None:  # '# {% if x %}': a YAML comment, but conda-build's jinja runs it
+            raw = commented["statement"]
         statement = _STATEMENT.match(raw)
         trailing = _TRAILING_COMMENT.match(raw) if statement is None else None
         if trailing is not None and (statement := _STATEMENT.match(trailing["statement"])) is not None:
@@ -203,13 +209,18 @@ class _Pass:
                 values = ex.evaluate(match.group("expr"), self.result.static)
             except ex.EVAL_ERRORS:
                 values = None
+        if isinstance(values, dict):
+            values = list(values)  # jinja loops over a mapping's keys
         if match is None or not isinstance(values, list | tuple):
             self.warnings.add(
                 f"'{{% for {body} %}}' loops over values unknown before the build; its lines are kept as comments",  # noqa: E501
                 origin,
             )
-            kept = [(f"{text[: len(text) - len(text.lstrip())]}# {text.strip()}", o) for text, o in block]
-            return [("", origin), *kept, ("", origin)]
+            # written out as they are: the jinja in them is not run (it would be, inside the loop)
+            kept = [Line(_EXPR.sub(r"${{\1}}", _commented(text)), line) for text, line in block]
+            end = block[-1][1] + 1 if block else origin
+            self.result.lines.extend([Line("", origin), *kept, Line("", end)])
+            return []
         if len(values) * max(len(block), 1) > MAX_LINES:
             raise self.fail(origin, f"the loop unrolls to more than {MAX_LINES:,} lines; refused")
         var = match.group("var")
@@ -229,7 +240,10 @@ class _Pass:
         if "{%" in body:
             body = self.inline_if(body, origin)
         body = _TEMPLATE_KEY.sub(self.known_key, body)
-        body = _EXPR.sub(lambda m: "${{" + m.group(1) + "}}", body)
+        body = _requote(_EXPR.sub(lambda m: "${{" + m.group(1) + "}}", body))
+        if self.statements.skipping:  # a branch conda-build's jinja does not take
+            self.result.lines.append(Line("", origin))
+            return
         self.result.lines.append(Line(body.rstrip(), origin, combine(self.statements.block, cond)))
 
     def known_key(self, match: re.Match[str]) -> str:
@@ -255,6 +269,33 @@ class _Pass:
                 origin, "jinja statement inside a line cannot be converted; put it on its own line"
             )
         return result
+
+
+_QUOTED_VALUE = re.compile(
+    r"^(?P<lead>\s*(?:-\s+)?(?:[^'\"#]+:\s+)?)(?P<q>['\"])(?P<inner>.*\$\{\{.*)(?P=q)(?P<rest>\s*(?:#.*)?)$"
+)
+
+
+def _commented(text: str) -> str:
+    """A line as a YAML comment at its own indentation."""
+    return f"{text[: len(text) - len(text.lstrip())]}# {text.strip()}"
+
+
+def _requote(line: str) -> str:
+    """``version: '{{ data.get('version') }}'``: conda-build renders the jinja before YAML reads the
+    quotes; here YAML comes first, so an expression's quotes become the other kind."""
+    match = _QUOTED_VALUE.match(line)
+    if match is None:
+        return line
+    quote = match["q"]
+    other = '"' if quote == "'" else "'"
+
+    def swap(expr: re.Match[str]) -> str:
+        text = expr.group(1)
+        return "${{" + text.replace(quote, other) + "}}" if other not in text else expr.group(0)
+
+    inner = re.sub(r"\$\{\{(.*?)\}\}", swap, match["inner"])
+    return f"{match['lead']}{quote}{inner}{quote}{match['rest']}"
 
 
 def _matching_end(lines: list[tuple[str, int]], start: int) -> int | None:

@@ -91,8 +91,13 @@ class Statements:
 
     @property
     def block(self) -> str | None:
-        """The condition of the lines at this point: every enclosing branch's."""
-        return combine(*(f.current for f in self.frames))
+        """The condition of the lines at this point: every enclosing branch's not decided now."""
+        return combine(*(f.current for f in self.frames if f.known is None))
+
+    @property
+    def skipping(self) -> bool:
+        """The lines at this point are in a branch decided now as not taken."""
+        return any(f.known is False for f in self.frames)
 
     def statement(self, keyword: str, body: str, origin: int) -> None:
         if keyword == "set":
@@ -170,9 +175,14 @@ class Statements:
         return cond
 
     def _truth(self, expr: str) -> bool | None:
-        """An ``{% if %}`` condition's truth when it reads only values known now, else None."""
+        """An ``{% if %}`` condition's truth, decided now when it is a constant or v1 cannot write it
+        (it reads values v1 cannot hold, or needs Python): else None, and it stays a v1 condition,
+        which keeps its meaning when the recipe's values change."""
         try:
-            if not ex.free_names(expr) <= self.static.keys():
+            names = ex.free_names(expr)
+            if not names <= self.static.keys():
+                return None
+            if names and not names & self.static_only and not ex.translate(expr).problems:
                 return None
             return bool(ex.evaluate(expr, self.static))
         except ex.EVAL_ERRORS:
