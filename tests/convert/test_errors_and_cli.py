@@ -10,7 +10,7 @@ import pytest
 from fastconda.cli import main
 from fastconda.convert import ConversionResult, convert
 from fastconda.errors import ConvertError
-from tests.convert.helpers import RECIPES
+from tests.convert.helpers import RECIPES, render
 
 GOOD = "package:\n  name: good\n  version: '1.0'\nbuild:\n  number: 0\n"
 
@@ -144,3 +144,17 @@ def test_single_digit_py_selectors_keep_conda_builds_meaning(tmp_path: Path) -> 
     assert main(["convert", str(tmp_path), "--check", "-o", str(tmp_path / "recipe.yaml")]) == 0
     with pytest.raises(ConvertError, match="'py' is compared with 3"):
         convert(GRAYSKULL_PY2.replace("py>=3", "py==3"))  # the two readings differ: still an error
+
+
+def test_run_exports_spell_out_conda_fuzzy_versions_like_requirements(tmp_path: Path) -> None:
+    """'pkg 1.0' means 1.0.* to conda in run_exports too; the engine refuses a bare version."""
+    meta = (
+        "{% set version = '1.0' %}\npackage:\n  name: libp\n  version: {{ version }}\nbuild:\n"
+        "  run_exports:\n    weak:\n      - libp {{ version }}\n      - python 3.6 run_exports\n"
+        "      - libq =>2\n"
+    )
+    result = convert(meta)
+    (variant,) = render(result.recipe_text, "linux-64", tmp_path)
+    assert variant["requirements"] == {
+        "run_exports": {"weak": ["libp 1.0.*", "python 3.6.* run_exports", "libq >=2"]}
+    }
