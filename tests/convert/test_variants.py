@@ -51,3 +51,13 @@ def test_zip_keys_under_selectors_become_plain_groups_with_a_warning() -> None:
         "conda_build_config.yaml:5: zip_keys under selectors: v1 variant configs take no condition there; "
         "the groups of every platform are written for all"
     ]
+
+
+def test_a_flat_zip_keys_list_is_one_group(tmp_path: Path) -> None:
+    config = "a: [x, y]\nb: ['1', '2']\nzip_keys:\n  - a\n  - b\n"
+    meta = "package:\n  name: p\n  version: '1'\nbuild:\n  string: {{ a }}{{ b }}\n"
+    result = convert(meta, variant_config=config)
+    assert result.variants_text is not None
+    assert "zip_keys:\n  - [a, b]\n" in result.variants_text
+    variants = render(result.recipe_text, "noarch", tmp_path, result.variants_text)
+    assert sorted(v["build"]["string"] for v in variants) == ["x1", "y2"]  # type: ignore[index]

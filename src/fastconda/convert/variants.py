@@ -54,10 +54,12 @@ def convert_variants(source: str | Path, warnings: Warnings) -> str:
 
 
 def _zip_groups(value: Any, warnings: Warnings, line: int) -> Any:
-    """``zip_keys`` as plain groups: the engine takes no ``if:`` there. The groups of every branch are
-    kept once each (zipping keys a platform lacks does nothing)."""
+    """``zip_keys`` as plain groups: the engine takes no ``if:`` there and no flat list. The groups of
+    every branch are kept once each (zipping keys a platform lacks does nothing)."""
     if not isinstance(value, list):
         return value
+    if value and all(isinstance(item, str) for item in value):
+        value = [value]  # a flat list is one group to conda-build
     groups: list[list[str]] = []
     conditional = False
     for item in value:
