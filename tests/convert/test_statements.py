@@ -233,3 +233,20 @@ def test_quotes_inside_a_quoted_yaml_value_are_read_as_conda_build_reads_them(tm
     meta = "{% set v = '1.0' %}\npackage:\n  name: p\n  version: '{{ v ~ '.post1' }}'\n"
     (variant,) = render(convert(meta).recipe_text, "noarch", tmp_path)
     assert variant["package"] == {"name": "p", "version": "1.0.post1"}
+
+
+@pytest.mark.parametrize(("platform", "run"), [("linux-64", ["linuxdep"]), ("osx-arm64", ["v2dep"])])
+def test_a_chain_mixing_branches_decided_now_and_conditions_keeps_conda_builds_choice(
+    platform: str, run: list[str], tmp_path: Path
+) -> None:
+    meta = (
+        "{% set version = '2.1' %}\npackage:\n  name: p\n  version: {{ version }}\nrequirements:\n  run:\n"
+        "{% if version.startswith('1') %}\n    - old\n{% elif linux %}\n    - linuxdep\n"
+        "{% elif version.startswith('2') %}\n    - v2dep\n{% else %}\n    - other\n{% endif %}\n"
+    )
+    result = convert(meta)
+    assert "old" not in result.recipe_text
+    assert "other" not in result.recipe_text  # after a branch whose condition holds, none is taken
+    assert check(meta, result, platform=platform).differences == ()
+    (variant,) = render(result.recipe_text, platform, tmp_path)
+    assert variant["requirements"] == {"run": run}

@@ -53,7 +53,8 @@ class _Frame:
 
     seen: list[str]  # the (translated) conditions of its if/elif branches so far
     current: str | None  # the condition of the current branch's lines: earlier branches negated
-    truths: list[bool | None]  # each branch's truth where known at conversion time
+    truths: list[bool | None]  # whether each branch is taken, where known at conversion time
+    owns: list[bool | None]  # each branch's own condition, where decided now
     saved: dict[str, _Saved] = field(default_factory=dict)  # names set inside: their value before
     branches: list[tuple[str | None, dict[str, _Saved]]] = field(default_factory=list)
     first_set: dict[str, int] = field(default_factory=dict)  # line of each name's first set
@@ -63,11 +64,12 @@ class _Frame:
         return self.truths[-1]
 
 
-def _branch_truth(truths: list[bool | None], own: bool | None) -> bool | None:
-    """A branch's truth from its own condition's and the earlier branches' (None: unknown)."""
-    if True in truths or own is False:
+def _branch_truth(frame: _Frame, own: bool | None) -> bool | None:
+    """Whether the next branch of a block is taken (None: unknown now), from its own condition's
+    truth and the earlier branches': after one whose condition holds, none is."""
+    if True in frame.owns or own is False:
         return False
-    return None if None in truths or own is None else True
+    return None if None in frame.truths or own is None else True
 
 
 class Statements:
@@ -103,22 +105,25 @@ class Statements:
         if keyword == "set":
             self.assign(body, origin)
         elif keyword == "if":
-            cond = self.condition(body, origin)
-            self.frames.append(_Frame([cond], cond, [self._truth(body)]))
+            cond, own = self._branch(body, origin)
+            self.frames.append(_Frame([cond], cond, [own], [own]))
         elif keyword in {"elif", "else"}:
             if not self.frames:
                 raise self.fail(origin, f"'{{% {keyword} %}}' outside an '{{% if %}}' block")
             frame = self.frames[-1]
             self._close_branch(frame, frame.seen[-1] if len(frame.seen) > len(frame.branches) else None)
-            earlier = [negate(c) for c in frame.seen]
+            # a branch decided now as not taken adds nothing to the conditions of the later ones
+            earlier = [negate(c) for c, t in zip(frame.seen, frame.truths, strict=False) if t is not False]
             if keyword == "elif":
-                cond = self.condition(body, origin)
+                cond, own = self._branch(body, origin)
                 frame.seen.append(cond)
-                frame.current = combine(*earlier, cond)
-                frame.truths.append(_branch_truth(frame.truths, self._truth(body)))
+                frame.current = combine(*earlier) if own is True else combine(*earlier, cond)
+                frame.truths.append(_branch_truth(frame, own))
+                frame.owns.append(own)
             else:
                 frame.current = combine(*earlier)
-                frame.truths.append(_branch_truth(frame.truths, True))
+                frame.truths.append(_branch_truth(frame, True))
+                frame.owns.append(True)
         elif keyword == "endif":
             if not self.frames:
                 raise self.fail(origin, "'{% endif %}' without '{% if %}'")
@@ -173,6 +178,12 @@ class Statements:
         for name in environment:
             self.warnings.once(ex.environment_note(name), origin)
         return cond
+
+    def _branch(self, body: str, origin: int) -> tuple[str, bool | None]:
+        """A branch's v1 condition and its truth where decided now (its condition is then that)."""
+        cond = self.condition(body, origin)
+        own = self._truth(body)
+        return (cond if own is None else "true" if own else "false"), own
 
     def _truth(self, expr: str) -> bool | None:
         """An ``{% if %}`` condition's truth, decided now when it is a constant or v1 cannot write it
