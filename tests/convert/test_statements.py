@@ -250,3 +250,18 @@ def test_a_chain_mixing_branches_decided_now_and_conditions_keeps_conda_builds_c
     assert check(meta, result, platform=platform).differences == ()
     (variant,) = render(result.recipe_text, platform, tmp_path)
     assert variant["requirements"] == {"run": run}
+
+
+def test_a_block_that_sets_the_name_its_condition_tests_reads_the_value_from_before(tmp_path: Path) -> None:
+    """'{% if build > 5 %}{% set build = 5 %}': conda-build tests 7, not the new value (which v1 would
+    read if the condition stayed as written: the value would read itself)."""
+    meta = (
+        "{% set build = 7 %}\n{% if build > 5 %}\n{% set build = 5 %}\n{% endif %}\n"
+        "package:\n  name: p\n  version: '1'\nbuild:\n  number: {{ build }}\n"
+    )
+    result = convert(meta)
+    assert "  build: ${{ 5 if (7 > 5) else 7 }}\n" in result.recipe_text
+    (variant,) = render(result.recipe_text, "noarch", tmp_path)
+    assert variant["build"]["number"] == 5  # type: ignore[index]
+    assert [w.line for w in result.warnings] == [3]
+    assert "'build' is set again after the '{% if %}' on line 2 tested it" in result.warnings[0].message

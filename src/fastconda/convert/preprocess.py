@@ -16,11 +16,12 @@ from pathlib import Path
 import jinja2
 
 from fastconda.convert import expressions as ex
+from fastconda.convert.context import ContextVar
 from fastconda.convert.limits import Refused, budget, first_line
 from fastconda.convert.loaders import file_functions
 from fastconda.convert.model import Warnings
 from fastconda.convert.selectors import combine, split_selector
-from fastconda.convert.statements import ContextVar, Statements
+from fastconda.convert.statements import Statements
 from fastconda.errors import ConvertError
 
 _STATEMENT = re.compile(r"^\s*\{%-?\s*(?P<kw>\w+)\b(?P<body>.*?)\s*-?%\}\s*$", re.DOTALL)

@@ -3,73 +3,37 @@
 conda-build runs a recipe's jinja from top to bottom, so a ``{% set %}`` inside ``{% if %}`` (or
 followed by a selector) changes the value only where its condition holds. A v1 ``context`` holds one
 value per name: a name set under a condition becomes one expression, ``${{ a if cond else b }}``,
-composed when its block closes (``{% if %}`` / ``{% elif %}`` / ``{% else %}`` keep their order).
-A block whose condition is known at conversion time (it reads only constants the recipe set) is
-decided now, as conda-build's jinja decides it: its ``{% set %}`` statements apply or vanish.
+composed when its block closes (``{% if %}`` / ``{% elif %}`` / ``{% else %}`` keep their order;
+see :mod:`~fastconda.convert.context`). A block whose condition is a constant, or one v1 cannot write
+(it reads a value v1 cannot hold, or needs Python), is decided now as conda-build's jinja decides it:
+its statements run or vanish and its lines stay or go. Any other condition stays a v1 condition.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
 
 from fastconda.convert import expressions as ex
+from fastconda.convert.context import (
+    UNDEFINED,
+    ContextVar,
+    Frame,
+    Saved,
+    branch_truth,
+    compose,
+    ordered,
+    paren,
+)
 from fastconda.convert.loaders import is_plain
 from fastconda.convert.model import Warnings
 from fastconda.convert.selectors import SelectorError, combine, negate, translate_selector
 from fastconda.errors import ConvertError
 
 _SET = re.compile(r"^\s*(?P<name>[A-Za-z_]\w*)\s*=\s*(?P<expr>.+)$", re.DOTALL)
-_UNDEFINED = "the v1 context sets it to '' elsewhere (what conda-build's jinja gives an undefined name)"
-
-
-@dataclass
-class ContextVar:
-    name: str
-    value: object  # a constant, or a "${{ expr }}" string
-    line: int
-    quote: str = ""  # the quote of a string constant in the meta.yaml, kept in the v1 context
-
-
-@dataclass(frozen=True)
-class _Saved:
-    """A context name's value at one point: what a branch of a block leaves, or what it started from."""
-
-    var: ContextVar | None  # None: not set (yet)
-    static: object
-    known: bool  # the value is known at conversion time (``static`` holds it)
-
-    def expression(self) -> str | None:
-        return None if self.var is None else ex.as_expression(self.var.value)
-
-
-@dataclass
-class _Frame:
-    """An open ``{% if %}`` block: the conditions of its branches and the names they set."""
-
-    seen: list[str]  # the (translated) conditions of its if/elif branches so far
-    current: str | None  # the condition of the current branch's lines: earlier branches negated
-    truths: list[bool | None]  # whether each branch is taken, where known at conversion time
-    owns: list[bool | None]  # each branch's own condition, where decided now
-    saved: dict[str, _Saved] = field(default_factory=dict)  # names set inside: their value before
-    branches: list[tuple[str | None, dict[str, _Saved]]] = field(default_factory=list)
-    first_set: dict[str, int] = field(default_factory=dict)  # line of each name's first set
-
-    @property
-    def known(self) -> bool | None:
-        return self.truths[-1]
-
-
-def _branch_truth(frame: _Frame, own: bool | None) -> bool | None:
-    """Whether the next branch of a block is taken (None: unknown now), from its own condition's
-    truth and the earlier branches': after one whose condition holds, none is."""
-    if True in frame.owns or own is False:
-        return False
-    return None if None in frame.truths or own is None else True
 
 
 class Statements:
@@ -89,7 +53,8 @@ class Statements:
         self.context: list[ContextVar] = []
         self.static: dict[str, object] = {}
         self.static_only: set[str] = set()
-        self.frames: list[_Frame] = []
+        self.frames: list[Frame] = []
+        self.tested: dict[str, int] = {}  # context names an '{% if %}' kept for v1 reads: its line
 
     @property
     def block(self) -> str | None:
@@ -106,7 +71,7 @@ class Statements:
             self.assign(body, origin)
         elif keyword == "if":
             cond, own = self._branch(body, origin)
-            self.frames.append(_Frame([cond], cond, [own], [own]))
+            self.frames.append(Frame([cond], cond, [own], [own]))
         elif keyword in {"elif", "else"}:
             if not self.frames:
                 raise self.fail(origin, f"'{{% {keyword} %}}' outside an '{{% if %}}' block")
@@ -118,11 +83,11 @@ class Statements:
                 cond, own = self._branch(body, origin)
                 frame.seen.append(cond)
                 frame.current = combine(*earlier) if own is True else combine(*earlier, cond)
-                frame.truths.append(_branch_truth(frame, own))
+                frame.truths.append(branch_truth(frame, own))
                 frame.owns.append(own)
             else:
                 frame.current = combine(*earlier)
-                frame.truths.append(_branch_truth(frame, True))
+                frame.truths.append(branch_truth(frame, True))
                 frame.owns.append(True)
         elif keyword == "endif":
             if not self.frames:
@@ -183,6 +148,9 @@ class Statements:
         """A branch's v1 condition and its truth where decided now (its condition is then that)."""
         cond = self.condition(body, origin)
         own = self._truth(body)
+        if own is None:  # a condition the engine evaluates with the context's last values
+            for name in ex.free_names(body) & {c.name for c in self.context}:
+                self.tested.setdefault(name, origin)
         return (cond if own is None else "true" if own else "false"), own
 
     def _truth(self, expr: str) -> bool | None:
@@ -214,6 +182,13 @@ class Statements:
             if name not in frame.saved:
                 frame.saved[name] = self._save(name)
                 frame.first_set[name] = origin
+        if name in self.tested:
+            self.warnings.once(
+                f"'{name}' is set again after the '{{% if %}}' on line {self.tested[name]} tested it: "
+                "conda-build tested the value it had there, the v1 recipe tests its last value; check "
+                "that the block still selects what it should",
+                origin,
+            )
         cond = None if selector is None else self.selector(selector, origin)
         before = self._save(name)
         self.set_variable(body, origin)
@@ -230,7 +205,7 @@ class Statements:
         old = before.expression()
         if old is None:
             old = "''"
-            self.warnings.add(f"'{{% set {name} %}}' applies only where [{selector}]: {_UNDEFINED}", origin)
+            self.warnings.add(f"'{{% set {name} %}}' applies only where [{selector}]: {UNDEFINED}", origin)
         new = ex.as_expression(var.value)
         var.value, var.quote = f"${{{{ {paren(new)} if {paren(cond)} else {paren(old)} }}}}", ""
         self.static.pop(name, None)  # known only per platform now: nothing folds it
@@ -287,32 +262,17 @@ class Statements:
         else:
             self.context.append(ContextVar(name, value, origin, quote))
 
-    def finish(self) -> None:
-        """Order the context so that each value comes after the values it reads: the engine evaluates
-        it from the top, and a redefinition or a block may have made a value read a later one."""
-        names = {var.name for var in self.context}
-        needs = {var.name: (_reads(var.value) & names) - {var.name} for var in self.context}
-        placed: set[str] = set()
-        ordered: list[ContextVar] = []
-        remaining = list(self.context)
-        while remaining:
-            index = next((i for i, var in enumerate(remaining) if needs[var.name] <= placed), 0)
-            var = remaining.pop(index)  # index 0 when nothing is ready: a cycle keeps its order
-            ordered.append(var)
-            placed.add(var.name)
-        self.context[:] = ordered
-
     # -- blocks -----------------------------------------------------------------------------------
 
     def _var(self, name: str) -> ContextVar | None:
         return next((c for c in self.context if c.name == name), None)
 
-    def _save(self, name: str) -> _Saved:
+    def _save(self, name: str) -> Saved:
         var = self._var(name)
         copy = None if var is None else ContextVar(var.name, var.value, var.line, var.quote)
-        return _Saved(copy, self.static.get(name), name in self.static)
+        return Saved(copy, self.static.get(name), name in self.static)
 
-    def _restore(self, name: str, saved: _Saved) -> None:
+    def _restore(self, name: str, saved: Saved) -> None:
         var = self._var(name)
         if saved.var is None:
             if var is not None:
@@ -326,57 +286,30 @@ class Statements:
         else:
             self.static.pop(name, None)
 
-    def _close_branch(self, frame: _Frame, cond: str | None) -> None:
+    def finish(self) -> None:
+        """Order the context so that each value comes after the values it reads."""
+        self.context[:] = ordered(self.context)
+
+    def _close_branch(self, frame: Frame, cond: str | None) -> None:
         """The current branch ends: keep what it set, and start the next from the block's start."""
         frame.branches.append((cond, {name: self._save(name) for name in frame.saved}))
         for name, saved in frame.saved.items():
             self._restore(name, saved)
 
-    def _compose(self, frame: _Frame) -> None:
+    def _compose(self, frame: Frame) -> None:
         """The block closes: each name it set becomes one conditional expression over its branches."""
-        taken = [b for b, truth in zip(frame.branches, frame.truths, strict=True) if truth is not False]
         for name, start in frame.saved.items():
-            fallback, branches = start, taken
-            if branches and branches[-1][0] is None:  # an '{% else %}' that conda-build may take
-                fallback, branches = branches[-1][1].get(name, start), branches[:-1]
-            values = [(cond, values.get(name, start)) for cond, values in branches]
-            if all(saved.expression() == fallback.expression() for _, saved in values):
-                self._restore(name, fallback)  # the same value in every branch: no condition needed
+            composed = compose(frame, name, start)
+            if isinstance(composed, Saved):
+                self._restore(name, composed)  # the same value in every branch: no condition needed
                 continue
-            expr = _text(fallback)
-            for cond, saved in reversed(values):
-                value = _text(saved)
-                if value != expr:
-                    expr = f"{paren(value)} if {paren(cond or 'true')} else {paren(expr)}"
-            if fallback.var is None or any(saved.var is None for _, saved in values):
+            expr, undefined = composed
+            if undefined:
                 where = "is set only in some branches of its '{% if %}' block"
-                self.warnings.add(f"'{{% set {name} %}}' {where}: {_UNDEFINED}", frame.first_set[name])
+                self.warnings.add(f"'{{% set {name} %}}' {where}: {UNDEFINED}", frame.first_set[name])
             var = self._var(name)
             if var is None:
                 var = ContextVar(name, "", frame.first_set[name])
                 self.context.append(var)
             var.value, var.quote = "${{ " + expr + " }}", ""
             self.static.pop(name, None)  # known only per branch: nothing folds it
-
-
-def _reads(value: object) -> frozenset[str]:
-    """The names a context value's expressions read."""
-    if not isinstance(value, str):
-        return frozenset()
-    names: set[str] = set()
-    for is_expr, text in ex.template_parts(value):
-        if is_expr:
-            try:
-                names |= ex.free_names(text)
-            except jinja2.TemplateSyntaxError:
-                continue
-    return frozenset(names)
-
-
-def _text(saved: _Saved) -> str:
-    """A saved value as a v1 expression; an unset name is '' as in conda-build's jinja."""
-    return saved.expression() or "''"
-
-
-def paren(expr: str) -> str:
-    return expr if re.fullmatch(r"[\w.]+|'[^']*'|\"[^\"]*\"|match\([^()]*\)", expr) else f"({expr})"
