@@ -55,7 +55,8 @@ def test_constant_expressions_round_trip_as_literals(value: str) -> None:
     assert eval(out.text) == value
 
 
-CONDITIONS = ["linux", "osx", "win", "mpi == 'openmpi'", "mpi != 'nompi' and unix", "not win"]
+CONDITIONS = ["linux", "osx", "win", "mpi == 'openmpi'", "mpi != 'nompi' and unix", "not win", "a > 5",
+              "b == 2 or win"]  # fmt: skip
 Block = list[object]  # statements: ('set', name, value) or ('if', [(condition, block), ...], else block)
 
 
@@ -95,11 +96,14 @@ def _jinja(block: Block) -> list[str]:
 def test_sets_under_random_if_blocks_mean_what_conda_build_renders(
     block: Block, platform: str, mpi: str
 ) -> None:
-    """Nested if/elif/else blocks that redefine values from their old ones: the converted context gives
-    the build number and requirement conda-build's jinja gives, on every platform and variant."""
+    """Nested if/elif/else blocks that redefine values from their old ones, and test them: unless the
+    conversion warns, the converted context gives the build number and requirement conda-build's jinja
+    gives, on every platform and variant."""
     meta = "\n".join(
         ["{% set a = 1 %}", "{% set b = 2 %}", *_jinja(block), "package:", "  name: prop", "  version: '1.0'",
          "build:", "  number: {{ a }}", "requirements:", "  run:", "    - dep{{ b }}"]
     )  # fmt: skip
     result = convert(meta + "\n")
+    if any("is set again after" in w.message for w in result.warnings):
+        return  # v1 tests the last value there, and the conversion said so: silent means the same
     assert check(meta + "\n", result, platform=platform, variant={"mpi": mpi}).differences == ()
