@@ -265,3 +265,15 @@ def test_a_block_that_sets_the_name_its_condition_tests_reads_the_value_from_bef
     assert variant["build"]["number"] == 5  # type: ignore[index]
     assert [w.line for w in result.warnings] == [3]
     assert "'build' is set again after the '{% if %}' on line 2 tested it" in result.warnings[0].message
+
+
+def test_a_set_in_a_yaml_comment_runs_as_in_conda_build_with_a_warning() -> None:
+    meta = (
+        '{% set version = "2.0" %}\n# {% set version = "1.9" %}\n'
+        "package:\n  name: p\n  version: {{ version }}\n"
+    )
+    result = convert(meta)
+    assert 'context:\n  version: "1.9"\n' in result.recipe_text
+    assert check(meta, result, platform="linux-64").differences == ()
+    assert [w.line for w in result.warnings] == [2]
+    assert "is in a YAML comment, but conda-build's jinja runs it all the same" in result.warnings[0].message

@@ -137,6 +137,12 @@ class _Pass:
         commented = _COMMENTED_STATEMENT.match(raw)
         if commented is not None:  # '# {% if x %}': a YAML comment, but conda-build's jinja runs it
             raw = commented["statement"]
+            if (match := _STATEMENT.match(raw)) is not None and match["kw"] == "set":
+                self.warnings.add(
+                    f"'{raw.strip()}' is in a YAML comment, but conda-build's jinja runs it all the same: "
+                    "converted as it is run; delete the line if it was meant to be off",
+                    origin,
+                )
         statement = _STATEMENT.match(raw)
         trailing = _TRAILING_COMMENT.match(raw) if statement is None else None
         if trailing is not None and (statement := _STATEMENT.match(trailing["statement"])) is not None:
