@@ -112,3 +112,17 @@ def test_is_defined_tests_the_name_itself() -> None:
     result = convert(meta)
     assert "- if: extra is defined\n" in result.recipe_text
     assert result.warnings == ()
+
+
+def test_py_and_np_compared_in_jinja_read_as_in_a_selector(tmp_path: Path) -> None:
+    meta = (
+        "package:\n  name: x\n  version: '1'\nrequirements:\n  run:\n"
+        "{% if py >= 38 %}\n    - new\n{% endif %}\n{% if np < 120 %}\n    - oldnp\n{% endif %}\n"
+    )
+    result = convert(meta)
+    assert "- if: match(python, '>=3.8')\n" in result.recipe_text
+    assert "- if: match(numpy, '<1.20')\n" in result.recipe_text
+    assert result.warnings == ()
+    assert check(meta, result, platform="linux-64").differences == ()
+    (variant,) = render(result.recipe_text, "linux-64", tmp_path)
+    assert variant["requirements"] == {"run": ["new"]}

@@ -14,7 +14,14 @@ from collections.abc import Callable, Mapping
 from jinja2 import TemplateAssertionError, nodes
 from jinja2.filters import FILTERS as JINJA2_FILTERS
 
-from fastconda.convert.selectors import SAME, VARIABLE_NAME, VARIANT_LIKE, alias
+from fastconda.convert.selectors import (
+    SAME,
+    VARIABLE_NAME,
+    VARIANT_LIKE,
+    SelectorError,
+    alias,
+    translate_selector,
+)
 
 # Filters that exist, with the same meaning, in minijinja as rattler-build configures it.
 FILTERS = frozenset(
@@ -33,6 +40,7 @@ PIN_KWARGS = {"max_pin": "upper_bound", "min_pin": "lower_bound"}
 # lower-case names a v1 recipe has without defining them (besides the variant's): platforms, env, hash
 PROVIDED = SAME | VARIANT_LIKE | {"env", "environ", "os", "hash", "python_min", "c_compiler_version",
                                   "cxx_compiler_version", "fortran_compiler_version"}  # fmt: skip
+_INT_OPS = frozenset({"eq", "ne", "gt", "gteq", "lt", "lteq"})
 COMPARE = {
     "eq": "==",
     "ne": "!=",
@@ -289,11 +297,31 @@ class Unparser:
     visit_Add = visit_Sub = visit_Mul = visit_Div = visit_FloorDiv = visit_Mod = visit_Pow = _binary
 
     def visit_Compare(self, node: nodes.Compare) -> tuple[str, int]:
+        version = self._py_compare(node)
+        if version is not None:
+            return version, ATOM
         self.tested.update(id(n) for n in (node.expr, *(o.expr for o in node.ops)))
         parts = [self.sub(node.expr, BINARY)]
         for operand in node.ops:
             parts.append(f"{COMPARE[operand.op]} {self.sub(operand.expr, BINARY)}")
         return " ".join(parts), LOGIC + 1
+
+    def _py_compare(self, node: nodes.Compare) -> str | None:
+        """``py >= 38`` / ``np < 120`` in jinja: conda-build's selector integers, as a selector reads them."""
+        if self.defined is None or len(node.ops) != 1:
+            return None
+        left, right = node.expr, node.ops[0].expr
+        if not (isinstance(left, nodes.Name) and left.name in {"py", "np"} and left.name not in self.defined):
+            return None
+        if (
+            not (isinstance(right, nodes.Const) and type(right.value) is int)
+            or node.ops[0].op not in _INT_OPS
+        ):
+            return None
+        try:
+            return translate_selector(f"{left.name} {COMPARE[node.ops[0].op]} {right.value}")
+        except SelectorError:
+            return None
 
     def visit_And(self, node: nodes.And) -> tuple[str, int]:
         left, right = self.sub_truthy(node.left, LOGIC), self.sub_like(node, node.right, LOGIC + 1)
