@@ -24,7 +24,8 @@ from hypothesis import strategies as st
 from fastconda.cli import main
 from fastconda.convert import convert
 from fastconda.convert.check_meta import namespace
-from fastconda.convert.selectors import SelectorError, evaluate_selector
+from fastconda.convert.selector_truth import evaluate_selector
+from fastconda.convert.selectors import SelectorError
 from fastconda.errors import ConvertError
 
 SRC = Path(__file__).resolve().parents[2] / "src"

@@ -89,7 +89,7 @@ def test_an_empty_variable_falls_back_as_in_conda_build(unset: pytest.MonkeyPatc
 
 
 def test_environ_get_without_default_is_reported_only_where_its_value_is_used() -> None:
-    warnings = [w.format() for w in convert(CI_PATTERN).warnings]
+    warnings = [w.format() for w in convert(CI_PATTERN).warnings if "build machine" not in w.message]
     # 'or', 'if' and 'is none' keep conda-build's meaning exactly; a value written out does not
     assert warnings == [
         "meta.yaml:6: environ.get('SDIST') is None in conda-build when SDIST is unset (written as 'None'); "
@@ -97,6 +97,57 @@ def test_environ_get_without_default_is_reported_only_where_its_value_is_used() 
         "meta.yaml:7: environ.get('SDIST_SHA256') is None in conda-build when SDIST_SHA256 is unset "
         "(written as 'None'); converted to env.get('SDIST_SHA256', default=''), which is '' then",
     ]
+
+
+def test_every_variable_read_from_the_environment_is_reported_once_at_its_first_use() -> None:
+    warnings = [w for w in convert(CI_PATTERN).warnings if "build machine" in w.message]
+    lines = {name: w.line for w in warnings for name in VARIABLES if f"reads {name} " in w.message}
+    assert lines == {
+        "PKG_VERSION": 1, "SDIST": 6, "SDIST_SHA256": 7, "CI_PIPELINE_IID": 10, "WITH_SARDANA": 14,
+        "WITH_NUMPY": 17, "WITH_YAML": 20, "CI_COMMIT_TAG": 22,
+    }  # fmt: skip
+    assert len(warnings) == len(VARIABLES)
+    assert warnings[0].message == (
+        "the recipe depends on the build machine's environment: it reads PKG_VERSION (environ), in v1 as "
+        "in conda-build, so the package differs where PKG_VERSION is set differently or unset"
+    )
+
+
+def test_a_variable_read_again_later_is_reported_at_its_first_line() -> None:
+    meta = (
+        "package:\n  name: p\n  version: {{ environ.get('V', '1') }}\n"
+        "{% set again = environ.get('V', '1') %}\n"
+    )
+    warnings = convert(meta).warnings  # the '{% set %}' on line 4 is converted before line 3's value
+    assert [(w.line, "reads V " in w.message) for w in warnings] == [(3, True)]
+
+
+CUDA = """\
+{% set cuda = os.environ.get('CUDA_VER') or '11.*' %}
+package:
+  name: p
+  version: '1'
+requirements:
+  run:
+    - cudatoolkit {{ cuda }}
+"""
+
+
+def test_os_environ_get_or_a_default_falls_back_when_unset_and_takes_the_variable_when_set(
+    unset: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    unset.delenv("CUDA_VER", raising=False)
+    result = convert(CUDA)
+    assert "cuda: ${{ env.get('CUDA_VER', default='') or '11.*' }}" in result.recipe_text
+    assert [w.line for w in result.warnings] == [1]
+    (variant,) = render(result.recipe_text, "linux-64", tmp_path)
+    assert variant["requirements"] == {"run": ["cudatoolkit 11.*"]}
+    unset.setenv("CUDA_VER", "12.4")  # conda reads 'cudatoolkit 12.4' as 12.4.*
+    (variant,) = render(result.recipe_text, "linux-64", tmp_path)
+    assert variant["requirements"] == {"run": ["cudatoolkit 12.4.*"]}
+    unset.setenv("CUDA_VER", ">=12")
+    (variant,) = render(result.recipe_text, "linux-64", tmp_path)
+    assert variant["requirements"] == {"run": ["cudatoolkit >=12"]}
 
 
 def test_environ_subscript_still_stops_the_render_when_unset(

@@ -10,7 +10,7 @@ import pytest
 from fastconda.cli import main
 from fastconda.convert import ConversionResult, convert
 from fastconda.errors import ConvertError
-from tests.convert.helpers import RECIPES
+from tests.convert.helpers import RECIPES, render
 
 GOOD = "package:\n  name: good\n  version: '1.0'\nbuild:\n  number: 0\n"
 
@@ -29,6 +29,9 @@ GOOD = "package:\n  name: good\n  version: '1.0'\nbuild:\n  number: 0\n"
         ("package:\n  name: x\n  version: {{ v.split(') }}\n", 3, "broken jinja"),
         ("{% if x %}  # [win]\npackage:\n  name: x\n{% endif %}\n", 1, "a selector on '{% if %}'"),
         ("{% set v = 1 %}  # [linnux]\npackage:\n  name: x\n", 1, "unknown selector name 'linnux'"),
+        ("{% set v = '1.2' | frobnicate %}\npackage:\n  name: x\n", 1, "unknown jinja filter 'frobnicate'"),
+        ("package:\n  name: x\n  version: {{ '1' | frob(2) }}\n", 3, "unknown jinja filter 'frob'"),
+        ("package:\n  name: x\n{% if 'a' | frob %}\n  version: 1\n{% endif %}\n", 3, "unknown jinja filter"),
     ],
 )
 def test_bad_input_is_a_one_line_error_with_file_and_line(text: str, line: int, what: str) -> None:
@@ -38,6 +41,18 @@ def test_bad_input_is_a_one_line_error_with_file_and_line(text: str, line: int, 
     assert message.startswith(f"meta.yaml:{line}: ")
     assert what in message
     assert "\n" not in message
+
+
+@pytest.mark.parametrize(
+    ("expression", "written"),
+    [
+        ("version | split('.') | first", "${{ version | split('.') | first }}"),  # rattler-build has it
+        ("'%s-x' | format(version)", "1.2.3-x"),  # conda-build's jinja2 has it: computed now
+    ],
+)
+def test_a_filter_one_of_the_two_jinjas_knows_is_not_an_error(expression: str, written: str) -> None:
+    meta = f"{{% set version = '1.2.3' %}}\n{{% set v = {expression} %}}\npackage:\n  name: x\n"
+    assert f"\n  v: {written}\n" in convert(meta).recipe_text
 
 
 def test_missing_file_says_what_to_pass(tmp_path: Path) -> None:
@@ -129,3 +144,17 @@ def test_single_digit_py_selectors_keep_conda_builds_meaning(tmp_path: Path) -> 
     assert main(["convert", str(tmp_path), "--check", "-o", str(tmp_path / "recipe.yaml")]) == 0
     with pytest.raises(ConvertError, match="'py' is compared with 3"):
         convert(GRAYSKULL_PY2.replace("py>=3", "py==3"))  # the two readings differ: still an error
+
+
+def test_run_exports_spell_out_conda_fuzzy_versions_like_requirements(tmp_path: Path) -> None:
+    """'pkg 1.0' means 1.0.* to conda in run_exports too; the engine refuses a bare version."""
+    meta = (
+        "{% set version = '1.0' %}\npackage:\n  name: libp\n  version: {{ version }}\nbuild:\n"
+        "  run_exports:\n    weak:\n      - libp {{ version }}\n      - python 3.6 run_exports\n"
+        "      - libq =>2\n"
+    )
+    result = convert(meta)
+    (variant,) = render(result.recipe_text, "linux-64", tmp_path)
+    assert variant["requirements"] == {
+        "run_exports": {"weak": ["libp 1.0.*", "python 3.6.* run_exports", "libq >=2"]}
+    }

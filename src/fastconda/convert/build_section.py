@@ -12,7 +12,7 @@ from typing import Any
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
 from fastconda.convert import expressions as ex
-from fastconda.convert.sections import Notes, generic, value_of
+from fastconda.convert.sections import Notes, generic, requirement, value_of
 from fastconda.convert.selectors import combine
 from fastconda.convert.tree import Doc, Entry, cond_list, copy_comment, group, items, merged
 
@@ -210,7 +210,7 @@ def _with_env(doc: Doc, script: Any, found: list[Entry]) -> CommentedMap:
 
 def _run_exports(doc: Doc, found: list[Entry]) -> Any:
     if all(isinstance(e.value, CommentedSeq | str) for e in found):
-        return cond_list(doc, found)
+        return cond_list(doc, found, lambda item: requirement(item, doc))
     kinds = {"strong": "strong", "weak": "weak", "strong_constrains": "strong_constraints",
              "weak_constrains": "weak_constraints", "noarch": "noarch"}  # fmt: skip
     out = CommentedMap()
@@ -219,7 +219,7 @@ def _run_exports(doc: Doc, found: list[Entry]) -> Any:
         if target is None:
             doc.warnings.add(f"build.run_exports.{key} is not a run_exports kind; dropped", group_[0].line)
             continue
-        out[target] = cond_list(doc, group_)
+        out[target] = cond_list(doc, group_, lambda item: requirement(item, doc))
     return out
 
 

@@ -1,7 +1,7 @@
 """Render a meta.yaml the way conda-build would, for one platform and variant, without conda-build.
 
 jinja2 (sandboxed, bounded) with conda-build's namespace and functions, then line selectors
-evaluated by :func:`~fastconda.convert.selectors.evaluate_selector`, a restricted evaluator: never
+evaluated by :func:`~fastconda.convert.selector_truth.evaluate_selector`, a restricted evaluator: never
 ``eval``, since jinja can produce selector text. Pins render as canonical text
 (``pin_subpackage(name, lower, upper)``) so that :mod:`check` can compare them with what
 rattler-build renders.
@@ -11,15 +11,60 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from fastconda.convert.expressions import ENV, SCRIPT_VARIABLES
-from fastconda.convert.loaders import file_functions
-from fastconda.convert.sandbox import render
-from fastconda.convert.selectors import evaluate_selector, split_selector
+import jinja2
+from jinja2.utils import missing
 
+from fastconda.convert.expressions import SCRIPT_VARIABLES
+from fastconda.convert.loaders import file_functions
+from fastconda.convert.sandbox import BoundedEnvironment, render
+from fastconda.convert.selector_truth import evaluate_selector
+from fastconda.convert.selectors import split_selector
+
+
+class _UndefinedName(jinja2.Undefined):
+    """An undefined name as conda-build's final render reads it (jinja2's ``Undefined``): '' when
+    written, false, unequal to anything, empty. An attribute the object lacks or the sandbox refuses
+    stays an error: the check reaches no further into Python objects than before."""
+
+    __slots__ = ()
+
+    def _strict(self) -> None:
+        if self._undefined_obj is not missing:
+            self._fail_with_undefined_error()
+
+    def __str__(self) -> str:
+        self._strict()
+        return super().__str__()
+
+    def __bool__(self) -> bool:
+        self._strict()
+        return super().__bool__()
+
+    def __eq__(self, other: object) -> bool:
+        self._strict()
+        return super().__eq__(other)
+
+    def __ne__(self, other: object) -> bool:
+        self._strict()
+        return super().__ne__(other)
+
+    def __hash__(self) -> int:
+        return id(type(self))
+
+    def __iter__(self) -> Iterator[Any]:
+        self._strict()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._strict()
+        return super().__len__()
+
+
+_META_ENV = BoundedEnvironment(undefined=_UndefinedName, keep_trailing_newline=True)
 _COMPILERS = {
     "linux": {"c": "gcc", "cxx": "gxx", "fortran": "gfortran"},
     "osx": {"c": "clang", "cxx": "clangxx", "fortran": "gfortran"},
@@ -160,7 +205,7 @@ def render_meta(
     context = {**ns, **_functions(platform, variant, platform.partition("-")[0])}
     if recipe_dir is not None:
         context.update(file_functions(recipe_dir, [], project_root))
-    rendered = render(_select(text, ns), context, ENV)
+    rendered = render(_select(text, ns), context, _META_ENV)
     lines = []
     for line in rendered.splitlines():
         body, selector = split_selector(line)

@@ -36,5 +36,14 @@ class Warnings:
         if warning not in self.items:
             self.items.append(warning)
 
+    def once(self, message: str, line: int) -> None:
+        """A warning about the whole recipe: kept once, at the first line that gives it."""
+        for index, warning in enumerate(self.items):
+            if warning.message == message:
+                if line < warning.line:
+                    self.items[index] = ConversionWarning(message, line)
+                return
+        self.items.append(ConversionWarning(message, line))
+
     def frozen(self) -> tuple[ConversionWarning, ...]:
         return tuple(sorted(self.items, key=lambda w: (w.line, w.message)))

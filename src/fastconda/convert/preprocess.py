@@ -2,8 +2,9 @@
 
 After this pass every line is YAML that ruamel can parse; what the removed text meant is kept on
 the side: ``{% set %}`` statements become context variables, ``{% if %}`` blocks and ``# [sel]``
-comments become a condition per line, ``{% for %}`` loops over known lists are unrolled.
-Each line remembers the source line it came from, for warnings and errors.
+comments become a condition per line (both in :mod:`~fastconda.convert.statements`), ``{% for %}``
+loops over known lists are unrolled. Each line remembers the source line it came from, for warnings
+and errors.
 """
 
 from __future__ import annotations
@@ -15,15 +16,16 @@ from pathlib import Path
 import jinja2
 
 from fastconda.convert import expressions as ex
+from fastconda.convert.context import ContextVar
 from fastconda.convert.limits import Refused, budget, first_line
-from fastconda.convert.loaders import file_functions, is_plain
+from fastconda.convert.loaders import file_functions
 from fastconda.convert.model import Warnings
-from fastconda.convert.selectors import SelectorError, combine, negate, split_selector, translate_selector
+from fastconda.convert.selectors import combine, split_selector
+from fastconda.convert.statements import Statements
 from fastconda.errors import ConvertError
 
 _STATEMENT = re.compile(r"^\s*\{%-?\s*(?P<kw>\w+)\b(?P<body>.*?)\s*-?%\}\s*$", re.DOTALL)
 _INLINE_IF = re.compile(r"\{%-?\s*if\s+(.+?)\s*-?%\}(.*?)(?:\{%-?\s*else\s*-?%\}(.*?))?\{%-?\s*endif\s*-?%\}")
-_SET = re.compile(r"^\s*(?P<name>[A-Za-z_]\w*)\s*=\s*(?P<expr>.+)$", re.DOTALL)
 _FOR = re.compile(r"^\s*(?P<var>[A-Za-z_]\w*)\s+in\s+(?P<expr>.+)$", re.DOTALL)
 _EXPR = re.compile(r"(?<!\$)\{\{(.*?)\}\}")
 _MACRO = re.compile(r"^\s*\{%-?\s*macro\s+(?P<name>[A-Za-z_]\w*)")
@@ -31,6 +33,9 @@ _ENDMACRO = re.compile(r"\{%-?\s*endmacro\s*-?%\}")
 _JINJA_COMMENT = re.compile(r"\{#(.*?)#\}")
 _TEMPLATE_KEY = re.compile(
     r"^(?P<lead>\s*(?:-\s+)?)(?P<q>['\"]?)\{\{\s*(?P<name>[A-Za-z_]\w*)\s*\}\}(?P=q)(?=\s*:(?:\s|$))"
+)
+_COMMENTED_STATEMENT = re.compile(
+    r"^\s*#\s*(?P<statement>\{%-?\s*(?:if|elif|else|endif|set)\b.*?-?%\})\s*$", re.DOTALL
 )
 _TRAILING_COMMENT = re.compile(r"^(?P<statement>\s*\{%-?.*?-?%\})\s*#.*$", re.DOTALL)
 MAX_LINES = 100_000  # lines after unrolling loops: real recipes have a few hundred
@@ -44,29 +49,16 @@ class Line:
 
 
 @dataclass
-class ContextVar:
-    name: str
-    value: object  # a constant, or a "${{ expr }}" string
-    line: int
-    quote: str = ""  # the quote of a string constant in the meta.yaml, kept in the v1 context
-
-
-@dataclass
 class Prepared:
     lines: list[Line]
     context: list[ContextVar] = field(default_factory=list)
     static: dict[str, object] = field(default_factory=dict)
     static_only: set[str] = field(default_factory=set)  # known now, not in the v1 context
+    variables: frozenset[str] = frozenset()  # the keys of the recipe's variant config
 
     @property
     def text(self) -> str:
         return "\n".join(line.text for line in self.lines) + "\n"
-
-
-@dataclass
-class _Frame:
-    seen: list[str]  # conditions of the earlier branches of this if/elif chain
-    current: str | None
 
 
 def prepare(  # noqa: PLR0917 - project_root joined the existing positional parameters
@@ -107,10 +99,11 @@ class _Pass:
     ) -> None:
         self.filename = filename
         self.warnings = warnings
-        self.variables = variables
-        self.result = Prepared(lines=[])
-        self.frames: list[_Frame] = []
         self.read: list[Path] = []
+        self.statements = Statements(self.fail, warnings, self.read, variables)
+        self.result = Prepared(
+            [], self.statements.context, self.statements.static, self.statements.static_only, variables
+        )
         if recipe_dir is not None:
             self.result.static.update(file_functions(recipe_dir, self.read, project_root))
 
@@ -130,8 +123,9 @@ class _Pass:
                 raise self.fail(origin, "the jinja recurses or nests too deeply; simplify it") from None
             if len(pending) > MAX_LINES:
                 raise self.fail(origin, f"loops unroll to more than {MAX_LINES:,} lines; refused")
-        if self.frames:
+        if self.statements.frames:
             raise self.fail(len(pending), "'{% if %}' without '{% endif %}'")
+        self.statements.finish()
         return self.result
 
     def step(self, pending: list[tuple[str, int]], index: int) -> int:
@@ -140,13 +134,25 @@ class _Pass:
         raw = _JINJA_COMMENT.sub(lambda m: "#" + m.group(1).rstrip(), raw)
         if _MACRO.match(raw):
             return self.macro(pending, index)
+        commented = _COMMENTED_STATEMENT.match(raw)
+        if commented is not None:  # '# {% if x %}': a YAML comment, but conda-build's jinja runs it
+            raw = commented["statement"]
+            if (match := _STATEMENT.match(raw)) is not None and match["kw"] == "set":
+                self.warnings.add(
+                    f"'{raw.strip()}' is in a YAML comment, but conda-build's jinja runs it all the same: "
+                    "converted as it is run; delete the line if it was meant to be off",
+                    origin,
+                )
         statement = _STATEMENT.match(raw)
         trailing = _TRAILING_COMMENT.match(raw) if statement is None else None
         if trailing is not None and (statement := _STATEMENT.match(trailing["statement"])) is not None:
             # '{% set x = 1 %}  # [linux]' or '... %}  # a note': the note goes, the selector stays
             selector = split_selector(raw)[1]
             if selector is not None:
-                self.selected_statement(statement["kw"], statement["body"].strip(), selector, origin)
+                if statement["kw"] != "set":
+                    what = f"a selector on '{{% {statement['kw']} %}}'"
+                    raise self.fail(origin, f"{what} cannot be converted; move the condition into it")
+                self.statements.assign(statement["body"].strip(), origin, selector)
                 self.result.lines.append(Line("", origin))
                 return index + 1
         if statement is None and raw.lstrip().startswith("{%") and "%}" not in raw:
@@ -168,38 +174,11 @@ class _Pass:
                 raise self.fail(origin, "'{% for %}' without '{% endfor %}'")
             pending[index : end + 1] = self.unroll(body, pending[index + 1 : end], origin)
             return index
-        self.statement(keyword, body, origin)
+        self.statements.statement(keyword, body, origin)
         self.result.lines.append(Line("", origin))
         return index + 1
 
     # -- statements -------------------------------------------------------------------------------
-
-    def selected_statement(self, keyword: str, body: str, selector: str, origin: int) -> None:
-        """``{% set x = v %}  # [sel]``: x is v where the selector holds and keeps its value elsewhere."""
-        cond = self.selector(selector, origin)
-        if keyword != "set":
-            raise self.fail(
-                origin,
-                f"a selector on '{{% {keyword} %}}' cannot be converted; move the condition into it",
-            )
-        match = _SET.match(body)
-        name = match["name"] if match is not None else ""
-        before = next((c for c in self.result.context if c.name == name), None)
-        old = "''" if before is None else ex.as_expression(before.value)
-        self.set_variable(body, origin)
-        if name in self.result.static_only:
-            why = "to a value v1 cannot hold; set it without a selector"
-            raise self.fail(origin, f"'{name}' is set under a selector {why}")
-        var = next(c for c in self.result.context if c.name == name)
-        new = ex.as_expression(var.value)
-        var.value, var.quote = f"${{{{ {_paren(new)} if {_paren(cond)} else {_paren(old)} }}}}", ""
-        self.result.static.pop(name, None)  # known only per platform now: nothing folds it
-        if before is None:
-            self.warnings.add(
-                f"'{{% set {name} %}}' applies only where [{selector}]: the v1 context sets it to "
-                "'' elsewhere (what conda-build's jinja gives an undefined name)",
-                origin,
-            )
 
     def macro(self, pending: list[tuple[str, int]], index: int) -> int:
         """``{% macro %}``: v1 has none; calls with known arguments are expanded at conversion time."""
@@ -229,97 +208,6 @@ class _Pass:
         self.result.lines.extend(Line("", o) for _, o in pending[index : last + 1])
         return last + 1
 
-    def statement(self, keyword: str, body: str, origin: int) -> None:
-        if keyword == "set":
-            self.set_variable(body, origin)
-        elif keyword == "if":
-            cond = self.condition(body, origin)
-            self.frames.append(_Frame([cond], cond))
-        elif keyword in {"elif", "else"}:
-            if not self.frames:
-                raise self.fail(origin, f"'{{% {keyword} %}}' outside an '{{% if %}}' block")
-            frame = self.frames[-1]
-            earlier = [negate(c) for c in frame.seen]
-            if keyword == "elif":
-                cond = self.condition(body, origin)
-                frame.seen.append(cond)
-                frame.current = combine(*earlier, cond)
-            else:
-                frame.current = combine(*earlier)
-        elif keyword == "endif":
-            if not self.frames:
-                raise self.fail(origin, "'{% endif %}' without '{% if %}'")
-            self.frames.pop()
-        else:
-            self.warnings.add(f"jinja statement '{{% {keyword} %}}' has no v1 equivalent; dropped", origin)
-
-    def condition(self, expr: str, origin: int) -> str:
-        return self.translate(expr, origin, truthy=True)
-
-    def translate(self, expr: str, origin: int, *, truthy: bool = False) -> str:
-        try:
-            result = ex.translate(expr, self.result.static, truthy=truthy)
-        except jinja2.TemplateSyntaxError as exc:
-            raise self.fail(origin, f"broken jinja expression '{expr}': {exc.message}") from None
-        for problem in result.problems:
-            if result.evaluated:
-                self.warnings.add(f"{problem}: '{expr}' evaluated at conversion time", origin)
-            else:
-                self.warnings.add(f"{problem}: '{expr}' kept as written, it will not render", origin)
-        for note in result.notes:
-            self.warnings.add(note, origin)
-        return result.text
-
-    def set_variable(self, body: str, origin: int) -> None:
-        match = _SET.match(body)
-        if match is None:
-            raise self.fail(origin, f"cannot read '{{% set {body} %}}': expected '{{% set name = value %}}'")
-        name, expr = match.group("name"), match.group("expr").strip()
-        static = self.result.static
-        value: object
-        try:
-            constant = ex.evaluate(expr, static) if ex.free_names(expr) <= static.keys() else None
-            evaluated = ex.free_names(expr) <= static.keys()
-        except ex.EVAL_ERRORS:
-            constant, evaluated = None, False
-        try:
-            node = ex.parse_expression(expr)
-        except jinja2.TemplateSyntaxError as exc:
-            raise self.fail(origin, f"broken jinja in '{{% set {body} %}}': {exc.message}") from None
-        existing = next((c for c in self.result.context if c.name == name), None)
-        problems = ex.translate(expr).problems
-        if isinstance(node, jinja2.nodes.Const | jinja2.nodes.List) and evaluated:
-            value = constant
-        elif existing is not None and name in ex.free_names(expr) and evaluated:
-            value = constant  # a redefinition that uses the old value: fold it, v1 keys are unique
-        elif evaluated and problems:
-            # v1 cannot compute it (a file read, a Python method): the value computed now is kept
-            read = f" from {', '.join(sorted({p.name for p in self.read}))}" if self.read else ""
-            self.warnings.add(
-                f"'{name}' = {expr} has no v1 equivalent ({problems[0]}): evaluated now{read}; "
-                "the v1 recipe holds the value, convert again when it changes",
-                origin,
-            )
-            static[name] = constant
-            if not is_plain(constant):
-                self.result.static_only.add(name)  # a match or a mapping: only its uses are kept
-                return
-            value = constant
-        else:
-            value = "${{ " + self.translate(expr, origin) + " }}"
-            if existing is not None and name in ex.free_names(expr):
-                self.warnings.add(f"'{name}' is redefined from itself and cannot be folded; check it", origin)
-        if evaluated:
-            static[name] = constant
-        else:
-            static.pop(name, None)
-        constant_text = isinstance(node, jinja2.nodes.Const) and isinstance(value, str)
-        quote = expr[0] if constant_text and expr[:1] in {"'", '"'} else ""
-        if existing is not None:
-            existing.value, existing.line, existing.quote = value, origin, quote
-        else:
-            self.result.context.append(ContextVar(name, value, origin, quote))
-
     def unroll(self, body: str, block: list[tuple[str, int]], origin: int) -> list[tuple[str, int]]:
         match = _FOR.match(body)
         values: object = None
@@ -328,13 +216,18 @@ class _Pass:
                 values = ex.evaluate(match.group("expr"), self.result.static)
             except ex.EVAL_ERRORS:
                 values = None
+        if isinstance(values, dict):
+            values = list(values)  # jinja loops over a mapping's keys
         if match is None or not isinstance(values, list | tuple):
             self.warnings.add(
                 f"'{{% for {body} %}}' loops over values unknown before the build; its lines are kept as comments",  # noqa: E501
                 origin,
             )
-            kept = [(f"{text[: len(text) - len(text.lstrip())]}# {text.strip()}", o) for text, o in block]
-            return [("", origin), *kept, ("", origin)]
+            # written out as they are: the jinja in them is not run (it would be, inside the loop)
+            kept = [Line(_EXPR.sub(r"${{\1}}", _commented(text)), line) for text, line in block]
+            end = block[-1][1] + 1 if block else origin
+            self.result.lines.extend([Line("", origin), *kept, Line("", end)])
+            return []
         if len(values) * max(len(block), 1) > MAX_LINES:
             raise self.fail(origin, f"the loop unrolls to more than {MAX_LINES:,} lines; refused")
         var = match.group("var")
@@ -348,30 +241,17 @@ class _Pass:
 
     # -- ordinary lines ---------------------------------------------------------------------------
 
-    def selector(self, selector: str, origin: int) -> str:
-        try:
-            assumed: list[str] = []
-            cond = translate_selector(selector, self.variables, assumed)
-        except SelectorError as exc:
-            hint = "use platform names (linux, osx, win, ...), py/np comparisons or a variant variable"
-            raise self.fail(origin, f"{exc}; {hint}") from None
-        for name in assumed:
-            self.warnings.add(
-                f"selector name '{name}' is not a conda-build name and no conda_build_config.yaml of the "
-                "recipe defines it: read as a variant variable, false where the variant config lacks it",
-                origin,
-            )
-        return cond
-
     def emit(self, raw: str, origin: int) -> None:
         body, selector = split_selector(raw)
-        cond = None if selector is None else self.selector(selector, origin)
+        cond = None if selector is None else self.statements.selector(selector, origin)
         if "{%" in body:
             body = self.inline_if(body, origin)
         body = _TEMPLATE_KEY.sub(self.known_key, body)
-        body = _EXPR.sub(lambda m: "${{" + m.group(1) + "}}", body)
-        block = combine(*(f.current for f in self.frames))
-        self.result.lines.append(Line(body.rstrip(), origin, combine(block, cond)))
+        body = _requote(_EXPR.sub(lambda m: "${{" + m.group(1) + "}}", body))
+        if self.statements.skipping:  # a branch conda-build's jinja does not take
+            self.result.lines.append(Line("", origin))
+            return
+        self.result.lines.append(Line(body.rstrip(), origin, combine(self.statements.block, cond)))
 
     def known_key(self, match: re.Match[str]) -> str:
         """``'{{ hash_type }}': ...``: v1 keys are not templates; a key known now is written out."""
@@ -382,7 +262,7 @@ class _Pass:
 
     def inline_if(self, body: str, origin: int) -> str:
         def replace(match: re.Match[str]) -> str:
-            cond = self.translate(match.group(1), origin, truthy=True)
+            cond = self.statements.condition(match.group(1), origin)
             then = ex.as_expression(_EXPR.sub(lambda m: "${{" + m.group(1) + "}}", match.group(2)))
             other = match.group(3)
             text = f"{then} if {cond}"
@@ -398,8 +278,31 @@ class _Pass:
         return result
 
 
-def _paren(expr: str) -> str:
-    return expr if re.fullmatch(r"[\w.]+|'[^']*'|\"[^\"]*\"|match\([^()]*\)", expr) else f"({expr})"
+_QUOTED_VALUE = re.compile(
+    r"^(?P<lead>\s*(?:-\s+)?(?:[^'\"#]+:\s+)?)(?P<q>['\"])(?P<inner>.*\$\{\{.*)(?P=q)(?P<rest>\s*(?:#.*)?)$"
+)
+
+
+def _commented(text: str) -> str:
+    """A line as a YAML comment at its own indentation."""
+    return f"{text[: len(text) - len(text.lstrip())]}# {text.strip()}"
+
+
+def _requote(line: str) -> str:
+    """``version: '{{ data.get('version') }}'``: conda-build renders the jinja before YAML reads the
+    quotes; here YAML comes first, so an expression's quotes become the other kind."""
+    match = _QUOTED_VALUE.match(line)
+    if match is None:
+        return line
+    quote = match["q"]
+    other = '"' if quote == "'" else "'"
+
+    def swap(expr: re.Match[str]) -> str:
+        text = expr.group(1)
+        return "${{" + text.replace(quote, other) + "}}" if other not in text else expr.group(0)
+
+    inner = re.sub(r"\$\{\{(.*?)\}\}", swap, match["inner"])
+    return f"{match['lead']}{quote}{inner}{quote}{match['rest']}"
 
 
 def _matching_end(lines: list[tuple[str, int]], start: int) -> int | None:
@@ -418,7 +321,20 @@ def _matching_end(lines: list[tuple[str, int]], start: int) -> int | None:
 
 
 def _substitute(text: str, var: str, value: object, static: dict[str, object]) -> str:
-    """Replace the loop variable inside the ``{{ }}`` expressions of one line."""
+    """Replace the loop variable inside the ``{{ }}`` expressions and the statements of one line."""
+
+    def statement(match: re.Match[str]) -> str:
+        keyword, body = match["kw"], match["body"]
+        split = re.match(r"(\s*[A-Za-z_]\w*\s*(?:=|\bin\b))(.*)$", body, re.DOTALL)
+        if keyword in {"set", "for"} and split is not None:  # the name it binds stays
+            head, body = split.group(1), split.group(2)
+        else:
+            head = ""
+        try:
+            replaced = ex.replace_name(body, var, ex.literal(value))
+        except jinja2.TemplateSyntaxError:
+            return match.group(0)  # left as written: the statement's own pass reports it
+        return f"{match['open']}{keyword}{head}{replaced}{match['close']}"
 
     def replace(match: re.Match[str]) -> str:
         expr = match.group(1)
@@ -433,19 +349,11 @@ def _substitute(text: str, var: str, value: object, static: dict[str, object]) -
                 return str(ex.evaluate(expr, static))
             except ex.EVAL_ERRORS:
                 pass
-        return "{{" + _replace_name(expr, var, ex.literal(value)) + "}}"
+        return "{{" + ex.replace_name(expr, var, ex.literal(value)) + "}}"
 
-    return _EXPR.sub(replace, text)
+    return _EXPR.sub(replace, _STATEMENT_IN_LINE.sub(statement, text))
 
 
-def _replace_name(expr: str, name: str, replacement: str) -> str:
-    """Replace a variable in an expression, token by token (not inside strings or after a dot)."""
-    out: list[str] = []
-    previous = ""
-    for _, kind, value in ex.ENV.lex("{{" + expr + "}}"):
-        if kind in {"variable_begin", "variable_end"}:
-            continue
-        out.append(replacement if kind == "name" and value == name and previous != "." else value)
-        if kind != "whitespace":
-            previous = value
-    return "".join(out)
+_STATEMENT_IN_LINE = re.compile(
+    r"(?P<open>\{%-?\s*)(?P<kw>if|elif|set|for)\b(?P<body>.*?)(?P<close>\s*-?%\})"
+)

@@ -16,7 +16,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 
 from fastconda.convert import sections as sec
 from fastconda.convert.build_section import convert_build
-from fastconda.convert.preprocess import ContextVar
+from fastconda.convert.context import ContextVar
 from fastconda.convert.selectors import combine, negate
 from fastconda.convert.tests_section import convert_tests
 from fastconda.convert.tree import RENAMED, Doc, Entry, Item, copy_comment, entries, group, items, merged

@@ -13,8 +13,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
+from fastconda.convert.expressions import parse_expression, template_parts
 from fastconda.convert.licences import Licence, spdx_licence
 from fastconda.convert.selectors import combine
 from fastconda.convert.tree import (
@@ -201,7 +203,7 @@ def requirement(item: Any, doc: Doc | None = None) -> Any:
     fixed = fix_operators(value)
     if fixed != value.strip() and doc is not None:
         doc.warnings.add(f"requirement '{value}': conda reads it as '{fixed}'; written so", item.line)
-    fixed = fuzzy_version(fixed, doc.static if doc is not None else None)
+    fixed = fuzzy_version(fixed, doc.static if doc is not None else None, doc.context if doc else None)
     return type(value)(fixed) if type(value) is not str else fixed  # keep the quote style
 
 
@@ -218,17 +220,69 @@ def fix_operators(spec: str) -> str:
     return " ".join(parts)
 
 
-def fuzzy_version(spec: str, static: Mapping[str, object] | None = None) -> str:
+def fuzzy_version(
+    spec: str, static: Mapping[str, object] | None = None, context: Mapping[str, object] | None = None
+) -> str:
     """``python 3.9`` means ``python 3.9.*`` to conda; rattler wants it spelled out.
 
     A templated version (``pkg ${{ v }}``) gets the ``.*`` too, unless the value known now is not a
-    plain version (``{% set v = ">=1.2" %}``): then conda reads it as written."""
+    plain version (``{% set v = ">=1.2" %}``): then conda reads it as written. A context value known
+    only when the recipe renders (``env.get('X') or '6.*'``, ``'1.2' if linux else '>=2'``) gets it
+    from an expression that asks what conda asks, unless all its possible values agree now."""
     if spec.lstrip().startswith("${{") and spec.rstrip().endswith("}}") and spec.count("${{") == 1:
         return spec.strip()
     parts = re.split(r"\s+(?![^{]*\}\})", spec.strip())
-    if len(parts) in {2, 3} and not _OPERATOR.search(_known(parts[1], static or {})):
+    if len(parts) not in {2, 3}:
+        return " ".join(parts)
+    name = _TEMPLATE.fullmatch(parts[1])
+    if name is not None and name[1] in (context or {}) and name[1] not in (static or {}):
+        plain = {_plain(value) for value in _possible_values((context or {})[name[1]], static or {})}
+        if plain == {True}:
+            parts[1] += ".*"
+        elif plain != {False}:
+            parts[1] += _FUZZY.format(name=name[1])
+    elif not _OPERATOR.search(_known(parts[1], static or {})):
         parts[1] += ".*"
     return " ".join(parts)
+
+
+# conda's question, asked when the recipe renders: a plain version (no operator, no '*') means 'v.*'
+_FUZZY = (
+    "${{{{ '' if not {name} or {name}[:1] in '<>=!~' or '*' in {name} or ',' in {name} or '|' in {name} "
+    "else '.*' }}}}"
+)
+
+
+def _plain(value: str | None) -> bool | None:
+    """Whether conda reads a version as ``value.*`` (None: not known before the render)."""
+    return None if value is None else bool(value) and not _OPERATOR.search(value)
+
+
+def _possible_values(value: object, static: Mapping[str, object]) -> list[str | None]:
+    """The values a context entry can take (None for one known only when the recipe renders)."""
+    if not isinstance(value, str) or "${{" not in value:
+        return ["" if value is None else str(value)]
+    parts = template_parts(value)
+    if len(parts) != 1 or not parts[0][0]:
+        return [None]
+    try:
+        node = parse_expression(parts[0][1])
+    except jinja2.TemplateSyntaxError:
+        return [None]
+    return _leaves(node, static)
+
+
+def _leaves(node: jinja2.nodes.Node, static: Mapping[str, object]) -> list[str | None]:
+    if isinstance(node, jinja2.nodes.CondExpr):
+        other = _leaves(node.expr2, static) if node.expr2 is not None else [""]
+        return _leaves(node.expr1, static) + other
+    if isinstance(node, jinja2.nodes.Or):
+        return _leaves(node.left, static) + _leaves(node.right, static)
+    if isinstance(node, jinja2.nodes.Const):
+        return ["" if node.value is None else str(node.value)]
+    if isinstance(node, jinja2.nodes.Name) and node.name in static:
+        return [str(static[node.name])]
+    return [None]
 
 
 _TEMPLATE = re.compile(r"\$\{\{\s*([A-Za-z_]\w*)\s*\}\}")

@@ -4,13 +4,14 @@ A selector is a Python expression over a fixed namespace (platform names, ``py``
 two-or-three digit integers, variant variables). It is parsed with :mod:`ast`, rewritten node by
 node and printed back; unknown bare names are errors because conda-build would fail on them too.
 
-:func:`evaluate_selector` computes a selector's truth for ``--check`` with the same small grammar,
-never with ``eval``: jinja may have produced the selector text (``# {{ sel }}``), so it is as
-untrusted as the rest of the recipe. The grammar, shared by both functions: names, ``and``/``or``/
-``not``, comparisons (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, ``in``, ``not in``), string,
-number and boolean literals, lists and tuples of those, ``x.startswith('..')`` /
-``x.endswith('..')`` and ``environ.get('NAME'[, 'default'])`` (also ``os.environ.get``). Any other
-node, attribute access and calls included, is refused with :class:`SelectorError`.
+:func:`~fastconda.convert.selector_truth.evaluate_selector` computes a selector's truth for
+``--check`` with the same small grammar, never with ``eval``: jinja may have produced the selector
+text (``# {{ sel }}``), so it is as untrusted as the rest of the recipe. The grammar, shared by
+both: names, ``and``/``or``/``not``, comparisons (``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``,
+``in``, ``not in``), string, number and boolean literals, lists and tuples of those,
+``x.startswith('..')`` / ``x.endswith('..')`` and ``environ.get('NAME'[, 'default'])`` (also
+``os.environ.get``). Any other node, attribute access and calls included, is refused with
+:class:`SelectorError`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,7 @@ import ast
 import operator
 import re
 import warnings
-from collections.abc import Callable, Collection, Mapping
-from typing import Any
+from collections.abc import Callable, Collection
 
 # Names that mean the same in v1 recipes.
 SAME = frozenset(
@@ -96,7 +96,7 @@ def _py_major_test(symbol: str, digit: int) -> str | None:
     return "true" if as_conda_build else "false"
 
 
-def _parse(expr: str) -> ast.expr:
+def parse_selector(expr: str) -> ast.expr:
     if len(expr) > MAX_SELECTOR:
         msg = f"selector '[{expr[:40]}...]' is longer than {MAX_SELECTOR} characters"
         raise SelectorError(msg)
@@ -123,107 +123,30 @@ def _depth(node: ast.AST) -> int:
     return deepest
 
 
-def translate_selector(expr: str, variables: Collection[str] = (), assumed: list[str] | None = None) -> str:
+def translate_selector(
+    expr: str,
+    variables: Collection[str] = (),
+    assumed: list[str] | None = None,
+    environment: list[str] | None = None,
+) -> str:
     """Translate one selector expression into a v1 condition; raises :class:`SelectorError`.
 
     A lower-case name that is neither a conda-build name nor in ``variables`` is read as a variant
     variable (conda-forge's ``is_abi3``, ``vc9``, ...: the engine reads it from the variant config),
     false where no variant config defines it, as conda-build reads it; it is appended to ``assumed``
     so the caller can warn. One edit away from a known name (``linnux``) it is a typo and an error.
+    The environment variables the selector reads (``environ.get('X')``) are appended to ``environment``.
     """
     rewriter = _Rewriter(frozenset(variables))
-    text = rewriter.text(_parse(expr))
+    text = rewriter.text(parse_selector(expr))
     if assumed is not None:
         assumed.extend(n for n in rewriter.assumed if n not in assumed)
+    if environment is not None:
+        environment.extend(n for n in rewriter.environment if n not in environment)
     return text
 
 
-def evaluate_selector(expr: str, namespace: Mapping[str, Any]) -> bool:
-    """The truth of a selector in conda-build's namespace, by the grammar of this module.
-
-    Never ``eval``: the selector may come out of jinja, so it is treated as recipe text. Unknown
-    names and anything outside the grammar raise :class:`SelectorError`.
-    """
-    return bool(_Evaluator(namespace).value(_parse(expr)))
-
-
-_COMPARE: dict[type[ast.cmpop], Any] = {
-    ast.Eq: lambda a, b: a == b,
-    ast.NotEq: lambda a, b: a != b,
-    ast.Lt: lambda a, b: a < b,
-    ast.LtE: lambda a, b: a <= b,
-    ast.Gt: lambda a, b: a > b,
-    ast.GtE: lambda a, b: a >= b,
-    ast.In: lambda a, b: a in b,
-    ast.NotIn: lambda a, b: a not in b,
-}
-_LITERALS = (str, int, float, bool, type(None))
-
-
-class _Evaluator:
-    """Walks the parsed selector; values are only literals, namespace values and booleans."""
-
-    def __init__(self, namespace: Mapping[str, Any]) -> None:
-        self.namespace = namespace
-
-    def value(self, node: ast.expr) -> Any:
-        if isinstance(node, ast.BoolOp):
-            result: Any = None
-            for operand in node.values:  # Python's short-circuit values: (x or "").startswith(..)
-                result = self.value(operand)
-                if bool(result) is isinstance(node.op, ast.Or):
-                    return result
-            return result
-        if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.Not):
-            return not self.value(node.operand)
-        if isinstance(node, ast.Compare):
-            left = self.value(node.left)
-            for op, comparator in zip(node.ops, node.comparators, strict=True):
-                right = self.value(comparator)
-                if not self._compare(op, left, right):
-                    return False
-                left = right
-            return True
-        if isinstance(node, ast.Name):
-            if node.id in self.namespace:
-                return self.namespace[node.id]
-            if _VARIABLE.match(node.id) and node.id not in {"py", "np"} and typo_of(node.id) is None:
-                return False  # an undefined variant variable: conda-build reads it as False
-            msg = f"unknown selector name '{node.id}'"
-            raise SelectorError(msg)
-        if isinstance(node, ast.Constant) and isinstance(node.value, _LITERALS):
-            return node.value
-        if isinstance(node, ast.List | ast.Tuple):
-            return [self.value(e) for e in node.elts]
-        if isinstance(node, ast.Call) and _is_prefix_test(node):
-            assert isinstance(node.func, ast.Attribute) and isinstance(node.args[0], ast.Constant)
-            target = self.value(node.func.value)
-            if not isinstance(target, str):
-                msg = f"selector part '{ast.unparse(node)}' tests a {type(target).__name__}, not text"
-                raise SelectorError(msg)
-            prefix = str(node.args[0].value)
-            return target.startswith(prefix) if node.func.attr == "startswith" else target.endswith(prefix)
-        if isinstance(node, ast.Call) and _is_environ_get(node) and _literal_args(node):
-            environ = self.namespace.get("environ", {})
-            args = [a.value for a in node.args if isinstance(a, ast.Constant)]
-            return environ.get(str(args[0]), args[1] if len(args) == 2 else None)
-        msg = f"selector part '{ast.unparse(node)}' is not supported"
-        raise SelectorError(msg)
-
-    @staticmethod
-    def _compare(op: ast.cmpop, left: Any, right: Any) -> bool:
-        function = _COMPARE.get(type(op))
-        if function is None:
-            msg = "operator not supported in selectors"
-            raise SelectorError(msg)
-        try:
-            return bool(function(left, right))
-        except TypeError:
-            msg = f"selector compares {type(left).__name__} with {type(right).__name__}"
-            raise SelectorError(msg) from None
-
-
-def _literal_args(node: ast.Call) -> bool:
+def literal_args(node: ast.Call) -> bool:
     return (
         1 <= len(node.args) <= 2
         and not node.keywords
@@ -231,8 +154,19 @@ def _literal_args(node: ast.Call) -> bool:
     )
 
 
-_VARIABLE = re.compile(r"^[a-z_][a-z0-9_]*$")
+VARIABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 _KNOWN = SAME | ALIASES.keys() | VARIANT_LIKE
+
+
+def alias(name: str) -> str | None:
+    """The v1 condition of a conda-build platform alias (``win64``, ``py3k``, ``py311``, ``np126``)."""
+    if name in ALIASES:
+        return ALIASES[name]
+    match = _PYNAME.match(name)
+    if match is None:
+        return None
+    kind = "python" if match.group(1) == "py" else "numpy"
+    return f"match({kind}, '=={_version(int(match.group(2)), match.group(1))}')"
 
 
 def _one_edit(a: str, b: str) -> bool:
@@ -259,6 +193,7 @@ class _Rewriter:
     def __init__(self, variables: frozenset[str]) -> None:
         self.variables = variables
         self.assumed: list[str] = []
+        self.environment: list[str] = []
 
     def text(self, node: ast.expr, parent_bool: bool = False) -> str:
         if isinstance(node, ast.BoolOp):
@@ -276,15 +211,16 @@ class _Rewriter:
             return self._name(node.id, parent_bool)
         if isinstance(node, ast.Constant):
             return _const(node.value)
-        if isinstance(node, ast.Call) and _is_prefix_test(node):
+        if isinstance(node, ast.Call) and is_prefix_test(node):
             assert isinstance(node.func, ast.Attribute)
             test = "startingwith" if node.func.attr == "startswith" else "endingwith"
             target = self._operand(node.func.value)
             arg = node.args[0]
             assert isinstance(arg, ast.Constant)
             return f"{target} is {test}({_const(arg.value)})"
-        if isinstance(node, ast.Call) and _is_environ_get(node) and _literal_args(node):
+        if isinstance(node, ast.Call) and is_environ_get(node) and literal_args(node):
             args = [_const(a.value) for a in node.args if isinstance(a, ast.Constant)]
+            self.environment.append(str(node.args[0].value) if isinstance(node.args[0], ast.Constant) else "")
             if len(args) == 2:
                 return f"env.get({args[0]}, default={args[1]})"
             # None in conda-build when unset; the engine would stop: '' is as false as None
@@ -295,15 +231,11 @@ class _Rewriter:
     def _name(self, name: str, parent_bool: bool) -> str:
         if name in SAME or name in self.variables or name in VARIANT_LIKE:
             return name
-        if name in ALIASES:
-            text = ALIASES[name]
+        text = alias(name)
+        if text is not None:
             return f"({text})" if parent_bool and " and " in text else text
-        match = _PYNAME.match(name)
-        if match:
-            kind = "python" if match.group(1) == "py" else "numpy"
-            return f"match({kind}, '=={_version(int(match.group(2)), match.group(1))}')"
         typo = typo_of(name)
-        if _VARIABLE.match(name) and name not in {"py", "np"} and typo is None:
+        if VARIABLE_NAME.match(name) and name not in {"py", "np"} and typo is None:
             self.assumed.append(name)
             return f"({name} | default(false))"  # conda-build reads an undefined selector name as False
         hint = f" (did you mean '{typo}'?)" if typo else ""
@@ -364,7 +296,7 @@ def _const(value: object) -> str:
     return repr(value)
 
 
-def _is_prefix_test(node: ast.Call) -> bool:
+def is_prefix_test(node: ast.Call) -> bool:
     func = node.func
     return (
         isinstance(func, ast.Attribute)
@@ -376,7 +308,7 @@ def _is_prefix_test(node: ast.Call) -> bool:
     )
 
 
-def _is_environ_get(node: ast.Call) -> bool:
+def is_environ_get(node: ast.Call) -> bool:
     func = node.func
     if not (isinstance(func, ast.Attribute) and func.attr == "get"):
         return False

@@ -68,6 +68,8 @@ class Doc:
         self.filename = filename
         self.warnings = warnings
         self.static = prepared.static
+        self.context = {var.name: var.value for var in prepared.context}  # the v1 context's values
+        self.defined = frozenset(self.context.keys() | self.static.keys() | prepared.variables)
         self.static_only = frozenset(prepared.static_only)
         source = "\n".join(line.text for line in self.lines) + "\n"
         try:
@@ -137,7 +139,7 @@ class Doc:
                 out.append(f"%{env['name']}%" if windows else f"${env['name']}")
                 continue
             try:
-                result = ex.translate(text, self.static)
+                result = ex.translate(text, self.static, defined=self.defined)
             except (Refused, RecursionError) as exc:
                 raise self._refused(exc, text, line0) from None
             except (jinja2.TemplateError, ValueError, TypeError, ArithmeticError, LookupError) as exc:
@@ -154,6 +156,10 @@ class Doc:
                 self.warnings.add(f"{problem}: '{{{{ {text} }}}}' {how}", self.origin(line0))
             for note in result.notes:
                 self.warnings.add(note, self.origin(line0))
+            for name in result.environment:
+                self.warnings.once(ex.environment_note(name), self.origin(line0))
+            for name in result.assumed:
+                self.warnings.add(ex.assumed_note(name), self.origin(line0))
             if result.evaluated or ex.free_names(text) & self.static_only:
                 out.append(self._evaluate(text, line0))
             else:
