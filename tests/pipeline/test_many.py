@@ -1,0 +1,218 @@
+"""``fastconda build PATH...``: a set of projects read, ordered, and built in dependency order against
+the packages just built (the real engine and the offline seed channel for the builds)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from fastconda.cli import ExitCode, main
+from fastconda.errors import ProjectError
+from fastconda.pipeline.many import Outcome, SetOptions, build_set
+from fastconda.pipeline.project_set import Member, changed_since, find_projects, plan, read_member
+from fastconda.progress import null_progress
+from tests.helpers import build_options
+
+GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false"]
+
+
+def python_project(
+    folder: Path, name: str, *, version: str = "0.3.0", needs: tuple[str, ...] = (), script: str = ""
+) -> Path:
+    """A small hatchling project: module ``<name with _>``, its ``[project] dependencies`` *needs*,
+    and a console script ``<Name>`` whose ``--help`` runs *script* (default: prints a usage line)."""
+    module = name.replace("-", "_")
+    (folder / module).mkdir(parents=True)
+    (folder / module / "__init__.py").write_text(f'__version__ = "{version}"\n')
+    body = script or "print('usage: server')"
+    (folder / module / "cli.py").write_text(f"def main():\n    {body}\n")
+    dependencies = ", ".join(json.dumps(n) for n in needs)
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        f'[project]\nname = "{name}"\nversion = "{version}"\nlicense = "MIT"\n'
+        f"dependencies = [{dependencies}]\n\n"
+        f'[project.scripts]\n{module.title().replace("_", "")} = "{module}.cli:main"\n\n'
+        f'[tool.hatch.build.targets.wheel]\npackages = ["{module}"]\n'
+    )
+    return folder
+
+
+# B prints the version of A that its test environment holds: built against A just built, not another
+SHOWS_A = "from importlib.metadata import version; print('usage: proj-b with proj-a', version('proj-a'))"
+
+
+def test_a_folder_of_projects_is_read_and_ordered_each_after_what_it_needs(tmp_path: Path) -> None:
+    python_project(tmp_path / "b", "proj-b", needs=("proj-a >=0.3", "numpy"))
+    python_project(tmp_path / "a", "proj-a", needs=("pytango",))
+    python_project(tmp_path / "c", "proj-c")
+    projects = plan([tmp_path])
+    assert [m.package for m in projects.members] == ["proj-a", "proj-b", "proj-c"]
+    assert projects.depends[tmp_path / "b"] == (tmp_path / "a",)
+    assert projects.depends[tmp_path / "c"] == ()
+    assert projects.dependents([tmp_path / "a"]) == {tmp_path / "a", tmp_path / "b"}
+
+
+def test_the_search_skips_hidden_build_and_ignored_folders_and_a_project_s_own_subfolders(
+    tmp_path: Path,
+) -> None:
+    python_project(tmp_path / "servers" / "one", "one")
+    (tmp_path / "servers" / "one" / "docs").mkdir()
+    (tmp_path / "servers" / "one" / "docs" / "setup.py").write_text("")  # inside a project: its own
+    for skipped in (".hidden/x", "venv/lib/x", "build/x", "scratch/x"):
+        python_project(tmp_path / skipped, skipped.replace("/", "-").strip(".-"))
+    (tmp_path / ".gitignore").write_text("scratch/\n")
+    assert find_projects([tmp_path]) == [tmp_path / "scratch" / "x", tmp_path / "servers" / "one"]
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    assert find_projects([tmp_path]) == [tmp_path / "servers" / "one"]  # git applies .gitignore
+
+
+def test_a_recipe_s_package_name_and_requirements_are_read_from_it(tmp_path: Path) -> None:
+    project = python_project(tmp_path / "p", "pypi-name")
+    (project / "recipe").mkdir()
+    (project / "recipe" / "recipe.yaml").write_text(
+        'context:\n  name: Tango-Thing\npackage:\n  name: ${{ name | lower }}\n  version: "1"\n'
+        "requirements:\n  host: [python, pip]\n  run:\n    - proj-a >=1\n"
+        "    - if: linux\n      then: other-lib\n"
+    )
+    member = read_member(project)
+    assert member.packages == ("tango-thing",)
+    assert {"proj-a", "other-lib", "python"} <= member.needs
+    meta = tmp_path / "m"
+    meta.mkdir()
+    (meta / "CMakeLists.txt").write_text("project(X VERSION 1.0)\nadd_executable(X main.cpp)\n")
+    (meta / "meta.yaml").write_text(
+        '{% set name = "Meta-Pkg" %}\npackage:\n  name: {{ name|lower }}\n  version: "1"\n'
+        "requirements:\n  host:\n    - proj-a\n"
+    )
+    assert read_member(meta) == Member(meta, ("meta-pkg",), frozenset({"proj-a"}))
+
+
+def test_a_cmake_server_is_named_after_its_cmake_project(tmp_path: Path) -> None:
+    (tmp_path / "CMakeLists.txt").write_text(
+        "project(MyServer VERSION 1.0)\nadd_executable(MyServer a.cpp)\n"
+    )
+    assert read_member(tmp_path).packages == ("myserver",)
+
+
+def test_a_cycle_is_an_error_that_names_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    python_project(tmp_path / "a", "proj-a", needs=("proj-c",))
+    python_project(tmp_path / "b", "proj-b", needs=("proj-a",))
+    python_project(tmp_path / "c", "proj-c", needs=("proj-b",))
+    python_project(tmp_path / "d", "proj-d", needs=("proj-a",))
+    with pytest.raises(
+        ProjectError, match=r"cycle: proj-a \(a\) → proj-c \(c\) → proj-b \(b\) → proj-a \(a\)"
+    ):
+        plan([tmp_path])
+    assert main(["build", str(tmp_path), "-o", str(tmp_path / "out")]) == ExitCode.FAILURE
+    assert "cycle" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing built
+
+
+def test_two_projects_making_one_package_and_an_unreadable_name_are_errors_before_building(
+    tmp_path: Path,
+) -> None:
+    python_project(tmp_path / "one", "Same_Name")
+    python_project(tmp_path / "two", "same-name")
+    with pytest.raises(ProjectError, match=r"two projects make the package same-name: .*one and .*two"):
+        plan([tmp_path])
+    legacy = tmp_path / "legacy"
+    legacy.mkdir()
+    (legacy / "setup.py").write_text("from setuptools import setup\nsetup(name='legacy')\n")
+    with pytest.raises(ProjectError, match=r"cannot read the package name of .*legacy: no pyproject.toml"):
+        plan([tmp_path / "one", legacy])
+
+
+def test_changed_since_names_the_projects_with_changed_or_new_files(tmp_path: Path) -> None:
+    python_project(tmp_path / "a", "proj-a")
+    python_project(tmp_path / "b", "proj-b", needs=("proj-a",))
+    python_project(tmp_path / "c", "proj-c")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run([*GIT, "-C", str(tmp_path), "add", "."], check=True)
+    subprocess.run([*GIT, "-C", str(tmp_path), "commit", "-qm", "first"], check=True)
+    projects = plan([tmp_path])
+    assert changed_since(projects.members, "HEAD") == set()
+    (tmp_path / "a" / "proj_a" / "more.py").write_text("")  # new, untracked
+    (tmp_path / "README.md").write_text("")  # in no project
+    assert changed_since(projects.members, "HEAD") == {tmp_path / "a"}
+    with pytest.raises(ProjectError, match="--changed-since no-such-ref: git in"):
+        changed_since(projects.members, "no-such-ref")
+
+
+# -- builds (each ~3 s) --------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SetBuilt:
+    root: Path
+    output: Path
+    outcomes: dict[str, Outcome]
+
+
+def _run(root: Path, seed_url: str, output: Path, **settings: object) -> dict[str, Outcome]:
+    projects = plan([root])
+    outcomes = build_set(
+        projects,
+        lambda member: build_options((seed_url,), output),
+        SetOptions(**settings),  # type: ignore[arg-type]
+        progress_for=lambda member: null_progress,
+    )
+    return {o.member.package: o for o in outcomes}
+
+
+@pytest.fixture(scope="module")
+def set_built(seed_channel: Path, tmp_path_factory: pytest.TempPathFactory) -> SetBuilt:
+    root = tmp_path_factory.mktemp("set")
+    python_project(root / "a", "proj-a")
+    python_project(root / "b", "proj-b", needs=("proj-a >=0.3",), script=SHOWS_A)
+    python_project(root / "c", "proj-c")
+    subprocess.run(["git", "init", "-q", str(root)], check=True)
+    subprocess.run([*GIT, "-C", str(root), "add", "."], check=True)
+    subprocess.run([*GIT, "-C", str(root), "commit", "-qm", "first"], check=True)
+    output = root / "channel"
+    return SetBuilt(root, output, _run(root, seed_channel.resolve().as_uri(), output, jobs=2))
+
+
+def _help_output(outcome: Outcome) -> str:
+    assert outcome.result is not None
+    return "\n".join(line for t in outcome.result.tests if "--help" in t.command for line in t.output)
+
+
+@pytest.mark.slow
+def test_a_set_builds_in_order_each_against_the_packages_just_built(set_built: SetBuilt) -> None:
+    outcomes = set_built.outcomes
+    assert {name: o.state for name, o in outcomes.items()} == {
+        "proj-a": "built",
+        "proj-b": "built",
+        "proj-c": "built",
+    }
+    assert "proj-b with proj-a 0.3.0" in _help_output(outcomes["proj-b"])  # A is in no other channel
+
+
+@pytest.mark.slow
+def test_a_second_run_skips_all_and_changed_since_rebuilds_what_changed_and_its_dependents(
+    set_built: SetBuilt, seed_url: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FASTCONDA_CACHE_DIR", str(set_built.output.parent / "build-cache"))  # the fixture's
+    argv = ["build", str(set_built.root), "-c", seed_url, "-o", str(set_built.output), "--offline"]
+    assert main([*argv, "--json"]) == ExitCode.OK
+    again = json.loads(capsys.readouterr().out)["projects"]
+    assert [(r["package"], r["result"]) for r in again] == [
+        ("proj-a", "skipped"),
+        ("proj-b", "skipped"),
+        ("proj-c", "skipped"),
+    ]
+    a = set_built.root / "a"
+    (a / "pyproject.toml").write_text((a / "pyproject.toml").read_text().replace("0.3.0", "0.3.1"))
+    assert main([*argv, "--changed-since", "HEAD"]) == ExitCode.OK
+    summary = capsys.readouterr().out.splitlines()
+    assert summary[0].split() == ["project", "package", "result", "seconds", "phase", "error"]
+    rows = {line.split()[1]: line.split()[2:] for line in summary[1:]}
+    assert rows["proj-a"][0] == "built"
+    assert rows["proj-b"][0] == "built"  # against the new A
+    assert rows["proj-c"][:3] == ["unchanged", "since", "HEAD"]
+    assert main([*argv, "--json"]) == ExitCode.OK  # all recorded now, B with the new A: skipped
+    assert {r["result"] for r in json.loads(capsys.readouterr().out)["projects"]} == {"skipped"}
