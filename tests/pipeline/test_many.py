@@ -216,3 +216,33 @@ def test_a_second_run_skips_all_and_changed_since_rebuilds_what_changed_and_its_
     assert rows["proj-c"][:3] == ["unchanged", "since", "HEAD"]
     assert main([*argv, "--json"]) == ExitCode.OK  # all recorded now, B with the new A: skipped
     assert {r["result"] for r in json.loads(capsys.readouterr().out)["projects"]} == {"skipped"}
+
+
+@pytest.mark.slow
+def test_a_failure_stops_the_set_and_keep_going_builds_what_does_not_depend_on_it(
+    seed_url: str, tmp_path: Path
+) -> None:
+    root = tmp_path / "set"
+    python_project(root / "a", "proj-a")
+    python_project(root / "b", "proj-b", needs=("proj-a", "no-such-package"))  # fails in the middle
+    python_project(root / "c", "proj-c", needs=("proj-b",))
+    python_project(root / "d", "proj-d")
+    output = tmp_path / "channel"
+    stopped = _run(root, seed_url, output, jobs=1)
+    assert [(n, o.state) for n, o in stopped.items()] == [
+        ("proj-a", "built"),
+        ("proj-b", "failed"),
+        ("proj-c", "not built"),
+        ("proj-d", "not built"),
+    ]
+    assert stopped["proj-b"].phase == "recipe"
+    assert stopped["proj-b"].error.startswith("requirements missing from the channels: no-such-package")
+    assert stopped["proj-c"].summary == "not built (depends on proj-b, which failed)"
+    assert "an earlier build failed" in stopped["proj-d"].reason
+    going = _run(root, seed_url, output, jobs=2, keep_going=True)
+    assert {n: o.summary for n, o in going.items()} == {
+        "proj-a": "skipped",
+        "proj-b": "failed",
+        "proj-c": "not built (depends on proj-b, which failed)",
+        "proj-d": "built",
+    }
