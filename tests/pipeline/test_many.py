@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
@@ -220,7 +221,7 @@ def test_a_second_run_skips_all_and_changed_since_rebuilds_what_changed_and_its_
 
 @pytest.mark.slow
 def test_a_failure_stops_the_set_and_keep_going_builds_what_does_not_depend_on_it(
-    seed_url: str, tmp_path: Path
+    seed_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     root = tmp_path / "set"
     python_project(root / "a", "proj-a")
@@ -239,10 +240,27 @@ def test_a_failure_stops_the_set_and_keep_going_builds_what_does_not_depend_on_i
     assert stopped["proj-b"].error.startswith("requirements missing from the channels: no-such-package")
     assert stopped["proj-c"].summary == "not built (depends on proj-b, which failed)"
     assert "an earlier build failed" in stopped["proj-d"].reason
-    going = _run(root, seed_url, output, jobs=2, keep_going=True)
-    assert {n: o.summary for n, o in going.items()} == {
-        "proj-a": "skipped",
-        "proj-b": "failed",
-        "proj-c": "not built (depends on proj-b, which failed)",
-        "proj-d": "built",
+    monkeypatch.setenv(
+        "FASTCONDA_CACHE_DIR", str(output.parent / "build-cache")
+    )  # the records of the run above
+    report = tmp_path / "junit.xml"
+    argv = ["build", str(root), "-c", seed_url, "-o", str(output), "--offline", "-j", "2", "--keep-going"]
+    assert main([*argv, "--json", "--junit", str(report)]) == ExitCode.FAILURE
+    going = {r["package"]: r for r in json.loads(capsys.readouterr().out)["projects"]}
+    assert {n: (r["result"], r["reason"]) for n, r in going.items()} == {
+        "proj-a": ("skipped", None),
+        "proj-b": ("failed", None),
+        "proj-c": ("not built", "depends on proj-b, which failed"),
+        "proj-d": ("built", None),
     }
+    assert going["proj-b"]["phase"] == "recipe"
+    suites = {s.get("name"): s for s in ET.parse(report).getroot().iter("testsuite")}
+    assert [(name, s.get("failures"), s.get("skipped")) for name, s in suites.items()] == [
+        ("fastconda build proj-a", "0", "1"),
+        ("fastconda build proj-b", "1", "0"),
+        ("fastconda build proj-c", "0", "1"),
+        ("fastconda build proj-d", "0", "0"),
+    ]
+    skipped = suites["fastconda build proj-c"].find("testcase/skipped")
+    assert skipped is not None
+    assert skipped.get("message") == "not built (depends on proj-b, which failed)"

@@ -50,7 +50,7 @@ def build_many(args: argparse.Namespace, ui: Ui) -> int:
     from fastconda.pipeline.many import SetOptions, build_set
     from fastconda.pipeline.project_set import changed_since, plan
 
-    for flag, given in (("--render", args.render), ("--recipe", args.recipe), ("--junit", args.junit)):
+    for flag, given in (("--render", args.render), ("--recipe", args.recipe)):
         if given:
             msg = f"{flag} takes one project; it cannot be used with several (build them one by one)"
             raise SettingsError(msg)
@@ -77,9 +77,31 @@ def build_many(args: argparse.Namespace, ui: Ui) -> int:
     for outcome in outcomes:
         if outcome.state == "failed":
             ui.error(f"{outcome.member.package}: {outcome.detail}")
+    if args.junit:
+        _write_junit(args.junit, outcomes)
     data = {"projects": [o.to_json() for o in outcomes], "failed": sum(o.state == "failed" for o in outcomes)}
     ui.result(data, table(outcomes))
     return ExitCode.FAILURE if data["failed"] else ExitCode.OK
+
+
+def _write_junit(path: Path, outcomes: list[Outcome]) -> None:
+    """One test suite per project: its phases and package tests; one skipped case for a project that
+    was not built (why)."""
+    from fastconda.cli.build import junit_suite
+    from fastconda.errors import FastcondaError
+    from fastconda.testing import junit
+
+    suites = []
+    for outcome in outcomes:
+        name = outcome.member.package
+        if outcome.state in {"built", "skipped"}:
+            suites.append(junit_suite(name, outcome.result, None))
+        elif outcome.state == "failed":
+            suites.append(junit_suite(name, None, outcome.failure or FastcondaError(outcome.detail)))
+        else:
+            case = junit.Case(f"{name}.build", "build", junit.Outcome.SKIPPED, 0.0, outcome.summary)
+            suites.append(junit.Suite(f"fastconda build {name}", [case], 0.0))
+    junit.write_suites(path, suites)
 
 
 def _printer(ui: Ui) -> Callable[[Member], Progress]:

@@ -14,6 +14,7 @@ from fastconda.settings import load_settings
 
 if TYPE_CHECKING:
     from fastconda.pipeline.options import BuildOptions, BuildResult
+    from fastconda.testing import junit
 
 DEFAULT_OUTPUT = Path("output-channel")
 
@@ -189,6 +190,13 @@ def _render(args: argparse.Namespace, options: BuildOptions, ui: Ui) -> int:
 
 def _write_junit(path: Path, name: str, result: BuildResult | None, error: FastcondaError | None) -> None:
     """The build as a CI test report: its phases, then its package test commands."""
+    from fastconda.testing import junit
+
+    junit.write_suites(path, [junit_suite(name, result, error)])
+
+
+def junit_suite(name: str, result: BuildResult | None, error: FastcondaError | None) -> junit.Suite:
+    """One build's test suite: a testcase per phase and per package test command."""
     from fastconda.errors import BuildFailed
     from fastconda.testing import junit
 
@@ -206,4 +214,4 @@ def _write_junit(path: Path, name: str, result: BuildResult | None, error: Fastc
         phase = error.phase if isinstance(error, BuildFailed) else "build"
         cases = [c for c in cases if c.name != phase]
         cases.append(junit.Case(f"{name}.build", phase, failed, phases.get(phase, 0.0), str(error)))
-    junit.write_junit(path, f"fastconda build {name}", cases, sum(phases.values()))
+    return junit.Suite(f"fastconda build {name}", cases, sum(phases.values()))

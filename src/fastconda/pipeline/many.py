@@ -46,6 +46,7 @@ class Outcome:
     error: str = ""  # the first line of the error
     detail: str = ""  # the whole error
     reason: str = ""  # "not built" and "unchanged": why
+    failure: FastcondaError | None = dataclasses.field(default=None, compare=False)  # for CI reports
 
     @property
     def summary(self) -> str:
@@ -203,6 +204,7 @@ def _build_one(member: Member, options: BuildOptions, progress: Progress) -> Out
         text = str(exc) if isinstance(exc, FastcondaError) else f"{exc.strerror or exc}: {exc.filename}"
         first = next((line for line in text.splitlines() if line.strip()), type(exc).__name__)
         seconds = time.perf_counter() - started
-        return Outcome(member, "failed", seconds, phase=phase, error=first, detail=text)
+        failure = exc if isinstance(exc, FastcondaError) else None
+        return Outcome(member, "failed", seconds, phase=phase, error=first, detail=text, failure=failure)
     state: State = "skipped" if result.skipped else "built"
     return Outcome(member, state, time.perf_counter() - started, result=result)
