@@ -117,7 +117,7 @@ def build_set(
                     stopping = stopping or (outcome.state == "failed" and not settings.keep_going)
         except KeyboardInterrupt:
             cancel.set()
-            wait(running)  # each stops at its next progress event
+            _wait_out(running)
             raise
     _mark_blocked(projects, outcomes, members)
     for member in projects.members:
@@ -125,6 +125,17 @@ def build_set(
             why = "an earlier build failed (--keep-going builds what does not depend on it)"
             outcomes[member.root] = Outcome(member, "not built", reason=why)
     return [outcomes[m.root] for m in projects.members]
+
+
+def _wait_out(running: dict[Future[Outcome], Path]) -> None:
+    """Wait for the running builds to stop (each at its next progress event), whatever signal comes
+    meanwhile: leaving earlier would leave their engine processes running, with nobody to end them."""
+    while True:
+        try:
+            wait(running)
+        except KeyboardInterrupt:
+            continue
+        return
 
 
 def _ready(projects: ProjectSet, outcomes: dict[Path, Outcome], running: set[Path]) -> list[Member]:
