@@ -122,6 +122,35 @@ def test_changed_since_names_the_projects_with_changed_or_new_files(tmp_path: Pa
         changed_since(projects.members, "no-such-ref")
 
 
+def test_failures_before_any_work_stop_the_set_or_with_keep_going_not_what_is_independent(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # each fails at once: a remote channel offline, a pin that is no NAME=VERSION ([tool.fastconda])
+    remote = python_project(tmp_path / "x", "proj-x")
+    with (remote / "pyproject.toml").open("a") as handle:
+        handle.write('\n[tool.fastconda]\nchannels = ["conda-forge"]\n')
+    python_project(tmp_path / "y", "proj-y", needs=("proj-x",))
+    pinned = python_project(tmp_path / "z", "proj-z")
+    with (pinned / "pyproject.toml").open("a") as handle:
+        handle.write(f'\n[tool.fastconda]\nchannels = ["{tmp_path.as_uri()}"]\npins = ["pytango"]\n')
+    argv = ["build", str(tmp_path), "-o", str(tmp_path / "out"), "--offline", "-j", "1", "--json"]
+    assert main(argv) == ExitCode.FAILURE
+    records = {r["package"]: r for r in json.loads(capsys.readouterr().out)["projects"]}
+    assert [(n, r["result"], r["phase"]) for n, r in records.items()] == [
+        ("proj-x", "failed", "setup"),
+        ("proj-y", "not built", None),
+        ("proj-z", "not built", None),
+    ]
+    assert records["proj-x"]["error"].startswith("channel conda-forge cannot be reached offline")
+    assert records["proj-y"]["reason"] == "depends on proj-x, which failed"
+    assert main([*argv, "--keep-going"]) == ExitCode.FAILURE
+    captured = capsys.readouterr()
+    records = {r["package"]: r for r in json.loads(captured.out)["projects"]}
+    assert records["proj-z"]["result"] == "failed"  # tried: it does not depend on proj-x
+    assert "invalid pin 'pytango'" in records["proj-z"]["error"]
+    assert "error: proj-x: channel conda-forge cannot be reached offline" in captured.err
+
+
 # -- builds (each ~3 s) --------------------------------------------------------------------------
 
 
@@ -218,7 +247,7 @@ def test_a_failure_stops_the_set_and_keep_going_builds_what_does_not_depend_on_i
     assert stopped["proj-b"].phase == "recipe"
     assert stopped["proj-b"].error.startswith("requirements missing from the channels: no-such-package")
     assert stopped["proj-c"].summary == "not built (depends on proj-b, which failed)"
-    assert "an earlier build failed" in stopped["proj-d"].reason
+    assert stopped["proj-d"].reason == "proj-b failed; --keep-going builds what does not depend on it"
     monkeypatch.setenv(
         "FASTCONDA_CACHE_DIR", str(output.parent / "build-cache")
     )  # the records of the run above

@@ -92,21 +92,23 @@ def build_set(
         if settings.selected is not None and member.root not in settings.selected:
             outcomes[member.root] = Outcome(member, "unchanged", reason=settings.unchanged_reason)
     cancel = threading.Event()
-    stopping = False  # a failure without --keep-going: nothing more starts
+    failed: str | None = None  # the first failure: without --keep-going, nothing more starts
     running: dict[Future[Outcome], Path] = {}
     with ThreadPoolExecutor(max_workers=max(1, settings.jobs), thread_name_prefix="fastconda-build") as pool:
         try:
             while True:
-                if not stopping:
+                if failed is None or settings.keep_going:
                     for member in _ready(projects, outcomes, set(running.values())):
-                        options = options_for(member)
-                        options = _against_output(options, _inputs(projects, outcomes, member))
-                        rebuilt = any(outcomes[d].state == "built" for d in projects.depends[member.root])
-                        options = dataclasses.replace(options, keep_published=rebuilt)
-                        progress = _cancellable(progress_for(member), cancel)
-                        running[pool.submit(_build_one, member, options, progress)] = member.root
                         if len(running) >= settings.jobs:
                             break
+                        try:
+                            options = _options(projects, outcomes, member, options_for)
+                        except FastcondaError as exc:  # its settings ([tool.fastconda]) are wrong
+                            outcomes[member.root] = _failed(member, exc, 0.0)
+                            failed = failed or member.package
+                            continue
+                        progress = _cancellable(progress_for(member), cancel)
+                        running[pool.submit(_build_one, member, options, progress)] = member.root
                     _mark_blocked(projects, outcomes, members)
                 if not running:
                     break
@@ -114,7 +116,8 @@ def build_set(
                 for future in finished:
                     outcome = future.result()
                     outcomes[running.pop(future)] = outcome
-                    stopping = stopping or (outcome.state == "failed" and not settings.keep_going)
+                    if outcome.state == "failed":
+                        failed = failed or outcome.member.package
         except KeyboardInterrupt:
             cancel.set()
             _wait_out(running)
@@ -122,9 +125,22 @@ def build_set(
     _mark_blocked(projects, outcomes, members)
     for member in projects.members:
         if member.root not in outcomes:
-            why = "an earlier build failed (--keep-going builds what does not depend on it)"
+            why = f"{failed} failed; --keep-going builds what does not depend on it"
             outcomes[member.root] = Outcome(member, "not built", reason=why)
     return [outcomes[m.root] for m in projects.members]
+
+
+def _options(
+    projects: ProjectSet,
+    outcomes: dict[Path, Outcome],
+    member: Member,
+    options_for: Callable[[Member], BuildOptions],
+) -> BuildOptions:
+    """*member*'s options, against the output channel first, keyed on the set's packages it needs;
+    keeping a published package of its file name when one of those was rebuilt."""
+    options = _against_output(options_for(member), _inputs(projects, outcomes, member))
+    rebuilt = any(outcomes[d].state == "built" for d in projects.depends[member.root])
+    return dataclasses.replace(options, keep_published=rebuilt)
 
 
 def _wait_out(running: dict[Future[Outcome], Path]) -> None:
@@ -209,13 +225,16 @@ def _build_one(member: Member, options: BuildOptions, progress: Progress) -> Out
     except KeyboardInterrupt:
         return Outcome(member, "not built", time.perf_counter() - started, reason="interrupted")
     except (FastcondaError, OSError) as exc:
-        phase = exc.phase if isinstance(exc, BuildFailed) else "setup"
-        if isinstance(exc, MissingRequirements):  # the requirement check, before the engine
-            phase = "recipe"
-        text = str(exc) if isinstance(exc, FastcondaError) else f"{exc.strerror or exc}: {exc.filename}"
-        first = next((line for line in text.splitlines() if line.strip()), type(exc).__name__)
-        seconds = time.perf_counter() - started
-        failure = exc if isinstance(exc, FastcondaError) else None
-        return Outcome(member, "failed", seconds, phase=phase, error=first, detail=text, failure=failure)
+        return _failed(member, exc, time.perf_counter() - started)
     state: State = "skipped" if result.skipped else "built"
     return Outcome(member, state, time.perf_counter() - started, result=result)
+
+
+def _failed(member: Member, exc: FastcondaError | OSError, seconds: float) -> Outcome:
+    phase = exc.phase if isinstance(exc, BuildFailed) else "setup"
+    if isinstance(exc, MissingRequirements):  # the requirement check, before the engine
+        phase = "recipe"
+    text = str(exc) if isinstance(exc, FastcondaError) else f"{exc.strerror or exc}: {exc.filename}"
+    first = next((line for line in text.splitlines() if line.strip()), type(exc).__name__)
+    failure = exc if isinstance(exc, FastcondaError) else None
+    return Outcome(member, "failed", seconds, phase=phase, error=first, detail=text, failure=failure)
