@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shutil
 import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -12,12 +13,15 @@ from pathlib import Path
 import pytest
 
 from fastconda.cli import ExitCode, main
+from fastconda.cxx.pogo import migrate
 from fastconda.errors import ProjectError
 from fastconda.pipeline.many import Outcome, SetOptions, build_set
 from fastconda.pipeline.project_set import Member, changed_since, find_projects, plan, read_member
 from fastconda.progress import null_progress
+from tests.conftest import REPO, needs_debian
 from tests.helpers import build_options, python_project
 
+EXAMPLE_CXX = REPO / "examples" / "pogo-powermeter"
 GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "-c", "commit.gpgsign=false"]
 
 
@@ -272,3 +276,15 @@ def test_a_failure_stops_the_set_and_keep_going_builds_what_does_not_depend_on_i
     skipped = suites["fastconda build proj-c"].find("testcase/skipped")
     assert skipped is not None
     assert skipped.get("message") == "not built (depends on proj-b, which failed)"
+
+
+@pytest.mark.slow
+@needs_debian
+def test_a_cmake_server_and_a_python_project_build_side_by_side(cxx_channel: Path, tmp_path: Path) -> None:
+    root = tmp_path / "set"
+    migrate(Path(shutil.copytree(EXAMPLE_CXX, root / "powermeter")))
+    python_project(root / "client", "proj-client")
+    built = _run(root, cxx_channel.resolve().as_uri(), tmp_path / "channel", jobs=2)
+    assert {n: o.state for n, o in built.items()} == {"powermeter": "built", "proj-client": "built"}
+    assert built["powermeter"].result is not None
+    assert built["powermeter"].result.package.parent.name == "linux-64"
