@@ -229,6 +229,15 @@ def test_a_second_run_skips_all_and_changed_since_rebuilds_what_changed_and_its_
     assert rows["proj-c"][:3] == ["unchanged", "since", "HEAD"]
     assert main([*argv, "--json"]) == ExitCode.OK  # all recorded now, B with the new A: skipped
     assert {r["result"] for r in json.loads(capsys.readouterr().out)["projects"]} == {"skipped"}
+    # B alone changes: its dependency not built in that run, the next full run still finds B's record
+    subprocess.run([*GIT, "-C", str(set_built.root), "commit", "-qam", "A 0.3.1"], check=True)
+    b = set_built.root / "b"
+    (b / "pyproject.toml").write_text((b / "pyproject.toml").read_text().replace("0.3.0", "0.3.2"))
+    assert main([*argv, "--changed-since", "HEAD", "--json"]) == ExitCode.OK
+    results = {r["package"]: r["result"] for r in json.loads(capsys.readouterr().out)["projects"]}
+    assert results == {"proj-a": "unchanged", "proj-b": "built", "proj-c": "unchanged"}
+    assert main([*argv, "--json"]) == ExitCode.OK
+    assert {r["result"] for r in json.loads(capsys.readouterr().out)["projects"]} == {"skipped"}
 
 
 @pytest.mark.slow

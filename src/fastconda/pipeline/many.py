@@ -28,6 +28,7 @@ from fastconda.pipeline.build import build_project
 from fastconda.pipeline.options import BuildOptions, BuildResult
 from fastconda.pipeline.project_set import Member, ProjectSet
 from fastconda.progress import Progress, ProgressEvent
+from fastconda.wheel.specs import normalize_name
 
 State = Literal["built", "skipped", "failed", "not built", "unchanged"]
 GOOD: frozenset[str] = frozenset({"built", "skipped", "unchanged"})  # what a dependent may build after
@@ -138,7 +139,8 @@ def _options(
 ) -> BuildOptions:
     """*member*'s options, against the output channel first, keyed on the set's packages it needs;
     keeping a published package of its file name when one of those was rebuilt."""
-    options = _against_output(options_for(member), _inputs(projects, outcomes, member))
+    options = options_for(member)
+    options = _against_output(options, _inputs(projects, member, options.output))
     rebuilt = any(outcomes[d].state == "built" for d in projects.depends[member.root])
     return dataclasses.replace(options, keep_published=rebuilt)
 
@@ -185,15 +187,26 @@ def _mark_blocked(projects: ProjectSet, outcomes: dict[Path, Outcome], members: 
             break
 
 
-def _inputs(projects: ProjectSet, outcomes: dict[Path, Outcome], member: Member) -> tuple[str, ...]:
-    """The packages of the set *member* builds against, by sha256: part of its skip key, so that it
-    rebuilds when one of them was rebuilt."""
-    shas = []
-    for needed in projects.depends[member.root]:
-        result = outcomes[needed].result
-        if result is not None:
-            shas.append(f"{result.name}={result.sha256}")
-    return tuple(shas)
+def _inputs(projects: ProjectSet, member: Member, output: Path) -> tuple[str, ...]:
+    """The packages of the set *member* can build against, as the output channel lists them (file
+    name and sha256): part of its skip key, so that it rebuilds when one of them was rebuilt or added,
+    whether that happened in this run or an earlier one (``--changed-since`` runs and full runs share
+    the build records)."""
+    makers = {m.root: m for m in projects.members}
+    names = {key for root in projects.depends[member.root] for key in makers[root].keys}
+    if not names:
+        return ()
+    try:
+        records = channels.list_packages(output) if output.is_dir() else []
+    except (OSError, ValueError):  # an index that cannot be read: the build says what is wrong
+        records = []
+    return tuple(
+        sorted(
+            f"{r['filename']}={r.get('sha256', '')}"
+            for r in records
+            if normalize_name(str(r.get("name"))) in names
+        )
+    )
 
 
 def _against_output(options: BuildOptions, inputs: tuple[str, ...]) -> BuildOptions:
