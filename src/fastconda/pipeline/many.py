@@ -10,6 +10,10 @@ environments, the work folder pruning. Only the main thread may defer signals ar
 write; a Ctrl-C therefore stops the builds cooperatively: each build stops at its next progress event
 (a step of the engine, the next phase), its children ended and its work folder removed as after a
 Ctrl-C in a single build, and a package already being added to the channel is added whole.
+
+A member's skip key holds the set's packages it needs as the output channel lists them: it rebuilds
+(and is tested again) when one of them was rebuilt. Its own file name usually did not change then;
+a package of that name already published is kept (``BuildOptions.keep_published``), with a note.
 """
 
 from __future__ import annotations

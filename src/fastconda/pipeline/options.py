@@ -40,8 +40,9 @@ class BuildOptions:
     #: fill the requirements the channels lack from PyPI wheels into this channel (``--fill DIR``);
     #: its channel must be the first of ``channels`` (build_project puts it there)
     fill: FillOptions | None = None
-    #: ``name=sha256`` of the packages of a project set this build builds against (``fastconda build
-    #: PATH...``): part of the skip key, so that a project rebuilds when what it needs was rebuilt
+    #: ``filename=sha256`` of the packages of a project set (``fastconda build PATH...``) this build
+    #: may build against, as the output channel lists them: part of the skip key, so that a project
+    #: rebuilds when what it needs was rebuilt
     set_inputs: tuple[str, ...] = ()
     #: a package of the same file name already in the output channel is kept, not refused: a set
     #: member rebuilt to be tested against the packages it needs, just rebuilt (its own file name
