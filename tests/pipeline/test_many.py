@@ -30,7 +30,9 @@ SHOWS_A = "from importlib.metadata import version; print('usage: proj-b with pro
 
 
 def test_a_folder_of_projects_is_read_and_ordered_each_after_what_it_needs(tmp_path: Path) -> None:
-    python_project(tmp_path / "b", "proj-b", needs=("proj-a >=0.3", "numpy"))
+    python_project(
+        tmp_path / "b", "proj-b", needs=("proj-a >=0.3", "numpy", "proj-c; sys_platform == 'win32'")
+    )
     python_project(tmp_path / "a", "proj-a", needs=("pytango",))
     python_project(tmp_path / "c", "proj-c")
     projects = plan([tmp_path])

@@ -20,9 +20,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from packaging.requirements import InvalidRequirement, Requirement
-
 from fastconda.errors import ConvertError, FastcondaError, ProjectError
+from fastconda.pipeline.pkg_info import conda_requirements
 from fastconda.pipeline.project import find_recipe
 from fastconda.wheel.specs import conda_name, normalize_name
 
@@ -177,13 +176,9 @@ def _from_python(root: Path) -> tuple[tuple[str, ...], set[str]]:
             "into pyproject.toml's [project] table, or give the project a recipe (recipe/recipe.yaml)"
         )
         raise _Unreadable(msg)
-    needs = set()
-    for text in requirements:
-        try:
-            needs.add(normalize_name(conda_name(Requirement(text.strip()).name)))
-        except InvalidRequirement:
-            continue  # the build names it, with its place
-    return (conda_name(name),), needs
+    # as the recipe will have them: markers evaluated for noarch Python, extras left out, conda names
+    specs, _ = conda_requirements([t.strip() for t in requirements if t.strip()], own=name)
+    return (conda_name(name),), {normalize_name(spec.split()[0]) for spec in specs}
 
 
 def _table(data: dict[str, Any], key: str) -> dict[str, Any]:
