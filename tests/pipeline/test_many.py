@@ -155,6 +155,7 @@ def test_failures_before_any_work_stop_the_set_or_with_keep_going_not_what_is_in
     assert records["proj-z"]["result"] == "failed"  # tried: it does not depend on proj-x
     assert "invalid pin 'pytango'" in records["proj-z"]["error"]
     assert "error: proj-x: channel conda-forge cannot be reached offline" in captured.err
+    assert main(["build", str(tmp_path), "-j", "0"]) == ExitCode.USAGE
 
 
 # -- builds (each ~3 s) --------------------------------------------------------------------------
@@ -269,7 +270,13 @@ def test_a_failure_stops_the_set_and_keep_going_builds_what_does_not_depend_on_i
     report = tmp_path / "junit.xml"
     argv = ["build", str(root), "-c", seed_url, "-o", str(output), "--offline", "-j", "2", "--keep-going"]
     assert main([*argv, "--json", "--junit", str(report)]) == ExitCode.FAILURE
-    going = {r["package"]: r for r in json.loads(capsys.readouterr().out)["projects"]}
+    captured = capsys.readouterr()
+    going = {r["package"]: r for r in json.loads(captured.out)["projects"]}
+    # builds side by side: every progress line names its project
+    lines = captured.err.splitlines()
+    assert lines[0] == "4 projects, in build order: proj-a, proj-b, proj-c, proj-d"
+    progress = [line for line in lines[1:] if not line.startswith(("error: ", "  "))]
+    assert {line.split(": ")[0] for line in progress} == {"proj-b", "proj-d"}  # proj-a: skipped, silently
     assert {n: (r["result"], r["reason"]) for n, r in going.items()} == {
         "proj-a": ("skipped", None),
         "proj-b": ("failed", None),

@@ -64,7 +64,7 @@ def build_many(args: argparse.Namespace, ui: Ui) -> int:
         changed = changed_since(projects.members, args.changed_since)
         selected = frozenset(projects.dependents(changed))
         reason = f"unchanged since {args.changed_since}"
-    jobs = args.jobs if args.jobs is not None else os.cpu_count() or 1
+    jobs = args.jobs if args.jobs is not None else _cpus()
     settings = SetOptions(jobs=jobs, keep_going=args.keep_going, selected=selected, unchanged_reason=reason)
     names = ", ".join(m.package for m in projects.members)
     ui.info(f"{len(projects.members)} projects, in build order: {names}")
@@ -82,6 +82,14 @@ def build_many(args: argparse.Namespace, ui: Ui) -> int:
     data = {"projects": [o.to_json() for o in outcomes], "failed": sum(o.state == "failed" for o in outcomes)}
     ui.result(data, table(outcomes))
     return ExitCode.FAILURE if data["failed"] else ExitCode.OK
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (a container's or a CI job's share), else the machine's."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
 
 
 def _write_junit(path: Path, outcomes: list[Outcome]) -> None:

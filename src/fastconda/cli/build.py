@@ -83,7 +83,7 @@ def register(
     many = parser.add_argument_group("several projects (a set)")
     many.add_argument(
         "-j", "--jobs", type=int, metavar="N", default=None,
-        help="build up to N independent projects at once (default: the CPU count)",
+        help="build up to N independent projects at once (default: the CPUs this process may use)",
     )  # fmt: skip
     many.add_argument(
         "--keep-going", action="store_true",
