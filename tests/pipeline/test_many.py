@@ -54,6 +54,9 @@ def test_the_search_skips_hidden_build_and_ignored_folders_and_a_project_s_own_s
     assert find_projects([tmp_path]) == [tmp_path / "scratch" / "x", tmp_path / "servers" / "one"]
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     assert find_projects([tmp_path]) == [tmp_path / "servers" / "one"]  # git applies .gitignore
+    python_project(tmp_path / "clones" / "other" / "tool", "tool")  # a clone of its own, inside
+    subprocess.run(["git", "init", "-q", str(tmp_path / "clones" / "other")], check=True)
+    assert find_projects([tmp_path]) == [tmp_path / "clones" / "other" / "tool", tmp_path / "servers" / "one"]
 
 
 def test_a_recipe_s_package_name_and_requirements_are_read_from_it(tmp_path: Path) -> None:

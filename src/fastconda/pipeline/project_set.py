@@ -79,44 +79,52 @@ def find_projects(paths: Sequence[Path]) -> list[Path]:
 
 
 def _projects_under(root: Path) -> list[Path]:
-    candidates = _git_marker_files(root)
-    if candidates is None:
-        candidates = _walked_marker_files(root)
-    folders = sorted({f.parent for f in candidates if not _skipped(f.parent.relative_to(root))})
-    outermost: list[Path] = []
-    for folder in folders:  # sorted: a project comes before the folders inside it
-        if not any(folder.is_relative_to(o) for o in outermost):
-            outermost.append(folder)
-    return outermost
+    """The outermost project folders under *root* (a project's own subfolders are its business), but
+    the hidden, build and virtual environment ones and what git ignores. Walked, not listed by git:
+    projects in nested clones and submodules count too."""
+    found: list[Path] = []
+    for folder, dirs, names in os.walk(root):
+        here = Path(folder)
+        if here != root and any(n in MARKERS for n in names):
+            found.append(here)
+            dirs[:] = []
+            continue
+        dirs[:] = sorted(d for d in dirs if not _skipped(Path(d)))
+    ignored = _git_ignored(root, [f.relative_to(root) for f in found])
+    return sorted(f for f in found if f.relative_to(root) not in ignored)
 
 
 def _skipped(relative: Path) -> bool:
     return any(p.startswith(".") or p in SKIPPED or p.endswith(".egg-info") for p in relative.parts)
 
 
-def _git_marker_files(root: Path) -> list[Path] | None:
-    """The marker files under *root* that git tracks or would track (.gitignore applied); None
-    outside a git work tree."""
-    patterns = [f":(glob)**/{m}" for m in MARKERS]
+def _git_ignored(root: Path, folders: list[Path]) -> set[Path]:
+    """Which of *folders* (relative to *root*) git ignores there (none outside a git work tree)."""
+    if not folders:
+        return set()
+    ignored = _check_ignore(root, folders)
+    if ignored is None:  # git refused the batch (a path in a submodule): ask one by one
+        ignored = set()
+        for folder in folders:
+            ignored |= _check_ignore(root, [folder]) or set()
+    return ignored
+
+
+def _check_ignore(root: Path, folders: list[Path]) -> set[Path] | None:
+    """``git check-ignore`` on *folders*; None when git fails (exit 128: not a work tree, a path in a
+    submodule), which :func:`_git_ignored` tells apart by asking again one by one."""
+    stdin = "".join(f"{folder.as_posix()}/\0" for folder in folders)
     try:
         done = subprocess.run(
-            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--", *patterns],
-            cwd=root, capture_output=True, timeout=60, check=False,
+            ["git", "check-ignore", "-z", "--stdin"], cwd=root, input=stdin.encode(), capture_output=True,
+            timeout=60, check=False,
         )  # fmt: skip
     except (OSError, subprocess.TimeoutExpired):
-        return None
-    if done.returncode != 0:
-        return None
-    names = [n for n in done.stdout.decode(errors="replace").split("\0") if n]
-    return [root / n for n in names if (root / n).is_file()]  # a deleted tracked file is no marker
-
-
-def _walked_marker_files(root: Path) -> list[Path]:
-    found: list[Path] = []
-    for folder, dirs, names in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not _skipped(Path(d)))
-        found += [Path(folder) / n for n in names if n in MARKERS]
-    return found
+        return set()
+    if done.returncode not in {0, 1}:
+        not_a_work_tree = b"not a git repository" in done.stderr
+        return None if len(folders) > 1 and not not_a_work_tree else set()
+    return {Path(n.rstrip("/")) for n in done.stdout.decode(errors="replace").split("\0") if n}
 
 
 def read_member(root: Path) -> Member:
