@@ -140,10 +140,7 @@ def read_member(root: Path) -> Member:
             from fastconda.cxx.recipe_route import read_server  # the C++ modules load only for C++
 
             packages, needs = (read_server(root).package,), set()
-    except _Unreadable as exc:
-        msg = f"cannot read the package name of {root}: {exc}"
-        raise ProjectError(msg) from None
-    except FastcondaError as exc:
+    except (_Unreadable, FastcondaError) as exc:
         msg = f"cannot read the package name of {root}: {exc}"
         raise ProjectError(msg) from None
     names = tuple(dict.fromkeys(packages))
@@ -151,7 +148,7 @@ def read_member(root: Path) -> Member:
 
 
 class _Unreadable(Exception):
-    pass
+    """Why a name cannot be read (read_member says whose)."""
 
 
 def _toml(path: Path) -> dict[str, Any]:
