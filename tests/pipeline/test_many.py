@@ -305,7 +305,7 @@ def test_a_cmake_server_and_a_python_project_build_side_by_side(cxx_channel: Pat
     root = tmp_path / "set"
     migrate(Path(shutil.copytree(EXAMPLE_CXX, root / "powermeter")))
     python_project(root / "client", "proj-client")
-    built = _run(root, cxx_channel.resolve().as_uri(), tmp_path / "channel", jobs=2)
+    built = _run(root, cxx_channel.resolve().as_uri(), tmp_path / "channel", jobs=2, cpus=2)  # a CPU each
     assert {n: o.state for n, o in built.items()} == {"powermeter": "built", "proj-client": "built"}
     assert built["powermeter"].result is not None
     assert built["powermeter"].result.package.parent.name == "linux-64"

@@ -64,8 +64,11 @@ def build_many(args: argparse.Namespace, ui: Ui) -> int:
         changed = changed_since(projects.members, args.changed_since)
         selected = frozenset(projects.dependents(changed))
         reason = f"unchanged since {args.changed_since}"
-    jobs = args.jobs if args.jobs is not None else _cpus()
-    settings = SetOptions(jobs=jobs, keep_going=args.keep_going, selected=selected, unchanged_reason=reason)
+    cpus = _cpus()
+    jobs = args.jobs if args.jobs is not None else cpus
+    settings = SetOptions(
+        jobs=jobs, cpus=cpus, keep_going=args.keep_going, selected=selected, unchanged_reason=reason
+    )
     names = ", ".join(m.package for m in projects.members)
     ui.info(f"{len(projects.members)} projects, in build order: {names}")
     outcomes = build_set(

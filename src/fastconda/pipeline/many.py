@@ -76,6 +76,8 @@ class Outcome:
 @dataclasses.dataclass(frozen=True)
 class SetOptions:
     jobs: int = 1
+    #: the CPUs of the machine (this process's share): builds side by side share them (CPU_COUNT)
+    cpus: int = 1
     keep_going: bool = False
     #: only these roots are built (``--changed-since``); None: all; the others are "unchanged"
     selected: frozenset[Path] | None = None
@@ -96,6 +98,8 @@ def build_set(
     for member in projects.members:
         if settings.selected is not None and member.root not in settings.selected:
             outcomes[member.root] = Outcome(member, "unchanged", reason=settings.unchanged_reason)
+    side_by_side = min(settings.jobs, len(projects.members) - len(outcomes))
+    cpu_count = max(1, settings.cpus // side_by_side) if side_by_side > 1 else None  # compiles share them
     cancel = threading.Event()
     failed: str | None = None  # the first failure: without --keep-going, nothing more starts
     running: dict[Future[Outcome], Path] = {}
@@ -107,7 +111,7 @@ def build_set(
                         if len(running) >= settings.jobs:
                             break
                         try:
-                            options = _options(projects, outcomes, member, options_for)
+                            options = _options(projects, outcomes, member, options_for, cpu_count)
                         except FastcondaError as exc:  # its settings ([tool.fastconda]) are wrong
                             outcomes[member.root] = _failed(member, exc, 0.0)
                             failed = failed or member.package
@@ -140,13 +144,14 @@ def _options(
     outcomes: dict[Path, Outcome],
     member: Member,
     options_for: Callable[[Member], BuildOptions],
+    cpu_count: int | None,
 ) -> BuildOptions:
     """*member*'s options, against the output channel first, keyed on the set's packages it needs;
     keeping a published package of its file name when one of those was rebuilt."""
     options = options_for(member)
     options = _against_output(options, _inputs(projects, member, options.output))
     rebuilt = any(outcomes[d].state == "built" for d in projects.depends[member.root])
-    return dataclasses.replace(options, keep_published=rebuilt)
+    return dataclasses.replace(options, keep_published=rebuilt, cpu_count=cpu_count)
 
 
 def _wait_out(running: dict[Future[Outcome], Path]) -> None:

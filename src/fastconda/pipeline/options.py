@@ -48,6 +48,9 @@ class BuildOptions:
     #: member rebuilt to be tested against the packages it needs, just rebuilt (its own file name
     #: did not change, and a published package must not)
     keep_published: bool = False
+    #: the CPUs the build script may use (``CPU_COUNT``, which the C++ template's compile takes): a
+    #: build of a set running side by side with others gets its share; None: all of them
+    cpu_count: int | None = None
 
     @property
     def caches(self) -> Caches:
