@@ -91,6 +91,27 @@ def build_options(channels: tuple[str, ...], output: Path, **extra: object) -> B
     )
 
 
+def python_project(
+    folder: Path, name: str, *, version: str = "0.3.0", needs: tuple[str, ...] = (), script: str = ""
+) -> Path:
+    """A small hatchling project: module ``<name with _>``, its ``[project] dependencies`` *needs*,
+    and a console script ``<Name>`` whose ``--help`` runs *script* (default: prints a usage line)."""
+    module = name.replace("-", "_")
+    (folder / module).mkdir(parents=True)
+    (folder / module / "__init__.py").write_text(f'__version__ = "{version}"\n')
+    body = script or "print('usage: server')"
+    (folder / module / "cli.py").write_text(f"def main():\n    {body}\n")
+    dependencies = ", ".join(json.dumps(n) for n in needs)
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "hatchling.build"\n\n'
+        f'[project]\nname = "{name}"\nversion = "{version}"\nlicense = "MIT"\n'
+        f"dependencies = [{dependencies}]\n\n"
+        f'[project.scripts]\n{module.title().replace("_", "")} = "{module}.cli:main"\n\n'
+        f'[tool.hatch.build.targets.wheel]\npackages = ["{module}"]\n'
+    )
+    return folder
+
+
 PURE = [
     "pip==26.3",
     "setuptools==84.2.1",

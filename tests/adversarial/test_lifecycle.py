@@ -35,7 +35,7 @@ from fastconda.settings import Caches, load_settings
 from fastconda.tools import grayskull as grayskull_
 from fastconda.tools import pep517 as sdist
 from tests.conftest import REPO, needs_debian
-from tests.helpers import build_options, make_conda
+from tests.helpers import assert_consistent, build_options, make_conda, python_project
 
 EXAMPLE = REPO / "examples" / "pytango-powersupply"
 PR_SET_CHILD_SUBREAPER = 36
@@ -446,3 +446,25 @@ def test_ctrl_c_while_the_package_is_added_finishes_the_commit_then_stops(
     repodata = json.loads((tmp_path / "channel" / "noarch" / "repodata.json").read_text())
     assert [r["name"] for r in repodata["packages.conda"].values()] == ["plain-tool"]  # whole, listed
     assert build_project(project, options).skipped  # and recorded: the rerun has nothing to do
+
+
+def test_ctrl_c_stops_every_build_of_a_set_and_leaves_nothing_behind(
+    tmp_path: Path, seed_url: str, channel: Path
+) -> None:
+    root = tmp_path / "set"
+    for name in ("a", "b", "c"):  # independent: -j 2 builds two at once, the third waits
+        python_project(root / name, f"proj-{name}")
+    code, output, left = _interrupted_build(
+        tmp_path, seed_url, channel, phase="proj-a: build", delay=0.4, how="group", project=root,
+        extra=("-j", "2"),
+    )  # fmt: skip
+    assert code == ExitCode.INTERRUPTED, output
+    assert "error: interrupted" in output
+    assert "Traceback" not in output
+    assert "proj-c: " not in output  # not started after the Ctrl-C
+    assert "proj-a: index" not in output  # stopped at its next step, not built to the end
+    assert left == [], f"processes left running: {left}"
+    assert set(assert_consistent(channel)) <= {"alpha", "proj-b"}  # whole packages or none
+    assert list(channel.rglob(f"{channels.TEMP_PREFIX}*")) == []  # no half-written file
+    assert sorted(p.name for p in (tmp_path / "tmp").iterdir()) == []
+    assert list((tmp_path / "cache" / "work").iterdir()) == []

@@ -87,3 +87,26 @@ def test_skip_check_looks_at_the_index_and_lists_a_package_missing_from_it(
     repodata.write_text(json.dumps(data))
     again = build_project(project, options)
     assert listed(output) == on_disk(output) == {first.package.name: again.sha256}
+
+
+def test_the_write_probe_may_be_removed_by_a_writer_of_the_channel_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # builds side by side: another one adds to the channel (holding its lock, it removes temp files
+    # as a killed writer's leftovers) between this probe's creation and its removal
+    import tempfile
+
+    from fastconda.pipeline.workdir import check_writable
+
+    channel = tmp_path / "channel"
+    channels.create_channel(channel)
+    made = tempfile.mkstemp
+
+    def made_then_another_writer(*args: object, **kwargs: object) -> tuple[int, str]:
+        probe = made(*args, **kwargs)  # type: ignore[call-overload]
+        channels.create_channel(channel)
+        assert not Path(probe[1]).exists()
+        return probe  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(tempfile, "mkstemp", made_then_another_writer)
+    check_writable(channel)

@@ -14,6 +14,7 @@ from fastconda.settings import load_settings
 
 if TYPE_CHECKING:
     from fastconda.pipeline.options import BuildOptions, BuildResult
+    from fastconda.testing import junit
 
 DEFAULT_OUTPUT = Path("output-channel")
 
@@ -35,7 +36,11 @@ def register(
             "kept (the error says where) until the next successful build or `fastconda cache clean`."
         ),
     )
-    parser.add_argument("path", type=Path, nargs="?", default=Path(), metavar="PATH")
+    parser.add_argument(
+        "paths", type=Path, nargs="*", metavar="PATH",
+        help="the project (default: .); several projects, or a folder holding projects, build as a set: in "
+        "dependency order, each against the packages just built",
+    )  # fmt: skip
     parser.add_argument(
         "-c", "--channel", action="append", dest="channels", metavar="CHANNEL",
         help="channel to build against (repeat; only these are used; default: the configured channels)",
@@ -75,6 +80,20 @@ def register(
         "the index unless --offline), converted into the channel DIR, which is used first",
     )  # fmt: skip
     add_fill_sources(fill)
+    many = parser.add_argument_group("several projects (a set)")
+    many.add_argument(
+        "-j", "--jobs", type=int, metavar="N", default=None,
+        help="build up to N independent projects at once (default: the CPUs this process may use)",
+    )  # fmt: skip
+    many.add_argument(
+        "--keep-going", action="store_true",
+        help="after a failure, build every project that does not depend on it (default: stop)",
+    )  # fmt: skip
+    many.add_argument(
+        "--changed-since", metavar="GIT_REF",
+        help="build only the projects with files changed since GIT_REF (or new, untracked) and the "
+        "projects of the set that depend on them",
+    )  # fmt: skip
     parser.add_argument(
         "--junit", type=Path, metavar="FILE",
         help="write JUnit XML: one testcase per phase and per package test command (also on failure)",
@@ -83,29 +102,14 @@ def register(
 
 
 def _build(args: argparse.Namespace, ui: Ui) -> int:
-    from fastconda.pipeline.build import build_project  # imported when used: the CLI starts fast
-    from fastconda.pipeline.options import BuildOptions
-    from fastconda.pipeline.rules import Rules
+    from fastconda.cli import _many
 
-    settings = load_settings(args.path, overrides={"offline": args.offline})
-    chosen = args.channels or list(settings.channels)
-    options = BuildOptions(
-        channels=tuple(as_channel_url(c) for c in chosen),
-        output=args.output if args.output is not None and not args.render else DEFAULT_OUTPUT,
-        cache_dir=settings.cache_dir,
-        wheel_cache=settings.wheel_cache_dir,
-        recipe=args.recipe,
-        test=not args.no_test,
-        force=args.force,
-        replace=args.replace,
-        offline=settings.offline,
-        pins=(*settings.pins, *(args.pins or ())),
-        rules=Rules(require_noarch=not args.allow_arch),
-        via=args.via,
-        fill=fill_options(args, chosen, settings.wheel_cache_dir, settings.offline, args.pins)
-        if args.fill is not None
-        else None,
-    )
+    if _many.is_set(args):
+        return _many.build_many(args, ui)
+    args.path = args.paths[0] if args.paths else Path()
+    from fastconda.pipeline.build import build_project  # imported when used: the CLI starts fast
+
+    options = build_options(args, args.path)
     if args.render:
         return _render(args, options, ui)
     try:
@@ -128,6 +132,32 @@ def _build(args: argparse.Namespace, ui: Ui) -> int:
     human = f"{result.package} {state}\n  sha256 {result.sha256}\n  channel {channel_url(options.output)}"
     ui.result(result.to_json(), human)
     return ExitCode.OK
+
+
+def build_options(args: argparse.Namespace, path: Path) -> BuildOptions:
+    """The build options of the project in *path*: its settings ([tool.fastconda]) under the flags."""
+    from fastconda.pipeline.options import BuildOptions
+    from fastconda.pipeline.rules import Rules
+
+    settings = load_settings(path, overrides={"offline": args.offline})
+    chosen = args.channels or list(settings.channels)
+    return BuildOptions(
+        channels=tuple(as_channel_url(c) for c in chosen),
+        output=args.output if args.output is not None and not args.render else DEFAULT_OUTPUT,
+        cache_dir=settings.cache_dir,
+        wheel_cache=settings.wheel_cache_dir,
+        recipe=args.recipe,
+        test=not args.no_test,
+        force=args.force,
+        replace=args.replace,
+        offline=settings.offline,
+        pins=(*settings.pins, *(args.pins or ())),
+        rules=Rules(require_noarch=not args.allow_arch),
+        via=args.via,
+        fill=fill_options(args, chosen, settings.wheel_cache_dir, settings.offline, args.pins)
+        if args.fill is not None
+        else None,
+    )
 
 
 def _render(args: argparse.Namespace, options: BuildOptions, ui: Ui) -> int:
@@ -160,6 +190,13 @@ def _render(args: argparse.Namespace, options: BuildOptions, ui: Ui) -> int:
 
 def _write_junit(path: Path, name: str, result: BuildResult | None, error: FastcondaError | None) -> None:
     """The build as a CI test report: its phases, then its package test commands."""
+    from fastconda.testing import junit
+
+    junit.write_suites(path, [junit_suite(name, result, error)])
+
+
+def junit_suite(name: str, result: BuildResult | None, error: FastcondaError | None) -> junit.Suite:
+    """One build's test suite: a testcase per phase and per package test command."""
     from fastconda.errors import BuildFailed
     from fastconda.testing import junit
 
@@ -177,4 +214,4 @@ def _write_junit(path: Path, name: str, result: BuildResult | None, error: Fastc
         phase = error.phase if isinstance(error, BuildFailed) else "build"
         cases = [c for c in cases if c.name != phase]
         cases.append(junit.Case(f"{name}.build", phase, failed, phases.get(phase, 0.0), str(error)))
-    junit.write_junit(path, f"fastconda build {name}", cases, sum(phases.values()))
+    return junit.Suite(f"fastconda build {name}", cases, sum(phases.values()))

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from ruamel.yaml import YAML
@@ -170,17 +170,26 @@ def _compose(text: str) -> Any:
         raise YamlError(str(problem or "invalid YAML"), mark.line if mark is not None else -1) from None
 
 
-@cache
+# A ruamel YAML object keeps its reader, scanner and emitter between calls: one per thread (builds of
+# a project set convert side by side; a shared dumper mixed their events up, "EmitterError")
+_per_thread = threading.local()
+
+
 def _ruamel_yaml() -> YAML:
-    return YAML(typ="rt")
+    yaml: YAML | None = getattr(_per_thread, "loader", None)
+    if yaml is None:
+        yaml = _per_thread.loader = YAML(typ="rt")
+    return yaml
 
 
-@cache
 def _dumper() -> YAML:
-    yaml = YAML(typ="rt")
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    yaml.width = 4096
-    yaml.allow_unicode = True
+    yaml: YAML | None = getattr(_per_thread, "dumper", None)
+    if yaml is None:
+        yaml = YAML(typ="rt")
+        yaml.indent(mapping=2, sequence=4, offset=2)
+        yaml.width = 4096
+        yaml.allow_unicode = True
+        _per_thread.dumper = yaml
     return yaml
 
 

@@ -118,8 +118,18 @@ def _build(
             built = via_recipe(project, options, recipe_file, work, clock=clock, notes=notes)
             packages, tests, recipe_text = built
         with clock.phase("index", f"adding to {options.output}"):
-            added = channels.add_packages(options.output, packages, replace=options.replace)
+            keep = options.keep_published and not options.replace
+            added = channels.add_packages(
+                options.output, packages, replace=options.replace, keep_existing=keep
+            )
     info = (added.added + added.unchanged)[0]
+    if keep and info in added.unchanged and (published := channels.file_sha256(info.path)) != info.sha256:
+        notes.append(
+            f"{info.path.name} is already in {options.output} with other content: the published one is "
+            "kept (this build was tested against the packages it needs, just rebuilt); bump its build "
+            "number to publish a new one"
+        )
+        info = dataclasses.replace(info, sha256=published)
     result = BuildResult(
         package=info.path,
         name=info.name,

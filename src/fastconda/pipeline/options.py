@@ -40,6 +40,17 @@ class BuildOptions:
     #: fill the requirements the channels lack from PyPI wheels into this channel (``--fill DIR``);
     #: its channel must be the first of ``channels`` (build_project puts it there)
     fill: FillOptions | None = None
+    #: ``filename=sha256`` of the packages of a project set (``fastconda build PATH...``) this build
+    #: may build against, as the output channel lists them: part of the skip key, so that a project
+    #: rebuilds when what it needs was rebuilt
+    set_inputs: tuple[str, ...] = ()
+    #: a package of the same file name already in the output channel is kept, not refused: a set
+    #: member rebuilt to be tested against the packages it needs, just rebuilt (its own file name
+    #: did not change, and a published package must not)
+    keep_published: bool = False
+    #: the CPUs the build script may use (``CPU_COUNT``, which the C++ template's compile takes): a
+    #: build of a set running side by side with others gets its share; None: all of them
+    cpu_count: int | None = None
 
     @property
     def caches(self) -> Caches:

@@ -48,9 +48,9 @@ def via_recipe(
             _prefill_ahead(project, options, worker)
         recipe_path = _recipe(project, recipe_file, work, options=options, clock=clock, notes=notes)
         recipe_text = recipe_path.read_text(encoding="utf-8")
-        environ = {}
+        environ = {"CPU_COUNT": str(options.cpu_count)} if options.cpu_count else {}
         if recipe_file is not None:  # the project's own recipe may read its source from the environment
-            environ = _own_recipe_environment(project, recipe_file, recipe_text, work, options, clock, notes)
+            environ |= _own_recipe_environment(project, recipe_file, recipe_text, work, options, clock, notes)
         check_or_fill(recipe_text, project, recipe_file, options, worker, clock=clock, notes=notes)
         if options.test and project.kind is Kind.PYTHON:
             with clock.phase("test", "warming the package cache for the test environment"):

@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import subprocess
+import tomllib
 from pathlib import Path
 
 from fastconda import __version__
@@ -14,7 +15,7 @@ from fastconda.channel import local as channels
 from fastconda.errors import FastcondaError
 from fastconda.pipeline import recipe_env
 from fastconda.pipeline.options import BuildOptions, BuildResult
-from fastconda.pipeline.project import Project
+from fastconda.pipeline.project import Kind, Project
 
 IGNORED = {".git", ".hg", ".venv", "venv", "build", "dist", "__pycache__", ".pytest_cache", ".mypy_cache",
            ".ruff_cache", ".tox", ".nox", ".cache", "output"}  # fmt: skip
@@ -24,13 +25,15 @@ def inputs_key(project: Project, options: BuildOptions, recipe: Path | None) -> 
     digest = hashlib.sha256()
     parts = [__version__, repr(options.channels), repr(options.rules), str(options.test), str(recipe)]
     parts += [repr(options.pins), options.via]
+    if options.set_inputs:  # a member of a project set: the set's packages it builds against
+        parts.append(repr(options.set_inputs))
     for part in parts:
         digest.update(part.encode() + b"\0")
     for file in _source_files(project.root):
         digest.update(str(file.relative_to(project.root)).encode() + b"\0")
         digest.update(hashlib.sha256(file.read_bytes()).digest())
-    head = _git_head(project.root)  # versions from git tags change with the commit
-    digest.update(head.encode())
+    if not _static_version(project, recipe):  # versions from git tags change with the commit
+        digest.update(_git_head(project.root).encode())
     for name in recipe_env.read_names(recipe) if recipe is not None else []:  # PKG_VERSION, SDIST, ...
         digest.update(f"\0{name}={os.environ.get(name)!r}".encode())
     return digest.hexdigest()[:24]
@@ -42,6 +45,24 @@ def _source_files(root: Path) -> list[Path]:
         dirs[:] = sorted(d for d in dirs if d not in IGNORED and not d.endswith(".egg-info"))
         files += [Path(folder) / n for n in sorted(names) if not n.endswith((".pyc", ".conda"))]
     return files
+
+
+def _static_version(project: Project, recipe: Path | None) -> bool:
+    """Whether the version is written in the project (pyproject's ``[project] version``, CMake's
+    ``project(... VERSION)``): then the commit is no input, and a commit elsewhere in the repository
+    (a monorepo of many projects) or a change there (``git describe --dirty``) rebuilds nothing."""
+    if recipe is not None:  # a recipe may read the git describe (conda-build's GIT_DESCRIBE_*)
+        return False
+    if project.kind is Kind.CMAKE:
+        return True
+    try:
+        table = tomllib.loads((project.root / "pyproject.toml").read_text(encoding="utf-8")).get(
+            "project", {}
+        )
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return False
+    dynamic = table.get("dynamic", []) if isinstance(table, dict) else []
+    return isinstance(table, dict) and isinstance(table.get("version"), str) and "version" not in dynamic
 
 
 def _git_head(root: Path) -> str:

@@ -3,6 +3,7 @@ interruption and kept after a failure; and the check that the output channel tak
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -39,7 +40,9 @@ def check_writable(output: Path) -> None:
             )
             raise ChannelError(msg) from None
         os.close(fd)
-        os.unlink(probe)
+        # a writer of the channel holding its lock may have removed it already, as a killed writer's leftover
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(probe)
 
 
 @contextmanager

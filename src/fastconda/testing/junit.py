@@ -1,4 +1,4 @@
-"""JUnit XML for CI: one ``testsuite`` per package, one ``testcase`` per check or phase.
+"""JUnit XML for CI: a ``testsuite`` per package (per project of a set), a ``testcase`` per check or phase.
 
 GitLab (``artifacts:reports:junit``) and GitHub test reporters read this format; only the common
 subset is written: ``failure`` and ``skipped`` with a one-line message and the full output as text.
@@ -31,16 +31,40 @@ class Case:
     output: str = ""
 
 
+@dataclasses.dataclass(frozen=True)
+class Suite:
+    name: str
+    cases: Sequence[Case]
+    seconds: float
+
+
 def write_junit(path: Path, suite: str, cases: Sequence[Case], seconds: float) -> None:
     """Write one test suite to *path*, atomically (a CI reader never sees half a file)."""
+    write_suites(path, [Suite(suite, cases, seconds)])
+
+
+def write_suites(path: Path, suites: Sequence[Suite]) -> None:
+    """Write test suites to *path* (``fastconda build PATH...``: one per project), atomically."""
+    root = ET.Element("testsuites")
+    for suite in suites:
+        root.append(_suite(suite))
+    tree = ET.ElementTree(root)
+    ET.indent(tree)
+    path.absolute().parent.mkdir(parents=True, exist_ok=True)
+    text = ET.tostring(root, encoding="unicode", xml_declaration=True)
+    write_text_atomic(path.absolute(), text + "\n")
+
+
+def _suite(suite: Suite) -> ET.Element:
+    cases = suite.cases
     element = ET.Element(
         "testsuite",
-        name=suite,
+        name=suite.name,
         tests=str(len(cases)),
         failures=str(sum(c.outcome is Outcome.FAILED for c in cases)),
         errors="0",
         skipped=str(sum(c.outcome is Outcome.SKIPPED for c in cases)),
-        time=f"{seconds:.3f}",
+        time=f"{suite.seconds:.3f}",
     )
     for case in cases:
         item = ET.SubElement(
@@ -51,10 +75,4 @@ def write_junit(path: Path, suite: str, cases: Sequence[Case], seconds: float) -
             ET.SubElement(item, "failure", message=last[:200]).text = case.output
         elif case.outcome is Outcome.SKIPPED:
             ET.SubElement(item, "skipped", message=case.output)
-    root = ET.Element("testsuites")
-    root.append(element)
-    tree = ET.ElementTree(root)
-    ET.indent(tree)
-    path.absolute().parent.mkdir(parents=True, exist_ok=True)
-    text = ET.tostring(root, encoding="unicode", xml_declaration=True)
-    write_text_atomic(path.absolute(), text + "\n")
+    return element
