@@ -24,7 +24,7 @@ import tempfile
 from functools import partial
 from pathlib import Path
 
-from tests.corpus.corpus import WHEELS, CorpusError, Project, build, build_env, load, missing_inputs, unpack
+from tests.corpus.corpus import WHEELS, CorpusError, Project, build, build_env, load_fetched, unpack
 
 from benchmarks import _conda_build as conda_build
 from benchmarks._core import Context, Failed, Row, Scenario, describe, measure, seed_channel
@@ -70,13 +70,9 @@ def _fastconda(project: Project, work: Path, seed: Path, fill: Path) -> dict[str
 def run_scenario(ctx: Context) -> Scenario:
     scenario = Scenario("projects", TITLE, describe(__doc__))
     try:
-        corpus = load()
+        corpus = load_fetched()
     except CorpusError as exc:
         raise Failed(str(exc)) from None
-    missing = missing_inputs(corpus)
-    if missing:
-        msg = f"the corpus is not fetched ({missing[0]}): run .venv/bin/python -m tests.fetch_corpus"
-        raise Failed(msg)
     by_name = {p.name: p for p in corpus.projects}
     projects = [by_name[name] for name in PROJECTS[: 1 if ctx.quick else None]]
     seed = seed_channel("tango")

@@ -158,6 +158,19 @@ def missing_inputs(corpus: Corpus) -> list[str]:
     return problems
 
 
+def load_fetched() -> Corpus:
+    """The corpus, with every file it names on disk; a :class:`CorpusError` says what is missing."""
+    corpus = load()
+    missing = missing_inputs(corpus)
+    if missing:
+        msg = (
+            f"the corpus is not fetched ({len(missing)} missing, e.g. {missing[0]}): "
+            "run .venv/bin/python -m tests.fetch_corpus (needs the network once)"
+        )
+        raise CorpusError(msg)
+    return corpus
+
+
 def fastconda_command() -> list[str]:
     """The fastconda command line of the interpreter running this (the repository's .venv)."""
     return [sys.executable, "-m", "fastconda"]

@@ -29,7 +29,7 @@ from tests.corpus.corpus import (
     differs,
     forget_kept_work,
     load,
-    missing_inputs,
+    load_fetched,
     unpack,
 )
 
@@ -46,12 +46,10 @@ def _cases() -> list[object]:
 
 @pytest.fixture(scope="session")
 def corpus_fetched() -> None:
-    missing = missing_inputs(CORPUS)
-    if missing:
-        pytest.fail(
-            f"the corpus is not fetched ({len(missing)} missing, e.g. {missing[0]}): "
-            "run .venv/bin/python -m tests.fetch_corpus (needs the network once)"
-        )
+    try:
+        load_fetched()
+    except CorpusError as exc:
+        pytest.fail(str(exc))
     forget_kept_work()  # what earlier runs' refusals left; this run's stay until the next
 
 
