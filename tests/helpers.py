@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
 import sys
 import tarfile
 from pathlib import Path
@@ -89,6 +90,18 @@ def build_options(channels: tuple[str, ...], output: Path, **extra: object) -> B
         offline=True,
         **extra,  # type: ignore[arg-type]
     )
+
+
+def expand_vars(value: str, env: dict[str, str]) -> str:
+    """*value* with ``$NAME`` and ``${NAME}`` replaced from *env*, as a CI runner expands variables."""
+    saved = dict(os.environ)
+    try:
+        os.environ.clear()
+        os.environ.update(env)
+        return os.path.expandvars(value)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 def python_project(

@@ -17,7 +17,7 @@ from fastconda.cli import ExitCode, main
 from fastconda.cxx.pogo import migrate
 from fastconda.pipeline.ci import CiError, CiOptions, init_pipeline, render_pipeline
 from tests.conftest import REPO, needs_debian
-from tests.helpers import assert_consistent
+from tests.helpers import assert_consistent, expand_vars
 
 EXAMPLE = REPO / "examples" / "pytango-powersupply"
 CXX_EXAMPLE = REPO / "examples" / "pogo-powermeter"
@@ -66,17 +66,6 @@ def test_existing_pipeline_is_kept_unless_forced(tmp_path: Path, capsys: pytest.
         render_pipeline("gitlab", CiOptions(publish_to='a"b'))
 
 
-def _expand(value: str, env: dict[str, str]) -> str:
-    saved = dict(os.environ)
-    try:
-        os.environ.clear()
-        os.environ.update(env)
-        return os.path.expandvars(value)
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-
-
 def _python_example(tmp_path: Path, _cxx: Path, seed: Path) -> tuple[Path, str, str]:
     project = Path(shutil.copytree(EXAMPLE, tmp_path / "pytango-powersupply"))
     return project, seed.resolve().as_uri(), "tango-powersupply"
@@ -109,7 +98,7 @@ def test_gitlab_job_scripts_run_green_on_the_bundled_examples(
     env = {**os.environ, "CI_PROJECT_DIR": str(project), "CI_COMMIT_TAG": "v1.2.0", "FASTCONDA_OFFLINE": "1"}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # fastconda as pip installed it
     for name, value in pipeline["variables"].items():
-        env[name] = _expand(str(value), env)
+        env[name] = expand_vars(str(value), env)
     # the caches a CI run restores: this session's warm ones (wheels for an offline sdist build)
     env["FASTCONDA_CACHE_DIR"] = os.environ["FASTCONDA_CACHE_DIR"]
     env["RATTLER_CACHE_DIR"] = os.environ["RATTLER_CACHE_DIR"]

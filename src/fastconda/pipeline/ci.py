@@ -51,7 +51,11 @@ class CiResult:
 
 def render_pipeline(system: System, options: CiOptions) -> str:
     """The pipeline text for *system* with the options filled in."""
-    template, _ = PIPELINES[system]
+    return fill_template(PIPELINES[system][0], options)
+
+
+def fill_template(template: str, options: CiOptions) -> str:
+    """The CI template *template* (under ``recipe_templates/``) with the options filled in."""
     values = {
         "CHANNELS": ",".join(options.channels),
         "PUBLISH_TO": options.publish_to,
