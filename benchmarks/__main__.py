@@ -22,7 +22,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import bigchannel, build, caches, convert, corpus, cxx, projects, scale, wheel
+from benchmarks import bigchannel, build, caches, convert, corpus, cxx, many, projects, scale, wheel
 from benchmarks._charts import chart
 from benchmarks._core import CACHE, REPO, Context, Failed, Scenario, first_line, tool
 from benchmarks._report import machine, to_json, write
@@ -33,6 +33,7 @@ SCENARIOS: dict[str, tuple[str, Callable[[Context], Scenario]]] = {
     "convert": (convert.TITLE, convert.run_scenario),
     "wheel": (wheel.TITLE, wheel.run_scenario),
     "scale": (scale.TITLE, scale.run_scenario),
+    "many": (many.TITLE, many.run_scenario),
     "channel": (bigchannel.TITLE, bigchannel.run_scenario),
     "caches": (caches.TITLE, caches.run_scenario),
     "corpus": (corpus.TITLE, corpus.run_scenario),

@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-SCENARIOS = {"build", "cxx", "convert", "wheel", "scale", "channel", "caches", "corpus", "projects"}
+SCENARIOS = {"build", "cxx", "convert", "wheel", "scale", "many", "channel", "caches", "corpus", "projects"}
 SECTIONS = ("# fastconda benchmark report", "## Machine", "## Summary", "## Skipped",
             "## Earlier measurements (not measured in this run)")  # fmt: skip
 TOOLS = {
@@ -69,6 +69,8 @@ def test_quick_run_measures_the_fastconda_routes(report: Path) -> None:
     rows = {(s["name"], r["name"]): r for s in data["scenarios"] for r in s["rows"]}
     assert rows[("build", "fastconda build")]["status"] == "ok"
     assert rows[("build", "wheel fast path (build + fastconda wheel + fastconda test)")]["status"] == "ok"
+    for name in ("set -j 1", "separate calls", "skip check (nothing changed)"):
+        assert rows[("many", name)]["status"] == "ok", rows[("many", name)]
     conda_build = rows[("build", "conda-build (grayskull meta.yaml)")]
     assert conda_build["status"] == "ok" or conda_build["reason"]
 
