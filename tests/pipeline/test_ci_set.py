@@ -127,12 +127,21 @@ def test_github_workflow_has_a_job_per_project_needing_its_dependencies_and_chec
     assert "actions/download-artifact@v4" not in [s.get("uses", "") for s in jobs["build-proj-a"]["steps"]]
     assert "fastconda ci plan --github --check" in jobs["plan"]["steps"][-1]["run"]
     check_github(root, workflow_file)  # matches
+    with workflow_file.open("a") as handle:  # a job of the user's own: not a project's
+        handle.write("  build-docs:\n    runs-on: ubuntu-latest\n    steps: [{run: make docs}]\n")
+    assert "build-docs" in _load(workflow_file.read_text())["jobs"]
+    check_github(root, workflow_file)
     python_project(root / "e", "proj-e", needs=("proj-d",))  # a new project: the jobs are out of date
     with pytest.raises(CiError, match=r"no job for build-proj-e.*ci init --github --force"):
         check_github(root, workflow_file)
     argv = ["ci", "plan", "--github", str(root), "--check", str(workflow_file)]
     assert main(argv) == ExitCode.FAILURE
-    assert "build-proj-e: needs build-proj-d" in capsys.readouterr().err
+    assert "build-proj-e: builds e, needs build-proj-d" in capsys.readouterr().err
+    shutil.move(root / "e", root / "servers" / "e")  # written again, then moved: the job builds no project
+    assert main(["ci", "init", str(root), "--github", "--force"]) == ExitCode.OK
+    (root / "servers" / "e").rename(root / "e2")
+    with pytest.raises(CiError, match=r"a project moved or its dependencies changed"):
+        check_github(root, workflow_file)
     assert main(["ci", "plan", "--gitlab", str(root), "--check", str(workflow_file)]) == ExitCode.USAGE
 
 

@@ -89,7 +89,10 @@ def check_github(root: Path, workflow: Path) -> None:
         msg = f"{workflow} is not a GitHub workflow (no jobs:); `fastconda ci init --github` writes one"
         raise CiError(msg)
     if found != expected:
-        lines = [f"  {job}: needs {', '.join(needs) or 'none'}" for job, needs in sorted(expected.items())]
+        lines = [
+            f"  {job}: builds {wants[0]}, needs {', '.join(wants[1:]) or 'none'}"
+            for job, wants in sorted(expected.items())
+        ]
         missing = sorted(set(expected) - set(found))
         extra = sorted(set(found) - set(expected))
         diff = "; ".join(
@@ -97,7 +100,7 @@ def check_github(root: Path, workflow: Path) -> None:
             for part in (
                 f"no job for {', '.join(missing)}" if missing else "",
                 f"jobs of no project: {', '.join(extra)}" if extra else "",
-                "dependencies changed" if not missing and not extra else "",
+                "a project moved or its dependencies changed" if not missing and not extra else "",
             )
             if part
         )
@@ -109,15 +112,22 @@ def check_github(root: Path, workflow: Path) -> None:
 
 
 def _graph(workflow: Any) -> dict[str, tuple[str, ...]] | None:
-    """The project jobs of a workflow and the project jobs each needs; None without jobs."""
+    """The project jobs of a workflow (those with ``FASTCONDA_PROJECT`` in their env): the project
+    each builds, then the project jobs it needs; None without jobs."""
     jobs = workflow.get("jobs") if isinstance(workflow, dict) else None
     if not isinstance(jobs, dict):
         return None
-    builds = {name: job for name, job in jobs.items() if str(name).startswith("build-")}
+    builds = {
+        str(name): job
+        for name, job in jobs.items()
+        if isinstance(job, dict) and isinstance(job.get("env"), dict) and "FASTCONDA_PROJECT" in job["env"]
+    }
     return {
-        str(name): tuple(sorted(str(n) for n in (job.get("needs") or []) if str(n) in builds))
+        name: (
+            str(job["env"]["FASTCONDA_PROJECT"]),
+            *sorted(str(n) for n in (job.get("needs") or []) if str(n) in builds),
+        )
         for name, job in builds.items()
-        if isinstance(job, dict)
     }
 
 
