@@ -222,3 +222,54 @@ def test_gitlab_parent_and_child_jobs_run_green_locally_b_against_a_just_built(
     workspace = _checkout(repo, tmp_path / "jobs" / "publish", list(channels.values()))
     _run_script(publish["script"], workspace, _job_env(child["variables"], workspace, base), "publish")
     assert sorted(assert_consistent(published)) == ["proj-a", "proj-b"]
+
+
+def _github_env(
+    workflow: dict[str, Any], job: dict[str, Any], workspace: Path, base: dict[str, str]
+) -> dict[str, str]:
+    """The workflow's and the job's env, ``${{ github.workspace }}`` read as the runner does."""
+    env = dict(base)
+    for name, value in {**workflow["env"], **job.get("env", {})}.items():
+        env[name] = str(value).replace("${{ github.workspace }}", str(workspace))
+    env["FASTCONDA_CACHE_DIR"] = os.environ["FASTCONDA_CACHE_DIR"]  # the caches a run restores
+    env["RATTLER_CACHE_DIR"] = os.environ["RATTLER_CACHE_DIR"]
+    return env
+
+
+@pytest.mark.slow
+def test_github_jobs_run_green_locally_in_needs_order_b_against_a_just_built(
+    seed_url: str, tmp_path: Path
+) -> None:
+    """Each job in its own checkout with the channel artifacts uploaded before it (download-artifact
+    with the pattern channel-*, merged), its run steps but pip's; then publish on a tag."""
+    repo = tmp_path / "repo"
+    python_project(repo / "b", "proj-b", needs=("proj-a",), script=SHOWS_A)
+    python_project(repo / "a", "proj-a")
+    published = tmp_path / "published"
+    argv = ["ci", "init", str(repo), "--github", "-c", seed_url, "--publish-to", str(published)]
+    assert main(argv) == ExitCode.OK
+    workflow: dict[str, Any] = YAML(typ="safe").load((repo / ".github/workflows/fastconda.yml").read_text())
+    base = {**os.environ, "FASTCONDA_OFFLINE": "1"}
+    base["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{base['PATH']}"  # fastconda as pip installed it
+
+    assert workflow["jobs"]["publish"]["if"] == "startsWith(github.ref, 'refs/tags/')"  # a tag, here
+    uploaded: dict[str, Path] = {}
+    done: list[str] = []
+    for name, job in workflow["jobs"].items():
+        assert set(job.get("needs", [])) <= set(done), f"{name} comes before a job it needs"
+        downloads = any(s.get("uses", "").startswith("actions/download-artifact") for s in job["steps"])
+        workspace = _checkout(repo, tmp_path / "jobs" / name, list(uploaded.values()) if downloads else [])
+        env = _github_env(workflow, job, workspace, base)
+        for step in job["steps"]:
+            if "run" in step and "pip install" not in step["run"]:
+                assert step.get("if", "env.FASTCONDA_PUBLISH_TO != ''") == "env.FASTCONDA_PUBLISH_TO != ''"
+                _run_script([step["run"]], workspace, env, f"{name}: {step.get('name', '')}")
+            if (
+                step.get("uses", "").startswith("actions/upload-artifact")
+                and "channel-" in step["with"]["name"]
+            ):
+                uploaded[name] = workspace / "output-channel"
+        done.append(name)
+    assert done == ["plan", "build-proj-a", "build-proj-b", "publish"]
+    assert sorted(assert_consistent(uploaded["build-proj-b"])) == ["proj-a", "proj-b"]
+    assert sorted(assert_consistent(published)) == ["proj-a", "proj-b"]
