@@ -67,6 +67,10 @@ def test_gitlab_child_pipeline_has_a_job_per_project_in_dependency_stages(
     assert child["default"]["image"] == "python:3.12"
     assert "needs" not in child["publish"]  # the last stage: every build's artifacts
     assert list(child)[-1] == "publish"
+    printed = json.loads(
+        _plan(["--gitlab", str(root), "-c", "https://x/y", "--python", "3.12", "--json"], capsys)
+    )
+    assert _load(printed["pipeline"]) == child
 
 
 def test_ci_init_on_a_folder_of_projects_writes_a_parent_that_plans_when_the_pipeline_runs(

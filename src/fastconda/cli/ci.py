@@ -130,6 +130,10 @@ def _plan(args: argparse.Namespace, ui: Ui) -> int:
         check_github(args.path, args.check)
         ui.info(f"{args.check} matches the projects under {args.path}")
         return ExitCode.OK
-    ui.stdout.write(render_plan(args.path, args.system, _options(args)))
-    ui.stdout.flush()
+    text = render_plan(args.path, args.system, _options(args))
+    if ui.json_output:
+        ui.result({"system": args.system, "pipeline": text}, "")
+    else:  # the product itself: printed with -q too
+        ui.stdout.write(text)
+        ui.stdout.flush()
     return ExitCode.OK
