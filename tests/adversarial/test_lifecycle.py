@@ -214,7 +214,7 @@ def test_ctrl_c_stops_a_cxx_server_build_via_the_wheel_route(
         tmp_path, cxx_channel.resolve().as_uri(), channel, phase="wheel", delay=3.0, how="process",
         project=project, extra=("--via", "wheel"),
     )  # fmt: skip
-    assert "wheel: building PowerMeter" in output, output
+    assert "wheel: building the C++ server PowerMeter" in output, output
     assert "convert:" not in output, output  # stopped while cmake and g++ were at work
     assert code == ExitCode.INTERRUPTED, output
     assert left == [], f"processes left running: {left}"

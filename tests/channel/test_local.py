@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -153,6 +154,7 @@ def test_leftovers_of_a_killed_writer_are_cleaned_by_the_next_one(tmp_path: Path
 
 ADDER = """
 import sys
+import threading
 from pathlib import Path
 from fastconda.channel.local import add_packages
 for pkg in sys.argv[2:]:
@@ -233,3 +235,26 @@ def test_a_writer_killed_during_a_multi_package_add_loses_nothing_after_the_next
     expected += [f"victim-{i}" for i in range(5)] + ["victim-noarch"]
     assert names == sorted(expected)
     assert not list(channel.rglob(f"{channels.TEMP_PREFIX}*")), "leftovers of the killed writer"
+
+
+def test_threads_creating_one_new_channel_at_once_all_succeed(tmp_path: Path) -> None:
+    # parallel builds of a set all create the output channel: a writer creating the lock between
+    # another's lock test and its emptiness test made a new channel look like a foreign folder
+    errors: list[str] = []
+
+    def create(channel: Path) -> None:
+        try:
+            channels.create_channel(channel)
+            channels.check_channel_dir(channel, create=True)
+        except ChannelError as exc:
+            errors.append(str(exc))
+
+    for attempt in range(300):
+        channel = tmp_path / f"channel-{attempt}"
+        threads = [threading.Thread(target=create, args=(channel,)) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert channels.is_channel(channel)
+    assert errors == []

@@ -80,9 +80,14 @@ def check_channel_dir(path: Path, *, create: bool) -> None:
     if path.exists() and not path.is_dir():
         msg = f"{path} exists and is not a folder; a channel is a folder with noarch/repodata.json"
         raise ChannelError(msg)
-    if is_channel(path) or (path / LOCK_NAME).exists():
-        return  # a channel, or one that another fastconda writer is making right now (it holds the lock)
-    if not path.exists() or not any(path.iterdir()):
+    if is_channel(path):
+        return
+    # one listing, not a lock test and then a listing: a writer creating the lock in between would make
+    # the folder look non-empty and lockless (seen with parallel builds into a new output channel)
+    entries = {p.name for p in path.iterdir()} if path.is_dir() else set()
+    if LOCK_NAME in entries:
+        return  # one that another fastconda writer is making right now (it holds the lock)
+    if not entries:
         if create:
             return
         msg = (
