@@ -49,9 +49,20 @@ class TopLevel:
 
 
 def split_top_level(
-    doc: Doc, package: CommentedMap, build: list[Entry], reqs: list[Entry], notes: sec.Notes
+    doc: Doc,
+    package: CommentedMap,
+    build: list[Entry],
+    reqs: list[Entry],
+    notes: sec.Notes,
+    *,
+    recipe_dir: Path | None,
 ) -> TopLevel:
-    """The staging output (build, host, script) and the top-level package's own fields."""
+    """The staging output (build, host, script) and the top-level package's own fields.
+
+    conda-build runs the recipe folder's build.sh / bld.bat as the top-level build when the top level
+    names no script; in v1 only a staging output (or a single-output recipe) runs it by default, a
+    package output never, so such a recipe gets a staging output even with no requirements.
+    """
     converted = convert_build(doc, build, notes)
     requirements = sec.requirements(doc, reqs, notes, converted.requirements_extra)
     line = (build or reqs)[0].line if build or reqs else 0
@@ -63,7 +74,8 @@ def split_top_level(
     top.build = CommentedMap((k, v) for k, v in converted.build.items() if k != "script")
     top.requirements = CommentedMap((k, requirements[k]) for k in PACKAGE_REQUIREMENTS if k in requirements)
     staged = CommentedMap((k, requirements[k]) for k in STAGING_REQUIREMENTS if k in requirements)
-    if "script" not in converted.build and not ({"build", "host"} & set(staged)):
+    script_file = recipe_dir is not None and any((recipe_dir / f).is_file() for f in ("build.sh", "bld.bat"))
+    if "script" not in converted.build and not script_file and not ({"build", "host"} & set(staged)):
         return top
     name = package.get("name")
     staging = CommentedMap()
@@ -73,8 +85,11 @@ def split_top_level(
         staging["requirements"] = staged
     if "script" in converted.build:
         staging["build"] = CommentedMap([("script", converted.build["script"])])
+    what = "top-level build"
+    if "script" not in converted.build and script_file:
+        what = "recipe folder's build script"
     doc.warnings.add(
-        "top-level build of a multi-output recipe became a staging output, inherited by the outputs "
+        f"{what} of a multi-output recipe became a staging output, inherited by the outputs "
         "conda-build packs from it (those with files or a script, and the top-level package); "
         "check that each output's files select what it should",
         line,

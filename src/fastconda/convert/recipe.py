@@ -55,7 +55,7 @@ def assemble_recipe(doc: Doc, context: list[ContextVar], recipe_dir: Path | None
         local = [e for e in build_entries if e.key not in {"number", "string", "skip"}]
         if inherited:
             out["build"] = convert_build(doc, inherited, notes).build
-        top_level = split_top_level(doc, package, local, requirement_entries, notes)
+        top_level = split_top_level(doc, package, local, requirement_entries, notes, recipe_dir=recipe_dir)
     else:
         built = convert_build(doc, build_entries, notes)
         if built.build:
