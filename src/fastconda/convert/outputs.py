@@ -29,6 +29,14 @@ from fastconda.convert.selectors import combine, negate
 from fastconda.convert.tests_section import convert_tests
 from fastconda.convert.tree import Doc, Entry, Item, entries, group, items, merged
 
+# top-level build keys conda-build passes on to every output without a build section of its own (it
+# copies the top-level build minus script, entry_points, run_exports and noarch): the v1 top-level build
+PASSED_ON = frozenset({
+    "number", "string", "skip", "rpaths", "binary_relocation", "missing_dso_whitelist", "runpath_whitelist",
+    "error_overlinking", "error_overdepending", "ignore_prefix_files", "has_prefix_files",
+    "binary_has_prefix_files", "detect_binary_files_with_prefix", "always_include_files", "merge_build_host",
+    "force_use_keys", "force_ignore_keys",
+})  # fmt: skip
 STAGING_REQUIREMENTS = ("build", "host", "ignore_run_exports")
 PACKAGE_REQUIREMENTS = ("run", "run_constraints", "run_exports")
 V1_KEYS = {"run_constrained": "run_constraints", "entry_points": "python", "rpaths": "dynamic_linking"}
@@ -46,6 +54,7 @@ class TopLevel:
     run_names: set[str] = field(default_factory=set)
     line: int = 0
     lines: dict[str, int] = field(default_factory=dict)  # v1 key → meta.yaml line
+    passed_on: list[Entry] = field(default_factory=list)  # in the v1 top-level build, besides number...
 
 
 def split_top_level(
@@ -127,11 +136,14 @@ def convert_outputs(
     top_name = package.get("name")
     converted: list[CommentedMap] = []
     explicit: tuple[CommentedMap, int] | None = None
+    own_build: list[str] = []
     for entry in found:
         for item in items(doc, entry.value):
             cond = combine(entry.cond, item.cond)
             output = _output(doc, item=item, cond=cond, notes=notes, top=top, top_name=top_name)
             converted.append(output)
+            if top.passed_on and any(e.key == "build" for e in entries(doc, item.value, where="outputs")):
+                own_build.append(str(output["package"].get("name")))
             if explicit is None and output["package"].get("name") == top_name:
                 explicit = (output, item.line)
     names = {o["package"].get("name") for o in converted}
@@ -142,6 +154,13 @@ def convert_outputs(
     else:
         _report_unused(doc, top, top_tests, notes)
     out.extend(converted)
+    for entry in top.passed_on if own_build else []:
+        doc.warnings.add(
+            f"top-level build.{entry.key} of a multi-output recipe applies in v1 to every output; "
+            "conda-build does not apply it to outputs with a build section of their own "
+            f"({', '.join(own_build)})",
+            entry.line,
+        )
     return out
 
 

@@ -15,7 +15,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScala
 from fastconda.convert import sections as sec
 from fastconda.convert.build_section import convert_build
 from fastconda.convert.context import ContextVar
-from fastconda.convert.outputs import TopLevel, convert_outputs, split_top_level
+from fastconda.convert.outputs import PASSED_ON, TopLevel, convert_outputs, split_top_level
 from fastconda.convert.tests_section import convert_tests
 from fastconda.convert.tree import RENAMED, Doc, Entry, copy_comment, entries, group, merged
 
@@ -51,11 +51,12 @@ def assemble_recipe(doc: Doc, context: list[ContextVar], recipe_dir: Path | None
     about_entries = merged(doc, top.pop("about", []), where="about")
     top_level: TopLevel | None = None
     if outputs:
-        inherited = [e for e in build_entries if e.key in {"number", "string", "skip"}]
-        local = [e for e in build_entries if e.key not in {"number", "string", "skip"}]
+        inherited = [e for e in build_entries if e.key in PASSED_ON]
+        local = [e for e in build_entries if e.key not in PASSED_ON]
         if inherited:
             out["build"] = convert_build(doc, inherited, notes).build
         top_level = split_top_level(doc, package, local, requirement_entries, notes, recipe_dir=recipe_dir)
+        top_level.passed_on = [e for e in inherited if e.key not in {"number", "string", "skip"}]
     else:
         built = convert_build(doc, build_entries, notes)
         if built.build:
