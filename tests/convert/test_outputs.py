@@ -103,3 +103,17 @@ def test_check_sees_the_implicit_top_level_package(tmp_path: Path) -> None:
         yaml.dump(data, handle)
     dropped = ConversionResult(path.read_text(encoding="utf-8"))
     assert check(meta, dropped).differences == ("suite: built by meta.yaml but not by recipe.yaml",)
+
+
+def test_run_test_script_goes_to_the_top_level_package_or_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "run_test.sh").write_text("suite --version\n", encoding="utf-8")
+    meta = tmp_path / "meta.yaml"
+    meta.write_text(MULTI.format(run="libsuite"), encoding="utf-8")
+    suite = _packages(convert(meta).recipe_text)["suite"]
+    assert {"if": "unix", "then": {"script": {"file": "run_test.sh"}}} in suite["tests"]  # type: ignore[operator]
+    meta.write_text(MULTI.format(run="zlib"), encoding="utf-8")
+    result = convert(meta)
+    assert "run_test.sh" not in result.recipe_text
+    assert any(
+        w.message.startswith("run_test.sh in the recipe folder tests the top-level") for w in result.warnings
+    )

@@ -26,7 +26,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from fastconda.convert import sections as sec
 from fastconda.convert.build_section import convert_build
 from fastconda.convert.selectors import combine, negate
-from fastconda.convert.tests_section import convert_tests
+from fastconda.convert.tests_section import RUN_TEST, convert_tests
 from fastconda.convert.tree import Doc, Entry, Item, entries, group, items, merged
 
 # top-level build keys conda-build passes on to every output without a build section of its own (it
@@ -148,11 +148,11 @@ def convert_outputs(
                 explicit = (output, item.line)
     names = {o["package"].get("name") for o in converted}
     if explicit is not None:
-        _merge_top_level(doc, explicit, top, top_tests, notes)
+        _merge_top_level(doc, explicit, top, top_tests, notes, recipe_dir=recipe_dir)
     elif top.pins_subpackage or (top.run_names & names):
         converted.append(_implicit_package(doc, top, top_name, top_tests, notes, recipe_dir=recipe_dir))
     else:
-        _report_unused(doc, top, top_tests, notes)
+        _report_unused(doc, top, top_tests, notes, recipe_dir=recipe_dir)
     out.extend(converted)
     for entry in top.passed_on if own_build else []:
         doc.warnings.add(
@@ -216,7 +216,13 @@ def _output(
 
 
 def _merge_top_level(
-    doc: Doc, explicit: tuple[CommentedMap, int], top: TopLevel, top_tests: list[Entry], notes: sec.Notes
+    doc: Doc,
+    explicit: tuple[CommentedMap, int],
+    top: TopLevel,
+    top_tests: list[Entry],
+    notes: sec.Notes,
+    *,
+    recipe_dir: Path | None,
 ) -> None:
     """conda-build merges the top level into the output of the recipe's name: keys the output lacks."""
     output, line = explicit
@@ -233,7 +239,7 @@ def _merge_top_level(
     for key, value in top.requirements.items():
         reqs.setdefault(key, value)
     tests = output.get("tests") or CommentedSeq()
-    tests.extend(convert_tests(doc, top_tests, notes, None))
+    tests.extend(convert_tests(doc, top_tests, notes, recipe_dir))
     parts = {"build": build, "requirements": reqs, "tests": tests}
     ordered = [(key, parts.get(key, output.get(key))) for key in OUTPUT_ORDER]
     for key in list(output):
@@ -268,7 +274,9 @@ def _implicit_package(
     return out
 
 
-def _report_unused(doc: Doc, top: TopLevel, top_tests: list[Entry], notes: sec.Notes) -> None:
+def _report_unused(
+    doc: Doc, top: TopLevel, top_tests: list[Entry], notes: sec.Notes, *, recipe_dir: Path | None
+) -> None:
     """Fields that only the top-level package would carry, in a recipe where conda-build builds none."""
     for section, part in (("build", top.build), ("requirements", top.requirements)):
         for key in part:
@@ -276,6 +284,12 @@ def _report_unused(doc: Doc, top: TopLevel, top_tests: list[Entry], notes: sec.N
                 f"top-level {section}.{key} of a multi-output recipe: conda-build builds no top-level "
                 "package here (no output has its name), so it applies to no package; dropped",
                 top.lines.get(key, top.line),
+            )
+    for name in RUN_TEST:
+        if recipe_dir is not None and (recipe_dir / name).is_file():
+            doc.warnings.add(
+                f"{name} in the recipe folder tests the top-level package, which conda-build does not "
+                "build here (no output has the recipe's name); not converted"
             )
     if top_tests:
         notes.drop(
