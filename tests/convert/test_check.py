@@ -98,3 +98,12 @@ def test_check_reads_no_variable_from_the_build_machines_environment(monkeypatch
         "p: requirements.run: meta.yaml has [cudatoolkit 11.*], recipe.yaml has [cudatoolkit 12.*]",
     )
     assert os.environ["CUDA_VER"] == "12.4"  # set again after the check
+
+
+def test_check_reads_conda_equals_version_as_fuzzy() -> None:
+    meta = "package:\n  name: p\n  version: '1'\nrequirements:\n  host:\n    - libpng=1.6.39\n"
+    assert check(meta, convert(meta)).differences == ()
+    exact = ConversionResult(convert(meta).recipe_text.replace("libpng=1.6.39", "libpng ==1.6.39"))
+    assert check(meta, exact).differences == (
+        "p: requirements.host: meta.yaml has [libpng 1.6.39.*], recipe.yaml has [libpng ==1.6.39]",
+    )

@@ -246,6 +246,10 @@ def _about_value(key: str, value: Any) -> Any:
     return text
 
 
+# conda's 'pkg=1.2' is 'pkg 1.2.*' (the form with a build string is left as written)
+_EQUALS = re.compile(r"^([\w.-]+)=(?![=<>])([^\s=]+)$")
+
+
 def _dep(value: Any) -> str:
     if isinstance(value, dict):
         if len(value) != 1 or not isinstance(next(iter(value.values())), dict):
@@ -256,7 +260,8 @@ def _dep(value: Any) -> str:
         return f"{kind}({args['name']}, {args.get('lower_bound')}, {args.get('upper_bound')})"
     if str(value).startswith("pin_"):
         return str(value)
-    name, _, rest = fuzzy_version(fix_operators(" ".join(str(value).split()))).partition(" ")
+    text = _EQUALS.sub(r"\1 \2", " ".join(str(value).split()))
+    name, _, rest = fuzzy_version(fix_operators(text)).partition(" ")
     return f"{name.lower()} {rest}" if rest else name.lower()  # conda package names are lower case
 
 
