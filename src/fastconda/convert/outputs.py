@@ -39,7 +39,12 @@ PASSED_ON = frozenset({
 })  # fmt: skip
 STAGING_REQUIREMENTS = ("build", "host", "ignore_run_exports")
 PACKAGE_REQUIREMENTS = ("run", "run_constraints", "run_exports")
-V1_KEYS = {"run_constrained": "run_constraints", "entry_points": "python", "rpaths": "dynamic_linking"}
+V1_KEYS = {
+    "run_constrained": "run_constraints",
+    "entry_points": "python",
+    "rpaths": "dynamic_linking",
+    "ignore_run_exports_from": "ignore_run_exports",
+}
 OUTPUT_ORDER = ("package", "inherit", "build", "requirements", "tests", "about")
 
 
@@ -137,13 +142,15 @@ def convert_outputs(
     converted: list[CommentedMap] = []
     explicit: tuple[CommentedMap, int] | None = None
     own_build: list[str] = []
+    no_build: list[str] = []
     for entry in found:
         for item in items(doc, entry.value):
             cond = combine(entry.cond, item.cond)
             output = _output(doc, item=item, cond=cond, notes=notes, top=top, top_name=top_name)
             converted.append(output)
-            if top.passed_on and any(e.key == "build" for e in entries(doc, item.value, where="outputs")):
-                own_build.append(str(output["package"].get("name")))
+            name = output["package"].get("name")
+            has_build = any(e.key == "build" for e in entries(doc, item.value, where="outputs"))
+            (own_build if has_build else no_build if name != top_name else []).append(str(name))
             if explicit is None and output["package"].get("name") == top_name:
                 explicit = (output, item.line)
     names = {o["package"].get("name") for o in converted}
@@ -154,6 +161,14 @@ def convert_outputs(
     else:
         _report_unused(doc, top, top_tests, notes, recipe_dir=recipe_dir)
     out.extend(converted)
+    ignored = (top.staging or {}).get("requirements", {}).get("ignore_run_exports")
+    if ignored and no_build:
+        doc.warnings.add(
+            "top-level build.ignore_run_exports of a multi-output recipe: v1 applies it to the run exports "
+            "of the staging output's requirements only; conda-build also applies it to outputs without a "
+            f"build section of their own ({', '.join(no_build)})",
+            top.lines.get("ignore_run_exports", top.line),
+        )
     for entry in top.passed_on if own_build else []:
         doc.warnings.add(
             f"top-level build.{entry.key} of a multi-output recipe applies in v1 to every output; "
