@@ -161,7 +161,8 @@ def convert_outputs(
     else:
         _report_unused(doc, top, top_tests, notes, recipe_dir=recipe_dir)
     out.extend(converted)
-    ignored = (top.staging or {}).get("requirements", {}).get("ignore_run_exports")
+    staged = top.staging.get("requirements") if top.staging is not None else None
+    ignored = staged.get("ignore_run_exports") if isinstance(staged, dict) else None
     if ignored and no_build:
         doc.warnings.add(
             "top-level build.ignore_run_exports of a multi-output recipe: v1 applies it to the run exports "
