@@ -102,7 +102,11 @@ def check(
                 config = _load(
                     render_meta(variant_config.read_text(encoding="utf-8"), platform, values, environ={})
                 )
-        combos = [{**combo, **(variant or {})} for combo in variant_sets(config, text, values)]
+        combos: list[dict[str, str]] = []
+        for combo in variant_sets(config, text, values):
+            combo.update(variant or {})  # the variant asked for wins over the config's values
+            if combo not in combos:
+                combos.append(combo)
         packages: set[str] = set()
         per_variant: list[tuple[str, list[str]]] = []
         for combo in combos:
