@@ -117,3 +117,13 @@ def test_run_test_script_goes_to_the_top_level_package_or_is_reported(tmp_path: 
     assert any(
         w.message.startswith("run_test.sh in the recipe folder tests the top-level") for w in result.warnings
     )
+
+
+def test_top_level_ignore_run_exports_without_a_top_level_build_is_reported() -> None:
+    meta = (
+        "package:\n  name: suite\n  version: '1.0'\nbuild:\n  ignore_run_exports:\n    - zlib\n"
+        "outputs:\n  - name: libsuite\n    requirements:\n      host:\n        - zlib\n"
+    )
+    result = convert(meta)
+    assert "ignore_run_exports" not in result.recipe_text
+    assert [w.line for w in result.warnings if "ignore_run_exports" in w.message] == [5]

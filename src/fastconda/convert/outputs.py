@@ -90,6 +90,12 @@ def split_top_level(
     staged = CommentedMap((k, requirements[k]) for k in STAGING_REQUIREMENTS if k in requirements)
     script_file = recipe_dir is not None and any((recipe_dir / f).is_file() for f in ("build.sh", "bld.bat"))
     if "script" not in converted.build and not script_file and not ({"build", "host"} & set(staged)):
+        if "ignore_run_exports" in staged:
+            doc.warnings.add(
+                "top-level build.ignore_run_exports of a multi-output recipe with no top-level build: "
+                "conda-build applies it to outputs without a build section of their own; dropped",
+                top.lines.get("ignore_run_exports", line),
+            )
         return top
     name = package.get("name")
     staging = CommentedMap()
