@@ -127,3 +127,22 @@ def test_top_level_ignore_run_exports_without_a_top_level_build_is_reported() ->
     result = convert(meta)
     assert "ignore_run_exports" not in result.recipe_text
     assert [w.line for w in result.warnings if "ignore_run_exports" in w.message] == [5]
+
+
+def test_top_level_requirements_without_a_top_level_build_go_to_the_top_level_package() -> None:
+    """No script and no build.sh: conda-build runs no top-level build, so no staging output either
+    (it would hand its host run exports to every output that inherits it)."""
+    meta = (
+        "package:\n  name: suite\n  version: '1.0'\nrequirements:\n  host:\n    - python\n  run:\n"
+        "    - {{ pin_subpackage('libsuite', exact=True) }}\noutputs:\n  - name: libsuite\n"
+        "    script: build_lib.sh\n"
+    )
+    text = convert(meta).recipe_text
+    assert all("staging" not in output for output in _outputs(text))
+    assert _packages(text)["suite"]["requirements"] == {
+        "host": ["python"],
+        "run": ["${{ pin_subpackage('libsuite', exact=true) }}"],
+    }
+    alone = convert(meta.replace("  run:\n    - {{ pin_subpackage('libsuite', exact=True) }}\n", ""))
+    assert set(_packages(alone.recipe_text)) == {"libsuite"}
+    assert any(w.message.startswith("top-level requirements.host of a multi-output") for w in alone.warnings)

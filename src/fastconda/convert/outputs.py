@@ -89,7 +89,11 @@ def split_top_level(
     top.requirements = CommentedMap((k, requirements[k]) for k in PACKAGE_REQUIREMENTS if k in requirements)
     staged = CommentedMap((k, requirements[k]) for k in STAGING_REQUIREMENTS if k in requirements)
     script_file = recipe_dir is not None and any((recipe_dir / f).is_file() for f in ("build.sh", "bld.bat"))
-    if "script" not in converted.build and not script_file and not ({"build", "host"} & set(staged)):
+    if "script" not in converted.build and not script_file:
+        # no top-level build runs: its environments are the top-level package's, if any
+        for key in ("build", "host"):
+            if key in requirements:
+                top.requirements[key] = requirements[key]
         if "ignore_run_exports" in staged:
             doc.warnings.add(
                 "top-level build.ignore_run_exports of a multi-output recipe with no top-level build: "
@@ -258,8 +262,8 @@ def _merge_top_level(
     for key, value in top.build.items():
         build.setdefault(key, value)
     reqs = output.get("requirements") or CommentedMap()
-    for key, value in top.requirements.items():
-        reqs.setdefault(key, value)
+    if set(top.requirements) - set(reqs):  # conda-build fills in the sections the output lacks
+        reqs = _requirements({**top.requirements, **reqs})
     tests = output.get("tests") or CommentedSeq()
     tests.extend(convert_tests(doc, top_tests, notes, recipe_dir))
     parts = {"build": build, "requirements": reqs, "tests": tests}
@@ -269,6 +273,13 @@ def _merge_top_level(
             ordered.append((key, output[key]))
     output.clear()
     output.update((key, value) for key, value in ordered if value)
+
+
+def _requirements(found: dict[str, Any]) -> CommentedMap:
+    """Requirement sections in v1's order."""
+    order = ("build", "host", *PACKAGE_REQUIREMENTS, "ignore_run_exports")
+    keys = [key for key in order if key in found] + [key for key in found if key not in order]
+    return CommentedMap((key, found[key]) for key in keys)
 
 
 def _implicit_package(
@@ -281,7 +292,7 @@ def _implicit_package(
     if top.build:
         out["build"] = top.build
     if top.requirements:
-        out["requirements"] = top.requirements
+        out["requirements"] = _requirements(top.requirements)
     tests = convert_tests(doc, top_tests, notes, recipe_dir)
     if tests:
         out["tests"] = tests
