@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import re
 from pathlib import Path
 
 import pytest
 
 from fastconda.convert import ConversionResult, convert
 from fastconda.convert.check import check
+from fastconda.convert.check_variants import variant_sets
+from tests.convert.helpers import RECIPES
 
 PLATFORMS = ["linux-64", "linux-aarch64", "osx-arm64", "win-64"]
 
@@ -44,4 +48,62 @@ def test_check_notices_a_package_skipped_on_one_side_only() -> None:
     tampered = ConversionResult(result.recipe_text.replace("- win", "- osx"))
     assert check(meta, tampered, platform="win-64").differences == (
         "p: built by recipe.yaml but not by meta.yaml",
+    )
+
+
+def test_check_compares_every_variant_of_the_config_and_says_where_a_difference_shows() -> None:
+    case = RECIPES / "set_under_if"
+    cbc = case / "conda_build_config.yaml"
+    result = convert(case / "meta.yaml", variant_config=cbc)
+    report = check(case / "meta.yaml", result, variant_config=cbc)
+    assert report.variants == ("mpi=nompi", "mpi=openmpi")
+    assert report.differences == ()
+    # a conversion that lost the condition of `{% set build = build + 100 %}` differs for openmpi only
+    lost = re.sub(r"(?m)^  build: .*$", "  build: 1", result.recipe_text)
+    assert lost != result.recipe_text
+    differences = check(case / "meta.yaml", ConversionResult(lost), variant_config=cbc).differences
+    assert differences == ("[mpi=openmpi] tinyfields: build.number: meta.yaml has 101, recipe.yaml has 1",)
+
+
+def test_variants_are_combined_over_the_keys_the_recipe_uses_with_zip_keys_together() -> None:
+    config = {
+        "python": ["3.10", "3.11"],
+        "numpy": ["1.26", "2.0"],
+        "mpi": ["nompi", "openmpi"],
+        "unused": ["a", "b"],
+        "zip_keys": [["python", "numpy"]],
+    }
+    text = "requirements:\n  host:\n    - python\n    - numpy\n    - {{ mpi }}\n"
+    combos = variant_sets(config, text, {"python": "3.11"})
+    assert [(c["python"], c["numpy"], c["mpi"], c["unused"]) for c in combos] == [
+        ("3.10", "1.26", "nompi", "a"),
+        ("3.10", "1.26", "openmpi", "a"),
+        ("3.11", "2.0", "nompi", "a"),
+        ("3.11", "2.0", "openmpi", "a"),
+    ]
+
+
+def test_check_reads_no_variable_from_the_build_machines_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A conversion that is right only where CUDA_VER is set is caught on a machine that sets it."""
+    meta = (
+        "{% set cuda = os.environ.get('CUDA_VER') or '11.*' %}\n"
+        "package:\n  name: p\n  version: '1'\nrequirements:\n  run:\n    - cudatoolkit {{ cuda }}\n"
+    )
+    monkeypatch.setenv("CUDA_VER", "12.4")
+    result = convert(meta)
+    assert check(meta, result).differences == ()
+    wrong = ConversionResult(result.recipe_text.replace("or '11.*'", "or '12.*'"))
+    assert wrong.recipe_text != result.recipe_text
+    assert check(meta, wrong).differences == (
+        "p: requirements.run: meta.yaml has [cudatoolkit 11.*], recipe.yaml has [cudatoolkit 12.*]",
+    )
+    assert os.environ["CUDA_VER"] == "12.4"  # set again after the check
+
+
+def test_check_reads_conda_equals_version_as_fuzzy() -> None:
+    meta = "package:\n  name: p\n  version: '1'\nrequirements:\n  host:\n    - libpng=1.6.39\n"
+    assert check(meta, convert(meta)).differences == ()
+    exact = ConversionResult(convert(meta).recipe_text.replace("libpng=1.6.39", "libpng ==1.6.39"))
+    assert check(meta, exact).differences == (
+        "p: requirements.host: meta.yaml has [libpng 1.6.39.*], recipe.yaml has [libpng ==1.6.39]",
     )

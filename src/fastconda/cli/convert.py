@@ -45,7 +45,9 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--check",
         action="store_true",
-        help="render both recipes (meta.yaml with its own jinja, recipe.yaml with rattler-build) and compare",
+        help="render both recipes (meta.yaml with its own jinja, recipe.yaml with rattler-build) and "
+        "compare, for every variant of the variant config the recipe uses, with no build-machine "
+        "environment variables",
     )
     parser.add_argument("--platform", default="linux-64", help="platform for --check (default: linux-64)")
     parser.set_defaults(handler=_handler)

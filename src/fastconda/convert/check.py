@@ -2,9 +2,11 @@
 
 The meta.yaml is rendered the way conda-build would (jinja2 with conda-build's functions, then its
 line selectors, then YAML, last duplicate key winning) and the v1 recipe with the rattler-build
-engine, for one platform and variant. What matters for the package is compared output by output:
-version, build number, noarch, requirements, run_exports, entry points, test imports and commands,
-about. Each difference is one line that names the package and the field.
+engine, for one platform and every variant of the recipe's config that it uses (see
+:mod:`check_variants`), with none of the build machine's environment variables. What matters for the
+package is compared output by output: version, build number, noarch, requirements, run_exports, entry
+points, test imports and commands, about. Each difference is one line that names the package and the
+field, prefixed with the variants it shows in where it does not show in all.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import YAMLError
 
 from fastconda.convert.check_meta import render_meta
+from fastconda.convert.check_outputs import uses_subpackage, with_staging, with_top_level
+from fastconda.convert.check_variants import label, merge_differences, variant_sets, without_environment
 from fastconda.convert.expressions import ENV
 from fastconda.convert.licences import spdx_licence
 from fastconda.convert.limits import budget, first_line
@@ -61,6 +65,7 @@ class CheckReport:
     platform: str
     packages: tuple[str, ...]
     differences: tuple[str, ...]
+    variants: tuple[str, ...] = ()  # the variants compared, where the config gives more than one
 
     @property
     def ok(self) -> bool:
@@ -84,18 +89,34 @@ def check(
     variant: Mapping[str, str] | None = None,
     variant_config: Path | None = None,
 ) -> CheckReport:
-    """Compare the meta.yaml rendered by its own rules with the converted recipe rendered by rattler-build."""
+    """Compare the meta.yaml rendered by its own rules with the converted recipe rendered by rattler-build,
+    for every variant of *variant_config* the recipe uses, without the build machine's environment."""
     values = {**DEFAULT_VARIANT, **(variant or {})}
     name = str(meta) if isinstance(meta, Path) else "meta.yaml"
     try:
         text = meta.read_text(encoding="utf-8") if isinstance(meta, Path) else meta
         recipe_dir = meta.parent if isinstance(meta, Path) else None
-        with budget():
-            if variant_config is not None:
-                values = {**values, **_first_variant(variant_config, platform, values), **(variant or {})}
-            original = _packages_from_meta(render_meta(text, platform, values, recipe_dir))
+        config = None
+        if variant_config is not None:
+            with budget():
+                config = _load(
+                    render_meta(variant_config.read_text(encoding="utf-8"), platform, values, environ={})
+                )
+        combos: list[dict[str, str]] = []
+        for combo in variant_sets(config, text, values):
+            combo.update(variant or {})  # the variant asked for wins over the config's values
+            if combo not in combos:
+                combos.append(combo)
+        packages: set[str] = set()
+        per_variant: list[tuple[str, list[str]]] = []
+        for combo in combos:
+            found, differences = _compare(text, result.recipe_text, platform, combo, recipe_dir)
+            packages.update(found)
+            per_variant.append((label(combo, combos), differences))
     except _NOT_RENDERED as exc:
-        return CheckReport(platform, (), (f"meta.yaml does not render for {platform}: {first_line(exc)}",))
+        return CheckReport(
+            platform, (), (f"the variant config does not render for {platform}: {first_line(exc)}",)
+        )
     except ConvertError as exc:  # a refused file or a bound: the recipe is refused, not compared
         msg = f"{name}: --check: {exc}"
         raise ConvertError(msg) from None
@@ -105,10 +126,23 @@ def check(
     except OSError as exc:
         msg = f"{name}: --check: cannot read: {exc}"
         raise ConvertError(msg) from None
+    variants = tuple(label(combo, combos) for combo in combos if len(combos) > 1)
+    return CheckReport(platform, tuple(sorted(packages)), tuple(merge_differences(per_variant)), variants)
+
+
+def _compare(
+    text: str, recipe: str, platform: str, values: dict[str, str], recipe_dir: Path | None
+) -> tuple[set[str], list[str]]:
+    """One variant: the packages either side builds and each difference between them."""
     try:
-        converted = _packages_from_v1(result.recipe_text, platform, values)
+        with budget():
+            original = _packages_from_meta(render_meta(text, platform, values, recipe_dir, environ={}))
+    except _NOT_RENDERED as exc:
+        return set(), [f"meta.yaml does not render for {platform}: {first_line(exc)}"]
+    try:
+        converted = _packages_from_v1(recipe, platform, values)
     except Exception as exc:
-        return CheckReport(platform, (), (f"recipe.yaml does not render for {platform}: {first_line(exc)}",))
+        return set(), [f"recipe.yaml does not render for {platform}: {first_line(exc)}"]
     differences: list[str] = []
     for name in sorted(original.keys() | converted.keys()):
         if name not in converted:
@@ -123,13 +157,7 @@ def check(
                 differences.append(
                     f"{name}: {field}: meta.yaml has {_show(left)}, recipe.yaml has {_show(right)}"
                 )
-    return CheckReport(platform, tuple(sorted(original.keys() | converted.keys())), tuple(differences))
-
-
-def _first_variant(path: Path, platform: str, values: Mapping[str, str]) -> dict[str, str]:
-    """The first value of every key of a conda_build_config.yaml, after its selectors."""
-    data = _load(render_meta(path.read_text(encoding="utf-8"), platform, values)) or {}
-    return {str(k): str(v[0]) for k, v in data.items() if isinstance(v, list) and v}
+    return original.keys() | converted.keys(), differences
 
 
 def _show(value: Any) -> str:
@@ -163,11 +191,16 @@ def _packages_from_meta(text: str) -> dict[str, Package]:
     if not outputs:
         return {str(data["package"]["name"]): _meta_package(data, data, top_build)}
     packages = {}
-    for output in outputs:
+    top_name = str((data.get("package") or {}).get("name"))
+    names = {str(output.get("name")) for output in outputs}
+    for found in outputs:
+        output = with_top_level(found, data) if str(found.get("name")) == top_name else found
         build = {**{k: top_build[k] for k in ("number",) if k in top_build}, **(output.get("build") or {})}
         if build.get("skip") is True:
             continue
         packages[str(output["name"])] = _meta_package(output, data, build)
+    if top_name not in names and uses_subpackage(data, names):
+        packages[top_name] = _meta_package(data, data, top_build)
     return packages
 
 
@@ -217,6 +250,10 @@ def _about_value(key: str, value: Any) -> Any:
     return text
 
 
+# conda's 'pkg=1.2' is 'pkg 1.2.*' (the form with a build string is left as written)
+_EQUALS = re.compile(r"^([\w.-]+)=(?![=<>])([^\s=]+)$")
+
+
 def _dep(value: Any) -> str:
     if isinstance(value, dict):
         if len(value) != 1 or not isinstance(next(iter(value.values())), dict):
@@ -227,7 +264,9 @@ def _dep(value: Any) -> str:
         return f"{kind}({args['name']}, {args.get('lower_bound')}, {args.get('upper_bound')})"
     if str(value).startswith("pin_"):
         return str(value)
-    return fuzzy_version(fix_operators(" ".join(str(value).split())))
+    text = _EQUALS.sub(r"\1 \2", " ".join(str(value).split()))
+    name, _, rest = fuzzy_version(fix_operators(text)).partition(" ")
+    return f"{name.lower()} {rest}" if rest else name.lower()  # conda package names are lower case
 
 
 def _packages_from_v1(recipe: str, platform: str, values: Mapping[str, str]) -> dict[str, Package]:
@@ -235,7 +274,8 @@ def _packages_from_v1(recipe: str, platform: str, values: Mapping[str, str]) -> 
     target = PlatformConfig(target_platform=platform, build_platform=platform, host_platform=platform)
     with tempfile.TemporaryDirectory(prefix="fastconda-check-") as tmp:
         parsed = Stage0Recipe.from_yaml(_mark_skips(recipe), recipe_dir=tmp)
-        rendered = parsed.render(config, RenderConfig(platform=target))
+        with without_environment(recipe):
+            rendered = parsed.render(config, RenderConfig(platform=target))
     packages: dict[str, Package] = {}
     for variant in rendered:
         data = variant.recipe.to_dict()
@@ -243,7 +283,7 @@ def _packages_from_v1(recipe: str, platform: str, values: Mapping[str, str]) -> 
         if _SKIPPED in constraints:
             continue
         data.get("requirements", {})["run_constraints"] = [c for c in constraints if c != _SKIPPED]
-        packages[str(data["package"]["name"])] = _v1_package(data)
+        packages[str(data["package"]["name"])] = _v1_package(with_staging(data))
     return packages
 
 

@@ -99,8 +99,12 @@ class _Os:
         self.sep = os.sep
 
 
-def namespace(platform: str, variant: Mapping[str, str]) -> dict[str, Any]:
-    """conda-build's selector names for a platform such as ``linux-64``."""
+def namespace(
+    platform: str, variant: Mapping[str, str], environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """conda-build's selector names for a platform such as ``linux-64``; ``environ`` is what the
+    recipe reads from the environment (this process's when not given)."""
+    environ = os.environ if environ is None else environ
     system, _, arch = platform.partition("-")
     ns: dict[str, Any] = dict.fromkeys(("linux", "osx", "win", "unix", *_ARCH.values()), False)
     ns.update({"linux": system == "linux", "osx": system == "osx", "win": system == "win"})
@@ -119,8 +123,8 @@ def namespace(platform: str, variant: Mapping[str, str]) -> dict[str, Any]:
     numpy = variant.get("numpy", "1.26").split(".")
     ns["np"] = int(numpy[0] + numpy[1])
     # build-script variables read through environ are converted to $NAME: render them the same way
-    script = {name: _ScriptVariable(f"${name}") for name in SCRIPT_VARIABLES if name not in os.environ}
-    ns["environ"] = {**os.environ, **{name: f"${name}" for name in SCRIPT_VARIABLES}, **script}
+    script = {name: _ScriptVariable(f"${name}") for name in SCRIPT_VARIABLES if name not in environ}
+    ns["environ"] = {**environ, **{name: f"${name}" for name in SCRIPT_VARIABLES}, **script}
     ns["os"] = _Os(ns["environ"])
     return ns
 
@@ -195,13 +199,15 @@ def render_meta(
     variant: Mapping[str, str],
     recipe_dir: Path | None = None,
     project_root: Path | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
 ) -> str:
-    """The meta.yaml after jinja and selectors, as YAML text.
+    """The meta.yaml after jinja and selectors, as YAML text (``environ`` as for :func:`namespace`).
 
     Raises jinja2 errors and :class:`~fastconda.convert.selectors.SelectorError` for what conda-build
     could not render either, :class:`~fastconda.convert.limits.Refused` for a refused file or bound.
     """
-    ns = namespace(platform, variant)
+    ns = namespace(platform, variant, environ)
     context = {**ns, **_functions(platform, variant, platform.partition("-")[0])}
     if recipe_dir is not None:
         context.update(file_functions(recipe_dir, [], project_root))

@@ -1,8 +1,6 @@
 """The whole recipe: top-level sections in the order conda-forge's v1 recipes use, and outputs.
 
-A multi-output meta.yaml whose top level builds something (a script or requirements) becomes a
-v1 ``staging:`` output that every package output inherits from: that is how rattler-build spells
-conda-build's "build once at the top, split into outputs".
+The outputs of a multi-output meta.yaml, and what its top level becomes there, are in ``outputs``.
 """
 
 from __future__ import annotations
@@ -11,15 +9,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, SingleQuotedScalarString
 
 from fastconda.convert import sections as sec
 from fastconda.convert.build_section import convert_build
 from fastconda.convert.context import ContextVar
-from fastconda.convert.selectors import combine, negate
+from fastconda.convert.outputs import PASSED_ON, TopLevel, convert_outputs, split_top_level
 from fastconda.convert.tests_section import convert_tests
-from fastconda.convert.tree import RENAMED, Doc, Entry, Item, copy_comment, entries, group, items, merged
+from fastconda.convert.tree import RENAMED, Doc, Entry, copy_comment, entries, group, merged
 
 V1_NAMES = {"package": ("package", "recipe"), "test": ("tests",)}
 
@@ -51,14 +49,14 @@ def assemble_recipe(doc: Doc, context: list[ContextVar], recipe_dir: Path | None
     requirement_entries = merged(doc, top.pop("requirements", []), where="requirements")
     test_entries = merged(doc, top.pop("test", []), where="test")
     about_entries = merged(doc, top.pop("about", []), where="about")
-    staging: CommentedMap | None = None
+    top_level: TopLevel | None = None
     if outputs:
-        inherited = [e for e in build_entries if e.key in {"number", "string", "skip"}]
-        local = [e for e in build_entries if e.key not in {"number", "string", "skip"}]
+        inherited = [e for e in build_entries if e.key in PASSED_ON]
+        local = [e for e in build_entries if e.key not in PASSED_ON]
         if inherited:
             out["build"] = convert_build(doc, inherited, notes).build
-        if local or requirement_entries:
-            staging = _staging(doc, package, local, requirement_entries, notes)
+        top_level = split_top_level(doc, package, local, requirement_entries, notes, recipe_dir=recipe_dir)
+        top_level.passed_on = [e for e in inherited if e.key not in {"number", "string", "skip"}]
     else:
         built = convert_build(doc, build_entries, notes)
         if built.build:
@@ -69,12 +67,12 @@ def assemble_recipe(doc: Doc, context: list[ContextVar], recipe_dir: Path | None
         tests = convert_tests(doc, test_entries, notes, recipe_dir)
         if tests:
             out["tests"] = tests
-    if outputs:
-        out["outputs"] = _outputs(
+    if top_level is not None:
+        out["outputs"] = convert_outputs(
             doc,
             found=outputs,
             notes=notes,
-            staging=staging,
+            top=top_level,
             package=package,
             top_tests=test_entries,
             recipe_dir=recipe_dir,
@@ -117,120 +115,3 @@ def _leading(doc: Doc, out: CommentedMap) -> dict[str, list[str]]:
     if waiting:
         leading[""] = waiting
     return leading
-
-
-def _staging(
-    doc: Doc, package: CommentedMap, build: list[Entry], reqs: list[Entry], notes: sec.Notes
-) -> CommentedMap:
-    name = package.get("name", "recipe")
-    staging = CommentedMap()
-    staging["staging"] = CommentedMap(
-        [("name", f"{name}-build" if isinstance(name, str) else "recipe-build")]
-    )
-    converted = convert_build(doc, build, notes)
-    requirements = sec.requirements(doc, reqs, notes, converted.requirements_extra)
-    if requirements:
-        staging["requirements"] = requirements
-    if converted.build:
-        staging["build"] = converted.build
-    line = (build or reqs)[0].line
-    doc.warnings.add(
-        "top-level build of a multi-output recipe became a staging output that every output inherits; "
-        "check that each output's files select what it should",
-        line,
-    )
-    return staging
-
-
-def _outputs(
-    doc: Doc,
-    *,
-    found: list[Entry],
-    notes: sec.Notes,
-    staging: CommentedMap | None,
-    package: CommentedMap,
-    top_tests: list[Entry],
-    recipe_dir: Path | None,
-) -> CommentedSeq:
-    out = CommentedSeq()
-    if staging is not None:
-        out.append(staging)
-    tests_used = False
-    for entry in found:
-        for item in items(doc, entry.value):
-            cond = combine(entry.cond, item.cond)
-            tests = top_tests if _name(doc, item.value) == package.get("name") else []
-            tests_used = tests_used or bool(tests)
-            converted = _output(
-                doc,
-                item=item,
-                cond=cond,
-                notes=notes,
-                staging=staging,
-                top_tests=tests,
-                recipe_dir=recipe_dir,
-            )
-            out.append(converted)
-    if top_tests and not tests_used:
-        notes.drop(
-            "recipe", top_tests[0], "top-level test of a multi-output recipe with no output of that name"
-        )
-    return out
-
-
-def _name(doc: Doc, value: Any) -> Any:
-    for entry in entries(doc, value, where="outputs"):
-        if entry.key == "name":
-            return entry.value
-    return None
-
-
-def _output(
-    doc: Doc,
-    *,
-    item: Item,
-    cond: str | None,
-    notes: sec.Notes,
-    staging: CommentedMap | None,
-    top_tests: list[Entry],
-    recipe_dir: Path | None,
-) -> CommentedMap:
-    found = group(entries(doc, item.value, where="outputs", inherited=item.cond))
-    out = CommentedMap()
-    package = CommentedMap()
-    for key in ("name", "version"):
-        if key in found:
-            package[key] = sec.scalar_text(sec.value_of(doc, found.pop(key)))
-    out["package"] = package
-    if staging is not None:
-        out["inherit"] = staging["staging"]["name"]
-    build_entries = merged(doc, found.pop("build", []), where="outputs.build")
-    build_entries += found.pop("script", []) + found.pop("script_interpreter", [])
-    if cond is not None:
-        line = build_entries[0].line if build_entries else 0
-        build_entries.append(Entry("skip", True, negate(cond), line))
-    files = found.pop("files", None)
-    if all(e.value == "conda" for e in found.get("type", [])):
-        found.pop("type", None)  # the default; anything else (wheel) is reported below
-    built = convert_build(doc, build_entries, notes, files)
-    if built.build:
-        out["build"] = built.build
-    req_entries = found.pop("requirements", [])
-    flat: list[Entry] = []
-    for entry in req_entries:
-        if isinstance(entry.value, CommentedSeq):
-            flat.append(Entry("run", entry.value, entry.cond, entry.line, entry.comment))
-        else:
-            flat.extend(merged(doc, [entry], where="outputs.requirements"))
-    reqs = sec.requirements(doc, flat, notes, built.requirements_extra)
-    if reqs:
-        out["requirements"] = reqs
-    test_entries = merged(doc, found.pop("test", []), where="outputs.test") + top_tests
-    tests = convert_tests(doc, test_entries, notes, None)
-    if tests:
-        out["tests"] = tests
-    if "about" in found:
-        out["about"] = sec.about(doc, merged(doc, found.pop("about"), where="outputs.about"), notes)
-    for group_ in found.values():
-        notes.drop("outputs", group_[0], "has no v1 equivalent for an output")
-    return out

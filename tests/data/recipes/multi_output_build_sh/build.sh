@@ -1,0 +1,4 @@
+#!/bin/bash
+set -euo pipefail
+./configure --prefix="$PREFIX"
+make -j"${CPU_COUNT}" install
