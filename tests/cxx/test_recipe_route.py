@@ -8,6 +8,7 @@ driven from PyTango.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,6 +30,7 @@ from tests.helpers import build_options, snapshot
 from tests.wheel.wheelmaker import read_conda
 
 from .conftest import EXAMPLE, REPO, drive_powermeter, start_nodb
+from .test_licence import MIT
 
 pytestmark = [pytest.mark.slow, needs_debian]
 
@@ -48,6 +50,7 @@ def built(cxx_channel: Path, tmp_path_factory: pytest.TempPathFactory) -> Built:
         shutil.copytree(EXAMPLE, root / "pm-src")
     )  # not the server's name: the lines name the server
     migrate(source)
+    (source / "LICENSE").write_text(MIT, encoding="utf-8")  # both routes ship it and name it (test below)
     options = build_options((cxx_channel.resolve().as_uri(),), root / "channel")
     events: list[ProgressEvent] = []
     result = build_project(source, options, progress=events.append)
@@ -149,6 +152,22 @@ def test_wheel_route_makes_a_package_that_passes_the_same_test(built: Built, tmp
     depends = read_conda(result.package).json("index.json")["depends"]
     assert any(d.startswith("cpptango >=9.3.4,<9.4") for d in depends), depends
     assert not any(d.startswith("python") for d in depends)
+    # the same licence and C library metadata as the recipe route's package
+    wheel_pkg, recipe_pkg = read_conda(result.package), read_conda(built.result.package)
+    for package in (wheel_pkg, recipe_pkg):
+        index = package.json("index.json")
+        assert index["license"] == "MIT", index
+        assert package.json("about.json")["license"] == "MIT"
+        assert package.info["info/licenses/LICENSE"] == MIT.encode()
+        assert [d for d in index["depends"] if d.startswith("__glibc")] == [_host_glibc()], index["depends"]
+    assert sorted(wheel_pkg.json("index.json")["depends"]) == sorted(recipe_pkg.json("index.json")["depends"])
+    assert "the package ships it but names no licence" not in "\n".join(result.notes)
+
+
+def _host_glibc() -> str:
+    """The recipe route's stdlib('c') run_export: the seed's sysroot stand-in has the host's glibc."""
+    version = str(os.confstr("CS_GNU_LIBC_VERSION")).split()[1]
+    return f"__glibc >={version},<3.0.a0"
 
 
 def test_wheel_route_is_for_cmake_servers_only(seed_url: str, tmp_path: Path) -> None:

@@ -68,8 +68,11 @@ def test_wheel_holds_only_the_server_for_any_python(route: WheelRoute) -> None:
 def test_package_depends_on_the_tango_it_was_built_against_not_python(route: WheelRoute) -> None:
     index = read_conda(route.package).json("index.json")
     assert index["subdir"] == "linux-64"
-    assert index["depends"] == ["cpptango >=9.3.4,<9.4"]
+    glibc = str(os.confstr("CS_GNU_LIBC_VERSION")).split()[1]  # the host's: its compiler built the server
+    assert index["depends"] == [f"__glibc >={glibc},<3.0.a0", "cpptango >=9.3.4,<9.4"]
     assert "noarch" not in index
+    assert "license" not in index  # the example has no licence file: no licence is made up
+    assert not [name for name in read_conda(route.package).info if name.startswith("info/licenses/")]
 
 
 def test_installed_server_links_the_env_tango_and_passes_the_package_test(

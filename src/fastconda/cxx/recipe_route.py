@@ -11,7 +11,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
+from fastconda.cxx.licence import project_licence
 from fastconda.errors import ProjectError
 from fastconda.templates import fill_recipe_template, read_template, template_path
 
@@ -88,7 +90,15 @@ def write_server_recipe(server: CMakeServer, folder: Path) -> Path:
         "server": server.executable,
         "source_dir": str(server.root),
     }
-    text = fill_recipe_template(TEMPLATE, context)
+    licence = project_licence(server.root)
+
+    def about(data: Any) -> None:  # the same licence metadata as the --via wheel route's
+        if licence.spdx is not None:
+            data["about"]["license"] = licence.spdx
+        if licence.files:
+            data["about"]["license_file"] = list(licence.files)
+
+    text = fill_recipe_template(TEMPLATE, context, about)
     write_check_script(folder)
     recipe = folder / "recipe.yaml"
     recipe.write_text(text, encoding="utf-8")

@@ -13,7 +13,8 @@ path turns it into a ``.conda``.
    second build recompiles only what changed.
 3. **convert**: :func:`fastconda.wheel.wheel_to_conda`; the wheel holds only ``.data/data/bin/<server>``,
    so the package needs no Python; it depends on the Tango it was built against (cpptango's
-   ``run_exports``, the same range the recipe route gets).
+   ``run_exports``, the same range the recipe route gets), and on the host's glibc (the recipe route's
+   ``stdlib('c')`` run_export); its licence metadata is the recipe route's (:mod:`fastconda.cxx.licence`).
 
 Every failure is a :class:`~fastconda.errors.BuildFailed` of the phase, showing CMake's or the compiler's
 errors.
@@ -34,6 +35,7 @@ from fastconda._files import file_lock, is_ready, mark_ready, write_bytes_atomic
 from fastconda.channel.local import as_channel_url
 from fastconda.cxx import recipe_route
 from fastconda.cxx.cmake import cmake_errors, compiler_errors
+from fastconda.cxx.licence import project_licence
 from fastconda.cxx.recipe_route import CMakeServer
 from fastconda.errors import BuildFailed, EnvError, ProjectError, WheelError
 from fastconda.pipeline.options import BuildOptions, Built, Clock
@@ -98,7 +100,8 @@ def build_server_package(
             wheel = _build_wheel(server, host, work, caches=caches)
         with timed_phase(phases, progress, CONVERT, f"{wheel.name} -> .conda"):
             try:
-                package = wheel_to_conda(wheel, work, WheelOptions(extra_depends=host.run_exports))
+                depends = (*host.run_exports, *glibc_depends())
+                package = wheel_to_conda(wheel, work, WheelOptions(extra_depends=depends))
             except WheelError as exc:
                 raise BuildFailed(CONVERT, str(exc)) from None
     except BuildFailed as exc:
@@ -126,6 +129,15 @@ def host_env(channels: Sequence[str], *, cache_dir: Path, work: Path) -> HostEnv
     except EnvError as exc:
         raise BuildFailed(ENV, str(exc)) from None
     return HostEnv(prefix, _run_exports(prefix, HOST), cached=key is not None)
+
+
+def glibc_depends() -> tuple[str, ...]:
+    """The C library the server was linked against (the host's: its compiler is the host's), as the recipe
+    route's ``stdlib('c')`` run_export has it: ``__glibc >=X.Y,<3.0.a0``; nothing on a host without glibc."""
+    libc = os.confstr("CS_GNU_LIBC_VERSION") or ""
+    if not libc.startswith("glibc "):
+        return ()
+    return (f"__glibc >={libc.split()[1]},<3.0.a0",)
 
 
 def _channels_key(specs: Sequence[str], channels: Sequence[str]) -> str | None:
@@ -201,6 +213,9 @@ def _pyproject(server: CMakeServer) -> str:
     for marker, value in (("@NAME@", server.package), ("@VERSION@", server.version),
                           ("@SERVER@", server.executable)):  # fmt: skip
         text = text.replace(marker, value)
+    spdx = project_licence(server.root).spdx
+    if spdx is not None:  # the wheel's License-Expression, which the converter writes as the package's
+        text = text.replace("\n[project]\n", f'\n[project]\nlicense = "{spdx}"\n', 1)
     return text
 
 
@@ -296,6 +311,9 @@ def via_wheel(
     )
     clock.phases.update(route.phases)
     notes.append(f"C++ server {server.executable} {server.version} via the wheel {route.wheel.name}")
+    licence = project_licence(server.root)
+    if licence.note:
+        notes.append(licence.note)
     tests: tuple[engine.TestStep, ...] = ()
     if options.test:
         with clock.phase("test", f"testing {route.package.name} in a fresh environment"):

@@ -13,6 +13,7 @@ from pathlib import Path
 from fastconda._failure import last_error_line
 from fastconda.convert import convert
 from fastconda.cxx import recipe_route as cxxbuild
+from fastconda.cxx.licence import project_licence
 from fastconda.errors import (
     BuildFailed,
     EngineError,
@@ -115,6 +116,9 @@ def _recipe(
         server = cxxbuild.read_server(project.root)
         with clock.phase("recipe", f"recipe for the C++ server {server.executable}"):
             notes.append(f"C++ server {server.executable} {server.version}: recipe from the cxx template")
+            licence = project_licence(server.root)
+            if licence.note:
+                notes.append(licence.note)
             return cxxbuild.write_server_recipe(server, work / "recipe")
     refuse_scripts(project, options.rules)  # whatever grayskull and convert make of the project (static: µs)
     with prewarmed(options.caches) as grayskull:  # imports itself while the sdist is built
