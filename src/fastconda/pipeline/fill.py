@@ -108,8 +108,7 @@ def fill(
     """Add to ``options.channel`` a converted wheel for every requirement of *requirements* (conda
     specs) that the channels cannot satisfy, with the same for their dependencies."""
     start = time.perf_counter()
-    channels.check_channel_dir(options.channel, create=True)
-    channels.create_channel(options.channel)
+    channels.create_channel(options.channel)  # refuses a folder that is not a channel
     platform = options.platform or host_subdir()
     search = options.search_channels
     python = options.python or _channel_python(search, platform)
@@ -169,7 +168,7 @@ class _Run:
                 found = self._find(want)
                 if found is not None:
                     queue += self._convert(want, found)
-                elif (sdist := self._find_sdist(want)) is not None:
+                elif self.options.build is not None and (sdist := self._find(want, sdist=True)) is not None:
                     queue += self._build_sdist(want, sdist)
                 else:
                     not_found.append(want)
@@ -200,36 +199,25 @@ class _Run:
         folders = [("wheel cache", self.options.wheel_cache)]
         return folders + [(f"wheelhouse {p}", p) for p in self.options.find_links]
 
-    def _find(self, want: Wanted) -> FoundWheel | None:
+    def _find(self, want: Wanted, *, sdist: bool = False) -> FoundWheel | None:
+        """A wheel for *want* (with *sdist*, a source distribution): the record's file if it has one,
+        from the local folders, else from the index when online (kept in the wheel cache)."""
         locked = self.record.entry_for(want)
-        exact = locked.wheel if locked is not None else None
-        found = find_wheel(want, self._folders(), python=self.python, platform=self.platform, exact=exact)
+
+        def look(folders: list[tuple[str, Path]], exact: str | None) -> FoundWheel | None:
+            if sdist:
+                return find_sdist(want, folders, exact=exact)
+            return find_wheel(want, folders, python=self.python, platform=self.platform, exact=exact)
+
+        found = look(self._folders(), locked.wheel if locked is not None else None)
         if found is None and not self.options.offline:
-            self.progress(ProgressEvent("fill", f"downloading a wheel for {want.spec}"))
+            what = "its sdist" if sdist else "a wheel"
+            self.progress(ProgressEvent("fill", f"downloading {what} for {want.spec}"))
             pin = f"{locked.project}=={locked.version}" if locked is not None else want.pep440()
             cache = self.options.wheel_cache  # what the index gives is kept for the next (offline) fill
-            got = pip_download.download(pin, cache, python=self.python, platform=self.platform)
+            got = pip_download.download(pin, cache, python=self.python, platform=self.platform, sdist=sdist)
             if got is not None:
-                found = find_wheel(
-                    want, [("index", cache)], python=self.python, platform=self.platform, exact=got.name
-                )
-        if found is not None and locked is not None:
-            fill_lock.verify(found.path, locked, self.options.lock_file)
-        return found
-
-    def _find_sdist(self, want: Wanted) -> FoundWheel | None:
-        if self.options.build is None:
-            return None
-        locked = self.record.entry_for(want)
-        exact = locked.wheel if locked is not None else None
-        found = find_sdist(want, self._folders(), exact=exact)
-        if found is None and not self.options.offline:
-            self.progress(ProgressEvent("fill", f"no wheel for {want.spec}: downloading its sdist"))
-            pin = f"{locked.project}=={locked.version}" if locked is not None else want.pep440()
-            cache = self.options.wheel_cache
-            got = pip_download.download(pin, cache, python=self.python, platform=self.platform, sdist=True)
-            if got is not None:
-                found = find_sdist(want, [("index", cache)], exact=got.name)
+                found = look([("index", cache)], got.name)
         if found is not None and locked is not None:
             fill_lock.verify(found.path, locked, self.options.lock_file)
         return found
@@ -239,7 +227,7 @@ class _Run:
         requirements are filled into the staging channel by a nested fill (recorded here too)."""
         from fastconda.pipeline.build import build_project  # the build imports this module
 
-        assert self.options.build is not None  # _find_sdist found nothing otherwise
+        assert self.options.build is not None  # resolve looks for sdists only then
         if self.options.depth >= MAX_SDIST_DEPTH:
             msg = f"{want.spec}: sdists whose builds need sdists, more than {MAX_SDIST_DEPTH} levels: stopped"
             raise FillError(msg)
