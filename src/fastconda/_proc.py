@@ -16,9 +16,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from fastconda.errors import CommandError
 
@@ -59,34 +61,68 @@ def _run(
     argv: list[str], *, cwd: Path | None, env: dict[str, str], timeout: float, what: str, check: bool
 ) -> subprocess.CompletedProcess[str]:
     try:
-        process = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            start_new_session=True,
-        )
+        process = spawn(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     except FileNotFoundError:
         raise CommandError(argv, 127, f"{argv[0]}: not found", what=what) from None
-    with process:
-        try:
-            out, _ = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired as exc:
-            end_group(process)
-            partial = (
-                exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode(errors="replace")
-            )
-            raise CommandError(argv, -1, f"timed out after {timeout:.0f} s\n{partial}", what=what) from None
-        except BaseException:
-            end_group(process)
-            raise
+    try:  # right after the spawn: a Ctrl-C from here on ends the group
+        out, _ = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        end_group(process)
+        partial = exc.stdout if isinstance(exc.stdout, str) else (exc.stdout or b"").decode(errors="replace")
+        raise CommandError(argv, -1, f"timed out after {timeout:.0f} s\n{partial}", what=what) from None
+    except BaseException:
+        end_group(process)
+        raise
+    finally:
+        assert process.stdout is not None
+        process.stdout.close()
     if check and process.returncode != 0:
         raise CommandError(argv, process.returncode, out, what=what)
     return subprocess.CompletedProcess(argv, process.returncode, out, None)
 
 
+def spawn(argv: Sequence[str], **popen: Any) -> subprocess.Popen[Any]:
+    """``subprocess.Popen(argv, start_new_session=True, **popen)`` that a Ctrl-C cannot split.
+
+    A KeyboardInterrupt raised inside ``Popen`` after the fork would lose the process object while
+    the child runs on in a session of its own, writing into a temp folder that is being removed.
+    SIGINT and SIGTERM are held during the call; one that came meanwhile ends the new session,
+    then is delivered as usual.
+    """
+    process = None
+    try:
+        with signals_held() as held:
+            process = subprocess.Popen(argv, start_new_session=True, **popen)
+    finally:
+        if held:
+            if process is not None:
+                end_group(process)
+                for stream in (process.stdin, process.stdout, process.stderr):
+                    if stream is not None:
+                        stream.close()
+            signal.raise_signal(held[0])  # its handler raises (KeyboardInterrupt) right here
+    return process
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM noted, not acted on, during the block; yields the list they are noted in.
+
+    Only the main thread gets signals and can change their handlers; elsewhere the block runs as is.
+    """
+    held: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield held
+        return
+    previous = {sig: signal.signal(sig, lambda number, _frame: held.append(number)) for sig in _HELD}
+    try:
+        yield held
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+_HELD = (signal.SIGINT, signal.SIGTERM)
 GROUP_EXIT_WAIT = 5.0  # seconds to wait for a killed session's processes to be gone
 
 
@@ -143,8 +179,8 @@ class PythonChild:
         self._cleanup = contextlib.ExitStack()
         environ = self._cleanup.enter_context(private_tmpdir(env))
         try:
-            self.process = subprocess.Popen(
-                [sys.executable, "-P", "-c", code], env=environ, start_new_session=True, text=text,
+            self.process = spawn(
+                [sys.executable, "-P", "-c", code], env=environ, text=text,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT if text else None,
             )  # fmt: skip
         except BaseException:

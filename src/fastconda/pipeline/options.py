@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import signal
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal
 
+from fastconda import _proc
 from fastconda.errors import BuildFailed, FastcondaError, MissingRequirements, SettingsError
 from fastconda.pipeline.fill import FillOptions
 from fastconda.pipeline.rules import Rules
@@ -109,22 +108,10 @@ class Clock:
 def interrupts_deferred(clock: Clock) -> Iterator[None]:
     """Adding to the channel is the commit: a Ctrl-C (or SIGTERM) arriving meanwhile must not cut it
     in half. It is noted in *clock*; the build stops once the package is added and recorded.
-
-    Only the main thread can change signal handlers; elsewhere the block runs as it is.
     """
-    if threading.current_thread() is not threading.main_thread():
+    with _proc.signals_held() as held:
         yield
-        return
-
-    def note(number: int, frame: object) -> None:
-        clock.interrupted = True
-
-    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    clock.interrupted = clock.interrupted or bool(held)
 
 
 def parse_pins(pins: tuple[str, ...]) -> dict[str, list[str]]:
