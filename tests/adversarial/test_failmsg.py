@@ -157,6 +157,22 @@ def test_failing_build_script_names_the_command_and_pips_error(
     )
 
 
+@pytest.mark.slow
+def test_a_backend_error_in_the_build_script_names_the_script_and_the_error(
+    seed_url: str, tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the sdist is fine; only the wheel force-includes a file that does not exist
+    extra = '[tool.hatch.build.targets.wheel.force-include]\n"gone.txt" = "undecl/gone.txt"\n'
+    project = hatch_project(tmp_path / "p", {"server.py": SERVER}, extra=extra)
+    output = tmp_path / "channel"
+    assert build_cli(project, seed_url, output) == ExitCode.FAILURE
+    err = capsys.readouterr().err
+    line = first_line(err)
+    assert line.startswith("error: build '$PREFIX/bin/python $RECIPE_DIR/fastconda_install.py' failed: "), err
+    assert "gone" in line, err  # hatchling's own words about the missing folder
+    assert not output.exists() or not list(output.rglob("*.conda"))
+
+
 def test_sdist_failure_names_the_backends_error(
     tmp_path: Path, cli_env: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -195,7 +211,7 @@ def test_render_prints_the_final_recipe_and_touches_no_channel(
     assert "name: undecl-tool" in out
     assert "python fastconda_check.py --dist undecl-tool" in out  # the facility rules' test script
     assert "undecl --help" in out
-    assert "--no-build-isolation" in out
+    assert "$RECIPE_DIR/fastconda_install.py" in out
     assert snapshot(channel) == before
     assert not Path("output-channel").exists()  # the default output channel is not created either
 

@@ -67,7 +67,8 @@ def test_example_server_builds_tests_and_lands_in_the_channel(built: Built) -> N
     assert assert_consistent(built.options.output) == ["tango-powersupply"]
     assert "python fastconda_check.py --dist tango-powersupply" in result.recipe  # imports: what it installed
     assert "PowerSupply --help" in result.recipe
-    assert "--no-build-isolation" in result.recipe
+    assert "script: $PYTHON $RECIPE_DIR/fastconda_install.py" in result.recipe  # the backend, no pip
+    assert "- python-installer" in result.recipe
     assert [(t.command, t.passed) for t in result.tests] == [
         ("python fastconda_check.py --dist tango-powersupply", True),
         ("PowerSupply --help", True),
@@ -432,3 +433,46 @@ def test_check_script_does_what_pip_check_does_and_imports(seed_url: str, tmp_pa
     assert "FAILED import no_such_module: ModuleNotFoundError: No module named 'no_such_module'" in bad.stderr
     assert bad.stderr.index("Traceback (most recent call last):") < bad.stderr.index("FAILED import")
     assert "FAILED pip check: broken 1.0 requires absent-pkg, which is not installed." in bad.stderr
+
+
+IN_TREE_BACKEND = """
+from setuptools import build_meta as _setuptools
+from setuptools.build_meta import *  # noqa: F403  (the other hooks as they are)
+
+
+def build_wheel(wheel_directory, config_settings=None, metadata_directory=None):
+    open("intree/built_by.txt", "w").write("the in-tree backend")
+    return _setuptools.build_wheel(wheel_directory, config_settings, metadata_directory)
+"""
+
+
+@pytest.mark.slow
+def test_the_build_script_runs_the_projects_own_backend_from_its_backend_path(
+    seed_url: str, tmp_path: Path
+) -> None:
+    """PEP 517 `backend-path`: the build script imports the backend from the source tree, and what it
+    installs is the wheel's content only (no bytecode, no direct_url.json pointing at the build folder)."""
+    root = tmp_path / "intree"
+    (root / "_build").mkdir(parents=True)
+    (root / "intree").mkdir()
+    (root / "_build" / "backend.py").write_text(IN_TREE_BACKEND)
+    (root / "intree" / "__init__.py").write_text("def main():\n    print('usage: intree')\n")
+    (root / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools"]\nbuild-backend = "backend"\nbackend-path = ["_build"]\n\n'
+        '[project]\nname = "intree"\nversion = "1.0"\nlicense = "MIT"\n\n'
+        '[project.scripts]\nintree = "intree:main"\n\n'
+        '[tool.setuptools]\npackages = ["intree"]\n[tool.setuptools.package-data]\nintree = ["*.txt"]\n'
+    )
+    (root / "MANIFEST.in").write_text("recursive-include _build *.py\n")
+    result = build_project(root, options(seed_url, tmp_path / "channel"))
+    assert all(t.passed for t in result.tests), result.tests
+    files = _package_files(result.package)
+    assert "site-packages/intree/built_by.txt" in files  # the in-tree backend built the wheel
+    assert "site-packages/intree-1.0.dist-info/INSTALLER" in files
+    assert not [f for f in files if f.endswith((".pyc", "direct_url.json"))], files
+
+
+def _package_files(package: Path) -> list[str]:
+    from conda_package_streaming.package_streaming import stream_conda_component
+
+    return [member.name for _tar, member in stream_conda_component(str(package), component="pkg")]

@@ -154,7 +154,7 @@ def test_project_without_build_system_gets_the_fallback_backend_in_host(tmp_path
     root = _project(tmp_path / "legacy", {"setup.py": "from setuptools import setup\nsetup(name='legacy')\n"})
     ruled = apply_rules(EMPTY_RECIPE, detect(root))
     host = _load(ruled.text)["requirements"]["host"]  # type: ignore[index]
-    assert host == ["python", "pip", "setuptools >=40.8.0", "wheel"]
+    assert host == ["python", "pip", "setuptools >=40.8.0", "wheel", "python-installer"]
     assert any("PEP 517 fallback backend" in note for note in ruled.notes)
     # a pyproject.toml without [build-system] (katportalclient's: only [tool.black]) is the same
     _project(root, {"pyproject.toml": "[tool.black]\nline-length = 90\n"})
@@ -273,7 +273,7 @@ def test_legacy_setup_py_project_builds_offline_with_its_requirements(
     assert result.version == "0.3.1"  # katversion's, not setup.py's literal (nor 0.0.0 without it)
     recipe = _load(result.recipe)
     assert recipe["requirements"] == {  # type: ignore[comparison-overlap]
-        "host": ["python", "katversion", "pip", "setuptools >=40.8.0", "wheel"],
+        "host": ["python", "katversion", "pip", "setuptools >=40.8.0", "wheel", "python-installer"],
         # grayskull's `# [py<3]` for the Python 2 backport: false, as conda-build reads it
         "run": ["python", "packaging >=20", {"if": "false", "then": "futures"}],
     }

@@ -307,6 +307,8 @@ def _build_recipe_here(
         tail = "\n".join(f"    {line}" for line in lines[-30:])
         in_tests = test and events.test_started() is not None
         check, error = events.failure_cause()
+        if check:  # the log shows the prefix as $PREFIX, not the recipe's folder as $RECIPE_DIR
+            check = check.replace(f"{Path(recipe).parent}/", "$RECIPE_DIR/")
         # the cause first: the failed command's error line; then the engine's own words and the log
         msg = f"rattler-build failed on {recipe}: {exc}"
         if check:
