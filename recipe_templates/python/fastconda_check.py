@@ -9,7 +9,8 @@ Then verifies that every requirement of every installed distribution is installe
 version (markers evaluated, extras only where requested): the check `pip check` makes, without
 starting pip (~1 s saved per package test). Exits 1 listing every problem: a failed import's
 traceback, then one summary line per problem, `FAILED <check>: <error>` (the check is `import MODULE`
-or `pip check`), which fastconda reads to name the check that failed.
+or `pip check`), which fastconda reads to name the check that failed. `fastconda test` imports
+this file for unmet_requirements().
 """
 
 import importlib
@@ -46,6 +47,32 @@ def installed_modules(name, problems):
     return modules
 
 
+def unmet_requirements():
+    """(number of distributions, one line per requirement they do not meet here): pip check's check."""
+    installed = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            installed.setdefault(canonicalize_name(name), dist)
+    unmet = []
+    for key, dist in sorted(installed.items()):
+        for line in dist.requires or []:
+            try:
+                req = Requirement(line)
+            except InvalidRequirement as exc:
+                unmet.append(f"{key}: invalid requirement {line!r}: {exc}")
+                continue
+            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
+                continue
+            found = installed.get(canonicalize_name(req.name))
+            version = found.version if found is not None else None
+            if version is None:
+                unmet.append(f"{key} {dist.version} requires {req.name}, which is not installed.")
+            elif req.specifier and not req.specifier.contains(version, prereleases=True):
+                unmet.append(f"{key} {dist.version} has requirement {req}, but you have {req.name} {version}.")
+    return len(installed), unmet
+
+
 def main(argv):
     problems = []
     modules = list(argv)
@@ -60,35 +87,12 @@ def main(argv):
             traceback.print_exc()
             error = traceback.format_exception_only(type(exc), exc)[-1].strip()
             problems.append(f"FAILED import {module}: {error}")
-    installed = {}
-    for dist in metadata.distributions():
-        name = dist.metadata["Name"]
-        if name:
-            installed.setdefault(canonicalize_name(name), dist)
-    for key, dist in sorted(installed.items()):
-        for line in dist.requires or []:
-            try:
-                req = Requirement(line)
-            except InvalidRequirement as exc:
-                problems.append(f"FAILED pip check: {key}: invalid requirement {line!r}: {exc}")
-                continue
-            if req.marker is not None and not req.marker.evaluate({"extra": ""}):
-                continue
-            found = installed.get(canonicalize_name(req.name))
-            version = found.version if found is not None else None
-            if version is None:
-                problems.append(
-                    f"FAILED pip check: {key} {dist.version} requires {req.name}, which is not installed."
-                )
-            elif req.specifier and not req.specifier.contains(version, prereleases=True):
-                problems.append(
-                    f"FAILED pip check: {key} {dist.version} has requirement {req}, "
-                    f"but you have {req.name} {version}."
-                )
+    count, unmet = unmet_requirements()
+    problems += [f"FAILED pip check: {line}" for line in unmet]
     for problem in problems:
         print(problem, file=sys.stderr)
     if not problems:
-        print(f"requirements of {len(installed)} distributions: ok")
+        print(f"requirements of {count} distributions: ok")
     return 1 if problems else 0
 
 

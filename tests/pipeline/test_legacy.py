@@ -160,10 +160,10 @@ def test_project_without_build_system_gets_the_fallback_backend_in_host(tmp_path
     _project(root, {"pyproject.toml": "[tool.black]\nline-length = 90\n"})
     ruled = apply_rules(EMPTY_RECIPE, detect(root))
     assert _load(ruled.text)["requirements"]["host"] == host  # type: ignore[index]
-    # a project that names its build system gets nothing added
+    # a project that names its build system gets no backend added (only the build script's installer)
     _project(root, {"pyproject.toml": '[build-system]\nrequires = ["hatchling"]\nbuild-backend = "x"\n'})
     ruled = apply_rules(EMPTY_RECIPE, detect(root))
-    assert _load(ruled.text)["requirements"]["host"] == ["python", "pip"]  # type: ignore[index]
+    assert _load(ruled.text)["requirements"]["host"] == ["python", "pip", "python-installer"]  # type: ignore[index]
 
 
 SIMLIB_PKG_INFO = """\

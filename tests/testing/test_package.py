@@ -67,6 +67,21 @@ def test_a_passing_package_reports_every_check(seed_channel: Path, tmp_path: Pat
     assert not result.prefix.exists(), "the environment is removed unless --keep"
 
 
+def test_an_unmet_requirement_fails_the_pip_check_with_the_requirement_named(
+    seed_channel: Path, tmp_path: Path
+) -> None:
+    # the conda package depends on `python` where the wheel requires absent-pkg (a wrong name map):
+    # it installs, and only the requirement check sees it (run in the import process, without pip)
+    wheel = make_wheel(tmp_path, "demo_pkg", metadata="Requires-Dist: absent-pkg>=2\n")
+    options = WheelOptions(python="3.11", name_map={"absent-pkg": "python"})
+    package = wheel_to_conda(wheel, tmp_path / "out", options).path
+    result = run_package_tests(package, _channels(seed=seed_channel))
+    [check] = [c for c in result.checks if c.kind == "pip-check"]
+    assert check.failed
+    assert check.error == "demo-pkg 1.0 requires absent-pkg, which is not installed."
+    assert [c.outcome for c in result.checks if c.kind == "import"] == [Outcome.PASSED]
+
+
 def test_failing_import_and_entry_point_fail_with_their_output(
     seed_channel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
