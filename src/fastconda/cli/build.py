@@ -58,6 +58,10 @@ def register(
     parser.add_argument("--no-test", action="store_true", help="do not run the package tests")
     parser.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     parser.add_argument(
+        "--no-compiler-cache", dest="compiler_cache", action="store_false",
+        help="C++ servers (recipe route): compile without ccache, whose cache is kept under the cache folder",
+    )  # fmt: skip
+    parser.add_argument(
         "--replace", action="store_true",
         help="let the new package replace one of the same file name and other content in the output channel "
         "(a published package must not change: bumping the build number is better)",
@@ -154,6 +158,7 @@ def build_options(args: argparse.Namespace, path: Path) -> BuildOptions:
         pins=(*settings.pins, *(args.pins or ())),
         rules=Rules(require_noarch=not args.allow_arch),
         via=args.via,
+        compiler_cache=args.compiler_cache,
         fill=fill_options(args, chosen, settings.wheel_cache_dir, settings.offline, args.pins)
         if args.fill is not None
         else None,

@@ -140,6 +140,7 @@ def _build(
         recipe=recipe_text,
         notes=tuple(notes),
         tests=tests,
+        compiler_cache=clock.compiler_cache,
     )
     record_file.parent.mkdir(parents=True, exist_ok=True)
     record_file.write_text(json.dumps({**result.to_json(), "recipe": recipe_text}), encoding="utf-8")

@@ -50,6 +50,9 @@ class BuildOptions:
     #: the CPUs the build script may use (``CPU_COUNT``, which the C++ template's compile takes): a
     #: build of a set running side by side with others gets its share; None: all of them
     cpu_count: int | None = None
+    #: a C++ server's recipe build compiles through ccache when its build environment has it
+    #: (:mod:`fastconda.cxx.ccache`); ``--no-compiler-cache`` turns it off
+    compiler_cache: bool = True
 
     @property
     def caches(self) -> Caches:
@@ -68,6 +71,7 @@ class BuildResult:
     recipe: str
     notes: tuple[str, ...] = ()
     tests: tuple[engine.TestStep, ...] = ()  # the package test commands that ran
+    compiler_cache: dict[str, Any] | None = None  # a C++ recipe build's ccache counts
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +86,7 @@ class BuildResult:
                 {"command": t.command, "passed": t.passed, "seconds": round(t.seconds, 3)} for t in self.tests
             ],
             "notes": list(self.notes),
+            **({"compiler_cache": self.compiler_cache} if self.compiler_cache is not None else {}),
         }
 
 
@@ -90,6 +95,7 @@ class Clock:
         self.phases: dict[str, float] = {}
         self.progress = progress
         self.interrupted = False  # a Ctrl-C arrived while the package was being added (the commit)
+        self.compiler_cache: dict[str, Any] | None = None  # what a C++ build's ccache found
 
     @contextmanager
     def phase(self, name: str, message: str) -> Iterator[None]:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fastconda._failure import last_error_line
 from fastconda.convert import convert
+from fastconda.cxx import ccache
 from fastconda.cxx import recipe_route as cxxbuild
 from fastconda.cxx.licence import project_licence
 from fastconda.errors import (
@@ -50,6 +51,8 @@ def via_recipe(
         recipe_path = _recipe(project, recipe_file, work, options=options, clock=clock, notes=notes)
         recipe_text = recipe_path.read_text(encoding="utf-8")
         environ = {"CPU_COUNT": str(options.cpu_count)} if options.cpu_count else {}
+        if project.kind is Kind.CMAKE and options.compiler_cache:
+            environ |= ccache.environ(options.cache_dir, work)
         if recipe_file is not None:  # the project's own recipe may read its source from the environment
             environ |= _own_recipe_environment(project, recipe_file, recipe_text, work, options, clock, notes)
         check_or_fill(recipe_text, project, recipe_file, options, worker, clock=clock, notes=notes)
@@ -61,6 +64,9 @@ def via_recipe(
             outcome = _run_engine(
                 recipe_path, work / "out", options, clock.progress, variants, worker, environ=environ
             )
+    if (stats := ccache.read_stats(options.cache_dir, work)) is not None:
+        notes.append(stats.note())
+        clock.compiler_cache = stats.to_json()
     split = _split_build_and_test(outcome, clock.phases.pop("build"))
     clock.phases["build"] = split["build"]
     clock.phases["test"] = clock.phases.get("test", 0.0) + split["test"]

