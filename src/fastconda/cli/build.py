@@ -154,6 +154,8 @@ def build_options(args: argparse.Namespace, path: Path) -> BuildOptions:
         pins=(*settings.pins, *(args.pins or ())),
         rules=Rules(require_noarch=not args.allow_arch),
         via=args.via,
+        start_check=settings.test.start,
+        test_commands=settings.test.commands,
         fill=fill_options(args, chosen, settings.wheel_cache_dir, settings.offline, args.pins)
         if args.fill is not None
         else None,

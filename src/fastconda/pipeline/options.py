@@ -50,6 +50,10 @@ class BuildOptions:
     #: the CPUs the build script may use (``CPU_COUNT``, which the C++ template's compile takes): a
     #: build of a set running side by side with others gets its share; None: all of them
     cpu_count: int | None = None
+    #: C++ servers: the start check of the package test ("init", "ready" or "skip": ``[test] start``)
+    #: and commands added to it (``[test] commands``), from the project's settings
+    start_check: str = "init"
+    test_commands: tuple[str, ...] = ()
 
     @property
     def caches(self) -> Caches:
