@@ -242,3 +242,23 @@ def test_wheel_route_start_check_follows_the_projects_settings(
                      "PowerMeter_NoSerialLine: tcgetattr failed on /dev/ttyS9 (PowerMeter::init_device)")
         for n in notes
     ), notes  # fmt: skip
+
+
+def test_a_tango_exception_from_the_device_is_a_note_of_the_build_and_of_fastconda_test(
+    built: Built, cxx_channel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = faulty_powermeter(Path(shutil.copytree(built.source, tmp_path / "PowerMeter")), "throw")
+    (source / "fastconda.toml").write_text('[test]\ncommands = ["echo extra-check-ran"]\n')
+    channel, seed = tmp_path / "channel", cxx_channel.resolve().as_uri()
+    assert main(["build", str(source), "-c", seed, "-o", str(channel), "--offline", "--json"]) == ExitCode.OK
+    result = json.loads(capsys.readouterr().out)
+    commands = [t["command"] for t in result["tests"]]
+    assert commands == ["bash tango_server_check.sh PowerMeter", "echo extra-check-ran"]
+    expected = (
+        "PowerMeter stopped in its initialisation with a Tango exception (started with -nodb): "
+        "PowerMeter_NoSerialLine: tcgetattr failed on /dev/ttyS9 (PowerMeter::init_device)"
+    )
+    assert any(n.startswith(expected) for n in result["notes"]), result["notes"]
+    # the package carries the same check: `fastconda test` shows the same note
+    assert main(["test", result["package"], "-c", seed, "-c", channel.resolve().as_uri()]) == ExitCode.OK
+    assert f"note: {expected}" in capsys.readouterr().err
