@@ -133,3 +133,34 @@ def test_relative_cache_paths_from_the_environment_are_anchored_at_the_working_d
     settings = load_settings(tmp_path, environ={"FASTCONDA_CACHE_DIR": ".cache/fc"})
     assert settings.cache_dir == tmp_path / ".cache" / "fc"
     assert settings.cache_dir.is_absolute()
+
+
+def test_fastconda_toml_holds_the_same_settings_for_projects_without_a_pyproject(tmp_path: Path) -> None:
+    # a CMake C++ server has no pyproject.toml: its settings are the top level of fastconda.toml
+    (tmp_path / "fastconda.toml").write_text(
+        'channels = ["file:///site"]\n\n[test]\nstart = "skip"\n'
+        'commands = ["Server --help 2>&1 | grep -i usage"]\n'
+    )
+    settings = load_settings(tmp_path, environ={})
+    assert settings.channels == ("file:///site",)
+    assert settings.test.start == "skip"
+    assert settings.test.commands == ("Server --help 2>&1 | grep -i usage",)
+    assert load_settings(tmp_path, environ={"FASTCONDA_TEST_START": "ready"}).test.start == "ready"
+    write_pyproject(tmp_path, 'channels = ["file:///other"]')  # in one folder, fastconda.toml wins
+    assert load_settings(tmp_path, environ={}).channels == ("file:///site",)
+
+
+def test_the_start_check_is_one_of_its_modes(tmp_path: Path) -> None:
+    assert load_settings(tmp_path, environ={}).test.start == "init"
+    (tmp_path / "fastconda.toml").write_text('[test]\nstart = "never"\n')
+    expected = (
+        r"fastconda.toml \[test\]: invalid value for 'start': expected one of 'init', 'ready', 'skip', got"
+    )
+    with pytest.raises(SettingsError, match=expected):
+        load_settings(tmp_path, environ={})
+    (tmp_path / "fastconda.toml").write_text('[test]\nstrat = "skip"\n')
+    with pytest.raises(SettingsError, match=r"fastconda.toml: unknown setting 'strat' in \[test\]"):
+        load_settings(tmp_path, environ={})
+    (tmp_path / "fastconda.toml").write_text('chanels = ["x"]\n')
+    with pytest.raises(SettingsError, match=r"fastconda.toml: unknown setting 'chanels' \(known: "):
+        load_settings(tmp_path, environ={})

@@ -1,6 +1,11 @@
 """Settings: frozen dataclasses, merged in a fixed order.
 
-defaults < ``[tool.fastconda]`` in pyproject.toml < ``FASTCONDA_*`` environment variables < CLI flags
+defaults < ``[tool.fastconda]`` in pyproject.toml (or ``fastconda.toml``) < ``FASTCONDA_*`` environment
+variables < CLI flags
+
+A ``fastconda.toml`` holds what ``[tool.fastconda]`` holds, at its top level (``channels = [...]``, a
+``[test]`` table): for projects without a ``pyproject.toml``, such as CMake C++ servers. The nearest of
+the two at or above the project is read; in one folder ``fastconda.toml`` wins.
 
 Each field's type decides how a string from the environment is parsed: ``bool`` accepts
 1/0/true/false/yes/no/on/off, ``tuple[str, ...]`` is comma separated (``commands``: one per line),
@@ -53,6 +58,10 @@ class PackageTestSettings:
     #: also run the tests a package file carries (``info/tests``: the recipe's tests, as rattler-build
     #: and ``fastconda build`` write them), in their own environment
     package_tests: bool = True
+    #: C++ servers (``fastconda build``): the start check after ``--help``. "init": it must start and be
+    #: ready, or stop cleanly with a Tango exception from its initialisation (a note shows it); "ready":
+    #: it must be ready; "skip": no start check. ``commands`` are added to the package's tests.
+    start: str = dataclasses.field(default="init", metadata={"choices": ("init", "ready", "skip")})
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,10 +132,14 @@ def _parse_path(raw: Any, _field: dataclasses.Field[Any]) -> Path:
     return Path(raw).expanduser().absolute()
 
 
-def _parse_str(raw: Any, _field: dataclasses.Field[Any]) -> str:
+def _parse_str(raw: Any, field: dataclasses.Field[Any]) -> str:
     if not isinstance(raw, str | int | float) or isinstance(raw, bool):
         msg = f"expected a string, got {raw!r}"
         raise TypeError(msg)
+    choices = field.metadata.get("choices")
+    if choices and str(raw) not in choices:
+        msg = f"expected one of {', '.join(repr(c) for c in choices)}, got {raw!r}"
+        raise ValueError(msg)
     return str(raw)
 
 
@@ -169,33 +182,41 @@ def _convert(name: str, raw: Any, source: str, fields: Mapping[str, dataclasses.
         raise SettingsError(msg) from None
 
 
+SETTINGS_FILE = "fastconda.toml"
+
+
 def find_pyproject(start: Path) -> Path | None:
-    """The nearest pyproject.toml at or above *start*."""
+    """The nearest ``fastconda.toml`` or ``pyproject.toml`` at or above *start* (in one folder, the
+    former)."""
     start = start.resolve()
     for folder in (start, *start.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file():
-            return candidate
+        for name in (SETTINGS_FILE, "pyproject.toml"):
+            if (folder / name).is_file():
+                return folder / name
     return None
 
 
 def from_pyproject(path: Path) -> dict[str, Any]:
+    """The settings in *path*: ``[tool.fastconda]`` of a pyproject.toml, the top level of a fastconda.toml."""
+    own = path.name == SETTINGS_FILE
+    where = "" if own else "tool.fastconda"
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
-        msg = f"{path}: cannot read [tool.fastconda]: {exc}"
+        msg = f"{path}: cannot read {'it' if own else '[tool.fastconda]'}: {exc}"
         raise SettingsError(msg) from None
-    table = data.get("tool", {}).get("fastconda", {})
+    table = data if own else data.get("tool", {}).get("fastconda", {})
     if not isinstance(table, dict):
         msg = f"{path}: [tool.fastconda] must be a table"
         raise SettingsError(msg)
-    values = _table(path, "tool.fastconda", {k: v for k, v in table.items() if k != "test"}, _FIELDS)
+    values = _table(path, where, {k: v for k, v in table.items() if k != "test"}, _FIELDS)
     test = table.get("test", {})
+    test_where = "test" if own else "tool.fastconda.test"
     if not isinstance(test, dict):
-        msg = f"{path}: [tool.fastconda.test] must be a table"
+        msg = f"{path}: [{test_where}] must be a table"
         raise SettingsError(msg)
     if test:
-        values["test"] = _table(path, "tool.fastconda.test", test, _TEST_FIELDS)
+        values["test"] = _table(path, test_where, test, _TEST_FIELDS)
     return values
 
 
@@ -208,9 +229,10 @@ def _table(
         if name not in fields:
             names = [*fields, "test"] if fields is _FIELDS else list(fields)
             known = ", ".join(sorted(f.replace("_", "-") for f in names))
-            msg = f"{path}: unknown setting {key!r} in [{where}] (known: {known})"
+            place = f" in [{where}]" if where else ""
+            msg = f"{path}: unknown setting {key!r}{place} (known: {known})"
             raise SettingsError(msg)
-        values[name] = _convert(name, raw, f"{path} [{where}]", fields)
+        values[name] = _convert(name, raw, f"{path} [{where}]" if where else str(path), fields)
     # relative paths in pyproject.toml are relative to the project
     for key, raw in table.items():
         name = key.replace("-", "_")

@@ -155,3 +155,41 @@ def build_server(
         msg = f"{source}: the build succeeded but {executable} is missing"
         raise TangoError(msg)
     return CMakeBuild(source, build_dir, executable, configured - started, built - configured)
+
+
+#: what a faulty PowerMeter does in its init_device (real servers do the same: see faulty_powermeter)
+FAULTS = {
+    # reads a class property through the database object, which is NULL under -nodb (many Pogo servers)
+    "dbread": """Tango::DbData props;
+		props.push_back(Tango::DbDatum("SerialLine"));
+		Tango::Util::instance()->get_database()->get_class_property("PowerMeter", props);""",
+    # its hardware is absent (a serial line): a Tango exception from the device's initialisation
+    "throw": """Tango::Except::throw_exception("PowerMeter_NoSerialLine", "tcgetattr failed on /dev/ttyS9",
+			"PowerMeter::init_device");""",
+    # a bug: crashes whatever the database
+    "segv": "std::raise(SIGSEGV);",
+}
+_INIT_REGION = "\t/*----- PROTECTED REGION ID(PowerMeter::init_device) ENABLED START -----*/\n"
+
+
+def faulty_powermeter(project: Path, fault: str) -> Path:
+    """Make the PowerMeter example in *project* do *fault* (a key of :data:`FAULTS`) in its init_device;
+    ``"env"``: what the variable ``POWERMETER_FAULT`` names when the server starts (one compiled server
+    for every fault). The server is real and compiled: only its init_device is changed."""
+    source = project / "PowerMeter.cpp"
+    text = source.read_text(encoding="utf-8")
+    if fault == "env":
+        branches = "\n\t\telse ".join(
+            f'if (how == "{name}")\n\t\t{{\n\t\t{code}\n\t\t}}' for name, code in FAULTS.items()
+        )
+        code = (
+            'if (const char *fault = std::getenv("POWERMETER_FAULT"))\n\t{\n'
+            f"\t\tconst std::string how(fault);\n\t\t{branches}\n\t}}"
+        )
+    else:
+        code = FAULTS[fault]
+    assert _INIT_REGION in text
+    text = text.replace(_INIT_REGION, f"{_INIT_REGION}\t{code}\n")
+    text = "#include <csignal>\n#include <cstdlib>\n" + text
+    source.write_text(text, encoding="utf-8")
+    return project

@@ -8,7 +8,9 @@ driven from PyTango.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -29,7 +31,7 @@ from tests.conftest import needs_debian
 from tests.helpers import build_options, snapshot
 from tests.wheel.wheelmaker import read_conda
 
-from .conftest import EXAMPLE, REPO, drive_powermeter, start_nodb
+from .conftest import EXAMPLE, FAULTS, REPO, drive_powermeter, faulty_powermeter, start_nodb
 from .test_licence import MIT
 
 pytestmark = [pytest.mark.slow, needs_debian]
@@ -174,3 +176,89 @@ def test_wheel_route_is_for_cmake_servers_only(seed_url: str, tmp_path: Path) ->
     options = build_options((seed_url,), tmp_path / "channel", via="wheel")
     with pytest.raises(ProjectError, match=r"--via wheel builds CMake C\+\+ servers"):
         build_project(REPO / "examples" / "pytango-powersupply", options)
+
+
+def test_a_server_that_crashes_on_start_fails_says_how_to_go_on_and_stays_out_of_the_channel(
+    built: Built, tmp_path: Path
+) -> None:
+    source = faulty_powermeter(Path(shutil.copytree(built.source, tmp_path / "PowerMeter")), "segv")
+    output = tmp_path / "channel"
+    output.mkdir()
+    before = snapshot(output)
+    with pytest.raises(BuildFailed) as info:
+        build_project(source, dataclasses.replace(built.options, output=output, force=True))
+    message = str(info.value)
+    assert info.value.phase == "test"
+    assert message.splitlines()[0] == (
+        "test 'PowerMeter start' failed: "
+        "crashed with SIGSEGV with -nodb; with a file database: crashed with SIGSEGV"
+    )
+    assert "--- last lines of PowerMeter with a file database:" in message
+    built_package = re.search(
+        r"the package itself was built \((\S+\.conda)\) and is not added to the channel", message
+    )
+    assert built_package is not None, message
+    assert Path(built_package.group(1)).is_file()
+    assert f'{source / "fastconda.toml"}:\n      [test]\n      start = "skip"' in message
+    assert "--no-test" in message
+    assert snapshot(output) == before
+
+
+def test_wheel_route_start_check_follows_the_projects_settings(
+    built: Built, cxx_channel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = faulty_powermeter(Path(shutil.copytree(built.source, tmp_path / "PowerMeter")), "segv")
+    argv = [
+        "build",
+        str(source),
+        "-c",
+        cxx_channel.resolve().as_uri(),
+        "--offline",
+        "--via",
+        "wheel",
+        "--json",
+    ]
+    failed = tmp_path / "failed"
+    assert main([*argv, "-o", str(failed)]) == ExitCode.FAILURE
+    message = capsys.readouterr().err
+    error = next(line for line in message.splitlines() if line.startswith("error: "))
+    assert error.startswith("error: test 'PowerMeter start' failed: crashed with SIGSEGV with -nodb"), message
+    assert 'start = "skip"' in message
+    assert not any(failed.rglob("*.conda"))
+    # the crash is the server's to fix; meanwhile its settings keep the --help check only, and add one
+    (source / "fastconda.toml").write_text('[test]\nstart = "skip"\ncommands = ["echo extra-check-ran"]\n')
+    assert main([*argv, "-o", str(tmp_path / "skipped")]) == ExitCode.OK
+    result = json.loads(capsys.readouterr().out)
+    commands = [t["command"] for t in result["tests"]]
+    assert commands == ["bash tango_server_check.sh PowerMeter --start skip", "echo extra-check-ran"]
+    # its hardware absent instead: the device's Tango exception passes, as a note
+    cpp = source / "PowerMeter.cpp"
+    cpp.write_text(cpp.read_text().replace(FAULTS["segv"], FAULTS["throw"]))
+    (source / "fastconda.toml").unlink()
+    assert main([*argv, "-o", str(tmp_path / "channel")]) == ExitCode.OK
+    notes = json.loads(capsys.readouterr().out)["notes"]
+    assert any(
+        n.startswith("PowerMeter stopped in its initialisation with a Tango exception (started with -nodb): "
+                     "PowerMeter_NoSerialLine: tcgetattr failed on /dev/ttyS9 (PowerMeter::init_device)")
+        for n in notes
+    ), notes  # fmt: skip
+
+
+def test_a_tango_exception_from_the_device_is_a_note_of_the_build_and_of_fastconda_test(
+    built: Built, cxx_channel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = faulty_powermeter(Path(shutil.copytree(built.source, tmp_path / "PowerMeter")), "throw")
+    (source / "fastconda.toml").write_text('[test]\ncommands = ["echo extra-check-ran"]\n')
+    channel, seed = tmp_path / "channel", cxx_channel.resolve().as_uri()
+    assert main(["build", str(source), "-c", seed, "-o", str(channel), "--offline", "--json"]) == ExitCode.OK
+    result = json.loads(capsys.readouterr().out)
+    commands = [t["command"] for t in result["tests"]]
+    assert commands == ["bash tango_server_check.sh PowerMeter", "echo extra-check-ran"]
+    expected = (
+        "PowerMeter stopped in its initialisation with a Tango exception (started with -nodb): "
+        "PowerMeter_NoSerialLine: tcgetattr failed on /dev/ttyS9 (PowerMeter::init_device)"
+    )
+    assert any(n.startswith(expected) for n in result["notes"]), result["notes"]
+    # the package carries the same check: `fastconda test` shows the same note
+    assert main(["test", result["package"], "-c", seed, "-c", channel.resolve().as_uri()]) == ExitCode.OK
+    assert f"note: {expected}" in capsys.readouterr().err

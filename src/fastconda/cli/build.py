@@ -29,7 +29,10 @@ def register(
         description=(
             "Python projects: sdist → grayskull → convert → facility rules → rattler-build (build + test) → "
             "channel. CMake C++ Tango servers: recipe from fastconda's C++ template (compilers, cmake, ninja,"
-            " cpptango; tests --help and a -nodb start) → rattler-build → channel. A project's own "
+            " cpptango; tests --help and a start: -nodb, then Tango's file database; a Tango exception "
+            "from the device's initialisation passes with a note, a crash fails; [test] start = "
+            "init|ready|skip and commands in the project's fastconda.toml change it) → rattler-build → "
+            "channel. A project's own "
             "recipe/recipe.yaml or meta.yaml is used when present. --render makes the recipe the same way "
             "and prints it (or writes it to -o FILE) without building. A failed build's first error line "
             "names the step or test that failed and its error; its work folder and the engine's full log are "
@@ -159,6 +162,8 @@ def build_options(args: argparse.Namespace, path: Path) -> BuildOptions:
         rules=Rules(require_noarch=not args.allow_arch),
         via=args.via,
         compiler_cache=args.compiler_cache,
+        start_check=settings.test.start,
+        test_commands=settings.test.commands,
         fill=fill_options(args, chosen, settings.wheel_cache_dir, settings.offline, args.pins)
         if args.fill is not None
         else None,

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from fastconda.channel.local import as_channel_url
 from fastconda.cli._ui import ExitCode, Ui
+from fastconda.cxx.server_check import check_notes
 from fastconda.settings import load_settings
 from fastconda.testing.junit import Outcome
 
@@ -86,6 +87,8 @@ def _test(args: argparse.Namespace, ui: Ui) -> int:
         mark = {Outcome.PASSED: "ok  ", Outcome.FAILED: "FAIL", Outcome.SKIPPED: "skip"}[check.outcome]
         note = f" ({check.output})" if check.outcome is Outcome.SKIPPED else ""
         lines.append(f"{mark} {check.kind}: {check.name} [{check.seconds:.2f} s]{note}")
+    for note in check_notes(c.output.splitlines() for c in result.checks if not c.failed):
+        ui.info(f"note: {note}")  # a C++ server's start check: the Tango exception it stopped with
     for check in result.failures:  # the cause on the first line, the output below
         name = f"'{check.name}'" if " " in check.name else check.name
         error = check.error or check.output.strip().partition("\n")[0]

@@ -2,8 +2,9 @@
 
 The recipe comes from ``recipe_templates/cxx/recipe.yaml`` with its context filled from the project's
 ``CMakeLists.txt`` (``project(NAME VERSION x.y.z)`` and the server's ``add_executable``). Its package test,
-``tango_server_check.sh`` (``--help`` prints the usage, ``-nodb`` reaches "Ready to accept request"), is
-shared with the ``--via wheel`` route, so both routes test the same thing.
+``tango_server_check.sh`` (``--help`` prints the usage, then the start check: see
+:mod:`fastconda.cxx.server_check`), is shared with the ``--via wheel`` route, so both routes test the
+same thing.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import re
 from pathlib import Path
 from typing import Any
 
+from fastconda.cxx import server_check
 from fastconda.cxx.licence import project_licence
 from fastconda.errors import ProjectError
 from fastconda.templates import fill_recipe_template, read_template, template_path
 
 TEMPLATE = "cxx/recipe.yaml"
 VARIANTS = "cxx/variants.yaml"
-CHECK_SCRIPT = "tango_server_check.sh"
+CHECK_SCRIPT = server_check.CHECK_SCRIPT
 # a project's own variant config, next to its recipe (conda-build's name is accepted too)
 PROJECT_VARIANTS = ("recipe/variants.yaml", "recipe/conda_build_config.yaml", "variants.yaml")
 
@@ -46,9 +48,9 @@ class CMakeServer:
         """The conda package name: the project name in lower case."""
         return re.sub(r"[^a-z0-9_.-]", "-", self.project.lower())
 
-    def check_command(self, script: str = CHECK_SCRIPT) -> str:
-        """The package test command (run where *script* is)."""
-        return f"bash {script} {self.executable}"
+    def check_command(self, start: str = server_check.DEFAULT_START) -> str:
+        """The package test command (run where the check script is), with the start check *start*."""
+        return server_check.check_command(self.executable, start)
 
 
 def read_server(root: Path) -> CMakeServer:
@@ -82,8 +84,16 @@ def read_server(root: Path) -> CMakeServer:
     )
 
 
-def write_server_recipe(server: CMakeServer, folder: Path) -> Path:
-    """``folder/recipe.yaml`` for *server* (plus its test script); returns the recipe's path."""
+def write_server_recipe(
+    server: CMakeServer,
+    folder: Path,
+    *,
+    start: str = server_check.DEFAULT_START,
+    commands: tuple[str, ...] = (),
+) -> Path:
+    """``folder/recipe.yaml`` for *server* (plus its test script); returns the recipe's path.
+
+    Its package test is the check script with the start check *start*, then *commands*."""
     context = {
         "name": server.package,
         "version": server.version,
@@ -92,13 +102,17 @@ def write_server_recipe(server: CMakeServer, folder: Path) -> Path:
     }
     licence = project_licence(server.root)
 
-    def about(data: Any) -> None:  # the same licence metadata as the --via wheel route's
+    def edit(data: Any) -> None:  # the same licence metadata as the --via wheel route's
         if licence.spdx is not None:
             data["about"]["license"] = licence.spdx
         if licence.files:
             data["about"]["license_file"] = list(licence.files)
+        if start != server_check.DEFAULT_START or commands:
+            script = data["tests"][0]["script"]
+            script[0] = server.check_command(start)
+            script.extend(commands)
 
-    text = fill_recipe_template(TEMPLATE, context, about)
+    text = fill_recipe_template(TEMPLATE, context, edit)
     write_check_script(folder)
     recipe = folder / "recipe.yaml"
     recipe.write_text(text, encoding="utf-8")

@@ -31,9 +31,10 @@ import tomllib
 from collections.abc import Sequence
 from pathlib import Path
 
+from fastconda._failure import failed_checks
 from fastconda._files import file_lock, is_ready, mark_ready, write_bytes_atomic
 from fastconda.channel.local import as_channel_url
-from fastconda.cxx import recipe_route
+from fastconda.cxx import recipe_route, server_check
 from fastconda.cxx.cmake import cmake_errors, compiler_errors
 from fastconda.cxx.licence import project_licence
 from fastconda.cxx.recipe_route import CMakeServer
@@ -318,19 +319,24 @@ def via_wheel(
     if options.test:
         with clock.phase("test", f"testing {route.package.name} in a fresh environment"):
             tests = _test_server(server, route.package, options, work / "test")
+        notes += server_check.check_notes(t.output for t in tests)
     return [route.package], tests, ""
 
 
 def _test_server(
     server: recipe_route.CMakeServer, package: Path, options: BuildOptions, folder: Path
 ) -> tuple[engine.TestStep, ...]:
-    """The recipe route's package test (``tango_server_check.sh``) on a package made another way."""
+    """The recipe route's package test (``tango_server_check.sh`` with the project's start check, then
+    its ``[test] commands``) on a package made another way."""
     from fastconda.settings import PackageTestSettings
     from fastconda.testing.package import run_package_tests
 
     recipe_route.write_check_script(folder)
     checks = PackageTestSettings(
-        commands=(server.check_command(),), pip_check=False, entry_points=False, package_tests=False
+        commands=(server.check_command(options.start_check), *options.test_commands),
+        pip_check=False,
+        entry_points=False,
+        package_tests=False,
     )
     result = run_package_tests(package, options.channels, checks, cwd=folder)
     steps = tuple(
@@ -342,5 +348,11 @@ def _test_server(
         failed = next(s for s in steps if not s.passed)
         output = "\n".join(f"    {line}" for line in failed.output[-40:])
         msg = f"{failed.command} failed on {package.name}:\n{output}"
-        raise BuildFailed("test", msg, tests=steps)  # noqa: EM101 - the phase name, not a message
+        check = ""
+        if failed.command in checks.commands:  # not the install: the server's own test
+            msg += "\n" + server_check.failed_start_hint(server.executable, server.root, package)
+            if summaries := failed_checks(failed.output):  # the check script's FAILED line first
+                check, error = summaries[0]
+                msg = f"{error}\n  {msg}"
+        raise BuildFailed("test", msg, tests=steps, check=check)  # noqa: EM101 - the phase name
     return steps

@@ -53,6 +53,10 @@ class BuildOptions:
     #: a C++ server's recipe build compiles through ccache when its build environment has it
     #: (:mod:`fastconda.cxx.ccache`); ``--no-compiler-cache`` turns it off
     compiler_cache: bool = True
+    #: C++ servers: the start check of the package test ("init", "ready" or "skip": ``[test] start``)
+    #: and commands added to it (``[test] commands``), from the project's settings
+    start_check: str = "init"
+    test_commands: tuple[str, ...] = ()
 
     @property
     def caches(self) -> Caches:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from fastconda._failure import last_error_line
 from fastconda.convert import convert
-from fastconda.cxx import ccache
+from fastconda.cxx import ccache, server_check
 from fastconda.cxx import recipe_route as cxxbuild
 from fastconda.cxx.licence import project_licence
 from fastconda.errors import (
@@ -61,9 +61,16 @@ def via_recipe(
                 _prefill(recipe_text, options, worker)
         variants = cxxbuild.project_variant_config(project.root) if project.kind is Kind.CMAKE else None
         with clock.phase("build", f"rattler-build: build and test {_label(project)}"):
-            outcome = _run_engine(
-                recipe_path, work / "out", options, clock.progress, variants, worker, environ=environ
-            )
+            try:
+                outcome = _run_engine(
+                    recipe_path, work / "out", options, clock.progress, variants, worker, environ=environ
+                )
+            except BuildFailed as exc:
+                if exc.phase == "test" and project.kind is Kind.CMAKE and recipe_file is None:
+                    raise _failed_server_test(exc, project, work / "out") from None
+                raise
+    if project.kind is Kind.CMAKE:  # what the start check noted (a Tango exception, a -nodb crash)
+        notes += server_check.check_notes(t.output for t in outcome.tests)
     if (stats := ccache.read_stats(options.cache_dir, work)) is not None:
         notes.append(stats.note())
         clock.compiler_cache = stats.to_json()
@@ -71,6 +78,14 @@ def via_recipe(
     clock.phases["build"] = split["build"]
     clock.phases["test"] = clock.phases.get("test", 0.0) + split["test"]
     return [p.path for p in outcome.packages], outcome.tests, recipe_text
+
+
+def _failed_server_test(exc: BuildFailed, project: Project, out: Path) -> BuildFailed:
+    """A C++ server's failed package test, with the package that was built and how to go on."""
+    server = cxxbuild.read_server(project.root)
+    built = sorted(out.glob(f"**/{server.package}-{server.version}-*.conda"))
+    hint = server_check.failed_start_hint(server.executable, project.root, built[0] if built else None)
+    return exc.with_reason(f"{exc.reason}\n{hint}")
 
 
 def _label(project: Project) -> str:
@@ -125,7 +140,9 @@ def _recipe(
             licence = project_licence(server.root)
             if licence.note:
                 notes.append(licence.note)
-            return cxxbuild.write_server_recipe(server, work / "recipe")
+            return cxxbuild.write_server_recipe(
+                server, work / "recipe", start=options.start_check, commands=options.test_commands
+            )
     refuse_scripts(project, options.rules)  # whatever grayskull and convert make of the project (static: µs)
     with prewarmed(options.caches) as grayskull:  # imports itself while the sdist is built
         with clock.phase("sdist", f"building the sdist of {project.root.name}"):

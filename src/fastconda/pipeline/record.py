@@ -25,6 +25,8 @@ def inputs_key(project: Project, options: BuildOptions, recipe: Path | None) -> 
     digest = hashlib.sha256()
     parts = [__version__, repr(options.channels), repr(options.rules), str(options.test), str(recipe)]
     parts += [repr(options.pins), options.via]
+    if project.kind is Kind.CMAKE:  # the C++ server's package tests
+        parts += [options.start_check, repr(options.test_commands)]
     if options.set_inputs:  # a member of a project set: the set's packages it builds against
         parts.append(repr(options.set_inputs))
     for part in parts:

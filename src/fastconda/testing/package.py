@@ -86,7 +86,8 @@ class CheckResult:
     name: str
     outcome: Outcome
     seconds: float
-    #: the check's output (on failure), or why it was skipped
+    #: the check's output (a command's also when it passed: a C++ server's check prints notes), or why
+    #: it was skipped
     output: str = ""
     #: on failure: the line of the output that says why (a traceback's last line, ...), with a hint
     error: str = ""
@@ -173,7 +174,7 @@ class _Runner:
             error = self.error(exc.output, f"exit code {exc.returncode}")
             return [CheckResult(kind, name, Outcome.FAILED, seconds, exc.output, error)]
         if proc.returncode == 0:
-            return [CheckResult(kind, name, Outcome.PASSED, time.perf_counter() - start)]
+            return [CheckResult(kind, name, Outcome.PASSED, time.perf_counter() - start, proc.stdout)]
         output = f"exit code {proc.returncode}\n{proc.stdout}"
         error = self.error(proc.stdout, f"exit code {proc.returncode}")
         return [CheckResult(kind, name, Outcome.FAILED, time.perf_counter() - start, output, error)]
@@ -314,7 +315,7 @@ def _carried_tests(package: Path, sources: Sequence[str]) -> list[CheckResult]:
     steps = engine.test_package(package, channels=sources)
     return [
         CheckResult("package-test", s.command, Outcome.PASSED if s.passed else Outcome.FAILED, s.seconds,
-                    "" if s.passed else "\n".join(s.output), s.error)
+                    "\n".join(s.output), s.error)
         for s in steps
     ]  # fmt: skip
 
