@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -262,3 +263,36 @@ def test_a_tango_exception_from_the_device_is_a_note_of_the_build_and_of_fastcon
     # the package carries the same check: `fastconda test` shows the same note
     assert main(["test", result["package"], "-c", seed, "-c", channel.resolve().as_uri()]) == ExitCode.OK
     assert f"note: {expected}" in capsys.readouterr().err
+
+
+def test_a_rebuild_compiles_only_what_changed_through_ccache(cxx_channel: Path, tmp_path: Path) -> None:
+    """The compiler cache: an unchanged translation unit hits, a changed one or a changed flag misses;
+    the counts come from the build's own log (``compiler_cache`` in ``--json``)."""
+    source = Path(shutil.copytree(EXAMPLE, tmp_path / "pm"))
+    migrate(source)
+    units = len(list(source.glob("*.cpp")))
+    options = build_options((cxx_channel.resolve().as_uri(),), tmp_path / "channel", force=True)
+
+    def counts() -> tuple[int, int]:
+        result = build_project(source, options)
+        assert result.compiler_cache is not None, result.notes
+        assert result.compiler_cache["dir"] == str(options.cache_dir / "ccache")
+        return result.compiler_cache["hits"], result.compiler_cache["misses"]
+
+    assert counts() == (0, units)  # a new cache
+    sensor = source / "PowerSensor.cpp"
+    sensor.write_text(sensor.read_text() + "\nint fastconda_rebuild_marker() { return 1; }\n")
+    assert counts() == (units - 1, 1)  # only the changed unit compiles
+    cmake = source / "CMakeLists.txt"
+    cmake.write_text(cmake.read_text() + "\nadd_compile_definitions(FASTCONDA_CHANGED_FLAG=1)\n")
+    args = ["build", str(source), "-c", cxx_channel.resolve().as_uri(), "-o", str(options.output)]
+    env = {"FASTCONDA_CACHE_DIR": str(options.cache_dir)}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        printed = subprocess.run(
+            [sys.executable, "-m", "fastconda", *args, "--offline", "--force", "--json"],
+            capture_output=True, text=True, check=True,
+        ).stdout  # fmt: skip
+    stats = json.loads(printed)["compiler_cache"]
+    assert (stats["hits"], stats["misses"]) == (0, units)  # a new flag: every unit compiles again
