@@ -69,17 +69,18 @@ def _human(result: MigrationResult, *, dry_run: bool) -> str:
     spec = result.project.spec
     version = spec.version
     source = result.project.version_from
+    xmi_only = result.project.makefile.suffix == ".xmi"  # no Makefile: built from what the .xmi names
+    makefile = "no Makefile" if xmi_only else "no MAJOR_VERS/MINOR_VERS in the Makefile"
     if source == "default":
-        version += (
-            " by default: no MAJOR_VERS/MINOR_VERS in the Makefile, no version in the .xmi or a git tag"
-        )
+        version += f" by default: {makefile}, no version in the .xmi or a git tag"
     elif source == "--version":
         version += " from --version"
     elif source != "Makefile":  # no MAJOR_VERS/MINOR_VERS: say where it came from
-        version += f" from {source}, no MAJOR_VERS/MINOR_VERS in the Makefile"
+        version += f" from {source}, {makefile}"
     line = f"{result.path}: {state} (server {spec.name} {version}, {len(spec.sources)} sources)"
     if affecting := _affecting(result):
-        line += f"; {len(group(affecting))} Makefile construct(s) not migrated, see the warnings"
+        kind = "" if xmi_only else "Makefile "
+        line += f"; {len(group(affecting))} {kind}construct(s) not migrated, see the warnings"
     return line
 
 
