@@ -114,7 +114,7 @@ def download(downloads: Path) -> str:
     for folder in ("sources.list.d", "lists/partial", "cache/archives/partial"):
         (apt_dir / folder).mkdir(parents=True, exist_ok=True)
     (apt_dir / "sources.list").write_text(SOURCES_LINE + "\n", encoding="utf-8")
-    if problem := _apt(apt_dir, "update", cwd=ROOT):
+    if problem := _apt(apt_dir, "update", "--error-on=any", cwd=ROOT):  # a failed fetch is an error
         return problem
     downloads.mkdir(parents=True, exist_ok=True)
     return _apt(apt_dir, "source", "--download-only", f"{PACKAGE}={VERSION}", cwd=downloads)

@@ -35,7 +35,7 @@ from fastconda.testing.junit import Outcome
 from fastconda.testing.package import run_package_tests
 from fastconda.tools.rattler import create_environment
 from tests.conftest import needs, needs_debian
-from tests.fetch_pogo import SERVERS, UNAVAILABLE, is_ready
+from tests.fetch_pogo import DSC, ROOT, SERVERS, UNAVAILABLE, dsc_files, is_ready, verify
 from tests.helpers import build_options
 
 from .conftest import start_nodb
@@ -93,6 +93,22 @@ def version_warning(server: Server) -> str:
         f"{server.name}.xmi: no Makefile, so no MAJOR_VERS/MINOR_VERS (none in the .xmi or a git tag: "
         f"used 0.1.0; pass {server.hint})"
     )
+
+
+def test_fetched_files_are_checked_against_the_pinned_dsc(tmp_path: Path) -> None:
+    """The fetch step keeps only what verifies: the pinned .dsc, and each file with the .dsc's size and sha256
+    (a copy of the .dsc and the small Debian tarball here; the upstream tarball replaced by a wrong one)."""
+    downloads = ROOT / "downloads"
+    assert verify(downloads) == ""
+    shutil.copy(downloads / DSC, tmp_path / DSC)
+    for name, size, _ in dsc_files(downloads / DSC):
+        if ".orig." in name:
+            (tmp_path / name).write_bytes(b"\0" * size)  # the right size, not the right bytes
+        else:
+            shutil.copy(downloads / name, tmp_path / name)
+    assert verify(tmp_path).endswith(f"does not match the size and sha256 in {DSC}")
+    (tmp_path / DSC).write_text((downloads / DSC).read_text().replace("Version:", "Version: 1"))
+    assert "not the pinned" in verify(tmp_path)
 
 
 @pytest.mark.parametrize("server", [TANGOTEST, STARTER, DATABASE, ACCESS], ids=lambda s: s.name)
