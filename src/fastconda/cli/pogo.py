@@ -19,7 +19,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="turn a Pogo C++ Tango server into a plain CMake project",
         description=(
-            "Read a Pogo project (Makefile variables and the .xmi) and write a CMakeLists.txt that needs no "
+            "Read a Pogo project (Makefile variables and the .xmi; without a Makefile, the .xmi and Pogo's "
+            "CMakeLists.txt) and write a CMakeLists.txt that needs no "
             "Pogo installation: find_package(Tango) or pkg-config tango, C++17, install rules. Sources are "
             "not touched; running it again changes nothing. Exits 3 with a report when some Makefile "
             "construct could not be carried over."
