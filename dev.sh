@@ -176,6 +176,7 @@ test_() {
   done
   "$VENV/bin/python" -m tests.fetch_corpus   # the real-projects corpus: sdists, wheels, its dependency channel
   "$VENV/bin/python" -m tests.fetch_quetz   # quetz-server in its own venv, for the publish tests
+  "$VENV/bin/python" -m tests.fetch_pogo    # real Pogo servers: Debian's tango source package (apt-get source)
   log "lint: ruff and mypy"
   "$VENV/bin/ruff" check src tests benchmarks
   "$VENV/bin/ruff" format --check src tests benchmarks

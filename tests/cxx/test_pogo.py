@@ -133,3 +133,27 @@ def test_inherited_pogo_class_brings_its_sources_and_include_folder(tmp_path: Pa
     assert "../AbstractMeter/AbstractMeterClass.cpp" in result.spec.sources
     shutil.rmtree(parent)
     assert any("AbstractMeter" in u.text for u in read_project(project).unmapped)
+
+
+def test_project_without_makefile_is_read_from_its_xmi(pogo_project: Path) -> None:
+    """cppTango's own servers keep only the .xmi of Pogo's files: the .xmi names what Pogo's Makefile would
+    compile (the class's files, additionalFiles with the path of the host Pogo ran on, ClassFactory, main)."""
+    (pogo_project / "Makefile").unlink()
+    xmi = pogo_project / "PowerMeter.xmi"
+    extra = '    <additionalFiles name="PowerSensor" path="C:\\\\lab\\\\PowerMeter\\\\PowerSensor.cpp"/>\n'
+    xmi.write_text(xmi.read_text().replace("  </classes>", extra + "  </classes>"))
+    result = migrate(pogo_project, version="1.2")
+    assert sorted(result.project.spec.sources) == sorted(
+        ["PowerMeter.cpp", "PowerMeterClass.cpp", "PowerMeterStateMachine.cpp", "PowerSensor.cpp",
+         "ClassFactory.cpp", "main.cpp"]
+    )  # fmt: skip
+    assert result.unmapped == ()
+    assert result.text.splitlines()[0].endswith("from PowerMeter.xmi (Pogo class PowerMeter).")
+    code, out, err = _cli("pogo-migrate", str(pogo_project))  # no --version: the one true warning
+    assert code == 3
+    assert "PowerMeter.xmi: no Makefile, so no MAJOR_VERS/MINOR_VERS" in err
+    assert "no Makefile, no version in the .xmi or a git tag, 6 sources); 1 construct(s) not migrated" in out
+    xmi.unlink()
+    code, _, err = _cli("pogo-migrate", str(pogo_project))
+    assert code == 1
+    assert "it has no Makefile, and no single .xmi next to a main.cpp" in err

@@ -19,7 +19,8 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
         parents=[common],
         help="turn a Pogo C++ Tango server into a plain CMake project",
         description=(
-            "Read a Pogo project (Makefile variables and the .xmi) and write a CMakeLists.txt that needs no "
+            "Read a Pogo project (Makefile variables and the .xmi; without a Makefile, the .xmi and Pogo's "
+            "CMakeLists.txt) and write a CMakeLists.txt that needs no "
             "Pogo installation: find_package(Tango) or pkg-config tango, C++17, install rules. Sources are "
             "not touched; running it again changes nothing. Exits 3 with a report when some Makefile "
             "construct could not be carried over."
@@ -69,17 +70,18 @@ def _human(result: MigrationResult, *, dry_run: bool) -> str:
     spec = result.project.spec
     version = spec.version
     source = result.project.version_from
+    xmi_only = result.project.makefile.suffix == ".xmi"  # no Makefile: built from what the .xmi names
+    makefile = "no Makefile" if xmi_only else "no MAJOR_VERS/MINOR_VERS in the Makefile"
     if source == "default":
-        version += (
-            " by default: no MAJOR_VERS/MINOR_VERS in the Makefile, no version in the .xmi or a git tag"
-        )
+        version += f" by default: {makefile}, no version in the .xmi or a git tag"
     elif source == "--version":
         version += " from --version"
     elif source != "Makefile":  # no MAJOR_VERS/MINOR_VERS: say where it came from
-        version += f" from {source}, no MAJOR_VERS/MINOR_VERS in the Makefile"
+        version += f" from {source}, {makefile}"
     line = f"{result.path}: {state} (server {spec.name} {version}, {len(spec.sources)} sources)"
     if affecting := _affecting(result):
-        line += f"; {len(group(affecting))} Makefile construct(s) not migrated, see the warnings"
+        kind = "" if xmi_only else "Makefile "
+        line += f"; {len(group(affecting))} {kind}construct(s) not migrated, see the warnings"
     return line
 
 

@@ -31,7 +31,13 @@ class VersionChoice:
 
 
 def choose_version(
-    requested: str | None, makefile: str, xmi: Path | None, root: Path, *, missing: str
+    requested: str | None,
+    makefile: str,
+    xmi: Path | None,
+    root: Path,
+    *,
+    missing: str,
+    has_makefile: bool = True,
 ) -> VersionChoice:
     """The server's version: *requested* (``--version``), else *makefile* (``MAJOR_VERS.MINOR_VERS``, ""
     when it gives none), else the .xmi's, a git tag's or the default; *missing* says why the Makefile
@@ -50,10 +56,8 @@ def choose_version(
         return VersionChoice(found, "git tag", f"{missing}: version {found} from git tag")
     hint = changelog_version(root)  # a hint for the user, never taken by itself
     shown = f"--version {hint[1]} ({hint[0]}'s newest entry)" if hint else "--version X.Y"
-    note = (  # the report's reason for *missing*
-        f"none in the .xmi or a git tag: used {DEFAULT_VERSION}; pass {shown}, or set MAJOR_VERS and "
-        "MINOR_VERS in the Makefile"
-    )
+    where = ", or set MAJOR_VERS and MINOR_VERS in the Makefile" if has_makefile else ""
+    note = f"none in the .xmi or a git tag: used {DEFAULT_VERSION}; pass {shown}{where}"  # why *missing*
     return VersionChoice(DEFAULT_VERSION, "default", note)
 
 

@@ -1,0 +1,77 @@
+"""A Pogo project without Pogo's Makefile: what it is built from, read from its ``.xmi`` alone.
+
+Pogo writes a Makefile only when asked (the ``.xmi``'s ``filestogenerate``), and many projects build with
+something else: cppTango ships its servers (TangoTest, Starter, DataBase, TangoAccessControl) with automake
+files and hand-written CMake files, and keeps only the ``.xmi`` of Pogo's. The ``.xmi`` still names what
+Pogo's Makefile template would compile: the class's three files (``X``, ``XClass``, ``XStateMachine``), each
+``additionalFiles`` entry, ``ClassFactory`` and ``main``; the inherited classes come from its
+``inheritances`` as for a project with a Makefile. When Pogo's own CMakeLists.txt is there (or was moved
+aside to ``CMakeLists.txt.pogo`` by an earlier migration), its user settings are read too: ``USER_INCL_DIR``,
+``USER_LIB_DIR``, ``USER_LIBS``, ``USER_SRC_FILES`` and ``CXXFLAGS_USER`` are Pogo's Makefile's
+``INC_DIR_USER``, ``LIB_DIR_USER``, ``LFLAGS_USR``, extra objects and ``CXXFLAGS_USR`` (TangoAccessControl
+links ``mysqlclient_r`` there). This module writes those Makefile variables into a parsed-Makefile value,
+so the migration reads both kinds alike (and reports what does not map, under the CMakeLists' lines).
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path, PureWindowsPath
+
+from fastconda.cxx.makefile import Makefile
+from fastconda.errors import TangoError
+
+
+def additional_stems(xmi: Path) -> list[str]:
+    """The file stems of the ``<additionalFiles name=... path=...>`` entries (``DataBaseUtils``)."""
+    try:
+        classes = ET.parse(xmi).getroot().find("classes")
+    except ET.ParseError as exc:
+        msg = f"{xmi}: not a readable Pogo .xmi file: {exc}"
+        raise TangoError(msg) from None
+    stems: list[str] = []
+    for element in classes.iter("additionalFiles") if classes is not None else ():
+        path = element.get("path", "").strip()
+        # the path is the build host's (absolute, maybe Windows'): only the file's stem says which file
+        stem = PureWindowsPath(path).stem if path else element.get("name", "").strip()
+        if stem and stem not in stems:
+            stems.append(stem)
+    return stems
+
+
+#: Pogo's CMakeLists.txt user settings → the Pogo Makefile variable of the same role, and the flag prefix
+_USER_SETTINGS = {"USER_INCL_DIR": ("INC_DIR_USER", "-I"), "USER_LIB_DIR": ("LIB_DIR_USER", "-L"),
+                  "USER_LIBS": ("LFLAGS_USR", "-l"), "CXXFLAGS_USER": ("CXXFLAGS_USR", "")}  # fmt: skip
+_SET = re.compile(r"^[ \t]*set\s*\(\s*(\w+)([^)]*)\)", re.MULTILINE | re.IGNORECASE)
+
+
+def pogo_cmakelists(root: Path) -> Path | None:
+    """Pogo's own CMakeLists.txt in *root* (it includes ``cmake_tango.opt``), or its copy moved aside."""
+    for name in ("CMakeLists.txt", "CMakeLists.txt.pogo"):
+        path = root / name
+        if path.is_file() and "cmake_tango.opt" in path.read_text(encoding="utf-8", errors="replace"):
+            return path
+    return None
+
+
+def makefile_from_xmi(xmi: Path, class_name: str) -> Makefile:
+    """The variables Pogo's Makefile template would set for *class_name* described by *xmi* (and by Pogo's
+    CMakeLists.txt next to it, when there is one)."""
+    objects = [f"{class_name}{part}.o" for part in ("", "Class", "StateMachine")]
+    objects += [f"{stem}.o" for stem in additional_stems(xmi)]
+    makefile = Makefile()
+    if cmakelists := pogo_cmakelists(xmi.parent):
+        text = cmakelists.read_text(encoding="utf-8", errors="replace")
+        for match in _SET.finditer(text):
+            name, words = match.group(1), match.group(2).split()
+            line = text.count("\n", 0, match.start()) + 1
+            if name == "USER_SRC_FILES":
+                objects += [f"{PureWindowsPath(w).stem}.o" for w in words]
+            elif name in _USER_SETTINGS and words:
+                variable, prefix = _USER_SETTINGS[name]
+                makefile.values[variable] = " ".join(prefix + w for w in words)
+                makefile.lines[variable] = line
+    objects += ["ClassFactory.o", "main.o"]
+    makefile.values.update(PACKAGE_NAME=class_name, SVC_OBJS=" ".join(dict.fromkeys(objects)))
+    return makefile
