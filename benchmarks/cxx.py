@@ -1,13 +1,19 @@
 """Scenario ``cxx``: a C++ Tango server (the bundled Pogo project, migrated to plain CMake).
 
 On a copy of ``examples/pogo-powermeter`` after ``fastconda pogo-migrate``, against a seed channel
-bootstrapped with ``fastconda channel bootstrap DIR --profile cxx``:
+bootstrapped with ``fastconda channel bootstrap DIR --profile cxx``, for each route a full build, a
+rebuild of unchanged sources and a rebuild after a one-line change (a new line in ``PowerMeter.cpp``,
+the device's own file, before every run):
 
-- ``fastconda build (recipe route)``: ``fastconda build DIR`` (CMake recipe, rattler-build engine, tests);
-- ``fastconda build --via wheel``: the scikit-build-core wheel route;
+- ``fastconda build (recipe route)``: ``fastconda build DIR`` (CMake recipe, rattler-build engine,
+  tests); it compiles through ccache (its cache under fastconda's cache folder): the full build runs
+  with ``--no-compiler-cache``, the rebuilds with the cache;
+- ``fastconda build --via wheel``: the scikit-build-core wheel route; its CMake build tree is kept in
+  the cache, and the full build deletes it first;
 - ``conda-build``: the same build and test as a ``meta.yaml`` (``benchmarks/templates/cxx-conda-build``),
   against the same seed channel, the compilers mapped to its stand-ins by a ``conda_build_config.yaml``;
-- ``cmake + ninja``: configure and compile with the system's Tango (pkg-config ``tango``), the floor.
+- ``cmake + ninja``: configure and compile with the system's Tango (pkg-config ``tango``), the floor:
+  a fresh build folder, and ninja's own rebuild after the one-line change.
 
 A route whose command, profile or flag fails or does not exist yet is reported as skipped with the first
 line of its error, never as a number.
@@ -18,6 +24,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks import _conda_build as conda_build
@@ -41,11 +48,24 @@ from benchmarks._routes import fastconda_build
 EXAMPLE = REPO / "examples" / "pogo-powermeter"
 TEMPLATES = REPO / "benchmarks" / "templates"
 TITLE = "C++ Tango server (pogo-powermeter, migrated to CMake)"
-RECIPE = "fastconda build (recipe route)"
-VIA_WHEEL = "fastconda build --via wheel (scikit-build-core)"
-VIA_WHEEL_COLD = "fastconda build --via wheel, cold build tree"
+RECIPE_FULL = "fastconda build (recipe route), full build"
+RECIPE = "fastconda build (recipe route), unchanged rebuild"
+RECIPE_EDIT = "fastconda build (recipe route), one-line change"
+VIA_WHEEL_COLD = "fastconda build --via wheel, full build"
+VIA_WHEEL = "fastconda build --via wheel, unchanged rebuild"
+VIA_WHEEL_EDIT = "fastconda build --via wheel, one-line change"
 CONDA_BUILD = "conda-build"
-FLOOR = "cmake + ninja (the floor, no package, no tests)"
+FLOOR = "cmake + ninja (the floor, no package, no tests), full build"
+FLOOR_EDIT = "cmake + ninja, one-line change"
+EDITED = "PowerMeter.cpp"
+
+
+def _edit(source: Path) -> None:
+    """A one-line change that a compiler sees (a comment would hit ccache's preprocessed cache)."""
+    path = source / EDITED
+    count = path.read_text(encoding="utf-8").count("fastconda_benchmark_edit_")
+    with path.open("a", encoding="utf-8") as stream:
+        stream.write(f"int fastconda_benchmark_edit_{count}() {{ return {count}; }}\n")
 
 
 def _prepare(work: Path) -> Path:
@@ -74,19 +94,18 @@ def _conda_build_recipe(source: Path, work: Path) -> tuple[Path, Path]:
     return recipe, recipe / "conda_build_config.yaml"
 
 
-def _floor_row(source: Path, work: Path, runs: int) -> Row:
+def _floor_rows(source: Path, work: Path, runs: int) -> list[Row]:
     cmake = tool(None, "cmake")
     if cmake is None:
-        return skipped(FLOOR, "no cmake executable")
+        return [skipped(name, "no cmake executable") for name in (FLOOR, FLOOR_EDIT)]
     probe = subprocess.run(["pkg-config", "--exists", "tango"], capture_output=True, check=False)
     if probe.returncode:
-        return skipped(
-            FLOOR, "no Tango C++ development files (pkg-config tango; apt-get install libtango-dev)"
-        )
+        why = "no Tango C++ development files (pkg-config tango; apt-get install libtango-dev)"
+        return [skipped(name, why) for name in (FLOOR, FLOOR_EDIT)]
     generator = ["-G", "Ninja"] if shutil.which("ninja") else []
+    build = work / "cmake-build"
 
-    def once() -> dict[str, float]:
-        build = work / "cmake-build"
+    def full() -> dict[str, float]:
         shutil.rmtree(build, ignore_errors=True)
         start = time.perf_counter()
         run([cmake, "-S", source, "-B", build, *generator, "-DCMAKE_BUILD_TYPE=Release"])
@@ -94,7 +113,15 @@ def _floor_row(source: Path, work: Path, runs: int) -> Row:
         run([cmake, "--build", build, "--parallel"])
         return {"configure": configured - start, "compile": time.perf_counter() - configured}
 
-    return measure(Row(FLOOR), once, runs)
+    def edited() -> dict[str, float]:
+        start = time.perf_counter()
+        run([cmake, "--build", build, "--parallel"])
+        return {"compile": time.perf_counter() - start}
+
+    return [
+        measure(Row(FLOOR), full, runs),
+        measure(Row(FLOOR_EDIT), edited, runs, setup=lambda: _edit(source)),
+    ]
 
 
 def run_scenario(ctx: Context) -> Scenario:
@@ -112,38 +139,38 @@ def run_scenario(ctx: Context) -> Scenario:
         why = ""
     except Failed as exc:
         seed, why = None, f"seed channel: {exc.reason}"
-    routes: list[tuple[str, tuple[str, ...]]] = [
-        (RECIPE, ()),
-        (VIA_WHEEL, ("--via", "wheel")),
-        (VIA_WHEEL_COLD, ("--via", "wheel")),
+    # (row, flags, before every run): the full builds first, so that the rebuilds find a warm cache
+    wheel_trees = _wheel_build_trees()
+    routes: list[tuple[str, tuple[str, ...], Callable[[], object] | None]] = [
+        (RECIPE_FULL, ("--no-compiler-cache",), None),
+        (RECIPE, (), None),
+        (RECIPE_EDIT, (), lambda: _edit(source)),
+        (VIA_WHEEL_COLD, ("--via", "wheel"), lambda: shutil.rmtree(wheel_trees, ignore_errors=True)),
+        (VIA_WHEEL, ("--via", "wheel"), None),
+        (VIA_WHEEL_EDIT, ("--via", "wheel"), lambda: _edit(source)),
     ]
     scenario.notes.append(
-        "--via wheel keeps its CMake build tree in the cache, so a rebuild of unchanged sources compiles "
-        "nothing; the 'cold build tree' row deletes that tree before every run (a full compile, like the "
-        "recipe route, which always compiles from scratch)"
+        f"rebuilds: 'unchanged' builds the same sources again; 'one-line change' adds a line to {EDITED} "
+        "before every run. The recipe route's full build runs with --no-compiler-cache (every unit "
+        "compiles), its rebuilds with ccache; --via wheel's full build deletes its kept CMake build tree"
     )
     if ctx.quick:
         routes = routes[:1]
         scenario.notes.append(
-            "--quick: the recipe route only (no --via wheel, no cmake floor, no conda-build)"
+            "--quick: the recipe route's full build only (no rebuilds, no --via wheel, no cmake floor, "
+            "no conda-build)"
         )
-    for name, extra in routes:
+    for name, extra, before in routes:
         ctx.log(f"{name} ...")
         if seed is None:
             scenario.rows.append(skipped(name, why))
             continue
-        output = work / ("out-" + (extra[-1] if extra else "recipe"))
+        output = work / ("out-" + ("wheel" if "wheel" in extra else "recipe"))
 
-        cold = name == VIA_WHEEL_COLD
-
-        def build(
-            c: Path = seed, o: Path = output, e: tuple[str, ...] = extra, cold: bool = cold
-        ) -> dict[str, float]:
-            if cold:
-                shutil.rmtree(_wheel_build_trees(), ignore_errors=True)
+        def build(c: Path = seed, o: Path = output, e: tuple[str, ...] = extra) -> dict[str, float]:
             return fastconda_build(source, [c], o, "--force", "--replace", *e)
 
-        scenario.rows.append(measure(Row(name), build, runs, warmup=warm))
+        scenario.rows.append(measure(Row(name), build, runs, warmup=warm, setup=before))
     if ctx.quick:
         return scenario
     if seed is None:
@@ -152,11 +179,14 @@ def run_scenario(ctx: Context) -> Scenario:
         ctx.log(f"{CONDA_BUILD} ...")
         recipe, variants = _conda_build_recipe(source, work)
         scenario.rows.append(conda_build.row(ctx, CONDA_BUILD, recipe, [seed], runs, variant_config=variants))
-        scenario.headline += [("", CONDA_BUILD, route) for route in (RECIPE, VIA_WHEEL_COLD, VIA_WHEEL)]
+        scenario.headline += [
+            ("", CONDA_BUILD, route) for route in (RECIPE_FULL, RECIPE_EDIT, VIA_WHEEL_COLD, VIA_WHEEL_EDIT)
+        ]
         if ctx.conda_build is not None:
             scenario.notes.append(conda_build.network_note())
     ctx.log(f"{FLOOR} ...")
-    scenario.rows.append(_floor_row(source, work, runs))
-    compare(scenario, RECIPE, [VIA_WHEEL, VIA_WHEEL_COLD, CONDA_BUILD])
-    compare(scenario, FLOOR, [RECIPE, VIA_WHEEL, VIA_WHEEL_COLD])
+    scenario.rows += _floor_rows(source, work, runs)
+    compare(scenario, RECIPE_FULL, [RECIPE, RECIPE_EDIT, VIA_WHEEL_COLD, CONDA_BUILD])
+    compare(scenario, VIA_WHEEL_COLD, [VIA_WHEEL, VIA_WHEEL_EDIT])
+    compare(scenario, FLOOR, [FLOOR_EDIT, RECIPE_FULL, VIA_WHEEL_COLD])
     return scenario

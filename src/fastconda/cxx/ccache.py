@@ -10,9 +10,10 @@ from conda-forge nothing changes (their activation knows no ccache).
 What makes a rebuild hit: every build runs in a new folder (new paths for the engine's work and host
 prefix), so the activation has ccache hash paths under the build's folder as relative ones
 (``CCACHE_BASEDIR``) and leave the working folder out (``CCACHE_NOHASHDIR``). What makes a change
-miss is ccache's own key: the compiler, every flag, the preprocessed source with every header it
-includes (a new cpptango's headers, a changed ``-D``). Each build logs its calls to a file in its own
-work folder (``CCACHE_STATSLOG``), read by :func:`read_stats`: builds side by side cannot mix counts.
+miss is ccache's own key: the compiler, its code generation flags, the preprocessed source with every
+header it includes (a new cpptango's headers; a new ``-D`` where it changes that source). Each build
+logs its calls to a file in its own work folder (``CCACHE_STATSLOG``), read by :func:`read_stats`:
+builds side by side cannot mix counts.
 """
 
 from __future__ import annotations
