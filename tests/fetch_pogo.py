@@ -27,6 +27,8 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from tests.fetch_status import conclude
+
 REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("FASTCONDA_TEST_CACHE", REPO / ".cache"))
 
@@ -164,17 +166,8 @@ def fetch() -> str | None:
 
 def main() -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
-    problem = fetch()
-    if problem is None:
-        UNAVAILABLE.unlink(missing_ok=True)
-        print(f"real Pogo servers ready in {SERVERS}")
-        return 0
-    UNAVAILABLE.write_text(problem + "\n")
-    if os.environ.get("FASTCONDA_REQUIRE_ALL") == "1":
-        print(f"error: {problem}", file=sys.stderr)
-        return 1
-    print(f"warning: the real Pogo server tests will be skipped: {problem}")
-    return 0
+    ready = f"real Pogo servers ready in {SERVERS}"
+    return conclude(fetch(), UNAVAILABLE, ready=ready, what="real Pogo servers")
 
 
 if __name__ == "__main__":

@@ -24,6 +24,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.fetch_status import conclude
+
 REPO = Path(__file__).resolve().parents[1]
 CACHE = Path(os.environ.get("FASTCONDA_TEST_CACHE", REPO / ".cache"))
 QUETZ_VENV = CACHE / "quetz-venv"
@@ -117,16 +119,8 @@ def install() -> str | None:
 def main() -> int:
     CACHE.mkdir(parents=True, exist_ok=True)
     problem = install()
-    if problem is None:
-        UNAVAILABLE.unlink(missing_ok=True)
-        print(f"quetz-server ready in {QUETZ_VENV}")
-        return 0
-    UNAVAILABLE.write_text(problem + "\n")
-    if os.environ.get("FASTCONDA_REQUIRE_ALL") == "1":
-        print(f"error: quetz-server cannot be installed:\n{problem}", file=sys.stderr)
-        return 1
-    print(f"warning: quetz-server cannot be installed; the Quetz tests will be skipped:\n{problem}")
-    return 0
+    problem = f"quetz-server cannot be installed:\n{problem}" if problem else None
+    return conclude(problem, UNAVAILABLE, ready=f"quetz-server ready in {QUETZ_VENV}", what="Quetz")
 
 
 if __name__ == "__main__":
