@@ -74,6 +74,9 @@ def test_example_server_builds_tests_and_lands_in_the_channel(built: Built) -> N
         ("PowerSupply --help", True),
     ]
     assert "import powersupply: ok" in result.tests[0].output
+    # the conversion's warnings are notes that name grayskull's meta.yaml and the line
+    licence = [n for n in result.notes if "about.license" in n]
+    assert licence and licence[0].startswith("convert: grayskull meta.yaml:"), result.notes
     # grayskull cannot recover the licence offline; the project's own `license` is what the package says
     record = next(r for r in list_packages(built.options.output) if r["name"] == "tango-powersupply")
     assert record["license"] == "GPL-3.0-or-later"

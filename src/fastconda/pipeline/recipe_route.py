@@ -129,7 +129,7 @@ def _recipe(
             folder = work / "recipe"
             shutil.copytree(recipe_file.parent, folder)
             result = convert(recipe_file, project_root=project.root)
-            notes += [f"convert: {w}" for w in result.warnings]
+            notes += [f"convert: {w.format(str(recipe_file))}" for w in result.warnings]
             notes.append(f"converted the project's {recipe_file} on the fly")
             text = _anchor_source_paths(result.recipe_text, recipe_file.parent)
             return write_recipe(text, folder)
@@ -166,7 +166,7 @@ def _recipe(
     with clock.phase("convert", "meta.yaml → recipe.yaml, facility rules"):
         if meta is not None:
             converted = convert(meta)
-            notes += [f"convert: {w}" for w in converted.warnings]
+            notes += [f"convert: {w.format(f'grayskull {meta.name}')}" for w in converted.warnings]
             recipe_text = converted.recipe_text
         else:
             recipe_text = _without_grayskull(tarball, metadata, failure, notes)
