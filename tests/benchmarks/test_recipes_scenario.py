@@ -35,8 +35,8 @@ def test_failure_class_drops_file_line_quoted_names_and_numbers() -> None:
     one = failure_class("/x/a/meta.yaml:12: unknown selector name 'foo' in 'foo and py3k'")
     two = failure_class("/y/b/meta.yaml:3: unknown selector name 'bar' in 'bar'")
     assert one == two == "unknown selector name … in …"
-    engine = 'PyRattlerBuildError: Render error: Parse(JinjaError { message: "undefined value (in <string>:1)" })'
-    assert failure_class(engine) == "PyRattlerBuildError: undefined value (in <string>:N)"
+    engine = 'PyRattlerBuildError: Render error: Parse(JinjaError { message: "undefined value (in <x>:1)" })'
+    assert failure_class(engine) == "PyRattlerBuildError: undefined value (in <x>:N)"
 
 
 def test_sample_is_seeded_and_bounded(tmp_path: Path) -> None:

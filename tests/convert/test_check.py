@@ -107,3 +107,15 @@ def test_check_reads_conda_equals_version_as_fuzzy() -> None:
     assert check(meta, exact).differences == (
         "p: requirements.host: meta.yaml has [libpng 1.6.39.*], recipe.yaml has [libpng ==1.6.39]",
     )
+
+
+def test_check_reads_single_part_numpy_and_python_build_strings_as_conda_build_does() -> None:
+    """conda-forge pins ``numpy: 2`` and ``python: 3.10.* *_cpython``: py is 310 (and no crash on np)."""
+    meta = (
+        "package:\n  name: p\n  version: '1'\nrequirements:\n  host:\n"
+        "    - numpy\n    - oldpy  # [py < 311]\n"
+    )
+    report = check(meta, convert(meta), variant={"numpy": "2", "python": "3.10.* *_cpython"})
+    assert report.differences == ()
+    assert check(meta, ConversionResult(convert(meta).recipe_text.replace("oldpy", "newpy")),
+                 variant={"numpy": "2", "python": "3.10.* *_cpython"}).differences != ()  # fmt: skip

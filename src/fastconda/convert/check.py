@@ -27,7 +27,14 @@ from ruamel.yaml.error import YAMLError
 
 from fastconda.convert.check_meta import render_meta
 from fastconda.convert.check_outputs import uses_subpackage, with_staging, with_top_level
-from fastconda.convert.check_variants import label, merge_differences, variant_sets, without_environment
+from fastconda.convert.check_variants import (
+    MAX_VARIANTS,
+    label,
+    merge_differences,
+    variant_count,
+    variant_sets,
+    without_environment,
+)
 from fastconda.convert.expressions import ENV
 from fastconda.convert.licences import spdx_licence
 from fastconda.convert.limits import budget, first_line
@@ -66,6 +73,7 @@ class CheckReport:
     packages: tuple[str, ...]
     differences: tuple[str, ...]
     variants: tuple[str, ...] = ()  # the variants compared, where the config gives more than one
+    not_compared: int = 0  # the config's variants beyond MAX_VARIANTS, left out of the comparison
 
     @property
     def ok(self) -> bool:
@@ -103,6 +111,7 @@ def check(
                     render_meta(variant_config.read_text(encoding="utf-8"), platform, values, environ={})
                 )
         combos: list[dict[str, str]] = []
+        total = variant_count(config, text, values)
         for combo in variant_sets(config, text, values):
             combo.update(variant or {})  # the variant asked for wins over the config's values
             if combo not in combos:
@@ -127,7 +136,8 @@ def check(
         msg = f"{name}: --check: cannot read: {exc}"
         raise ConvertError(msg) from None
     variants = tuple(label(combo, combos) for combo in combos if len(combos) > 1)
-    return CheckReport(platform, tuple(sorted(packages)), tuple(merge_differences(per_variant)), variants)
+    merged = tuple(merge_differences(per_variant))
+    return CheckReport(platform, tuple(sorted(packages)), merged, variants, max(0, total - MAX_VARIANTS))
 
 
 def _compare(
