@@ -104,7 +104,7 @@ def sources(doc: Doc, found: list[Entry], notes: Notes) -> Any:
     for item in [i for e in found for i in _with_cond(doc, e)]:
         source_entries = entries(doc, item.value, where="source", inherited=item.cond)
         for cond, part in _split_by_cond(source_entries):
-            converted = _source(doc, part, notes)
+            converted = _source(doc, part, notes, cond or item.cond)
             if "git" in converted:
                 for checksum in ("sha256", "md5"):
                     if converted.pop(checksum, None) is not None:
@@ -149,7 +149,9 @@ def _split_by_cond(found: list[Entry]) -> list[tuple[str | None, list[Entry]]]:
     return [(None, found)]
 
 
-def _source(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
+def _source(doc: Doc, found: list[Entry], notes: Notes, inherited: str | None = None) -> CommentedMap:
+    """One source; *inherited* is its own condition, which the items of its lists need not repeat
+    (``url:  # [linux]`` over mirrors each ``# [linux]``: the engine takes no ``if:`` in a url list)."""
     out = CommentedMap()
     for key, group_ in group(found).items():
         target = SOURCE_KEYS.get(key)
@@ -157,6 +159,10 @@ def _source(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
             notes.drop("source", group_[0], "has no v1 equivalent")
             continue
         value = value_of(doc, group_)
+        if inherited is not None and isinstance(value, CommentedSeq):
+            for index, item in enumerate(value):
+                if isinstance(item, CommentedMap) and item.get("if") == inherited:
+                    value[index] = item["then"]
         if key == "path" and isinstance(value, str):
             value = _RECIPE_DIR.sub("", value) or "."
         if key == "patches" and not isinstance(value, CommentedSeq):
