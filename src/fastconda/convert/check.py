@@ -40,7 +40,7 @@ from fastconda.convert.licences import spdx_licence
 from fastconda.convert.limits import budget, first_line
 from fastconda.convert.model import ConversionResult
 from fastconda.convert.sandbox import render
-from fastconda.convert.sections import fix_operators, fuzzy_version
+from fastconda.convert.sections import URL_KEYS, first_url, fix_operators, fuzzy_version
 from fastconda.convert.yamlio import check_document
 from fastconda.errors import ConvertError
 
@@ -253,8 +253,10 @@ def _about_value(key: str, value: Any) -> Any:
     if key == "license_file":
         return sorted(str(v) for v in (value if isinstance(value, list) else [value]))
     text = str(value).strip()
-    if key in {"homepage", "repository", "documentation"}:  # the engine normalises urls
-        scheme, sep, rest = text.rstrip("/").partition("://")
+    if not text:
+        return None  # the conversion leaves an empty field out, with a warning
+    if key in URL_KEYS:  # the conversion keeps the first of several; the engine normalises urls
+        scheme, sep, rest = first_url(text).rstrip("/").partition("://")
         host, slash, path = rest.partition("/")
         return f"{scheme.lower()}{sep}{host.lower()}{slash}{path}"
     return text

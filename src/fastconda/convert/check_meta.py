@@ -119,7 +119,7 @@ def namespace(
     python = variant.get("python", "3.11").split(" ")[0].split(".")  # '3.10.* *_cpython' is 310
     ns["py"] = _two_parts(python, 311)
     ns.update({f"py{major}k": python[0] == str(major) for major in (2, 3)})
-    ns.update({f"py{v}": ns["py"] == v for v in (27, *range(34, 40), *range(310, 316))})
+    ns.update({f"py{v}": ns["py"] == v for v in (26, 27, *range(33, 40), *range(310, 316))})
     ns["np"] = _two_parts(variant.get("numpy", "1.26").split(" ")[0].split("."), 126)  # '2' is 2, as there
     # build-script variables read through environ are converted to $NAME: render them the same way
     script = {name: _ScriptVariable(f"${name}") for name in SCRIPT_VARIABLES if name not in environ}

@@ -142,7 +142,8 @@ def _split_by_cond(found: list[Entry]) -> list[tuple[str | None, list[Entry]]]:
         assert entry.cond is not None
         groups.setdefault(entry.cond, []).append(entry)
     locations = {"url", "git_url", "path"}
-    if len(groups) > 1 and all(any(e.key in locations for e in g) for g in groups.values()):
+    # one condition over every key too: the engine needs a url in each source, not a conditional url
+    if all(any(e.key in locations for e in g) for g in groups.values()):
         return [
             (cond, [Entry(e.key, e.value, None, e.line, e.comment) for e in g]) for cond, g in groups.items()
         ]
@@ -214,15 +215,21 @@ def requirement(item: Any, doc: Doc | None = None) -> Any:
 
 
 _TYPO = re.compile(r"(?<![<>=!~])=([<>])")
+_EQUAL_STAR = re.compile(r"(^|,)==([^,|\s*=<>!~]+\.\*)(?=$|,)")
+_VERSION_BUILD = re.compile(r"=?(?P<version>[^=\s<>!~,|]+)=(?P<build>[^=\s<>!~,|]+)")
 _RELATION_STAR = re.compile(r"(>=|<=|>|<)([^,|\s*]+?)\.\*(?=$|[,|])")
 
 
 def fix_operators(spec: str) -> str:
-    """``=<1``/``=>1`` are ``<=1``/``>=1`` and ``>=1.2.*`` is ``>=1.2`` to conda; the engine refuses them."""
+    """``=<1``/``=>1`` are ``<=1``/``>=1``, ``>=1.2.*`` is ``>=1.2``, ``==3.*`` is ``3.*`` and
+    ``pkg =1.2=b`` is ``pkg 1.2 b`` to conda; the engine refuses them as written."""
     parts = re.split(r"\s+(?![^{]*\}\})", spec.strip())
     if len(parts) < 2 or "{" in parts[1]:
         return spec.strip()
-    parts[1] = _RELATION_STAR.sub(r"\1\2", _TYPO.sub(r"\1=", parts[1]))
+    build = _VERSION_BUILD.fullmatch(parts[1]) if len(parts) == 2 else None
+    if build is not None:
+        parts[1:] = [build["version"], build["build"]]
+    parts[1] = _EQUAL_STAR.sub(r"\1\2", _RELATION_STAR.sub(r"\1\2", _TYPO.sub(r"\1=", parts[1])))
     return " ".join(parts)
 
 
@@ -306,6 +313,14 @@ ABOUT_KEYS = {
 }  # fmt: skip
 
 
+URL_KEYS = frozenset({"homepage", "repository", "documentation"})
+
+
+def first_url(text: str) -> str:
+    """The first of several URLs in one about field (CRAN writes ``'https://a, https://b'``)."""
+    return re.split(r"[\s,;]+", text.strip(), maxsplit=1)[0]
+
+
 def about(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
     out = CommentedMap()
     for key, group_ in group(found).items():
@@ -314,6 +329,15 @@ def about(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
             notes.drop("about", group_[0], "has no v1 equivalent (v1 'about' has no such field)")
             continue
         value = value_of(doc, group_)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            doc.warnings.add(f"about.{key} is empty: left out (v1 refuses an empty {target})", group_[0].line)
+            continue
+        if target in URL_KEYS and isinstance(value, str) and "${{" not in value and first_url(value) != value:
+            url = first_url(value)
+            doc.warnings.add(
+                f"about.{key} '{value}' is not one URL: written as its first, '{url}'", group_[0].line
+            )
+            value = url
         if key == "license" and isinstance(value, str):
             known = _known(value, doc.static)  # '{{ license }}' from a '{% set %}' known now
             licence = spdx_licence(known) if "${{" not in known else Licence(value)
