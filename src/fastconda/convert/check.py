@@ -26,7 +26,7 @@ from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import YAMLError
 
 from fastconda.convert.check_meta import render_meta
-from fastconda.convert.check_outputs import uses_subpackage, with_staging, with_top_level
+from fastconda.convert.check_outputs import fill_own, uses_subpackage, with_staging, with_top_level
 from fastconda.convert.check_variants import (
     MAX_VARIANTS,
     label,
@@ -146,7 +146,9 @@ def _compare(
     """One variant: the packages either side builds and each difference between them."""
     try:
         with budget():
-            original = _packages_from_meta(render_meta(text, platform, values, recipe_dir, environ={}))
+            original = _packages_from_meta(
+                render_meta(text, platform, values, recipe_dir, environ={}), values
+            )
     except _NOT_RENDERED as exc:
         return set(), [f"meta.yaml does not render for {platform}: {first_line(exc)}"]
     try:
@@ -186,7 +188,7 @@ def _load(text: str) -> Any:
 Package = dict[str, Any]
 
 
-def _packages_from_meta(text: str) -> dict[str, Package]:
+def _packages_from_meta(text: str, values: Mapping[str, str]) -> dict[str, Package]:
     data = _load(text)
     if not isinstance(data, dict) or not data:
         msg = "it renders to no recipe (empty, or not a mapping)"
@@ -197,6 +199,7 @@ def _packages_from_meta(text: str) -> dict[str, Package]:
     top_build = data.get("build") or {}
     if top_build.get("skip") is True:
         return {}
+    fill_own(data, top_build, values)
     outputs = data.get("outputs")
     if not outputs:
         return {str(data["package"]["name"]): _meta_package(data, data, top_build)}

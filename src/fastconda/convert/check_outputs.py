@@ -8,6 +8,8 @@ that name, builds the top-level package anyway where the top-level requirements 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -23,8 +25,8 @@ def uses_subpackage(data: dict[str, Any], names: set[str]) -> bool:
 
 def with_top_level(output: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     """conda-build fills the output of the recipe's name with the top-level requirements, build and about
-    keys it lacks. Its own test section is not run there (only the top-level one, conda-build issue
-    3313); the conversion keeps both on purpose, so both count here."""
+    keys it lacks. Its own test section is not run there when the top level has one (only the top-level
+    one runs, conda-build issue 3313)."""
     merged = dict(output)
     reqs = output.get("requirements") or {}
     own = {
@@ -34,8 +36,7 @@ def with_top_level(output: dict[str, Any], data: dict[str, Any]) -> dict[str, An
     }
     for section, values in own.items():
         merged[section] = {**(data.get(section) or {}), **values}
-    tests = [data.get("test") or {}, output.get("test") or {}]
-    merged["test"] = {key: [v for t in tests for v in t.get(key) or []] for key in ("imports", "commands")}
+    merged["test"] = data.get("test") or output.get("test") or {}
     return merged
 
 
@@ -53,3 +54,31 @@ def with_staging(data: dict[str, Any]) -> dict[str, Any]:
     for kind in ("build", "host"):
         reqs[kind] = reqs.get(kind) or staged.get(kind) or []
     return {**data, "requirements": reqs}
+
+
+def fill_own(data: dict[str, Any], build: dict[str, Any], values: Mapping[str, str]) -> None:
+    """conda-build's values of ``$PKG_NAME``, ``$PY_VER``... in requirements (the render here leaves
+    them as script variables), as the conversion writes them there."""
+    package = data.get("package") or {}
+    own = {"PKG_NAME": package.get("name"), "PKG_VERSION": package.get("version"),
+           "PKG_BUILDNUM": build.get("number", 0)}  # fmt: skip
+    for name, variant in (("PY_VER", "python"), ("NPY_VER", "numpy")):
+        if variant in values:
+            own[name] = ".".join(values[variant].split(" ")[0].split(".")[:2])
+    pattern = re.compile(r"\$(" + "|".join(k for k, v in own.items() if v is not None) + r")\b")
+
+    def fill(node: Any) -> Any:
+        if isinstance(node, str) and "$" in node:
+            return pattern.sub(lambda m: str(own[m[1]]), node)
+        if isinstance(node, list):
+            return [fill(item) for item in node]
+        if isinstance(node, dict):
+            return {key: fill(value) for key, value in node.items()}
+        return node
+
+    for section in [data, *(o for o in data.get("outputs") or [] if isinstance(o, dict))]:
+        if isinstance(section.get("requirements"), dict | list):
+            section["requirements"] = fill(section["requirements"])
+        build_section = section.get("build")
+        if isinstance(build_section, dict) and "run_exports" in build_section:
+            build_section["run_exports"] = fill(build_section["run_exports"])

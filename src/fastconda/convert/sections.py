@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from fastconda.convert.expressions import parse_expression, template_parts
+from fastconda.convert.expressions import VARIANT_VERSION_RE, parse_expression, template_parts
 from fastconda.convert.licences import Licence, spdx_licence
 from fastconda.convert.selectors import combine
 from fastconda.convert.tree import (
@@ -254,7 +254,7 @@ def fuzzy_version(
             parts[1] += ".*"
         elif plain != {False}:
             parts[1] += _FUZZY.format(name=name[1])
-    elif not _OPERATOR.search(_known(parts[1], static or {})):
+    elif VARIANT_VERSION_RE.fullmatch(parts[1]) or not _OPERATOR.search(_known(parts[1], static or {})):
         parts[1] += ".*"
     return " ".join(parts)
 
