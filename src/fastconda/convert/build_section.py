@@ -68,6 +68,8 @@ def convert_build(
         if key in MOVED:
             section, target = MOVED[key]
             value = value_of(doc, group_)
+            if value is None:  # 'entry_points:' with nothing (or comments only) under it: none
+                continue
             if key == "entry_points":
                 _drop_extras(doc, value, first.line)
             if section:

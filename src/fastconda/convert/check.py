@@ -265,6 +265,7 @@ def _about_value(key: str, value: Any) -> Any:
     return text
 
 
+_DIGIT_STAR = re.compile(r"(?<=[0-9])\*(?=$|[,|])")
 # conda's 'pkg=1.2' is 'pkg 1.2.*' (the form with a build string is left as written)
 _EQUALS = re.compile(r"^([\w.-]+)=(?![=<>])([^\s=]+)$")
 
@@ -280,6 +281,9 @@ def _dep(value: Any) -> str:
     if str(value).startswith("pin_"):
         return str(value)
     text = _EQUALS.sub(r"\1 \2", " ".join(str(value).split()))
+    parts = text.split(" ")
+    if len(parts) > 1:  # conda's '1.2*' is '1.2.*', as the engine writes it (not in a build string)
+        text = " ".join([parts[0], _DIGIT_STAR.sub(".*", parts[1]), *parts[2:]])
     name, _, rest = fuzzy_version(fix_operators(text)).partition(" ")
     return f"{name.lower()} {rest}" if rest else name.lower()  # conda package names are lower case
 

@@ -317,8 +317,10 @@ URL_KEYS = frozenset({"homepage", "repository", "documentation"})
 
 
 def first_url(text: str) -> str:
-    """The first of several URLs in one about field (CRAN writes ``'https://a, https://b'``)."""
-    return re.split(r"[\s,;]+", text.strip(), maxsplit=1)[0]
+    """The first of several URLs in one about field (CRAN writes ``'https://a, https://b'``), with a
+    scheme (``www.example.org/x`` is ``https://www.example.org/x``: the engine takes URLs only)."""
+    url = re.split(r"[\s,;]+", text.strip(), maxsplit=1)[0]
+    return url if "://" in url or not url else f"https://{url}"
 
 
 def about(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
@@ -335,7 +337,7 @@ def about(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
         if target in URL_KEYS and isinstance(value, str) and "${{" not in value and first_url(value) != value:
             url = first_url(value)
             doc.warnings.add(
-                f"about.{key} '{value}' is not one URL: written as its first, '{url}'", group_[0].line
+                f"about.{key} '{value}' is not one URL with a scheme: written as '{url}'", group_[0].line
             )
             value = url
         if key == "license" and isinstance(value, str):
