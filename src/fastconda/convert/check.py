@@ -232,8 +232,7 @@ def _meta_package(section: dict[str, Any], top: dict[str, Any], build: dict[str,
         "build.number": int(build.get("number", 0) or 0),
         "build.noarch": build.get("noarch"),
         "build.entry_points": _entry_points(build.get("entry_points")),
-        "test.imports": sorted(str(i) for i in test.get("imports") or []),
-        "test.commands": sorted(commands),
+        **_tests([str(i) for i in test.get("imports") or []], commands),
     }
     for kind in ("build", "host", "run", "run_constrained"):
         package[f"requirements.{kind}"] = sorted(_dep(d) for d in reqs.get(kind) or [] if d is not None)
@@ -254,7 +253,9 @@ def _about_value(key: str, value: Any) -> Any:
     if value is None:
         return None
     if key == "license_file":
-        return sorted(str(v) for v in (value if isinstance(value, list) else [value]))
+        return (
+            sorted(str(v) for v in (value if isinstance(value, list) else [value]) if str(v).strip()) or None
+        )
     text = str(value).strip()
     if not text:
         return None  # the conversion leaves an empty field out, with a warning
@@ -267,7 +268,7 @@ def _about_value(key: str, value: Any) -> Any:
 
 _DIGIT_STAR = re.compile(r"(?<=[0-9])\*(?=$|[,|])")
 # conda's 'pkg=1.2' is 'pkg 1.2.*' (the form with a build string is left as written)
-_EQUALS = re.compile(r"^([\w.-]+)=(?![=<>])([^\s=]+)$")
+_EQUALS = re.compile(r"^([\w.-]+) ?=(?![=<>])([^\s=]+)$")
 
 
 def _dep(value: Any) -> str:
@@ -363,8 +364,7 @@ def _v1_package(data: dict[str, Any]) -> Package:
         "build.number": int(build.get("number", 0) or 0),
         "build.noarch": build.get("noarch"),
         "build.entry_points": _entry_points((build.get("python") or {}).get("entry_points")),
-        "test.imports": sorted(imports),
-        "test.commands": sorted(commands),
+        **_tests(imports, commands),
     }
     for kind, target in (
         ("build", "build"),
@@ -380,6 +380,18 @@ def _v1_package(data: dict[str, Any]) -> Package:
     for target in ABOUT.values():
         package[f"about.{target}"] = _about_value(target, about.get(target))
     return package
+
+
+_IMPORT_COMMAND = re.compile(r"""^python -c ["']import ([\w.]+)["']$""")
+
+
+def _tests(imports: list[str], commands: list[str]) -> Package:
+    """Imports and commands, a ``python -c "import x"`` command read as the import it is (the
+    conversion writes a test with extra requirements so: v1's python test takes none)."""
+    found = [_IMPORT_COMMAND.match(c) for c in commands]
+    more = [m[1] for m in found if m is not None]
+    rest = [c for c, m in zip(commands, found, strict=True) if m is None]
+    return {"test.imports": sorted([*imports, *more]), "test.commands": sorted(rest)}
 
 
 def _entry_points(points: Any) -> list[str]:
