@@ -136,3 +136,13 @@ def test_check_reads_conda_spellings_and_test_forms_as_the_conversion_writes_the
     assert check(meta, renamed).differences == (
         "p: test.imports: meta.yaml has [json], recipe.yaml has [yaml]",
     )
+
+
+def test_noarch_true_is_generic_on_both_sides() -> None:
+    meta = "package:\n  name: p\n  version: '1'\nbuild:\n  noarch: True\n"
+    result = convert(meta)
+    assert "noarch: generic" in result.recipe_text
+    assert [w.message for w in result.warnings] == [
+        "build.noarch: true (conda-build: noarch, not python): written as generic"
+    ]
+    assert check(meta, result).differences == ()

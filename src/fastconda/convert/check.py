@@ -230,7 +230,7 @@ def _meta_package(section: dict[str, Any], top: dict[str, Any], build: dict[str,
     package: Package = {
         "version": str(version),
         "build.number": int(build.get("number", 0) or 0),
-        "build.noarch": build.get("noarch"),
+        "build.noarch": "generic" if build.get("noarch") is True else build.get("noarch") or None,
         "build.entry_points": _entry_points(build.get("entry_points")),
         **_tests([str(i) for i in test.get("imports") or []], commands),
     }
