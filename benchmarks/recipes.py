@@ -42,6 +42,9 @@ _LOCATION = re.compile(r"^(?:\S*?(?:meta\.yaml|\.yaml|\.sh|\.bat)(?::\d+)*:\s*)+
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"|`[^`]*`|‘[^’]*’")
 _NUMBER = re.compile(r"\d+(?:\.\d+)*")
 _ENGINE_MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
+_PACKAGE = re.compile(
+    r"^(?:\[[^\]]*\] )?[\w.+-]+: (?=(?:about|requirements|test|build|run_exports|version)\b)"
+)
 _LICENCE = re.compile(r"licen[cs]e|spdx", re.IGNORECASE)
 
 
@@ -68,6 +71,7 @@ def failure_class(message: str) -> str:
     """The class of an error message: its first line without file, line, quoted names and numbers."""
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
     text = _LOCATION.sub("", lines[0] if lines else "(no message)")
+    text = _PACKAGE.sub("", text)  # '--check': 'r-cgp: about.summary: ...' is one class for all packages
     inner = _ENGINE_MESSAGE.search(text)  # the engine's jinja error inside its debug output
     if inner:
         text = text[: text.index(":") + 1] + " " + inner[1].replace('\\"', '"')

@@ -37,6 +37,8 @@ def test_failure_class_drops_file_line_quoted_names_and_numbers() -> None:
     assert one == two == "unknown selector name … in …"
     engine = 'PyRattlerBuildError: Render error: Parse(JinjaError { message: "undefined value (in <x>:1)" })'
     assert failure_class(engine) == "PyRattlerBuildError: undefined value (in <x>:N)"
+    check = "[mpi=a] r-cgp: about.summary: meta.yaml has 'x  y', recipe.yaml has 'x y'"
+    assert failure_class(check) == "about.summary: meta.yaml has …, recipe.yaml has …"
 
 
 def test_sample_is_seeded_and_bounded(tmp_path: Path) -> None:

@@ -122,12 +122,13 @@ def test_check_reads_single_part_numpy_and_python_build_strings_as_conda_build_d
 
 
 def test_check_reads_conda_spellings_and_test_forms_as_the_conversion_writes_them() -> None:
-    """'pkg =14' is 'pkg 14.*', an empty license_file is none, and imports with extra test requirements
-    (written as 'python -c "import x"' commands) are the imports they were: no difference."""
+    """'pkg =14' is 'pkg 14.*', an empty license_file is none, a summary's spaces compare folded (the
+    engine folds them), and imports with extra test requirements (written as 'python -c "import x"'
+    commands) are the imports they were: no difference."""
     meta = (
         "package:\n  name: p\n  version: '1'\nrequirements:\n  build:\n    - nodejs =14\n"
         "test:\n  imports:\n    - json\n  requires:\n    - pytest\n"
-        "about:\n  license: MIT\n  license_file: ''\n"
+        "about:\n  license: MIT\n  license_file: ''\n  summary: two  spaces,\n    folded\n"
     )
     result = convert(meta)
     assert 'python -c "import json"' in result.recipe_text

@@ -263,7 +263,7 @@ def _about_value(key: str, value: Any) -> Any:
         scheme, sep, rest = first_url(text).rstrip("/").partition("://")
         host, slash, path = rest.partition("/")
         return f"{scheme.lower()}{sep}{host.lower()}{slash}{path}"
-    return text
+    return " ".join(text.split()) if key in {"summary", "description"} else text  # the engine folds spaces
 
 
 _DIGIT_STAR = re.compile(r"(?<=[0-9])\*(?=$|[,|])")
