@@ -60,25 +60,31 @@ def fill_own(data: dict[str, Any], build: dict[str, Any], values: Mapping[str, s
     """conda-build's values of ``$PKG_NAME``, ``$PY_VER``... in requirements (the render here leaves
     them as script variables), as the conversion writes them there."""
     package = data.get("package") or {}
-    own = {"PKG_NAME": package.get("name"), "PKG_VERSION": package.get("version"),
+    top = {"PKG_NAME": package.get("name"), "PKG_VERSION": package.get("version"),
            "PKG_BUILDNUM": build.get("number", 0)}  # fmt: skip
     for name, variant in (("PY_VER", "python"), ("NPY_VER", "numpy")):
         if variant in values:
-            own[name] = ".".join(values[variant].split(" ")[0].split(".")[:2])
-    pattern = re.compile(r"\$(" + "|".join(k for k, v in own.items() if v is not None) + r")\b")
+            top[name] = ".".join(values[variant].split(" ")[0].split(".")[:2])
 
-    def fill(node: Any) -> Any:
+    def fill(node: Any, own: dict[str, Any]) -> Any:
         if isinstance(node, str) and "$" in node:
-            return pattern.sub(lambda m: str(own[m[1]]), node)
+            return re.sub(r"\$(\w+)\b", lambda m: str(own[m[1]]) if own.get(m[1]) is not None else m[0], node)
         if isinstance(node, list):
-            return [fill(item) for item in node]
+            return [fill(item, own) for item in node]
         if isinstance(node, dict):
-            return {key: fill(value) for key, value in node.items()}
+            return {key: fill(value, own) for key, value in node.items()}
         return node
 
     for section in [data, *(o for o in data.get("outputs") or [] if isinstance(o, dict))]:
+        own = dict(top)
+        if section is not data:  # an output's own name (version, number): conda-build's PKG_* there
+            found = section.get("build")
+            section_build: dict[str, Any] = found if isinstance(found, dict) else {}
+            for key, value in (("PKG_NAME", section.get("name")), ("PKG_VERSION", section.get("version")),
+                               ("PKG_BUILDNUM", section_build.get("number"))):  # fmt: skip
+                own[key] = value if value is not None else own[key]
         if isinstance(section.get("requirements"), dict | list):
-            section["requirements"] = fill(section["requirements"])
+            section["requirements"] = fill(section["requirements"], own)
         build_section = section.get("build")
         if isinstance(build_section, dict) and "run_exports" in build_section:
-            build_section["run_exports"] = fill(build_section["run_exports"])
+            build_section["run_exports"] = fill(build_section["run_exports"], own)

@@ -96,6 +96,7 @@ class Doc:
             raise ConvertError(msg)
         self.root: CommentedMap = root
         self._own_busy = False
+        self._output: CommentedMap | None = None  # the output being translated
         self._translate(root)
 
     def origin(self, line0: int) -> int:
@@ -108,6 +109,9 @@ class Doc:
 
     def _translate(self, node: Any, render_time: bool = False) -> None:
         if isinstance(node, CommentedMap):
+            outputs = self.root.get("outputs")
+            if isinstance(outputs, CommentedSeq) and any(item is node for item in outputs):
+                self._output = node  # conda-build's PKG_NAME in an output is the output's name
             for key in list(node):
                 line0 = node.lc.value(key)[0] if key in node.lc.data else node.lc.line
                 renamed = RENAMED.match(str(key))
@@ -190,6 +194,10 @@ class Doc:
         section, key = _OWN_FIELDS[name]
         part = self.root.get(section)
         value = part.get(key) if isinstance(part, CommentedMap) else None
+        if self._output is not None:  # an output's own name (version, number), else the recipe's
+            part = self._output if section == "package" else self._output.get(section)
+            mine = part.get(key) if isinstance(part, CommentedMap) else None
+            value = mine if mine is not None else value
         if value is None:
             return None
         self._own_busy = True  # a package name made of {{ PKG_NAME }} itself stays as written
