@@ -139,7 +139,7 @@ def test_py_and_np_compared_in_jinja_read_as_in_a_selector(tmp_path: Path) -> No
         ("  run: [python, numpy]", ("  run: [python, numpy]", None)),  # a flow list
         ("    - test -d x [ -d y ]", ("    - test -d x [ -d y ]", None)),  # a shell test
         ("    - dask[complete]", ("    - dask[complete]", None)),
-        ("    - cli = pkg.main:run [extra]", ("    - cli = pkg.main:run [extra]", None)),  # pip extras
+        ("    - cli = pkg.main:run [extra]", ("    - cli = pkg.main:run", "extra")),  # conda-render drops it
         ("  # [lint skip uses_git_url for x]", ("  # [lint skip uses_git_url for x]", None)),
         ("    - foo  # [win]  # note", ("    - foo  # note", "win")),
     ],
