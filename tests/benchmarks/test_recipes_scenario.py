@@ -67,4 +67,5 @@ def test_recipes_scenario_counts_rates_per_source_and_classes(tmp_path: Path) ->
     classes = scenario.extra["failure classes"]
     assert [(c["step"], c["count"], c["example"]) for c in classes] == [("convert", 1, "one/bad")]
     call = scenario.extra["one call"][0]
-    assert call["recipes"] == 3 and call["failed"] == 1
+    assert call["recipe folders"] == call["meta.yaml converted"] == 3
+    assert call["failed"] == 1
