@@ -2,6 +2,7 @@
 
     .venv/bin/python -m benchmarks [--out DIR] [--quick] [--repeat N] [--only SCENARIO ...]
                                    [--conda-build PATH] [--whl2conda PATH] [--recipes DIR]
+                                   [--sample N]
 
 Writes ``report.json``, ``report.md`` and one PNG chart per scenario into ``--out`` (default
 ``benchmarks/out/<timestamp>``, also linked as ``benchmarks/out/latest``). ``--quick`` runs a small subset
@@ -22,7 +23,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from benchmarks import bigchannel, build, caches, convert, corpus, cxx, many, projects, scale, wheel
+from benchmarks import bigchannel, build, caches, convert, corpus, cxx, many, projects, recipes, scale, wheel
 from benchmarks._charts import chart
 from benchmarks._core import CACHE, REPO, Context, Failed, Scenario, first_line, tool
 from benchmarks._report import machine, to_json, write
@@ -38,6 +39,7 @@ SCENARIOS: dict[str, tuple[str, Callable[[Context], Scenario]]] = {
     "caches": (caches.TITLE, caches.run_scenario),
     "corpus": (corpus.TITLE, corpus.run_scenario),
     "projects": (projects.TITLE, projects.run_scenario),
+    "recipes": (recipes.TITLE, recipes.run_scenario),
 }
 OUT = REPO / "benchmarks" / "out"
 
@@ -55,8 +57,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--whl2conda", type=Path, help="whl2conda executable (default: the bench extras, PATH)"
     )
-    parser.add_argument("--recipes", type=Path, default=REPO / "tests" / "data" / "recipes",
-                        help="folder of <recipe>/meta.yaml for the conversion scenario")  # fmt: skip
+    parser.add_argument("--recipes", type=Path,
+                        help="a corpus of real recipes, <source>/<recipe>/meta.yaml, for the recipes "
+                             "scenario (skipped without)")  # fmt: skip
+    parser.add_argument("--sample", type=int, default=1000,
+                        help="recipes the recipes scenario draws from --recipes (default 1000)")  # fmt: skip
     return parser
 
 
@@ -97,7 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             repeat=args.repeat or (1 if args.quick else 5),
             conda_build=tool(args.conda_build, "conda-build"),
             whl2conda=tool(args.whl2conda, "whl2conda"),
-            recipes=args.recipes.resolve(),
+            recipes=args.recipes.resolve() if args.recipes is not None else None,
+            sample=args.sample,
         )
         info = machine(ctx)
         results = [_run_one(ctx, name) for name in (args.only or SCENARIOS)]

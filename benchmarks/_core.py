@@ -112,7 +112,8 @@ class Context:
     repeat: int
     conda_build: Path | None
     whl2conda: Path | None
-    recipes: Path
+    recipes: Path | None  # --recipes: a folder of recipes, when given
+    sample: int = 1000  # --sample: how many of them the corpus scenario draws
 
     def log(self, message: str) -> None:
         print(f"  {message}", file=sys.stderr, flush=True)

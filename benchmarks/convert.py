@@ -1,11 +1,12 @@
 """Scenario ``convert``: meta.yaml → recipe.yaml throughput and quality on a folder of recipes.
 
-The folder (``--recipes``, default ``tests/data/recipes``) holds one sub-folder per recipe with a
-``meta.yaml`` (and an optional ``conda_build_config.yaml``). For every recipe: the conversion (expression
-caches cleared before each run, so a run costs what one recipe costs in a fresh CI job, imports excepted);
-whether the result renders with the rattler-build engine for linux-64 and noarch; whether
-``fastconda convert --check`` finds no difference on linux-64. Rows: one pass over the folder converting
-only, one pass converting, rendering and checking (per-phase), and the typical PyTango server recipe.
+The golden cases (``tests/data/recipes``: one sub-folder per recipe with a ``meta.yaml`` and an optional
+``conda_build_config.yaml``; real recipes in thousands are the ``recipes`` scenario's). For every recipe:
+the conversion (expression caches cleared before each run, so a run costs what one recipe costs in a fresh
+CI job, imports excepted); whether the result renders with the rattler-build engine for linux-64 and
+noarch; whether ``fastconda convert --check`` finds no difference on linux-64. Rows: one pass over the
+folder converting only, one pass converting, rendering and checking (per-phase), and the typical PyTango
+server recipe.
 """
 
 from __future__ import annotations
@@ -17,13 +18,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks._core import Context, Row, Scenario, describe, measure
+from benchmarks._core import REPO, Context, Row, Scenario, describe, measure
 
 # What conda-forge's global pinning would provide to a render (the recipes do not define these).
 BASE_VARIANTS = 'c_stdlib: [sysroot]\nc_stdlib_version: ["2.17"]\npython: ["3.11"]\nnumpy: ["1.26"]\n'
 BASE_VARIANTS += 'python_min: ["3.9"]\n'
 TYPICAL = "pytango_server_grayskull"  # the shape grayskull writes for a PyTango server
 TITLE = "Conversion: meta.yaml → recipe.yaml"
+GOLDEN = REPO / "tests" / "data" / "recipes"
 
 
 @dataclasses.dataclass
@@ -114,13 +116,13 @@ def _per_recipe_ms(case: Path, runs: int) -> float:
 
 def run_scenario(ctx: Context) -> Scenario:
     scenario = Scenario("convert", TITLE, describe(__doc__))
-    cases = sorted(p for p in ctx.recipes.iterdir() if (p / "meta.yaml").is_file())
+    cases = sorted(p for p in GOLDEN.iterdir() if (p / "meta.yaml").is_file())
     if not cases:
-        scenario.skipped = f"{ctx.recipes}: no <recipe>/meta.yaml found"
+        scenario.skipped = f"{GOLDEN}: no <recipe>/meta.yaml found"
         return scenario
     _convert_all(cases[:3])  # imports and the engine warm, not measured
     runs = max(3, ctx.repeat)
-    ctx.log(f"{len(cases)} recipes from {ctx.recipes}, {runs} passes ...")
+    ctx.log(f"{len(cases)} recipes from {GOLDEN}, {runs} passes ...")
     only = measure(Row(f"convert {len(cases)} recipes (one pass)"), lambda: _convert_all(cases), runs)
     rows: list[Quality] = []
 
@@ -130,7 +132,7 @@ def run_scenario(ctx: Context) -> Scenario:
         return phases
 
     full = measure(Row(f"convert + render + --check, {len(cases)} recipes"), full_pass, 1 if ctx.quick else 3)
-    typical_case = ctx.recipes / TYPICAL
+    typical_case = GOLDEN / TYPICAL
     scenario.rows += [only, full]
     if typical_case in cases:
 
@@ -139,7 +141,7 @@ def run_scenario(ctx: Context) -> Scenario:
 
         scenario.rows.append(measure(Row(f"convert {TYPICAL}"), typical, runs * 3))
     for quality in rows:
-        quality.median_ms = round(_per_recipe_ms(ctx.recipes / quality.recipe, runs), 2)
+        quality.median_ms = round(_per_recipe_ms(GOLDEN / quality.recipe, runs), 2)
     share = {field: sum(1 for r in rows if getattr(r, field)) / len(rows) for field in
              ("converts", "renders_linux_64", "renders_noarch", "check")}  # fmt: skip
     summary = {"recipes": len(cases), "recipes_per_s": len(cases) / only.median if only.ok else None, **share}

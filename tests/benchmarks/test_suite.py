@@ -12,7 +12,19 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-SCENARIOS = {"build", "cxx", "convert", "wheel", "scale", "many", "channel", "caches", "corpus", "projects"}
+SCENARIOS = {
+    "build",
+    "cxx",
+    "convert",
+    "wheel",
+    "scale",
+    "many",
+    "channel",
+    "caches",
+    "corpus",
+    "projects",
+    "recipes",
+}
 SECTIONS = ("# fastconda benchmark report", "## Machine", "## Summary", "## Skipped",
             "## Earlier measurements (not measured in this run)")  # fmt: skip
 TOOLS = {

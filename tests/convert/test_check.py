@@ -107,3 +107,43 @@ def test_check_reads_conda_equals_version_as_fuzzy() -> None:
     assert check(meta, exact).differences == (
         "p: requirements.host: meta.yaml has [libpng 1.6.39.*], recipe.yaml has [libpng ==1.6.39]",
     )
+
+
+def test_check_reads_single_part_numpy_and_python_build_strings_as_conda_build_does() -> None:
+    """conda-forge pins ``numpy: 2`` and ``python: 3.10.* *_cpython``: py is 310 (and no crash on np)."""
+    meta = (
+        "package:\n  name: p\n  version: '1'\nrequirements:\n  host:\n"
+        "    - numpy\n    - oldpy  # [py < 311]\n"
+    )
+    report = check(meta, convert(meta), variant={"numpy": "2", "python": "3.10.* *_cpython"})
+    assert report.differences == ()
+    assert check(meta, ConversionResult(convert(meta).recipe_text.replace("oldpy", "newpy")),
+                 variant={"numpy": "2", "python": "3.10.* *_cpython"}).differences != ()  # fmt: skip
+
+
+def test_check_reads_conda_spellings_and_test_forms_as_the_conversion_writes_them() -> None:
+    """'pkg =14' is 'pkg 14.*', an empty license_file is none, a summary's spaces compare folded (the
+    engine folds them), and imports with extra test requirements (written as 'python -c "import x"'
+    commands) are the imports they were: no difference."""
+    meta = (
+        "package:\n  name: p\n  version: '1'\nrequirements:\n  build:\n    - nodejs =14\n"
+        "test:\n  imports:\n    - json\n  requires:\n    - pytest\n"
+        "about:\n  license: MIT\n  license_file: ''\n  summary: two  spaces,\n    folded\n"
+    )
+    result = convert(meta)
+    assert 'python -c "import json"' in result.recipe_text
+    assert check(meta, result).differences == ()
+    renamed = ConversionResult(result.recipe_text.replace("import json", "import yaml"))
+    assert check(meta, renamed).differences == (
+        "p: test.imports: meta.yaml has [json], recipe.yaml has [yaml]",
+    )
+
+
+def test_noarch_true_is_generic_on_both_sides() -> None:
+    meta = "package:\n  name: p\n  version: '1'\nbuild:\n  noarch: True\n"
+    result = convert(meta)
+    assert "noarch: generic" in result.recipe_text
+    assert [w.message for w in result.warnings] == [
+        "build.noarch: true (conda-build: noarch, not python): written as generic"
+    ]
+    assert check(meta, result).differences == ()

@@ -118,6 +118,21 @@ def test_cli_check_passes_on_a_faithful_conversion(capsys: pytest.CaptureFixture
     assert "--check" not in capsys.readouterr().err
 
 
+def test_cli_check_reports_the_variants_it_did_not_compare(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """5 by 5 variants: the first 16 are compared, the 9 others are a warning (exit 3), not silence."""
+    (tmp_path / "meta.yaml").write_text(
+        GOOD + "requirements:\n  host:\n    - liba {{ a }}\n    - libb {{ b }}\n", encoding="utf-8"
+    )
+    values = "".join(f"  - '{n}'\n" for n in range(1, 6))
+    (tmp_path / "conda_build_config.yaml").write_text(f"a:\n{values}b:\n{values}", encoding="utf-8")
+    assert main(["convert", str(tmp_path), "--check", "--json"]) == 3
+    captured = capsys.readouterr()
+    assert "compared the first 16 variants of the config only: 9 more not compared" in captured.err
+    assert json.loads(captured.out)["check"]["not_compared"] == 9
+
+
 GRAYSKULL_PY2 = """\
 package:
   name: legacy

@@ -10,6 +10,7 @@ import pytest
 
 from fastconda.convert import convert
 from fastconda.convert.check import check
+from fastconda.convert.selectors import split_selector
 from fastconda.errors import ConvertError
 from tests.convert.helpers import render
 
@@ -126,3 +127,24 @@ def test_py_and_np_compared_in_jinja_read_as_in_a_selector(tmp_path: Path) -> No
     assert check(meta, result, platform="linux-64").differences == ()
     (variant,) = render(result.recipe_text, "linux-64", tmp_path)
     assert variant["requirements"] == {"run": ["new"]}
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("  md5: 0123abcd [osx]", ("  md5: 0123abcd", "osx")),
+        ("  build:     [linux]", ("  build:", "linux")),
+        ("    - mock  [py27]", ("    - mock", "py27")),
+        ("    - foo [py >= 38]", ("    - foo", "py >= 38")),
+        ("  run: [python, numpy]", ("  run: [python, numpy]", None)),  # a flow list
+        ("    - test -d x [ -d y ]", ("    - test -d x [ -d y ]", None)),  # a shell test
+        ("    - dask[complete]", ("    - dask[complete]", None)),
+        ("    - cli = pkg.main:run [extra]", ("    - cli = pkg.main:run", "extra")),  # conda-render drops it
+        ("  # [lint skip uses_git_url for x]", ("  # [lint skip uses_git_url for x]", None)),
+        ("    - foo  # [win]  # note", ("    - foo  # note", "win")),
+    ],
+)
+def test_a_trailing_bracket_is_a_selector_with_or_without_the_hash_as_in_conda_build(
+    line: str, expected: tuple[str, str | None]
+) -> None:
+    assert split_selector(line) == expected

@@ -68,9 +68,12 @@ def _handler(args: argparse.Namespace, ui: Ui) -> int:
     result = convert(meta, variant_config=variant_config)
     messages = [w.format(str(meta)) for w in result.warnings]
     differences: list[str] = []
+    not_compared = 0
     if args.check:
         report = check(meta, result, platform=args.platform, variant_config=variant_config)
-        differences = list(report.differences)
+        differences, not_compared = list(report.differences), report.not_compared
+        if not_compared:
+            messages.append(_not_compared(meta, not_compared))
     if args.output is not None:
         _write_atomic(args.output, result.recipe_text)
         if result.variants_text is not None:
@@ -79,10 +82,21 @@ def _handler(args: argparse.Namespace, ui: Ui) -> int:
         ui.warn(message)
     for difference in differences:
         ui.error(f"--check: {difference}")
-    ui.result(_data(result, meta, args, differences), "" if args.output else result.recipe_text.rstrip("\n"))
+    data = _data(result, meta, args, differences)
+    data["check"]["not_compared"] = not_compared
+    ui.result(data, "" if args.output else result.recipe_text.rstrip("\n"))
     if differences:
         return ExitCode.FAILURE
-    return ExitCode.WARNINGS if result.warnings else ExitCode.OK
+    return ExitCode.WARNINGS if messages else ExitCode.OK
+
+
+def _not_compared(meta: Path, count: int) -> str:
+    from fastconda.convert.check_variants import MAX_VARIANTS
+
+    return (
+        f"{meta}: --check compared the first {MAX_VARIANTS} variants of the config only: "
+        f"{count} more not compared"
+    )
 
 
 def _many(args: argparse.Namespace, ui: Ui) -> int:
@@ -99,18 +113,21 @@ def _many(args: argparse.Namespace, ui: Ui) -> int:
     for outcome in run(jobs):
         meta, result = outcome.job.meta, outcome.result
         differences: list[str] = []
+        not_compared = 0
         if result is not None and args.check:
             try:
                 report = check(
                     meta, result, platform=args.platform, variant_config=outcome.job.variant_config
                 )
-                differences = list(report.differences)
+                differences, not_compared = list(report.differences), report.not_compared
             except ConvertError as exc:
                 differences = [str(exc)]
-        status = "failed" if result is None or differences else "warnings" if result.warnings else "ok"
+        warnings = [] if result is None else [w.format(str(meta)) for w in result.warnings]
+        if not_compared:
+            warnings.append(_not_compared(meta, not_compared))
+        status = "failed" if result is None or differences else "warnings" if warnings else "ok"
         failed += status == "failed"
         warned += status == "warnings"
-        warnings = [] if result is None else [w.format(str(meta)) for w in result.warnings]
         if outcome.error is not None:
             ui.error(outcome.error)
         for message in warnings:
@@ -124,7 +141,7 @@ def _many(args: argparse.Namespace, ui: Ui) -> int:
             "recipe_text": result.recipe_text if result is not None and args.output is None else None,
             "error": outcome.error,
             "warnings": [{"line": w.line, "message": w.message} for w in (result.warnings if result else ())],
-            "check": {"run": bool(args.check), "differences": differences},
+            "check": {"run": bool(args.check), "differences": differences, "not_compared": not_compared},
             "seconds": round(outcome.seconds, 6),
         })  # fmt: skip
     seconds = time.perf_counter() - start

@@ -68,6 +68,13 @@ def convert_build(
         if key in MOVED:
             section, target = MOVED[key]
             value = value_of(doc, group_)
+            if value is None or (key == "noarch" and value is False):  # 'entry_points:' with nothing
+                continue
+            if key == "noarch" and value is True:
+                doc.warnings.add(
+                    "build.noarch: true (conda-build: noarch, not python): written as generic", first.line
+                )
+                value = "generic"
             if key == "entry_points":
                 _drop_extras(doc, value, first.line)
             if section:

@@ -26,14 +26,21 @@ from ruamel.yaml.constructor import SafeConstructor
 from ruamel.yaml.error import YAMLError
 
 from fastconda.convert.check_meta import render_meta
-from fastconda.convert.check_outputs import uses_subpackage, with_staging, with_top_level
-from fastconda.convert.check_variants import label, merge_differences, variant_sets, without_environment
+from fastconda.convert.check_outputs import fill_own, uses_subpackage, with_staging, with_top_level
+from fastconda.convert.check_variants import (
+    MAX_VARIANTS,
+    label,
+    merge_differences,
+    variant_count,
+    variant_sets,
+    without_environment,
+)
 from fastconda.convert.expressions import ENV
 from fastconda.convert.licences import spdx_licence
 from fastconda.convert.limits import budget, first_line
 from fastconda.convert.model import ConversionResult
 from fastconda.convert.sandbox import render
-from fastconda.convert.sections import fix_operators, fuzzy_version
+from fastconda.convert.sections import URL_KEYS, first_url, fix_operators, fuzzy_version
 from fastconda.convert.yamlio import check_document
 from fastconda.errors import ConvertError
 
@@ -66,6 +73,7 @@ class CheckReport:
     packages: tuple[str, ...]
     differences: tuple[str, ...]
     variants: tuple[str, ...] = ()  # the variants compared, where the config gives more than one
+    not_compared: int = 0  # the config's variants beyond MAX_VARIANTS, left out of the comparison
 
     @property
     def ok(self) -> bool:
@@ -103,6 +111,7 @@ def check(
                     render_meta(variant_config.read_text(encoding="utf-8"), platform, values, environ={})
                 )
         combos: list[dict[str, str]] = []
+        total = variant_count(config, text, values)
         for combo in variant_sets(config, text, values):
             combo.update(variant or {})  # the variant asked for wins over the config's values
             if combo not in combos:
@@ -127,7 +136,8 @@ def check(
         msg = f"{name}: --check: cannot read: {exc}"
         raise ConvertError(msg) from None
     variants = tuple(label(combo, combos) for combo in combos if len(combos) > 1)
-    return CheckReport(platform, tuple(sorted(packages)), tuple(merge_differences(per_variant)), variants)
+    merged = tuple(merge_differences(per_variant))
+    return CheckReport(platform, tuple(sorted(packages)), merged, variants, max(0, total - MAX_VARIANTS))
 
 
 def _compare(
@@ -136,7 +146,9 @@ def _compare(
     """One variant: the packages either side builds and each difference between them."""
     try:
         with budget():
-            original = _packages_from_meta(render_meta(text, platform, values, recipe_dir, environ={}))
+            original = _packages_from_meta(
+                render_meta(text, platform, values, recipe_dir, environ={}), values
+            )
     except _NOT_RENDERED as exc:
         return set(), [f"meta.yaml does not render for {platform}: {first_line(exc)}"]
     try:
@@ -176,7 +188,7 @@ def _load(text: str) -> Any:
 Package = dict[str, Any]
 
 
-def _packages_from_meta(text: str) -> dict[str, Package]:
+def _packages_from_meta(text: str, values: Mapping[str, str]) -> dict[str, Package]:
     data = _load(text)
     if not isinstance(data, dict) or not data:
         msg = "it renders to no recipe (empty, or not a mapping)"
@@ -187,6 +199,7 @@ def _packages_from_meta(text: str) -> dict[str, Package]:
     top_build = data.get("build") or {}
     if top_build.get("skip") is True:
         return {}
+    fill_own(data, top_build, values)
     outputs = data.get("outputs")
     if not outputs:
         return {str(data["package"]["name"]): _meta_package(data, data, top_build)}
@@ -217,10 +230,9 @@ def _meta_package(section: dict[str, Any], top: dict[str, Any], build: dict[str,
     package: Package = {
         "version": str(version),
         "build.number": int(build.get("number", 0) or 0),
-        "build.noarch": build.get("noarch"),
+        "build.noarch": "generic" if build.get("noarch") is True else build.get("noarch") or None,
         "build.entry_points": _entry_points(build.get("entry_points")),
-        "test.imports": sorted(str(i) for i in test.get("imports") or []),
-        "test.commands": sorted(commands),
+        **_tests([str(i) for i in test.get("imports") or []], commands),
     }
     for kind in ("build", "host", "run", "run_constrained"):
         package[f"requirements.{kind}"] = sorted(_dep(d) for d in reqs.get(kind) or [] if d is not None)
@@ -241,17 +253,22 @@ def _about_value(key: str, value: Any) -> Any:
     if value is None:
         return None
     if key == "license_file":
-        return sorted(str(v) for v in (value if isinstance(value, list) else [value]))
+        return (
+            sorted(str(v) for v in (value if isinstance(value, list) else [value]) if str(v).strip()) or None
+        )
     text = str(value).strip()
-    if key in {"homepage", "repository", "documentation"}:  # the engine normalises urls
-        scheme, sep, rest = text.rstrip("/").partition("://")
+    if not text:
+        return None  # the conversion leaves an empty field out, with a warning
+    if key in URL_KEYS:  # the conversion keeps the first of several; the engine normalises urls
+        scheme, sep, rest = first_url(text).rstrip("/").partition("://")
         host, slash, path = rest.partition("/")
         return f"{scheme.lower()}{sep}{host.lower()}{slash}{path}"
-    return text
+    return " ".join(text.split()) if key in {"summary", "description"} else text  # the engine folds spaces
 
 
+_DIGIT_STAR = re.compile(r"(?<=[0-9])\*(?=$|[,|])")
 # conda's 'pkg=1.2' is 'pkg 1.2.*' (the form with a build string is left as written)
-_EQUALS = re.compile(r"^([\w.-]+)=(?![=<>])([^\s=]+)$")
+_EQUALS = re.compile(r"^([\w.-]+) ?=(?![=<>])([^\s=]+)$")
 
 
 def _dep(value: Any) -> str:
@@ -265,6 +282,9 @@ def _dep(value: Any) -> str:
     if str(value).startswith("pin_"):
         return str(value)
     text = _EQUALS.sub(r"\1 \2", " ".join(str(value).split()))
+    parts = text.split(" ")
+    if len(parts) > 1:  # conda's '1.2*' is '1.2.*', as the engine writes it (not in a build string)
+        text = " ".join([parts[0], _DIGIT_STAR.sub(".*", parts[1]), *parts[2:]])
     name, _, rest = fuzzy_version(fix_operators(text)).partition(" ")
     return f"{name.lower()} {rest}" if rest else name.lower()  # conda package names are lower case
 
@@ -344,8 +364,7 @@ def _v1_package(data: dict[str, Any]) -> Package:
         "build.number": int(build.get("number", 0) or 0),
         "build.noarch": build.get("noarch"),
         "build.entry_points": _entry_points((build.get("python") or {}).get("entry_points")),
-        "test.imports": sorted(imports),
-        "test.commands": sorted(commands),
+        **_tests(imports, commands),
     }
     for kind, target in (
         ("build", "build"),
@@ -361,6 +380,18 @@ def _v1_package(data: dict[str, Any]) -> Package:
     for target in ABOUT.values():
         package[f"about.{target}"] = _about_value(target, about.get(target))
     return package
+
+
+_IMPORT_COMMAND = re.compile(r"""^python -c ["']import ([\w.]+)["']$""")
+
+
+def _tests(imports: list[str], commands: list[str]) -> Package:
+    """Imports and commands, a ``python -c "import x"`` command read as the import it is (the
+    conversion writes a test with extra requirements so: v1's python test takes none)."""
+    found = [_IMPORT_COMMAND.match(c) for c in commands]
+    more = [m[1] for m in found if m is not None]
+    rest = [c for c, m in zip(commands, found, strict=True) if m is None]
+    return {"test.imports": sorted([*imports, *more]), "test.commands": sorted(rest)}
 
 
 def _entry_points(points: Any) -> list[str]:

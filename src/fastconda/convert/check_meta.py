@@ -116,17 +116,22 @@ def namespace(
     ns.update(win64=ns["win"] and bits64, win32=ns["win"] and not bits64, osx64=ns["osx"] and arch == "64")
     ns.update(target_platform=platform, build_platform=platform, host_platform=platform)
     ns.update(variant)
-    python = variant.get("python", "3.11").split(".")
-    ns["py"] = int(python[0] + python[1])
+    python = variant.get("python", "3.11").split(" ")[0].split(".")  # '3.10.* *_cpython' is 310
+    ns["py"] = _two_parts(python, 311)
     ns.update({f"py{major}k": python[0] == str(major) for major in (2, 3)})
-    ns.update({f"py{v}": ns["py"] == v for v in (27, *range(34, 40), *range(310, 316))})
-    numpy = variant.get("numpy", "1.26").split(".")
-    ns["np"] = int(numpy[0] + numpy[1])
+    ns.update({f"py{v}": ns["py"] == v for v in (26, 27, *range(33, 40), *range(310, 316))})
+    ns["np"] = _two_parts(variant.get("numpy", "1.26").split(" ")[0].split("."), 126)  # '2' is 2, as there
     # build-script variables read through environ are converted to $NAME: render them the same way
     script = {name: _ScriptVariable(f"${name}") for name in SCRIPT_VARIABLES if name not in environ}
     ns["environ"] = {**environ, **{name: f"${name}" for name in SCRIPT_VARIABLES}, **script}
     ns["os"] = _Os(ns["environ"])
     return ns
+
+
+def _two_parts(parts: list[str], default: int) -> int:
+    """conda-build's ``py`` / ``np`` integer: the first two parts of the version joined (``2`` → 2)."""
+    digits = "".join(part for part in parts[:2] if part.isdigit())
+    return int(digits) if digits else default
 
 
 def _functions(platform: str, variant: Mapping[str, str], system: str) -> dict[str, Any]:

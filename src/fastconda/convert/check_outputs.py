@@ -8,6 +8,8 @@ that name, builds the top-level package anyway where the top-level requirements 
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -23,8 +25,8 @@ def uses_subpackage(data: dict[str, Any], names: set[str]) -> bool:
 
 def with_top_level(output: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     """conda-build fills the output of the recipe's name with the top-level requirements, build and about
-    keys it lacks. Its own test section is not run there (only the top-level one, conda-build issue
-    3313); the conversion keeps both on purpose, so both count here."""
+    keys it lacks. Its own test section is not run there when the top level has one (only the top-level
+    one runs, conda-build issue 3313)."""
     merged = dict(output)
     reqs = output.get("requirements") or {}
     own = {
@@ -34,8 +36,7 @@ def with_top_level(output: dict[str, Any], data: dict[str, Any]) -> dict[str, An
     }
     for section, values in own.items():
         merged[section] = {**(data.get(section) or {}), **values}
-    tests = [data.get("test") or {}, output.get("test") or {}]
-    merged["test"] = {key: [v for t in tests for v in t.get(key) or []] for key in ("imports", "commands")}
+    merged["test"] = data.get("test") or output.get("test") or {}
     return merged
 
 
@@ -53,3 +54,37 @@ def with_staging(data: dict[str, Any]) -> dict[str, Any]:
     for kind in ("build", "host"):
         reqs[kind] = reqs.get(kind) or staged.get(kind) or []
     return {**data, "requirements": reqs}
+
+
+def fill_own(data: dict[str, Any], build: dict[str, Any], values: Mapping[str, str]) -> None:
+    """conda-build's values of ``$PKG_NAME``, ``$PY_VER``... in requirements (the render here leaves
+    them as script variables), as the conversion writes them there."""
+    package = data.get("package") or {}
+    top = {"PKG_NAME": package.get("name"), "PKG_VERSION": package.get("version"),
+           "PKG_BUILDNUM": build.get("number", 0)}  # fmt: skip
+    for name, variant in (("PY_VER", "python"), ("NPY_VER", "numpy")):
+        if variant in values:
+            top[name] = ".".join(values[variant].split(" ")[0].split(".")[:2])
+
+    def fill(node: Any, own: dict[str, Any]) -> Any:
+        if isinstance(node, str) and "$" in node:
+            return re.sub(r"\$(\w+)\b", lambda m: str(own[m[1]]) if own.get(m[1]) is not None else m[0], node)
+        if isinstance(node, list):
+            return [fill(item, own) for item in node]
+        if isinstance(node, dict):
+            return {key: fill(value, own) for key, value in node.items()}
+        return node
+
+    for section in [data, *(o for o in data.get("outputs") or [] if isinstance(o, dict))]:
+        own = dict(top)
+        if section is not data:  # an output's own name (version, number): conda-build's PKG_* there
+            found = section.get("build")
+            section_build: dict[str, Any] = found if isinstance(found, dict) else {}
+            for key, value in (("PKG_NAME", section.get("name")), ("PKG_VERSION", section.get("version")),
+                               ("PKG_BUILDNUM", section_build.get("number"))):  # fmt: skip
+                own[key] = value if value is not None else own[key]
+        if isinstance(section.get("requirements"), dict | list):
+            section["requirements"] = fill(section["requirements"], own)
+        build_section = section.get("build")
+        if isinstance(build_section, dict) and "run_exports" in build_section:
+            build_section["run_exports"] = fill(build_section["run_exports"], own)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import math
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -33,9 +34,28 @@ def _uses(text: str, key: str) -> bool:
 
 def variant_sets(config: Any, text: str, base: Mapping[str, str]) -> list[dict[str, str]]:
     """The variants to check: *base*, the first value of every config key, then each combination of
-    the values of the keys *text* uses (the first :data:`MAX_VARIANTS`)."""
+    the values of the keys *text* uses (the first :data:`MAX_VARIANTS`, see :func:`variant_count`)."""
+    first, dimensions = _dimensions(config, text, base)
+    combos = []
+    for parts in itertools.islice(itertools.product(*dimensions), MAX_VARIANTS):
+        combo = dict(first)
+        for part in parts:
+            combo.update(part)
+        combos.append(combo)
+    return combos
+
+
+def variant_count(config: Any, text: str, base: Mapping[str, str]) -> int:
+    """How many variants the config gives the recipe, those beyond :data:`MAX_VARIANTS` included."""
+    return math.prod(len(dimension) for dimension in _dimensions(config, text, base)[1])
+
+
+def _dimensions(
+    config: Any, text: str, base: Mapping[str, str]
+) -> tuple[dict[str, str], list[list[dict[str, str]]]]:
+    """The values every variant has, and the keys (a ``zip_keys`` group as one) whose values vary."""
     if not isinstance(config, dict):
-        return [dict(base)]
+        return dict(base), []
     values = {
         str(k): [str(v) for v in vs]
         for k, vs in config.items()
@@ -55,14 +75,7 @@ def variant_sets(config: Any, text: str, base: Mapping[str, str]) -> list[dict[s
         dimensions.append([{k: values[k][i] for k in keys} for i in range(count)])
         zipped.update(keys)
     dimensions.extend([{key: value} for value in values[key]] for key in used if key not in zipped)
-    first = {**base, **{key: vs[0] for key, vs in values.items()}}
-    combos = []
-    for parts in itertools.islice(itertools.product(*dimensions), MAX_VARIANTS):
-        combo = dict(first)
-        for part in parts:
-            combo.update(part)
-        combos.append(combo)
-    return combos
+    return {**base, **{key: vs[0] for key, vs in values.items()}}, dimensions
 
 
 def label(combo: Mapping[str, str], combos: list[dict[str, str]]) -> str:

@@ -38,6 +38,10 @@ SCRIPT_VARIABLES = frozenset(
      "SCRIPTS", "CPU_COUNT", "HOST", "MAKEFLAGS"}
 )  # fmt: skip
 
+# conda-build's PY_VER / NPY_VER outside scripts: the variant's major.minor, as the engine can compute it
+VARIANT_VERSION = "${{{{ ({variant} | split('.'))[:2] | join('.') }}}}"
+VARIANT_VERSION_RE = re.compile(r"\$\{\{ \((?:python|numpy) \| split\('\.'\)\)\[:2\] \| join\('\.'\) \}\}")
+
 # what conda-build sets in the environment of the render from a git source (describe, hash)
 GIT_VARIABLES = frozenset(
     {"GIT_DESCRIBE_TAG", "GIT_DESCRIBE_NUMBER", "GIT_DESCRIBE_HASH", "GIT_FULL_HASH", "GIT_BUILD_STR"}

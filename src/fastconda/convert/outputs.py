@@ -101,6 +101,7 @@ def split_top_level(
                 top.lines.get("ignore_run_exports", line),
             )
         return top
+    _own_outputs_to_package(doc, staged, top)
     name = package.get("name")
     staging = CommentedMap()
     staged_name = f"{name}-build" if isinstance(name, str) else "recipe-build"
@@ -120,6 +121,31 @@ def split_top_level(
     )
     top.staging = staging
     return top
+
+
+def _own_outputs_to_package(doc: Doc, staged: CommentedMap, top: TopLevel) -> None:
+    """``pin_subpackage`` in the top-level build/host: a staging output cannot need an output that
+    inherits from it (the engine sees a cycle). The top-level package gets the whole section as its own
+    (conda-build's top-level package is built with it); the staging output keeps the rest."""
+    for key in ("build", "host"):
+        value = staged.get(key)
+        if not isinstance(value, CommentedSeq):
+            continue
+        own = [item for item in value if "pin_subpackage(" in repr(item)]
+        if not own:
+            continue
+        kept = CommentedSeq(item for item in value if "pin_subpackage(" not in repr(item))
+        if kept:
+            staged[key] = kept
+        else:
+            del staged[key]
+        top.requirements[key] = value
+        doc.warnings.add(
+            f"top-level requirements.{key} of a multi-output recipe pins an output of the recipe "
+            "(pin_subpackage): the staging build cannot need a package built from it, so the pin is "
+            f"in the top-level package's {key} requirements only; the staging build runs without it",
+            top.lines.get(key, top.line),
+        )
 
 
 def _leaves(value: Any) -> list[Any]:
@@ -252,12 +278,13 @@ def _merge_top_level(
 ) -> None:
     """conda-build merges the top level into the output of the recipe's name: keys the output lacks."""
     output, line = explicit
-    if output.get("tests"):
+    if output.get("tests") and top_tests:
         doc.warnings.add(
             f"output {output['package'].get('name')} has the recipe's name: conda-build runs only the "
-            "top-level test for it, not its own (conda-build issue 3313); v1 runs its own test too",
+            "top-level test for it, not its own (conda-build issue 3313); its own test is dropped",
             line,
         )
+        del output["tests"]
     build = output.get("build") or CommentedMap()
     for key, value in top.build.items():
         build.setdefault(key, value)

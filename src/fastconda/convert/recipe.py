@@ -43,7 +43,9 @@ def assemble_recipe(doc: Doc, context: list[ContextVar], recipe_dir: Path | None
     package = sec.package(doc, merged(doc, top.pop("package", []), where="package"), notes)
     out["recipe" if outputs else "package"] = package
     if "source" in top:
-        out["source"] = sec.sources(doc, top.pop("source"), notes)
+        converted_source = sec.sources(doc, top.pop("source"), notes)
+        if converted_source:  # every source dropped (svn, hg): no source
+            out["source"] = converted_source
 
     build_entries = merged(doc, top.pop("build", []), where="build")
     requirement_entries = merged(doc, top.pop("requirements", []), where="requirements")

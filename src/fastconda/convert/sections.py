@@ -16,7 +16,7 @@ from typing import Any
 import jinja2
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 
-from fastconda.convert.expressions import parse_expression, template_parts
+from fastconda.convert.expressions import VARIANT_VERSION_RE, parse_expression, template_parts
 from fastconda.convert.licences import Licence, spdx_licence
 from fastconda.convert.selectors import combine
 from fastconda.convert.tree import (
@@ -104,7 +104,7 @@ def sources(doc: Doc, found: list[Entry], notes: Notes) -> Any:
     for item in [i for e in found for i in _with_cond(doc, e)]:
         source_entries = entries(doc, item.value, where="source", inherited=item.cond)
         for cond, part in _split_by_cond(source_entries):
-            converted = _source(doc, part, notes)
+            converted = _source(doc, part, notes, cond or item.cond)
             if "git" in converted:
                 for checksum in ("sha256", "md5"):
                     if converted.pop(checksum, None) is not None:
@@ -142,14 +142,17 @@ def _split_by_cond(found: list[Entry]) -> list[tuple[str | None, list[Entry]]]:
         assert entry.cond is not None
         groups.setdefault(entry.cond, []).append(entry)
     locations = {"url", "git_url", "path"}
-    if len(groups) > 1 and all(any(e.key in locations for e in g) for g in groups.values()):
+    # one condition over every key too: the engine needs a url in each source, not a conditional url
+    if all(any(e.key in locations for e in g) for g in groups.values()):
         return [
             (cond, [Entry(e.key, e.value, None, e.line, e.comment) for e in g]) for cond, g in groups.items()
         ]
     return [(None, found)]
 
 
-def _source(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
+def _source(doc: Doc, found: list[Entry], notes: Notes, inherited: str | None = None) -> CommentedMap:
+    """One source; *inherited* is its own condition, which the items of its lists need not repeat
+    (``url:  # [linux]`` over mirrors each ``# [linux]``: the engine takes no ``if:`` in a url list)."""
     out = CommentedMap()
     for key, group_ in group(found).items():
         target = SOURCE_KEYS.get(key)
@@ -157,6 +160,10 @@ def _source(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
             notes.drop("source", group_[0], "has no v1 equivalent")
             continue
         value = value_of(doc, group_)
+        if inherited is not None and isinstance(value, CommentedSeq):
+            for index, item in enumerate(value):
+                if isinstance(item, CommentedMap) and item.get("if") == inherited:
+                    value[index] = item["then"]
         if key == "path" and isinstance(value, str):
             value = _RECIPE_DIR.sub("", value) or "."
         if key == "patches" and not isinstance(value, CommentedSeq):
@@ -208,15 +215,21 @@ def requirement(item: Any, doc: Doc | None = None) -> Any:
 
 
 _TYPO = re.compile(r"(?<![<>=!~])=([<>])")
+_EQUAL_STAR = re.compile(r"(^|,)==([^,|\s*=<>!~]+\.\*)(?=$|,)")
+_VERSION_BUILD = re.compile(r"=?(?P<version>[^=\s<>!~,|]+)=(?P<build>[^=\s<>!~,|]+)")
 _RELATION_STAR = re.compile(r"(>=|<=|>|<)([^,|\s*]+?)\.\*(?=$|[,|])")
 
 
 def fix_operators(spec: str) -> str:
-    """``=<1``/``=>1`` are ``<=1``/``>=1`` and ``>=1.2.*`` is ``>=1.2`` to conda; the engine refuses them."""
+    """``=<1``/``=>1`` are ``<=1``/``>=1``, ``>=1.2.*`` is ``>=1.2``, ``==3.*`` is ``3.*`` and
+    ``pkg =1.2=b`` is ``pkg 1.2 b`` to conda; the engine refuses them as written."""
     parts = re.split(r"\s+(?![^{]*\}\})", spec.strip())
     if len(parts) < 2 or "{" in parts[1]:
         return spec.strip()
-    parts[1] = _RELATION_STAR.sub(r"\1\2", _TYPO.sub(r"\1=", parts[1]))
+    build = _VERSION_BUILD.fullmatch(parts[1]) if len(parts) == 2 else None
+    if build is not None:
+        parts[1:] = [build["version"], build["build"]]
+    parts[1] = _EQUAL_STAR.sub(r"\1\2", _RELATION_STAR.sub(r"\1\2", _TYPO.sub(r"\1=", parts[1])))
     return " ".join(parts)
 
 
@@ -241,7 +254,7 @@ def fuzzy_version(
             parts[1] += ".*"
         elif plain != {False}:
             parts[1] += _FUZZY.format(name=name[1])
-    elif not _OPERATOR.search(_known(parts[1], static or {})):
+    elif VARIANT_VERSION_RE.fullmatch(parts[1]) or not _OPERATOR.search(_known(parts[1], static or {})):
         parts[1] += ".*"
     return " ".join(parts)
 
@@ -300,6 +313,16 @@ ABOUT_KEYS = {
 }  # fmt: skip
 
 
+URL_KEYS = frozenset({"homepage", "repository", "documentation"})
+
+
+def first_url(text: str) -> str:
+    """The first of several URLs in one about field (CRAN writes ``'https://a, https://b'``), with a
+    scheme (``www.example.org/x`` is ``https://www.example.org/x``: the engine takes URLs only)."""
+    url = re.split(r"[\s,;]+", text.strip(), maxsplit=1)[0]
+    return url if "://" in url or not url else f"https://{url}"
+
+
 def about(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
     out = CommentedMap()
     for key, group_ in group(found).items():
@@ -308,6 +331,15 @@ def about(doc: Doc, found: list[Entry], notes: Notes) -> CommentedMap:
             notes.drop("about", group_[0], "has no v1 equivalent (v1 'about' has no such field)")
             continue
         value = value_of(doc, group_)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            doc.warnings.add(f"about.{key} is empty: left out (v1 refuses an empty {target})", group_[0].line)
+            continue
+        if target in URL_KEYS and isinstance(value, str) and "${{" not in value and first_url(value) != value:
+            url = first_url(value)
+            doc.warnings.add(
+                f"about.{key} '{value}' is not one URL with a scheme: written as '{url}'", group_[0].line
+            )
+            value = url
         if key == "license" and isinstance(value, str):
             known = _known(value, doc.static)  # '{{ license }}' from a '{% set %}' known now
             licence = spdx_licence(known) if "${{" not in known else Licence(value)

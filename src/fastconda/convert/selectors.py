@@ -46,6 +46,7 @@ VARIANT_LIKE = frozenset(
      "cross_target_platform"}
 )  # fmt: skip
 _SELECTOR = re.compile(r"^(?P<body>.*?)\s*#\s*\[(?P<expr>[^\[\]]*)\]\s*(?P<rest>#.*)?$")
+_BARE_SELECTOR = re.compile(r"^(?P<body>[^#]*?[^\s\-\[{,])\s+\[(?P<expr>\s*[A-Za-z_][\w\s.()<>=!'\"]*)\]\s*$")
 _PYNAME = re.compile(r"^(py|np)(\d{2,3})$")
 _OPS = {ast.Eq: "==", ast.NotEq: "!=", ast.Gt: ">", ast.GtE: ">=", ast.Lt: "<", ast.LtE: "<="}
 MAX_SELECTOR = 1000  # characters: real selectors are a few dozen
@@ -57,9 +58,21 @@ class SelectorError(ValueError):
 
 
 def split_selector(line: str) -> tuple[str, str | None]:
-    """Split ``"  - foo  # [linux]  # note"`` into (``"  - foo  # note"``, ``"linux"``)."""
-    if "[" not in line or "#" not in line:
+    """Split ``"  - foo  # [linux]  # note"`` into (``"  - foo  # note"``, ``"linux"``).
+
+    conda-build reads ``[expr]`` at the end of a line as a selector without the ``#`` too
+    (``md5: 0123... [osx]``, ``build:  [linux]``); so does this where the brackets hold a selector's
+    words, not a list (``run: [a, b]``) or a shell test (``[ -d x ]``). An entry point's pip extras
+    (``- cli = pkg.main:run [extra]``) are a selector too: conda-render drops that line (``extra`` is
+    an unknown name, false). Like conda-build, it reads no selector on a line that is all comment
+    (``# [lint skip ...]``)."""
+    if "[" not in line or line.lstrip().startswith("#"):
         return line, None
+    if "#" not in line:
+        bare = _BARE_SELECTOR.match(line)
+        if bare is None or bare["body"].count("[") != bare["body"].count("]"):
+            return line, None
+        return bare["body"], bare["expr"].strip()
     match = _SELECTOR.match(line)
     if match is None:
         return line, None

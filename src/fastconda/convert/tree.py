@@ -34,6 +34,13 @@ _ENV_ONLY = re.compile(
 
 # sections the engine reads when it renders the recipe, before any build script runs
 _RENDER_TIME = frozenset({"package", "source"})
+# ... and the same wherever they appear (an output's requirements too): no script sees them
+_RENDER_TIME_ANYWHERE = frozenset({"requirements", "run_exports", "requires", "run_constrained"})
+# conda-build's values of the recipe's own fields: the recipe's text for them at render time
+_OWN_FIELDS = {"PKG_NAME": ("package", "name"), "PKG_VERSION": ("package", "version"),
+               "PKG_BUILDNUM": ("build", "number")}  # fmt: skip
+# conda-build's major.minor of a variant (PY_VER 3.11 for python 3.11.* *_cpython), as the engine spells it
+_VARIANT_VERSIONS = {"PY_VER": "python", "NPY_VER": "numpy"}
 
 
 @dataclass
@@ -88,6 +95,8 @@ class Doc:
             msg = f"{filename}:1: a recipe must be a YAML mapping (package:, source:, ...), not {kind}"
             raise ConvertError(msg)
         self.root: CommentedMap = root
+        self._own_busy = False
+        self._output: CommentedMap | None = None  # the output being translated
         self._translate(root)
 
     def origin(self, line0: int) -> int:
@@ -100,10 +109,14 @@ class Doc:
 
     def _translate(self, node: Any, render_time: bool = False) -> None:
         if isinstance(node, CommentedMap):
+            outputs = self.root.get("outputs")
+            if isinstance(outputs, CommentedSeq) and any(item is node for item in outputs):
+                self._output = node  # conda-build's PKG_NAME in an output is the output's name
             for key in list(node):
                 line0 = node.lc.value(key)[0] if key in node.lc.data else node.lc.line
                 renamed = RENAMED.match(str(key))
-                top = node is self.root and (renamed["key"] if renamed else str(key)) in _RENDER_TIME
+                name = renamed["key"] if renamed else str(key)
+                top = (node is self.root and name in _RENDER_TIME) or name in _RENDER_TIME_ANYWHERE
                 node[key] = self._value(node[key], line0, render_time or top)
         elif isinstance(node, CommentedSeq):
             for index in range(len(node)):
@@ -135,6 +148,13 @@ class Doc:
                 out.append("${{ hash }}")
                 continue
             read = env is not None and env["q"] is not None  # environ.get('X'), not a bare X
+            if env is not None and render_time and not read and env["name"] in _VARIANT_VERSIONS:
+                out.append(ex.VARIANT_VERSION.format(variant=_VARIANT_VERSIONS[env["name"]]))
+                continue
+            own = self._own(env["name"], line0) if env is not None and render_time and not read else None
+            if own is not None:
+                out.append(own)
+                continue
             if env is not None and env["name"] in ex.SCRIPT_VARIABLES and not (render_time and read):
                 out.append(f"%{env['name']}%" if windows else f"${env['name']}")
                 continue
@@ -165,6 +185,26 @@ class Doc:
             else:
                 out.append("${{ " + result.text + " }}")
         return "".join(out)
+
+    def _own(self, name: str, line0: int) -> str | None:
+        """``{{ PKG_NAME }}`` where no script reads it: the recipe's own package name (version, build
+        number), as conda-build fills it in; the engine knows no such variable there."""
+        if name not in _OWN_FIELDS or self._own_busy:
+            return None
+        section, key = _OWN_FIELDS[name]
+        part = self.root.get(section)
+        value = part.get(key) if isinstance(part, CommentedMap) else None
+        if self._output is not None:  # an output's own name (version, number), else the recipe's
+            part = self._output if section == "package" else self._output.get(section)
+            mine = part.get(key) if isinstance(part, CommentedMap) else None
+            value = mine if mine is not None else value
+        if value is None:
+            return None
+        self._own_busy = True  # a package name made of {{ PKG_NAME }} itself stays as written
+        try:
+            return self.template(str(value), line0, render_time=True) if "${{" in str(value) else str(value)
+        finally:
+            self._own_busy = False
 
     def _evaluate(self, text: str, line0: int) -> str:
         try:

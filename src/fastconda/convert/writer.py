@@ -32,7 +32,9 @@ def write_recipe_text(
         if lines:
             lines.append("")
         lines.append("# fastconda: not converted (no v1 equivalent), see the conversion warnings:")
-        lines.extend(f"#   {note}" for note in notes)
+        lines.extend(
+            f"#   {line}" for note in notes for line in note.splitlines() or [""]
+        )  # every line a comment
     prefix = "\n".join(lines) + "\n\n" if lines else ""
     return prefix + body
 
