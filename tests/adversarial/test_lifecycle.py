@@ -157,10 +157,35 @@ def _interrupted_build(
     return code, "".join(lines), described
 
 
+SLOW_SDIST_HOOK = """
+import time
+
+from hatchling.builders.hooks.plugin.interface import BuildHookInterface
+
+
+class SlowSdist(BuildHookInterface):
+    def initialize(self, version, build_data):
+        time.sleep(5)
+"""
+
+
+def _slow_sdist_project(tmp_path: Path) -> Path:
+    """The example whose sdist takes 5 s more (a real hatchling build hook of the sdist target only)."""
+    project = tmp_path / "pytango-powersupply"
+    shutil.copytree(EXAMPLE, project)
+    (project / "slow_sdist.py").write_text(SLOW_SDIST_HOOK)
+    pyproject = project / "pyproject.toml"
+    hook = '\n[tool.hatch.build.targets.sdist.hooks.custom]\npath = "slow_sdist.py"\n'
+    pyproject.write_text(pyproject.read_text() + hook)
+    return project
+
+
 @pytest.mark.parametrize(
     "case",
     [
-        ("sdist", 0.3, "process"),  # while rattler installs the build backend into a new environment
+        # while rattler installs the build backend into a new environment, or the backend runs (made
+        # slow: on a fast machine the phase is shorter than any fixed delay)
+        ("sdist", 0.3, "process"),
         ("sdist", 0.3, "group"),
         ("recipe", 0.05, "group"),  # grayskull
         # a cold rattler cache: the engine process unpacks the test packages (native code) during the sdist
@@ -183,7 +208,10 @@ def test_ctrl_c_stops_the_build_at_any_phase_and_leaves_nothing_behind(
         monkeypatch.setenv("RATTLER_CACHE_DIR", str(tmp_path / "rattler"))
         how = "process"
     before = _files(channel)
-    code, output, left = _interrupted_build(tmp_path, seed_url, channel, phase=phase, delay=delay, how=how)
+    project = _slow_sdist_project(tmp_path) if phase == "sdist" else None
+    code, output, left = _interrupted_build(
+        tmp_path, seed_url, channel, phase=phase, delay=delay, how=how, project=project
+    )
     phases = [m.group(1) for line in output.splitlines() if (m := PHASE_LINE.match(line))]
     assert phases[-1] == phase, output  # the signal came in that phase
     assert "index:" not in output, output
