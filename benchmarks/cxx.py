@@ -61,11 +61,11 @@ EDITED = "PowerMeter.cpp"
 
 
 def _edit(source: Path) -> None:
-    """A one-line change that a compiler sees (a comment would hit ccache's preprocessed cache)."""
-    path = source / EDITED
-    count = path.read_text(encoding="utf-8").count("fastconda_benchmark_edit_")
-    with path.open("a", encoding="utf-8") as stream:
-        stream.write(f"int fastconda_benchmark_edit_{count}() {{ return {count}; }}\n")
+    """A one-line change that a compiler sees (a comment would hit ccache's preprocessed cache), new
+    in every run of every benchmark: the compiler cache outlives the run."""
+    mark = time.time_ns()
+    with (source / EDITED).open("a", encoding="utf-8") as stream:
+        stream.write(f"int fastconda_benchmark_edit_{mark}() {{ return {mark % 1000}; }}\n")
 
 
 def _prepare(work: Path) -> Path:
