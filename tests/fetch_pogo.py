@@ -17,7 +17,6 @@ skip with that reason, or fail under ``FASTCONDA_REQUIRE_ALL=1``, where this scr
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import shutil
@@ -27,6 +26,7 @@ import tarfile
 import tempfile
 from pathlib import Path
 
+from fastconda.channel.local import file_sha256
 from tests.fetch_status import conclude
 
 REPO = Path(__file__).resolve().parents[1]
@@ -49,14 +49,6 @@ def is_ready() -> bool:
     return SERVERS.is_dir() and STAMP.is_file() and STAMP.read_text().strip() == DSC_SHA256
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def dsc_files(dsc: Path) -> list[tuple[str, int, str]]:
     """(name, size, sha256) of each file the .dsc lists under Checksums-Sha256."""
     text = dsc.read_text(encoding="utf-8", errors="replace")
@@ -75,7 +67,7 @@ def verify(downloads: Path) -> str:
     dsc = downloads / DSC
     if not dsc.is_file():
         return f"{dsc} is missing"
-    if (found := sha256_of(dsc)) != DSC_SHA256:
+    if (found := file_sha256(dsc)) != DSC_SHA256:
         return f"{dsc} has sha256 {found}, not the pinned {DSC_SHA256}"
     listed = dsc_files(dsc)
     if not listed:
@@ -84,7 +76,7 @@ def verify(downloads: Path) -> str:
         path = downloads / name
         if not path.is_file():
             return f"{path} (listed in {DSC}) is missing"
-        if path.stat().st_size != size or sha256_of(path) != digest:
+        if path.stat().st_size != size or file_sha256(path) != digest:
             return f"{path} does not match the size and sha256 in {DSC}"
     return ""
 

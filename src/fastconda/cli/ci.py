@@ -33,9 +33,7 @@ def register(
             "GitHub as jobs written now and checked against the tree by each run."
         ),
     )
-    which = init.add_mutually_exclusive_group()
-    which.add_argument("--gitlab", dest="system", action="store_const", const="gitlab", help="(default)")
-    which.add_argument("--github", dest="system", action="store_const", const="github")
+    _add_system(init)
     init.add_argument(
         "path", type=Path, nargs="?", default=Path(), metavar="PATH",
         help="the project, or the folder (repository) holding several (default: .)",
@@ -56,9 +54,7 @@ def register(
             "FILE no longer match the projects."
         ),
     )
-    which = plan.add_mutually_exclusive_group()
-    which.add_argument("--gitlab", dest="system", action="store_const", const="gitlab", help="(default)")
-    which.add_argument("--github", dest="system", action="store_const", const="github")
+    _add_system(plan)
     plan.add_argument("path", type=Path, nargs="?", default=Path(), metavar="PATH")
     _add_options(plan)
     plan.add_argument(
@@ -66,6 +62,13 @@ def register(
         help="(--github) check that WORKFLOW has one job per project with the right needs; print nothing",
     )  # fmt: skip
     plan.set_defaults(handler=_plan, system="gitlab")
+
+
+def _add_system(parser: argparse.ArgumentParser) -> None:
+    """--gitlab (the default) or --github."""
+    which = parser.add_mutually_exclusive_group()
+    which.add_argument("--gitlab", dest="system", action="store_const", const="gitlab", help="(default)")
+    which.add_argument("--github", dest="system", action="store_const", const="github")
 
 
 def _add_options(parser: argparse.ArgumentParser) -> None:
