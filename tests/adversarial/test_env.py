@@ -6,6 +6,7 @@ so a package extracted by another test cannot stand in for the file on disk.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import os
@@ -20,6 +21,7 @@ import pytest
 from fastconda.channel.local import add_packages, channel_url
 from fastconda.cli import ExitCode, main
 from fastconda.errors import EnvError
+from fastconda.tools import rattler as rattler_tools
 from fastconda.tools.rattler import IN_PROGRESS, create_environment, prefill_package_cache
 from tests.helpers import SITE_PACKAGES, make_conda
 
@@ -155,6 +157,33 @@ def test_env_create_interrupted_mid_install_then_rerun_succeeds(
     done = subprocess.run([environment.python, "-c", "print(42)"], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "42"
     assert not (prefix / IN_PROGRESS).exists()
+
+
+def test_a_cancelled_install_is_removed_only_after_its_linking_threads_stop(
+    tmp_path: Path, seed_channel: Path
+) -> None:
+    """Ctrl-C inside ``asyncio.run`` cancels the install; rattler's linking threads write on for a
+    while (~0.3 s measured), so a cleanup at once left their files behind (a CI failure on 3.13)."""
+    prefix = tmp_path / "env"
+
+    def entries() -> int:
+        return sum(len(dirs) + len(files) for _, dirs, files in os.walk(prefix)) if prefix.is_dir() else 0
+
+    async def cancel_mid_link() -> None:
+        install = asyncio.ensure_future(
+            rattler_tools._create(prefix, ["python", "pip"], [channel_url(seed_channel)], None)
+        )
+        while entries() < 20 and not install.done():
+            await asyncio.sleep(0.001)
+        assert not install.done(), "the install finished before it could be cancelled"
+        install.cancel()  # what asyncio.run does on SIGINT
+        await install
+
+    with pytest.raises(asyncio.CancelledError), rattler_tools._claimed(prefix):
+        asyncio.run(cancel_mid_link())
+    assert not prefix.exists(), "the cancelled install is cleaned up"
+    time.sleep(0.5)
+    assert not prefix.exists(), "nothing was written into the prefix after the cleanup"
 
 
 # -- 15: cache keys of file:// channels are percent-decoded ------------------------------------------------

@@ -8,7 +8,8 @@ Two guards sit around rattler's install:
   sha256 (md5 when the index has no sha256) of its solved record before anything is linked.
 - **An interrupted install does not block the rerun.** The environment is linked in place, with an
   in-progress marker (``.fastconda-in-progress``, ``flock``-ed while the install runs) in the prefix;
-  the marker goes when the install is complete. A failed install is cleaned up at once; one that was
+  the marker goes when the install is complete. A failed or Ctrl-C'd install is cleaned up once
+  rattler's linking threads have stopped writing (~0.3 s); one that was
   killed leaves the marker, and the next ``create_environment`` for that prefix removes the remains
   and starts again (a prefix without the marker is never touched). Installing into a staging folder and
   renaming it into place is not an option: conda packages get the prefix written into their text
@@ -247,14 +248,16 @@ async def _create(
         raise missing_error(missing, channels) from None
     verify_local_packages(records)
     solved = time.perf_counter()
+    install = rattler.install(
+        records, target_prefix=prefix, cache_dir=rattler_cache_dir(), show_progress=False
+    )
     try:
-        await rattler.install(
-            records,
-            target_prefix=prefix,
-            cache_dir=rattler_cache_dir(),
-            show_progress=False,
-        )
+        await install
+    except asyncio.CancelledError:  # Ctrl-C: asyncio.run raises KeyboardInterrupt after this
+        _settle(prefix)
+        raise
     except rattler_errors() as exc:
+        _settle(prefix)
         msg = f"installing into {prefix} failed: {exc}"
         raise EnvError(msg) from None
     installed = time.perf_counter()
@@ -278,6 +281,22 @@ async def _create(
         solve_seconds=solved - started,
         install_seconds=installed - solved,
     )
+
+
+def _settle(prefix: Path, *, quiet: float = 0.3, limit: float = 10.0) -> None:
+    """Wait until nothing is added to *prefix* any more (no new entry for *quiet* seconds, *limit* at most).
+
+    A cancelled or failed rattler install drops its future, but the threads that link the packages
+    in flight go on writing for a while (~0.3 s measured for python): a cleanup beside them would
+    leave their files behind. Waiting for the whole install instead would make Ctrl-C take seconds.
+    """
+    started = last_change = time.monotonic()
+    count = -1
+    while (now := time.monotonic()) - last_change < quiet and now - started < limit:
+        current = sum(len(dirs) + len(files) for _, dirs, files in os.walk(prefix))
+        if current != count:
+            count, last_change = current, now
+        time.sleep(0.05)
 
 
 def channels_digest(parts: Sequence[str], channels: Sequence[str]) -> tuple[str, bool]:
