@@ -30,6 +30,26 @@ def test_usage_errors_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["channel", "add"]) == ExitCode.USAGE
 
 
+def test_a_run_loads_only_its_own_command() -> None:
+    """Every command's module imports its stage (the build pipeline, the publisher ...): a run of one
+    command loads that one only, and the full help still lists them all."""
+    probe = (
+        "import sys; from fastconda.cli import main; code = main(sys.argv[1:]); "
+        "print(sorted(m for m in sys.modules if m.startswith('fastconda.cli.') and '._' not in m))"
+    )
+    for argv, loaded in (
+        (["-q", "test", "--help"], ["fastconda.cli.test"]),
+        (["--json", "pogo-migrate", "--help"], ["fastconda.cli.pogo"]),
+    ):
+        done = subprocess.run(
+            [sys.executable, "-c", probe, *argv], capture_output=True, text=True, check=True
+        )
+        assert done.stdout.strip().splitlines()[-1] == repr(loaded), done.stdout
+    done = subprocess.run([sys.executable, "-c", probe, "--help"], capture_output=True, text=True, check=True)
+    assert "pogo-migrate" in done.stdout and "publish" in done.stdout
+    assert "fastconda.cli.build" in done.stdout.splitlines()[-1]
+
+
 def test_json_result_on_stdout_and_messages_on_stderr(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
