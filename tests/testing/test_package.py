@@ -82,6 +82,20 @@ def test_an_unmet_requirement_fails_the_pip_check_with_the_requirement_named(
     assert [c.outcome for c in result.checks if c.kind == "import"] == [Outcome.PASSED]
 
 
+
+def test_the_environment_holds_what_the_package_needs_and_nothing_for_the_checks(
+    seed_channel: Path, tmp_path: Path
+) -> None:
+    # the requirement check parses with fastconda's own packaging when the environment has none: a
+    # package that uses pip (or packaging) without requiring it fails, as it would for its users
+    package = _package(tmp_path, files={"demo_pkg/__init__.py": "import pip\n"})
+    result = run_package_tests(package, _channels(seed=seed_channel))
+    assert sorted(p.split()[0] for p in result.packages) == ["demo-pkg", "python", "python_abi"]
+    [imported] = [c for c in result.checks if c.kind == "import"]
+    assert imported.failed and imported.error.startswith("ModuleNotFoundError: No module named 'pip'")
+    [check] = [c for c in result.checks if c.kind == "pip-check"]
+    assert check.outcome is Outcome.PASSED, check.output
+
 def test_failing_import_and_entry_point_fail_with_their_output(
     seed_channel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from fastconda._failure import last_error_line, missing_module_hint
 from fastconda._proc import run
 from fastconda.errors import CommandError
+from fastconda.templates import read_template
 from fastconda.testing.junit import Outcome
 
 _MARKER = "@@fastconda-imports@@"
@@ -35,9 +36,10 @@ for name in sys.argv[2:]:
         ok = False
         buffer.write(traceback.format_exc())
     results.append([name, ok, time.perf_counter() - start, buffer.getvalue()])
-if checker:  # after the imports: it may import pip's vendored packaging, which changes setuptools' imports
+if checker:  # after the imports, which ran against the environment alone
     start = time.perf_counter()
-    sys.path.append(checker)
+    sys.dont_write_bytecode = True  # the fallback packaging is fastconda's own: no .pyc of this Python there
+    sys.path += [checker, checker + "/support"]  # the environment's packaging first, if it has one
     try:
         import fastconda_check
         count, unmet = fastconda_check.unmet_requirements()
@@ -46,6 +48,20 @@ if checker:  # after the imports: it may import pip's vendored packaging, which 
         requirements = [False, time.perf_counter() - start, traceback.format_exc()]
 sys.stdout.write({_MARKER!r} + json.dumps([results, requirements]) + "\\n")
 """
+
+
+def write_checker(folder: Path) -> None:
+    """*folder* with :data:`CHECKER` and, in ``support/``, a link to fastconda's own ``packaging``
+    (pure Python, any Python 3.8+): the requirement check parses requirements with it when the test
+    environment has no ``packaging``. Installing pip or packaging for the check instead would put
+    them into the environment under test, where a package that uses them without requiring them
+    would pass (and pip alone is ~1,000 files to link and remove)."""
+    import packaging
+
+    folder.mkdir()
+    (folder / CHECKER).write_text(read_template("recipe", f"python/{CHECKER}"), encoding="utf-8")
+    (folder / "support").mkdir()
+    (folder / "support" / "packaging").symlink_to(Path(packaging.__file__).parent, target_is_directory=True)
 
 
 @dataclasses.dataclass(frozen=True)

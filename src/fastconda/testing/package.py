@@ -3,7 +3,8 @@
 The package (a local ``.conda`` file, put into a throw-away channel listed first, or a match spec) and its
 test requirements are solved and installed with :mod:`fastconda.tools.rattler` from the given channels only.
 Then, concurrently: one Python process imports every top-level module and checks what ``pip check``
-checks (the recipes' ``fastconda_check.py``, without starting pip), ``<entry point> --help``
+checks (the recipes' ``fastconda_check.py``, without pip: the environment holds what the package
+needs and nothing else), ``<entry point> --help``
 for each console script (not for packages that use taurus: its applications have no ``--help``), the
 user's commands, and optionally the project's pytest suite. Each check becomes a :class:`CheckResult`;
 nothing here prints or exits.
@@ -28,8 +29,7 @@ from fastconda.channel.index import PACKAGE_SUFFIXES
 from fastconda.errors import EnvError, PackageTestError, Unsolvable
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.settings import PackageTestSettings
-from fastconda.templates import read_template
-from fastconda.testing.checks import CHECKER, PYTEST, CheckResult, Runner, environ
+from fastconda.testing.checks import PYTEST, CheckResult, Runner, environ, write_checker
 from fastconda.testing.installed import Installed, read_installed, top_level_modules
 from fastconda.testing.junit import Outcome
 from fastconda.tools.rattler import Environment, create_environment
@@ -236,8 +236,6 @@ def run_package_tests(
         specs = [spec, *settings.requires]
         if target.python or python or settings.pytest is not None:
             specs.append(f"python {python}.*" if python else "python")
-        if settings.pip_check and target.python:
-            specs.append("pip")
         if settings.pytest is not None:
             specs.append("pytest")
         progress(ProgressEvent("install", f"{spec} from {len(sources)} channel(s)"))
@@ -256,8 +254,7 @@ def run_package_tests(
         checked = dataclasses.replace(settings, pip_check=settings.pip_check and target.python)
         checker = scratch / "check"
         if checked.pip_check:
-            checker.mkdir()
-            (checker / CHECKER).write_text(read_template("recipe", f"python/{CHECKER}"), encoding="utf-8")
+            write_checker(checker)
         jobs = _plan(installed, env, checked, runner, checker)
         # a package made from a wheel carries none: no engine process (~0.15 s of CPU) for nothing
         if settings.package_tests and target.file is not None and _carries_tests(target.file):
