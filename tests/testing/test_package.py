@@ -82,7 +82,6 @@ def test_an_unmet_requirement_fails_the_pip_check_with_the_requirement_named(
     assert [c.outcome for c in result.checks if c.kind == "import"] == [Outcome.PASSED]
 
 
-
 def test_the_environment_holds_what_the_package_needs_and_nothing_for_the_checks(
     seed_channel: Path, tmp_path: Path
 ) -> None:
@@ -95,6 +94,29 @@ def test_the_environment_holds_what_the_package_needs_and_nothing_for_the_checks
     assert imported.failed and imported.error.startswith("ModuleNotFoundError: No module named 'pip'")
     [check] = [c for c in result.checks if c.kind == "pip-check"]
     assert check.outcome is Outcome.PASSED, check.output
+
+
+def test_a_package_in_the_first_channel_is_installed_from_it_unless_its_index_differs(
+    seed_channel: Path, tmp_path: Path
+) -> None:
+    from fastconda.testing.package import _target
+
+    package = _package(tmp_path / "built")
+    channel = tmp_path / "channel"
+    [info] = add_packages(channel, [package]).added
+    added = info.path
+    urls = _channels(channel, seed=seed_channel)
+    assert _target(added, tmp_path / "s1", urls).channel is None, "no throw-away channel for it"
+    assert _target(added, tmp_path / "s2", list(reversed(urls))).channel is not None, "not the first channel"
+    assert _target(package, tmp_path / "s3", urls).channel is not None, "a copy elsewhere is not that file"
+    assert run_package_tests(added, urls, QUICK).ok
+    added.write_bytes(_package(tmp_path / "other", files={"demo_pkg/__init__.py": "X = 2\n"}).read_bytes())
+    scratch = _target(
+        added, tmp_path / "s4", urls
+    ).channel  # replaced after indexing: not what the index says
+    assert scratch is not None and scratch.startswith((tmp_path / "s4").as_uri())
+    assert run_package_tests(added, urls, QUICK).ok
+
 
 def test_failing_import_and_entry_point_fail_with_their_output(
     seed_channel: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]

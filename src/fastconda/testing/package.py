@@ -1,18 +1,19 @@
 """``fastconda test``: install a package into a fresh prefix and check that it works.
 
-The package (a local ``.conda`` file, put into a throw-away channel listed first, or a match spec) and its
-test requirements are solved and installed with :mod:`fastconda.tools.rattler` from the given channels only.
-Then, concurrently: one Python process imports every top-level module and checks what ``pip check``
-checks (the recipes' ``fastconda_check.py``, without pip: the environment holds what the package
-needs and nothing else), ``<entry point> --help``
-for each console script (not for packages that use taurus: its applications have no ``--help``), the
-user's commands, and optionally the project's pytest suite. Each check becomes a :class:`CheckResult`;
-nothing here prints or exits.
+The package (a local ``.conda`` file, put into a throw-away channel listed first unless the first
+channel given holds it already, or a match spec) and its test requirements are solved and installed
+with :mod:`fastconda.tools.rattler` from the given channels only. Then, concurrently: one Python
+process imports every top-level module and checks what ``pip check`` checks (the recipes'
+``fastconda_check.py``, without pip: the environment holds what the package needs and nothing
+else), ``<entry point> --help`` for each console script (not for packages that use taurus: its
+applications have no ``--help``), the user's commands, and optionally the project's pytest suite.
+Each check becomes a :class:`CheckResult`; nothing here prints or exits.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import re
 import shutil
@@ -32,7 +33,7 @@ from fastconda.settings import PackageTestSettings
 from fastconda.testing.checks import PYTEST, CheckResult, Runner, environ, write_checker
 from fastconda.testing.installed import Installed, read_installed, top_level_modules
 from fastconda.testing.junit import Outcome
-from fastconda.tools.rattler import Environment, create_environment
+from fastconda.tools.rattler import Environment, create_environment, local_channel_path
 from fastconda.wheel.metadata import safe_script_name
 
 _JOBS = max(1, min(4, os.cpu_count() or 1))
@@ -147,22 +148,42 @@ class _Target:
     depends: tuple[str, ...] = ()  # a package file's own requirements
 
 
-def _target(package: str | Path, scratch: Path) -> _Target:
-    """What to install for a package file or a match spec."""
+def _target(package: str | Path, scratch: Path, channels: Sequence[str]) -> _Target:
+    """What to install for a package file or a match spec. A package file is put into a throw-away
+    channel, listed first, unless the first of *channels* is the local channel that holds it already
+    (``fastconda wheel --channel CH`` then ``fastconda test CH/noarch/X.conda -c CH``)."""
     text = os.fspath(package)
     if text.endswith(PACKAGE_SUFFIXES):
         info = channels_.read_package(Path(text))
-        local = scratch / "channel"
-        channels_.add_packages(local, [info.path])
         python = any(d.split()[0] == "python" for d in info.depends if d.strip())
         spec = f"{info.name} =={info.version} {info.build}"
         depends = tuple(d for d in info.depends if d.strip())
+        if channels and _indexed_in(info.path, channels[0]):
+            return _Target(info.name, spec, None, info.path, python, depends)
+        local = scratch / "channel"
+        channels_.add_packages(local, [info.path])
         return _Target(info.name, spec, channels_.channel_url(local), info.path, python, depends)
     match = re.match(r"^\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*)", text)
     if not match:
         msg = f"{text!r} is neither a .conda file nor a package name"
         raise PackageTestError(msg)
     return _Target(match.group(1).lower(), text.strip(), None, None, True)
+
+
+def _indexed_in(package: Path, channel: str) -> bool:
+    """Whether the local *channel* holds *package* itself: the file in one of its subdirs, listed
+    in that subdir's index with this file's sha256 (the index of what the solver will install)."""
+    folder = local_channel_path(channel)
+    path = package.resolve()
+    if folder is None or path.parent.parent != folder.resolve():
+        return False
+    try:
+        index = json.loads((path.parent / "repodata.json").read_bytes())
+    except (OSError, ValueError):
+        return False
+    records = [index.get(key) for key in ("packages.conda", "packages")]
+    entry = next((r[path.name] for r in records if isinstance(r, dict) and path.name in r), None)
+    return isinstance(entry, dict) and entry.get("sha256") == channels_.file_sha256(path)
 
 
 def _carried_tests(package: Path, sources: Sequence[str]) -> list[CheckResult]:
@@ -230,7 +251,7 @@ def run_package_tests(
     scratch = Path(tempfile.mkdtemp(prefix="fastconda-test-"))
     prefix = scratch / "prefix"
     try:
-        target = _target(package, scratch)
+        target = _target(package, scratch, channels)
         name, spec = target.name, target.spec
         sources = [target.channel, *channels] if target.channel else list(channels)
         specs = [spec, *settings.requires]
