@@ -80,6 +80,10 @@ class Settings:
     python: str | None = None
     #: variant pins for builds, "name=version" (a site profile: python=3.11, pytango=9.4.2, cpptango=9.4.2)
     pins: tuple[str, ...] = ()
+    #: C++ servers: conda packages the server is built against besides cpptango (host requirements, whose
+    #: run_exports pin the package): ``["mariadb-connector-c"]``. pogo-migrate finds the known ones
+    #: (``cxx.libraries``) with pkg-config in the CMakeLists.txt; the build adds those it looks up itself
+    host_requires: tuple[str, ...] = ()
     test: PackageTestSettings = dataclasses.field(default_factory=PackageTestSettings)
 
     @property

@@ -465,7 +465,8 @@ def test_a_pogo6_makefile_maps_its_linux_settings_and_exits_0(project: Path) -> 
     assert (spec.name, spec.version, spec.build_type) == ("PowerMeter", "1.0", "Release")
     assert "PowerSensor.cpp" in spec.sources
     assert spec.definitions == ("_REENTRANT",)
-    assert spec.link_libraries == ("mysqlclient", "z")  # the Tango stack comes from the template
+    assert spec.link_libraries == ("z",)  # the Tango stack comes from the template
+    assert spec.libraries == ("mysql",)  # -lmysqlclient: MySQL's client library, found with pkg-config
     assert not [d for d in (*spec.include_dirs, *spec.link_dirs) if d.startswith("/segfs")]
     code, _, err = _cli("pogo-migrate", str(project))
     assert code == 0, err
@@ -536,8 +537,9 @@ def test_a_computed_variable_name_is_an_assignment_and_the_ifdef_on_it_is_decide
     _write(project, _before_rules(COMPUTED_NAME))
     result = read_project(project)
     assert [u.format() for u in result.unmapped] == []
-    assert result.spec.link_dirs == ("/usr/lib64/mysql",)
-    assert result.spec.include_dirs == ("/usr/include/mysql",)
+    # MySQL's folders (MyNbBits decided: lib64) are replaced by its pkg-config lookup, and the note says so
+    assert (result.spec.libraries, result.spec.link_dirs, result.spec.include_dirs) == (("mysql",), (), ())
+    assert any("(instead of -I/usr/include/mysql -L/usr/lib64/mysql)" in n for n in result.notes)
     assert "PROCESSOR: read by a conditional, evaluated for Linux" in result.notes
 
 

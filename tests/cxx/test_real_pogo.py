@@ -5,11 +5,15 @@ has Pogo's Makefile: cppTango builds them with automake and hand-written CMake f
 ``.xmi`` (Starter and TangoAccessControl also Pogo's own CMakeLists.txt). ``pogo-migrate`` reads them from
 the ``.xmi``; the one thing it cannot know is the version, and it says so (the only warning, a true one).
 
-TangoTest and Starter build against the cxx seed channel's cpptango by both routes; DataBase and
-TangoAccessControl need MySQL's client library, which the seed does not have, so they are migrated only.
+All four build against the cxx seed channel: TangoTest and Starter against its cpptango, DataBase and
+TangoAccessControl also against its MySQL client library (``mariadb-connector-c``, which the migration finds
+in their sources and flags); TangoAccessControl compiles the AccessControl class it inherits from the folder
+beside it (``../AbstractClasses``, its repository's layout). Without a MySQL server, those two stop in their
+device's initialisation with a Tango exception (CANNOT_CONNECT_MYSQL): the start check passes with that note.
 The builds are the real engine's, the package tests the ones the packages carry, the installs rattler's,
 and TangoTest is started with -nodb and read from a PyTango client. Each server is built once per route
-and session (about a minute for both servers and both routes on 2 cores).
+and session, 15-30 s each on 2 cores; DataBase only by the recipe route (TangoAccessControl takes the
+MySQL library through both, and the wheel route has nothing else of DataBase's to test).
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from fastconda.tools.rattler import create_environment
 from tests.conftest import needs, needs_debian
 from tests.fetch_pogo import DSC, ROOT, SERVERS, UNAVAILABLE, dsc_files, is_ready, verify
 from tests.helpers import build_options
+from tests.wheel.wheelmaker import read_conda
 
 from .conftest import start_nodb
 
@@ -55,6 +60,8 @@ class Server:
     #: what the start check notes when the server stops in its device's initialisation (no hardware,
     #: the wrong host): a Tango exception, which passes with that note; "" when it becomes ready
     start_note: str = ""
+    mysql: bool = False  # built against MySQL's client library
+    routes: tuple[str, ...] = ("recipe", "wheel")  # the routes the slow tests build it by
 
 
 TANGOTEST = Server(
@@ -69,9 +76,14 @@ STARTER = Server(
     # with Tango's file database it starts and stops in init_device: it must run on its own host
     start_note="This server must run on",
 )
-DATABASE = Server("database", "DataBase", "5.16")  # its CMakeLists.txt: MAJOR_VERSION 5, MINOR_VERSION 16
-ACCESS = Server("tangoaccesscontrol", "TangoAccessControl", "2.1")
-BUILDABLE = (TANGOTEST, STARTER)
+# no MySQL server here: both stop in init_device with the Tango exception CANNOT_CONNECT_MYSQL
+NO_MYSQL = "CANNOT_CONNECT_MYSQL: Failed to connect to TANGO database"
+DATABASE = Server(  # its CMakeLists.txt: MAJOR_VERSION 5, MINOR_VERSION 16
+    "database", "DataBase", "5.16", start_note=NO_MYSQL, mysql=True, routes=("recipe",)
+)
+ACCESS = Server("tangoaccesscontrol", "TangoAccessControl", "2.1", start_note=NO_MYSQL, mysql=True)
+BUILDABLE = (TANGOTEST, STARTER, DATABASE, ACCESS)
+BUILDS = [pytest.param(s, r, id=f"{s.name}-{r}") for s in BUILDABLE for r in s.routes]
 
 
 def copy_server(server: Server, parent: Path) -> Path:
@@ -133,8 +145,23 @@ def test_migration_takes_the_sources_from_the_xmi_and_pogos_cmakelists(tmp_path:
     assert access.project.parents == ("AccessControl",)
     assert "../AbstractClasses/AccessControl.cpp" in access.project.spec.sources
     assert "DbUtils.cpp" in access.project.spec.sources
-    assert "mysqlclient_r" in access.project.spec.link_libraries  # Pogo's CMakeLists.txt: USER_LIBS
-    assert "/usr/include/mysql" in access.project.spec.include_dirs  # USER_INCL_DIR
+    # Pogo's CMakeLists.txt: USER_LIBS mysqlclient_r, USER_INCL_DIR /usr/include/mysql, USER_LIB_DIR
+    # /usr/lib/x86_64-linux-gnu: MySQL's client library, found with pkg-config instead
+    spec = access.project.spec
+    assert (spec.libraries, spec.link_libraries, spec.include_dirs) == (
+        ("mysql",),
+        (),
+        ("../AbstractClasses",),
+    )
+    assert spec.link_dirs == ()
+    assert any("(-lmysqlclient_r)" in note for note in access.project.notes)
+
+
+def test_database_needs_mysql_for_its_include_of_mysql_h(tmp_path: Path) -> None:
+    database = migrate(copy_server(DATABASE, tmp_path), version=DATABASE.version, force=True)
+    assert database.project.spec.libraries == ("mysql",)
+    assert any("#include <mysql.h> in DataBase.h" in note for note in database.project.notes)
+    assert "pkg_search_module(MYSQL REQUIRED IMPORTED_TARGET mysqlclient libmariadb)" in database.text
 
 
 def test_migration_in_debians_layout_says_the_inherited_class_is_missing(tmp_path: Path) -> None:
@@ -199,13 +226,15 @@ def _install(result: BuildResult, cxx_channel: Path, prefix: Path) -> Path:
 
 @pytest.mark.slow
 @needs_debian
-@pytest.mark.parametrize("route", ROUTES)
-@pytest.mark.parametrize("server", BUILDABLE, ids=lambda s: s.name)
+@pytest.mark.parametrize(("server", "route"), BUILDS)
 def test_builds_offline_and_its_package_tests_pass(
     server: Server, route: str, build: Callable[[Server, str], BuildResult], cxx_channel: Path, tmp_path: Path
 ) -> None:
     result = build(server, route)
     assert (result.name, result.version) == (server.name.lower(), server.version)
+    depends = read_conda(result.package).json("index.json")["depends"]
+    assert any(d.startswith("cpptango >=9.3.4") for d in depends), depends
+    assert any(d.startswith("mariadb-connector-c >=3.") for d in depends) == server.mysql, depends
     check = f"bash tango_server_check.sh {server.name}"
     assert [(t.command, t.passed) for t in result.tests] == [(check, True)]
     notes = [n for n in result.notes if "Tango exception" in n]  # the start check's
@@ -217,8 +246,7 @@ def test_builds_offline_and_its_package_tests_pass(
 
 @pytest.mark.slow
 @needs_debian
-@pytest.mark.parametrize("route", ROUTES)
-@pytest.mark.parametrize("server", BUILDABLE, ids=lambda s: s.name)
+@pytest.mark.parametrize(("server", "route"), BUILDS)
 def test_installed_server_answers_help(
     server: Server, route: str, build: Callable[[Server, str], BuildResult], cxx_channel: Path, tmp_path: Path
 ) -> None:

@@ -53,3 +53,27 @@ def test_mirror_follows_additions_changes_and_deletions(tmp_path: Path) -> None:
     assert not (mirror / "gone").exists()
     # an unchanged file keeps its time stamp, so ninja does not rebuild it
     assert kept.stat().st_mtime == 1_000_000
+
+
+def test_project_that_compiles_files_beside_it_is_mirrored_with_them(tmp_path: Path) -> None:
+    """TangoAccessControl compiles ``../AbstractClasses/AccessControl.cpp``: the mirror holds both folders
+    in their layout (the project in ``subdir``), and a file gone from the folder beside it goes too."""
+    server, shared, mirror = tmp_path / "Server", tmp_path / "Shared", tmp_path / "mirror"
+    server.mkdir()
+    (server / "main.cpp").write_text("int main;\n")
+    (server / "pyproject.toml").write_text("[project]\nname = 'theirs'\n")  # not at the mirror's top
+    shared.mkdir()
+    (shared / "Parent.cpp").write_text("int parent;\n")
+    (shared / "Old.cpp").write_text("int old;\n")
+    (tmp_path / "one.cpp").write_text("int one;\n")
+    sync_tree(server, mirror, subdir="Server", extra=[(shared, "Shared"), (tmp_path / "one.cpp", ".")])
+    assert _files(mirror) == {
+        "Server/main.cpp": b"int main;\n",
+        "Server/pyproject.toml": b"[project]\nname = 'theirs'\n",
+        "Shared/Old.cpp": b"int old;\n",
+        "Shared/Parent.cpp": b"int parent;\n",
+        "one.cpp": b"int one;\n",
+    }
+    (shared / "Old.cpp").unlink()
+    sync_tree(server, mirror, subdir="Server", extra=[(shared, "Shared")])
+    assert sorted(_files(mirror)) == ["Server/main.cpp", "Server/pyproject.toml", "Shared/Parent.cpp"]

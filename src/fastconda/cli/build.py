@@ -164,6 +164,7 @@ def build_options(args: argparse.Namespace, path: Path) -> BuildOptions:
         compiler_cache=args.compiler_cache,
         start_check=settings.test.start,
         test_commands=settings.test.commands,
+        host_requires=settings.host_requires,
         fill=fill_options(args, chosen, settings.wheel_cache_dir, settings.offline, args.pins)
         if args.fill is not None
         else None,

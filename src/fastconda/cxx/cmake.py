@@ -12,6 +12,7 @@ import re
 
 import jinja2
 
+from fastconda.cxx import libraries
 from fastconda.errors import TangoError
 from fastconda.templates import read_template
 
@@ -35,6 +36,7 @@ class ServerSpec:
     build_type: str = "Release"
     header: tuple[str, ...] = ()  # comment lines at the top of the file
     executable: str = ""  # the executable's name, when it is not the project's (TangoDatabase: DataBaseds)
+    libraries: tuple[str, ...] = ()  # known libraries besides Tango, by their name in cxx.libraries' table
 
 
 def render_cmakelists(spec: ServerSpec) -> str:
@@ -72,6 +74,12 @@ def render_cmakelists(spec: ServerSpec) -> str:
         values["sources"] = [_cmake_path(s, anchor=False) for s in spec.sources]
         values["include_dirs"] = [_cmake_path(s) for s in spec.include_dirs]
         values["link_dirs"] = [_cmake_path(s) for s in spec.link_dirs]
+        known = libraries.table()
+        unknown = [name for name in spec.libraries if name not in known]
+        if unknown:
+            msg = f"unknown libraries {', '.join(unknown)} (known: {', '.join(known)})"
+            raise TangoError(msg)
+        values["libraries"] = [known[name] for name in spec.libraries]
         return template.render(values)
     except jinja2.TemplateError as exc:
         msg = f"cmake template {SERVER_TEMPLATE} cannot be rendered: {exc}"

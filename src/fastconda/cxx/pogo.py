@@ -14,6 +14,7 @@ import dataclasses
 from pathlib import Path
 
 from fastconda._files import write_text_atomic
+from fastconda.cxx import libraries
 from fastconda.cxx.cmake import ServerSpec, render_cmakelists
 from fastconda.cxx.make_expand import Expander, is_goal, is_referenced, reachable, referenced
 from fastconda.cxx.makefile import REFERENCE, Unmapped, parse_makefile
@@ -83,6 +84,7 @@ def read_project(root: Path, *, requested_version: str | None = None) -> PogoPro
     reader.map_flags()
     reader.add_parent_sources(parents, xmi)
     reader.add_service_sources()
+    found = libraries.take(reader.spec_values, reader.root, reader.search, reader.notes)
     header = (
         f"{MARKER} from {reader.makefile.name}"
         + (f" and {xmi.name}" if xmi and not reader.xmi_only else "")
@@ -96,6 +98,7 @@ def read_project(root: Path, *, requested_version: str | None = None) -> PogoPro
         version=version,
         build_type=build_type,
         header=header,
+        libraries=tuple(found),
         **{k: tuple(dict.fromkeys(v)) for k, v in reader.spec_values.items()},
     )
     return PogoProject(

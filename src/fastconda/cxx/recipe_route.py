@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fastconda.cxx import server_check
+from fastconda.cxx import libraries, server_check
 from fastconda.cxx.licence import project_licence
 from fastconda.errors import ProjectError
 from fastconda.templates import fill_recipe_template, read_template, template_path
@@ -33,6 +34,12 @@ MISSING_TOOLCHAIN_HINT = (
 _COMMENT = re.compile(r"#[^\n]*")
 _PROJECT = re.compile(r"\bproject\s*\(\s*([A-Za-z_][\w.+-]*)([^)]*)\)", re.IGNORECASE)
 _VERSION = re.compile(r"\bVERSION\s+(\d+(?:\.\d+){0,3})", re.IGNORECASE)
+# a relative path that leaves the project's folder: `../AbstractClasses/X.cpp`, `${PROJECT_SOURCE_DIR}/../X`
+_OUTSIDE = re.compile(
+    r"(?:\$\{(?:CMAKE_CURRENT_SOURCE_DIR|CMAKE_SOURCE_DIR|PROJECT_SOURCE_DIR)\}/|(?<=[\s(\"]))((?:\.\./)+[^\s)\"/]+)"
+)
+#: how far above the project a path it names may reach: a folder holding more is built from that folder
+MAX_UP = 2
 _EXECUTABLE = re.compile(r"\badd_executable\s*\(\s*(\$\{PROJECT_NAME\}|[A-Za-z_][\w.+-]*)", re.IGNORECASE)
 
 
@@ -42,6 +49,45 @@ class CMakeServer:
     project: str  # the CMake project name
     version: str
     executable: str  # the server executable the project installs
+    #: (conda package, pkg-config module) of the known libraries the CMakeLists.txt looks up
+    #: (:func:`fastconda.cxx.libraries.host_requirements`): MySQL's client library for TangoDatabase
+    lookups: tuple[tuple[str, str], ...] = ()
+    #: folders and files outside *root* it compiles (``../AbstractClasses``: the class a Pogo server inherits,
+    #: kept beside it in its repository); the builds copy them with the project, in the same layout
+    outside: tuple[str, ...] = ()
+
+    @property
+    def base(self) -> Path:
+        """The folder that holds the project and what it names outside it (the project's, without those)."""
+        up = max((p.count("../") for p in self.outside), default=0)
+        return self.root.parents[up - 1] if up else self.root
+
+    @property
+    def subdir(self) -> str:
+        """The project's folder inside :attr:`base` (``.`` without outside paths)."""
+        return self.root.relative_to(self.base).as_posix() or "."
+
+    def outside_folders(self) -> list[tuple[Path, str]]:
+        """Each outside path, and the folder it goes into relative to :attr:`base` (a folder: its own
+        place, ``AbstractClasses``; a file: the folder it is in, ``.`` for :attr:`base` itself)."""
+        places = [(p, p if p.is_dir() else p.parent) for p in self.outside_paths()]
+        return [(path, place.relative_to(self.base).as_posix() or ".") for path, place in places]
+
+    def outside_paths(self) -> list[Path]:
+        return [(self.root / p).resolve() for p in self.outside]
+
+    def host_requirements(self, declared: Sequence[str] = ()) -> tuple[str, ...]:
+        """What the server is built against besides cpptango: the libraries its CMakeLists.txt looks
+        up, and *declared* (the project's ``host-requires``)."""
+        return tuple(dict.fromkeys([*(package for package, _ in self.lookups), *declared]))
+
+    def host_note(self, declared: Sequence[str] = ()) -> str:
+        """The build's note on :meth:`host_requirements`; '' when there is none."""
+        if not (host := self.host_requirements(declared)):
+            return ""
+        why = [f"{package} (pkg-config {module} in CMakeLists.txt)" for package, module in self.lookups]
+        why += [f"{spec} (host-requires)" for spec in declared if spec not in dict(self.lookups)]
+        return f"built against {', '.join(why)} besides cpptango" if host else ""
 
     @property
     def package(self) -> str:
@@ -81,7 +127,28 @@ def read_server(root: Path) -> CMakeServer:
         project=project.group(1),
         version=version.group(1),
         executable=project.group(1) if target == "${PROJECT_NAME}" else target,
+        lookups=tuple(libraries.host_requirements(text).items()),
+        outside=_outside(text, root, cmakelists),
     )
+
+
+def _outside(text: str, root: Path, cmakelists: Path) -> tuple[str, ...]:
+    """The paths outside *root* that *text* (its CMakeLists.txt) names, by their first folder outside."""
+    found: dict[str, None] = {}
+    for match in _OUTSIDE.finditer(text):
+        path = match.group(1)
+        line = text.count("\n", 0, match.start()) + 1
+        if path.count("../") > MAX_UP:
+            msg = (
+                f"{cmakelists}:{line}: {path} is more than {MAX_UP} folders above the project: fastconda "
+                "builds a project with what it names beside it, not a whole tree; move it closer"
+            )
+            raise ProjectError(msg)
+        if not (root / path).exists():
+            msg = f"{cmakelists}:{line}: names {path}, which does not exist ({(root / path).resolve()})"
+            raise ProjectError(msg)
+        found[path] = None
+    return tuple(found)
 
 
 def write_server_recipe(
@@ -90,19 +157,32 @@ def write_server_recipe(
     *,
     start: str = server_check.DEFAULT_START,
     commands: tuple[str, ...] = (),
+    host: Sequence[str] = (),
 ) -> Path:
     """``folder/recipe.yaml`` for *server* (plus its test script); returns the recipe's path.
 
-    Its package test is the check script with the start check *start*, then *commands*."""
+    Its package test is the check script with the start check *start*, then *commands*; *host* is
+    added to the host requirements (:meth:`CMakeServer.host_requirements`)."""
     context = {
         "name": server.package,
         "version": server.version,
         "server": server.executable,
         "source_dir": str(server.root),
+        "cmake_source": server.subdir,
     }
     licence = project_licence(server.root)
 
     def edit(data: Any) -> None:  # the same licence metadata as the --via wheel route's
+        data["requirements"]["host"].extend(h for h in host if h not in data["requirements"]["host"])
+        if server.outside:  # the project in its folder under the work folder, what it names beside it
+            source = data["source"]
+            source.insert(1, "target_directory", server.subdir)
+            extra = [
+                {"path": str(path), **({"target_directory": where} if where != "." else {})}
+                | ({"filter": {"exclude": list(source["filter"]["exclude"])}} if path.is_dir() else {})
+                for path, where in server.outside_folders()
+            ]
+            data["source"] = [source, *extra]
         if licence.spdx is not None:
             data["about"]["license"] = licence.spdx
         if licence.files:

@@ -26,6 +26,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import shutil
 import tomllib
 from collections.abc import Sequence
@@ -85,13 +86,17 @@ def build_server_package(
     work: Path,
     caches: Caches,
     progress: Progress = null_progress,
+    libraries: Sequence[str] = (),
 ) -> WheelRoute:
-    """Build *server* into a wheel with scikit-build-core and convert it into ``work/<pkg>.conda``."""
+    """Build *server* into a wheel with scikit-build-core and convert it into ``work/<pkg>.conda``;
+    *libraries* are built against besides cpptango (:meth:`CMakeServer.host_requirements`)."""
     work = work.absolute()
     phases: dict[str, float] = {}
+    specs = (*HOST, *libraries)
     try:
-        with timed_phase(phases, progress, ENV, f"Tango for the build: {', '.join(HOST + TOOLS)}"):
-            host = host_env([as_channel_url(c) for c in channels], cache_dir=caches.cache_dir, work=work)
+        with timed_phase(phases, progress, ENV, f"Tango for the build: {', '.join(specs + TOOLS)}"):
+            urls = [as_channel_url(c) for c in channels]
+            host = host_env(urls, cache_dir=caches.cache_dir, work=work, libraries=libraries)
         with timed_phase(
             phases,
             progress,
@@ -110,9 +115,12 @@ def build_server_package(
     return WheelRoute(wheel=wheel, package=package.path, phases=phases)
 
 
-def host_env(channels: Sequence[str], *, cache_dir: Path, work: Path) -> HostEnv:
-    """The Tango environment: cached per channel content when every channel is a local folder."""
-    specs = [*HOST, *TOOLS]
+def host_env(
+    channels: Sequence[str], *, cache_dir: Path, work: Path, libraries: Sequence[str] = ()
+) -> HostEnv:
+    """The Tango environment (with *libraries*): cached per channel content when every channel is a
+    local folder."""
+    specs = [*HOST, *libraries, *TOOLS]
     key = _channels_key(specs, channels)
     try:
         if key is None:
@@ -129,7 +137,8 @@ def host_env(channels: Sequence[str], *, cache_dir: Path, work: Path) -> HostEnv
                     mark_ready(prefix, "\n".join([*specs, *channels]))
     except EnvError as exc:
         raise BuildFailed(ENV, str(exc)) from None
-    return HostEnv(prefix, _run_exports(prefix, HOST), cached=key is not None)
+    names = [*HOST, *(re.split(r"[\s<>=!~]", spec, maxsplit=1)[0] for spec in libraries)]
+    return HostEnv(prefix, _run_exports(prefix, names), cached=key is not None)
 
 
 def glibc_depends() -> tuple[str, ...]:
@@ -182,7 +191,7 @@ def _build_wheel(server: CMakeServer, host: HostEnv, work: Path, *, caches: Cach
     with file_lock(tree.parent / f"{tree.name}.lock"):
         source = tree / "source"
         try:
-            sync_tree(server.root, source)
+            sync_tree(server.root, source, subdir=server.subdir, extra=server.outside_folders())
             _update(source / "pyproject.toml", _pyproject(server).encode())
         except OSError as exc:
             msg = f"cannot copy {server.root} into the scratch tree {source}: {exc}"
@@ -194,7 +203,7 @@ def _build_wheel(server: CMakeServer, host: HostEnv, work: Path, *, caches: Cach
                 dist,
                 caches=caches,
                 extra_requires=BACKEND_TOOLS,
-                config_settings=_config_settings(host.prefix, tree / "build"),
+                config_settings=_config_settings(host.prefix, tree / "build", server.subdir),
                 environ=_environ(host.prefix),
             )
         except sdist.BackendError as exc:
@@ -220,7 +229,7 @@ def _pyproject(server: CMakeServer) -> str:
     return text
 
 
-def _config_settings(prefix: Path, build_dir: Path) -> dict[str, str]:
+def _config_settings(prefix: Path, build_dir: Path, subdir: str = ".") -> dict[str, str]:
     """scikit-build-core settings: CMake finds everything in *prefix* (nothing of the system's)."""
     defines = {
         "CMAKE_PREFIX_PATH": str(prefix),
@@ -238,6 +247,8 @@ def _config_settings(prefix: Path, build_dir: Path) -> dict[str, str]:
         defines["PKG_CONFIG_EXECUTABLE"] = str(pkg_config)
     settings = {f"cmake.define.{name}": value for name, value in defines.items()}
     settings["build-dir"] = str(build_dir)
+    if subdir != ".":  # the project compiles files beside it: mirrored with them (sync_tree)
+        settings["cmake.source-dir"] = subdir
     return settings
 
 
@@ -260,27 +271,25 @@ def _build_errors(server: CMakeServer, mirror: Path, exc: sdist.BackendError) ->
     return f"{what} {server.project} with scikit-build-core failed:\n{shown}"
 
 
-def sync_tree(source: Path, mirror: Path) -> None:
-    """Make *mirror* a copy of *source* without its build folders and ``pyproject.toml``.
+def sync_tree(
+    source: Path, mirror: Path, *, subdir: str = ".", extra: Sequence[tuple[Path, str]] = ()
+) -> None:
+    """Make *mirror* a copy of *source* (in its folder *subdir*) without its build folders and
+    ``pyproject.toml``, with the folders and files of *extra* (path, folder in *mirror*) beside it.
 
     Files whose content did not change are left alone (ninja sees their old time stamps and does not
     rebuild them); changed files are replaced and get a new time stamp; files gone from *source* go.
     """
-    keep: set[Path] = set()
-    for folder, dirs, files in os.walk(source, followlinks=True):
-        rel = Path(folder).relative_to(source)
-        dirs[:] = [d for d in dirs if d not in _SKIPPED and not d.startswith("cmake-build-")]
-        (mirror / rel).mkdir(parents=True, exist_ok=True)
-        keep.add(mirror / rel)
-        for name in files:
-            if rel == Path() and name == "pyproject.toml":
-                continue  # the mirror's own
-            path = Path(folder) / name
-            if not path.is_file():
-                continue
-            target = mirror / rel / name
-            keep.add(target)
-            _update(target, path.read_bytes(), executable=bool(path.stat().st_mode & 0o111))
+    keep: set[Path] = {mirror}
+    for top, place in [(source, subdir), *extra]:
+        target_top = Path(os.path.normpath(mirror / place))
+        keep.update(target_top.parents)
+        if top.is_file():
+            target_top.mkdir(parents=True, exist_ok=True)
+            keep.update({target_top, target_top / top.name})
+            _update(target_top / top.name, top.read_bytes(), executable=bool(top.stat().st_mode & 0o111))
+            continue
+        _copy_tree(top, target_top, keep, skip_pyproject=place == ".")
     keep.add(mirror / "pyproject.toml")
     for folder, dirs, files in os.walk(mirror, topdown=False):
         for name in [*files, *dirs]:
@@ -290,6 +299,23 @@ def sync_tree(source: Path, mirror: Path) -> None:
                     shutil.rmtree(path)
                 else:
                     path.unlink()
+
+
+def _copy_tree(source: Path, mirror: Path, keep: set[Path], *, skip_pyproject: bool) -> None:
+    for folder, dirs, files in os.walk(source, followlinks=True):
+        rel = Path(folder).relative_to(source)
+        dirs[:] = [d for d in dirs if d not in _SKIPPED and not d.startswith("cmake-build-")]
+        (mirror / rel).mkdir(parents=True, exist_ok=True)
+        keep.add(mirror / rel)
+        for name in files:
+            if skip_pyproject and rel == Path() and name == "pyproject.toml":
+                continue  # the mirror's own
+            path = Path(folder) / name
+            if not path.is_file():
+                continue
+            target = mirror / rel / name
+            keep.add(target)
+            _update(target, path.read_bytes(), executable=bool(path.stat().st_mode & 0o111))
 
 
 def _update(path: Path, data: bytes, *, executable: bool = False) -> None:
@@ -307,8 +333,15 @@ def via_wheel(
 ) -> Built:
     """A CMake server through scikit-build-core and the wheel fast path, tested like the recipe route."""
     server = recipe_route.read_server(project.root)
+    if note := server.host_note(options.host_requires):
+        notes.append(note)
     route = build_server_package(
-        server, channels=options.channels, work=work / "wheel", caches=options.caches, progress=clock.progress
+        server,
+        channels=options.channels,
+        work=work / "wheel",
+        caches=options.caches,
+        progress=clock.progress,
+        libraries=server.host_requirements(options.host_requires),
     )
     clock.phases.update(route.phases)
     notes.append(f"C++ server {server.executable} {server.version} via the wheel {route.wheel.name}")

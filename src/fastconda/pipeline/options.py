@@ -57,6 +57,8 @@ class BuildOptions:
     #: and commands added to it (``[test] commands``), from the project's settings
     start_check: str = "init"
     test_commands: tuple[str, ...] = ()
+    #: C++ servers: conda packages built against besides cpptango (``host-requires``), from the settings
+    host_requires: tuple[str, ...] = ()
 
     @property
     def caches(self) -> Caches:

@@ -140,8 +140,14 @@ def _recipe(
             licence = project_licence(server.root)
             if licence.note:
                 notes.append(licence.note)
+            if note := server.host_note(options.host_requires):
+                notes.append(note)
             return cxxbuild.write_server_recipe(
-                server, work / "recipe", start=options.start_check, commands=options.test_commands
+                server,
+                work / "recipe",
+                start=options.start_check,
+                commands=options.test_commands,
+                host=server.host_requirements(options.host_requires),
             )
     refuse_scripts(project, options.rules)  # whatever grayskull and convert make of the project (static: µs)
     with prewarmed(options.caches) as grayskull:  # imports itself while the sdist is built

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from fastconda import __version__
 from fastconda.channel import local as channels
+from fastconda.cxx.recipe_route import read_server
 from fastconda.errors import FastcondaError
 from fastconda.pipeline import recipe_env
 from fastconda.pipeline.options import BuildOptions, BuildResult
@@ -25,15 +26,19 @@ def inputs_key(project: Project, options: BuildOptions, recipe: Path | None) -> 
     digest = hashlib.sha256()
     parts = [__version__, repr(options.channels), repr(options.rules), str(options.test), str(recipe)]
     parts += [repr(options.pins), options.via]
+    outside: list[Path] = []  # what a C++ server compiles from beside its folder
     if project.kind is Kind.CMAKE:  # the C++ server's package tests
-        parts += [options.start_check, repr(options.test_commands)]
+        parts += [options.start_check, repr(options.test_commands), repr(options.host_requires)]
+        if recipe is None:
+            outside = read_server(project.root).outside_paths()
     if options.set_inputs:  # a member of a project set: the set's packages it builds against
         parts.append(repr(options.set_inputs))
     for part in parts:
         digest.update(part.encode() + b"\0")
-    for file in _source_files(project.root):
-        digest.update(str(file.relative_to(project.root)).encode() + b"\0")
-        digest.update(hashlib.sha256(file.read_bytes()).digest())
+    for top in [project.root, *outside]:
+        for file in _source_files(top) if top.is_dir() else [top]:
+            digest.update(os.path.relpath(file, project.root).encode() + b"\0")
+            digest.update(hashlib.sha256(file.read_bytes()).digest())
     if not _static_version(project, recipe):  # versions from git tags change with the commit
         digest.update(_git_head(project.root).encode())
     for name in recipe_env.read_names(recipe) if recipe is not None else []:  # PKG_VERSION, SDIST, ...

@@ -9,7 +9,8 @@ Three kinds of packages, all built by the rattler-build engine from one recipe t
   ``compiler('c')``, ``compiler('cxx')`` and ``stdlib('c')`` render to under
   ``recipe_templates/cxx/variants.yaml``; versions are the host's gcc, g++ and glibc; activation
   scripts set CC/CXX, CMAKE_ARGS and a pkg-config path restricted to the host prefix;
-- **deb packages**: cpptango, omniorb, zeromq, cppzmq, pkg-config from Debian .debs
+- **deb packages**: cpptango, omniorb, zeromq, cppzmq, pkg-config, mariadb-connector-c (the MySQL client
+  library) from Debian .debs
   (:mod:`fastconda.seed.debs`), with run dependencies and ``run_exports`` from ``debs.toml``.
 
 :func:`plan` returns one :class:`PackageJob` per package; the seed module runs them in parallel
@@ -220,7 +221,12 @@ def _deb_jobs(
         refresh=refresh,
         progress=progress,
     )
-    versions = {p.name: debs.upstream_version(debs.deb_version(files[p.debs[0]])) for p in wanted}
+    versions = {
+        p.name: debs.pc_version([files[d] for d in p.debs], p.version_pc)
+        if p.version_pc
+        else debs.upstream_version(debs.deb_version(files[p.debs[0]]))
+        for p in wanted
+    }
     for package in wanted:
         version = versions[package.name]
         run = tuple(known[r].run_export(versions[r]) or r for r in package.run)
@@ -235,7 +241,8 @@ def _deb_jobs(
             summary=package.summary,
         )
         parts = [files[d] for d in package.debs]
-        job(spec, [f"{p.name}:{file_sha256(p)}" for p in parts], _deb_tree(parts), ", ".join(package.debs))
+        inputs = [f"{p.name}:{file_sha256(p)}" for p in parts] + [f"drop:{d}" for d in package.drop]
+        job(spec, inputs, _deb_tree(parts, package.drop), ", ".join(package.debs))
 
 
 def _stand_ins(host: HostToolchain, *, ccache: bool) -> list[tuple[Repack, str]]:
@@ -275,8 +282,8 @@ def _script_tree(name: str, script: str) -> Callable[[Path, Path], None]:
     return prepare
 
 
-def _deb_tree(files: Sequence[Path]) -> Callable[[Path, Path], None]:
-    return lambda tree, licenses: debs.unpack(files, tree, licenses)
+def _deb_tree(files: Sequence[Path], drop: Sequence[str] = ()) -> Callable[[Path, Path], None]:
+    return lambda tree, licenses: debs.unpack(files, tree, licenses, drop)
 
 
 def _wheel_tree(wheel: Path) -> Callable[[Path, Path], None]:

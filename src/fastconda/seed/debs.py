@@ -53,6 +53,11 @@ class DebPackage:
     run: tuple[str, ...] = ()
     license: str = ""
     summary: str = ""
+    #: the pkg-config module whose ``Version`` is the package's, when Debian's version is another
+    #: product's (libmariadb3 1:10.11.19 is MariaDB Connector/C 3.3.20, conda-forge's version scheme)
+    version_pc: str = ""
+    #: files of the debs left out (globs in the conda prefix), beside static libraries and docs
+    drop: tuple[str, ...] = ()
 
     def run_export(self, version: str) -> str | None:
         """``name >=9.3.4,<9.4`` for pin ``x.x``; None without a pin."""
@@ -75,6 +80,8 @@ def table() -> dict[str, DebPackage]:
             run=tuple(entry.get("run", ())),
             license=entry.get("license", ""),
             summary=entry.get("summary", ""),
+            version_pc=entry.get("version_pc", ""),
+            drop=tuple(entry.get("drop", ())),
         )
     for package in packages.values():
         unknown = [r for r in package.run if r not in packages]
@@ -96,6 +103,25 @@ def upstream_version(deb_version: str) -> str:
 def deb_version(deb: Path) -> str:
     """The Debian version in an ``apt-get download`` file name (``name_version_arch.deb``)."""
     return unquote(deb.name.split("_")[1])
+
+
+def pc_version(debs: Sequence[Path], module: str) -> str:
+    """The ``Version:`` of the pkg-config module *module* that one of *debs* holds."""
+    require_tools("dpkg-deb")
+    with tempfile.TemporaryDirectory(prefix="fastconda-deb-") as scratch:
+        for deb in debs:
+            try:
+                _proc.run(["dpkg-deb", "-x", deb, scratch], timeout=600)
+            except CommandError as exc:
+                msg = f"{deb}: cannot unpack this .deb (delete it from the deb cache and retry):\n{exc}"
+                raise SeedError(msg) from None
+        for pc in Path(scratch).glob(f"usr/*/**/pkgconfig/{module}.pc"):
+            text = pc.resolve().read_text(encoding="utf-8", errors="replace")
+            if match := re.search(r"^Version:\s*(\d+(?:\.\d+)*)", text, re.MULTILINE):
+                return match.group(1)
+    names = ", ".join(d.name for d in debs)
+    msg = f"{TABLE}: version_pc = {module!r}, but none of {names} holds a {module}.pc with a Version"
+    raise SeedError(msg)
 
 
 def require_tools(*tools: str) -> None:
@@ -167,8 +193,9 @@ def _download(names: Sequence[str], cache: Path) -> None:
             os.replace(deb, cache / deb.name)
 
 
-def unpack(debs: Sequence[Path], tree: Path, licenses: Path) -> None:
-    """Lay the files of *debs* out as a conda prefix in *tree*; their copyright files go to *licenses*."""
+def unpack(debs: Sequence[Path], tree: Path, licenses: Path, drop: Sequence[str] = ()) -> None:
+    """Lay the files of *debs* out as a conda prefix in *tree*; their copyright files go to *licenses*;
+    files matching the globs *drop* are left out."""
     require_tools("dpkg-deb")
     licenses.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="fastconda-deb-") as scratch:
@@ -189,8 +216,8 @@ def unpack(debs: Sequence[Path], tree: Path, licenses: Path) -> None:
         for source, target in layout.items():
             if (raw / source).is_dir():
                 shutil.copytree(raw / source, tree / target, symlinks=True, dirs_exist_ok=True)
-    for pattern in _DROP:
-        for path in list(tree.rglob(pattern)):
+    for pattern in (*_DROP, *drop):
+        for path in list(tree.rglob(pattern) if "/" not in pattern else tree.glob(pattern)):
             if path.is_dir() and not path.is_symlink():
                 shutil.rmtree(path)
             else:
