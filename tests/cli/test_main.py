@@ -50,6 +50,23 @@ def test_a_run_loads_only_its_own_command() -> None:
     assert "fastconda.cli.build" in done.stdout.splitlines()[-1]
 
 
+def test_the_build_pipeline_loads_the_converter_and_the_fill_only_when_it_uses_them() -> None:
+    """A rebuild that is skipped, or a C++ server's, converts no meta.yaml and fills nothing: the
+    pipeline starts without the converter and the wheel conversion (~90 ms of imports)."""
+    heavy = ("fastconda.convert", "fastconda.pipeline.fill", "fastconda.wheel.convert")
+    probe = (
+        "import sys, fastconda.cli.build, fastconda.pipeline.build, fastconda.pipeline.requirements; "
+        f"print([m for m in {heavy!r} if m in sys.modules])"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    done = subprocess.run(
+        [sys.executable, "-c", probe.replace("; print", "; import fastconda.pipeline.fill; print")],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert "fastconda.wheel.convert" in done.stdout  # the probe sees a module that is loaded
+
+
 def test_json_result_on_stdout_and_messages_on_stderr(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

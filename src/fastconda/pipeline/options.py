@@ -8,15 +8,17 @@ import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastconda import _proc
 from fastconda.errors import BuildFailed, FastcondaError, MissingRequirements, SettingsError
-from fastconda.pipeline.fill import FillOptions
 from fastconda.pipeline.rules import Rules
 from fastconda.progress import Progress, timed_phase
 from fastconda.settings import Caches
 from fastconda.tools import rattler_build as engine
+
+if TYPE_CHECKING:  # the fill machinery (wheel conversion) loads only for a build with --fill
+    from fastconda.pipeline.fill import FillOptions
 
 Route = Literal["recipe", "wheel"]
 Built = tuple[list[Path], tuple[engine.TestStep, ...], str]  # packages, test steps, recipe text

@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from fastconda._failure import last_error_line
-from fastconda.convert import convert
 from fastconda.cxx import ccache, server_check
 from fastconda.cxx import recipe_route as cxxbuild
 from fastconda.cxx.licence import project_licence
@@ -125,6 +124,8 @@ def _recipe(
         notes.append(f"using the project's recipe {recipe_file}")
         return recipe_file
     if recipe_file is not None:  # a meta.yaml: convert it next to a copy of its folder
+        from fastconda.convert import convert  # the converter loads only when a recipe is converted
+
         with clock.phase("convert", f"converting {recipe_file}"):
             folder = work / "recipe"
             shutil.copytree(recipe_file.parent, folder)
@@ -171,6 +172,8 @@ def _recipe(
     metadata = read_sdist_metadata(tarball)
     with clock.phase("convert", "meta.yaml → recipe.yaml, facility rules"):
         if meta is not None:
+            from fastconda.convert import convert
+
             converted = convert(meta)
             notes += [f"convert: {w.format(f'grayskull {meta.name}')}" for w in converted.warnings]
             recipe_text = converted.recipe_text

@@ -12,7 +12,6 @@ from packaging.requirements import InvalidRequirement, Requirement
 
 from fastconda.cxx import recipe_route as cxxbuild
 from fastconda.errors import MissingRequirements
-from fastconda.pipeline.fill import fill
 from fastconda.pipeline.options import BuildOptions, Clock
 from fastconda.pipeline.project import Kind, Project
 from fastconda.progress import null_progress
@@ -111,6 +110,8 @@ def check_or_fill(
         if options.fill is None:
             raise
         specs = [str(getattr(m, "spec", m)) for m in exc.missing]
+        from fastconda.pipeline.fill import fill  # the wheel conversion: only when filling
+
         with clock.phase("fill", f"filling {', '.join(specs)} into {options.fill.channel} from wheels"):
             # an sdist-only requirement is built the way this project is
             result = fill(specs, dataclasses.replace(options.fill, build=options), progress=clock.progress)
