@@ -180,6 +180,29 @@ def test_a_name_map_finds_the_wheel_of_a_project_with_another_conda_name(
     assert _names(channel)["facility-helper"]["version"] == "1.4"
 
 
+@pytest.mark.usefixtures("empty_wheel_cache")
+def test_dependencies_that_conflict_after_the_fill_are_named_with_the_solvers_reason(
+    seed_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """clash-app needs clash-a and clash-b; they need clash-core <1 and >=1: each wheel is found and
+    converts, yet clash-app cannot be installed. The error says why (the solver's lines, which name
+    clash-core), not only that something conflicts, and the channel stays as it was."""
+    house = tmp_path / "house"
+    house.mkdir()
+    make_wheel(house, "clash_app", "1.0", metadata="Requires-Dist: clash-a\nRequires-Dist: clash-b\n")
+    make_wheel(house, "clash_a", "1.0", metadata="Requires-Dist: clash-core<1\n")
+    make_wheel(house, "clash_b", "1.0", metadata="Requires-Dist: clash-core>=1\n")
+    for version in ("0.5", "1.5"):
+        make_wheel(house, "clash_core", version)
+    channel = tmp_path / "filled"
+    assert _fill(channel, seed_url, house, "clash-app") == ExitCode.FAILURE
+    err = capsys.readouterr().err
+    assert "clash-app: still not satisfiable after the fill (its dependencies conflict)" in err, err
+    assert "clash-core" in err.partition("its dependencies conflict")[2]
+    assert "nothing was added to the channel" in err
+    assert list_packages(channel) == []
+
+
 def test_fill_without_requirements_or_project_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -38,7 +38,7 @@ from fastconda.errors import FastcondaError, FillError, WheelError
 from fastconda.pipeline import fill_lock
 from fastconda.progress import Progress, ProgressEvent, null_progress
 from fastconda.tools import pip_download
-from fastconda.tools.rattler_missing import channel_versions, find_missing
+from fastconda.tools.rattler_missing import channel_versions, find_missing, why_unsolvable
 from fastconda.wheel.convert import WheelOptions, wheel_to_conda
 from fastconda.wheel.finder import FoundWheel, Wanted, find_sdist, find_wheel, wanted
 from fastconda.wheel.target import host_subdir
@@ -52,6 +52,7 @@ MAX_ROUNDS = 25  # dependency levels followed
 MAX_PACKAGES = 300  # packages one fill may add
 MAX_SDIST_DEPTH = 3  # an sdist's build fills an sdist whose build fills an sdist ...
 MAX_SDIST_MEMBERS = 20_000
+NOTHING_ADDED = "\n  nothing was added to the channel"
 _NAME = re.compile(r"^\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*)")
 _NOT_FILLED = ("python", "python_abi", "pip")  # the channels' interpreter is never replaced by a wheel
 
@@ -162,7 +163,7 @@ class _Run:
             for spec in missing:
                 want = wanted(spec, self.options.name_map)
                 if spec in tried:  # its wheel was converted, yet the spec is still missing
-                    msg = self._still_missing(want)
+                    msg = self._still_missing(want, search) + NOTHING_ADDED
                     raise FillError(msg)
                 tried.add(spec)
                 found = self._find(want)
@@ -187,9 +188,8 @@ class _Run:
             first = [s for s in dict.fromkeys(requirements) if _fillable(s)]
             still = find_missing({"run": first}, search, platform=self.platform)
             if still:
-                raise FillError(
-                    "\n".join(self._still_missing(wanted(m.spec, self.options.name_map)) for m in still)
-                )
+                why = [self._still_missing(wanted(m.spec, self.options.name_map), search) for m in still]
+                raise FillError("\n".join(why) + NOTHING_ADDED)
 
     def _provided(self, spec: str) -> bool:
         want = wanted(spec, self.options.name_map)
@@ -292,10 +292,14 @@ class _Run:
         self.provided.setdefault(package.name, []).append(package.version)
         return [d for d in package.depends if _fillable(d)]
 
-    def _still_missing(self, want: Wanted) -> str:
+    def _still_missing(self, want: Wanted, search: list[str]) -> str:
         made = [f.package for f in self.filled if f.requirement == want.spec]
-        if not made:
-            return f"{want.spec}: still not satisfiable after the fill (a conflict among the dependencies)"
+        if not made or want.name in self.provided:  # converted under its own name: its dependencies clash
+            why = why_unsolvable([want.spec], search, platform=self.platform)
+            return (
+                f"{want.spec}: still not satisfiable after the fill (its dependencies conflict):\n"
+                + "\n".join(f"    {line}" for line in why)
+            )
         return (
             f"{want.spec}: the wheel found for it became {', '.join(made)}, which does not satisfy it: the "
             f"PyPI name ({want.pypi[0]}) maps to another conda name; add it to a --name-map file "
@@ -319,8 +323,7 @@ class _Run:
             )
         else:
             lines.append("  the index has no distribution of them for this target")
-        lines.append("  nothing was added to the channel")
-        return "\n".join(lines)
+        return "\n".join(lines) + NOTHING_ADDED
 
 
 def _unpack(sdist: Path, dest: Path) -> Path:

@@ -26,6 +26,7 @@ CHECK_VERSION = "check-2"  # 2: packages hidden by strict channel priority
 MAX_DIAGNOSED = 40  # requirements solved one by one to name the unsatisfiable ones
 #: how many of the channels' versions an error shows, highest first
 SHOWN_VERSIONS = 3
+SHOWN_SOLVER_LINES = 12  # of the solver's explanation of a conflict
 _NAME = re.compile(r"^\s*([A-Za-z0-9_][A-Za-z0-9_.\-]*)")
 
 
@@ -118,6 +119,21 @@ def check_requirements(
     if marker is not None:
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text("\n".join(parts), encoding="utf-8")
+
+
+def why_unsolvable(
+    specs: Sequence[str], channels: Sequence[str], *, platform: str | None = None
+) -> list[str]:
+    """The solver's explanation of why *specs* cannot be installed together from *channels*, at most
+    :data:`SHOWN_SOLVER_LINES` lines (one line saying so when they can)."""
+    try:
+        asyncio.run(_solve(list(specs), list(channels), platform))
+    except Unsolvable as exc:
+        lines = [line.rstrip() for line in str(exc).splitlines()[1:] if line.strip()]
+        if len(lines) > SHOWN_SOLVER_LINES:
+            lines[SHOWN_SOLVER_LINES:] = [f"... ({len(lines) - SHOWN_SOLVER_LINES} more lines)"]
+        return lines
+    return ["(they solve on their own: the conflict is with another requirement of the same environment)"]
 
 
 async def _solvable(specs: list[str], channels: list[str], platform: str | None) -> bool:
