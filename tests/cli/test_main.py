@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +14,8 @@ import pytest
 
 from fastconda import __version__
 from fastconda.cli import ExitCode, main
+from fastconda.cli._ui import Ui
+from fastconda.progress import ProgressEvent
 from tests.helpers import make_conda
 
 
@@ -65,6 +70,47 @@ def test_the_build_pipeline_loads_the_converter_and_the_fill_only_when_it_uses_t
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     assert "fastconda.wheel.convert" in done.stdout  # the probe sees a module that is loaded
+
+
+def test_progress_is_a_bar_on_a_terminal_and_plain_lines_elsewhere_without_loading_rich(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rich draws the bar on a terminal; a CI log (a pipe) gets plain lines, and rich (~20 ms of
+    start-up) is not even loaded for it."""
+    for name in ("FORCE_COLOR", "TTY_INTERACTIVE", "TTY_COMPATIBLE"):
+        monkeypatch.delenv(name, raising=False)
+    probe = (
+        "import sys; from fastconda.cli import main; main(sys.argv[1:]); "
+        "print('rich' in sys.modules, file=sys.stdout)"
+    )
+    package = make_conda(tmp_path / "b", "alpha")
+    argv = [sys.executable, "-c", probe, "channel", "add", str(tmp_path / "ch"), str(package)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=True)
+    assert done.stdout.splitlines()[-1] == "False", done.stdout + done.stderr
+    assert "add [1/1]: alpha-1.0-0.conda" in done.stderr  # plain lines
+    assert "\x1b[" not in done.stderr
+    leader, follower = pty.openpty()
+    with os.fdopen(follower, "w", encoding="utf-8") as terminal:
+        ui = Ui(stderr=terminal)
+        assert ui.interactive
+        with ui.progress() as report:
+            report(ProgressEvent("index", "noarch", 1, 2))
+        terminal.flush()
+    drawn = ""
+    while select.select([leader], [], [], 0.5)[0]:  # everything rich wrote, in as many reads as it takes
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal's other end is closed and drained
+            break
+        if not chunk:
+            break
+        drawn += chunk.decode(errors="replace")
+    os.close(leader)
+    assert "index: noarch" in drawn and "1/2" in drawn and "\x1b[" in drawn  # a bar, with terminal codes
+    with Path(os.devnull).open("w", encoding="utf-8") as pipe:
+        assert not Ui(stderr=pipe).interactive
+        monkeypatch.setenv("FORCE_COLOR", "1")  # CI systems that want colour: rich decides, as before
+        assert Ui(stderr=pipe).interactive
 
 
 def test_json_result_on_stdout_and_messages_on_stderr(

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import enum
+import functools
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TextIO
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
+from typing import TYPE_CHECKING, Any, TextIO
 
 from fastconda.progress import Progress as ProgressFn
 from fastconda.progress import ProgressEvent
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+#: what makes rich treat a stream that is not a terminal as one (CI systems set them for colour)
+_RICH_TERMINAL_VARIABLES = ("FORCE_COLOR", "TTY_INTERACTIVE", "TTY_COMPATIBLE")
 
 
 class ExitCode(enum.IntEnum):
@@ -53,11 +51,20 @@ class Ui:
         self.json_output = json_output
         self.stdout = stdout or sys.stdout
         self.stderr = stderr or sys.stderr
-        self._console = Console(file=self.stderr, highlight=False, soft_wrap=True)
+
+    @functools.cached_property
+    def _console(self) -> Console:
+        from rich.console import Console  # ~20 ms: loaded only for a terminal (CI runs need none)
+
+        return Console(file=self.stderr, highlight=False, soft_wrap=True)
 
     @property
     def interactive(self) -> bool:
-        return self._console.is_terminal and not self.json_output
+        if self.json_output:
+            return False
+        if not _isatty(self.stderr) and not any(map(os.environ.get, _RICH_TERMINAL_VARIABLES)):
+            return False  # what rich would say, without loading it
+        return self._console.is_terminal
 
     def info(self, message: str) -> None:
         if self.verbosity >= 0:
@@ -92,6 +99,15 @@ class Ui:
 
             yield plain
             return
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         bars = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -116,3 +132,10 @@ class Ui:
 
         with bars:
             yield rich_event
+
+
+def _isatty(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # no such method, or a closed stream
+        return False
