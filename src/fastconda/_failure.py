@@ -21,10 +21,6 @@ import re
 from collections.abc import Collection, Sequence
 from pathlib import Path
 
-from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
-from packaging.requirements import InvalidRequirement, Requirement
-from packaging.utils import canonicalize_name
-
 MAX_LINE = 300  # characters of an error line shown on an error's first line
 # decorations in front of a line: indentation, pip's boxes and its cross (U+00D7)
 _DECORATION = re.compile("^[\\s│\u00d7╰─>|]+")
@@ -219,6 +215,8 @@ def _python_version(records: Sequence[_Record]) -> str:
 
 def _installed_names(records: Sequence[_Record]) -> set[str]:
     """Conda package names and the distribution names of every installed ``.dist-info``."""
+    from packaging.utils import canonicalize_name  # ~10 ms with markers: only for a failure's hint
+
     names: set[str] = {canonicalize_name(r.name) for r in records}
     for record in records:
         for file in record.files:
@@ -230,6 +228,10 @@ def _installed_names(records: Sequence[_Record]) -> set[str]:
 
 def _declares_only_installed(metadata: str, records: Sequence[_Record], python: str) -> bool:
     """Whether every requirement in *metadata* (``Requires-Dist``, extras included) is installed."""
+    from packaging.markers import InvalidMarker, UndefinedComparison, UndefinedEnvironmentName
+    from packaging.requirements import InvalidRequirement, Requirement
+    from packaging.utils import canonicalize_name
+
     installed = _installed_names(records)
     environment = {"python_version": ".".join(python.split(".")[:2]), "python_full_version": python}
     for line in metadata.splitlines():

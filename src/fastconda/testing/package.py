@@ -34,7 +34,7 @@ from fastconda.testing.checks import PYTEST, CheckResult, Runner, environ, write
 from fastconda.testing.installed import Installed, read_installed, top_level_modules
 from fastconda.testing.junit import Outcome
 from fastconda.tools.rattler import Environment, create_environment, local_channel_path
-from fastconda.wheel.metadata import safe_script_name
+from fastconda.wheel.scripts import safe_script_name
 
 _JOBS = max(1, min(4, os.cpu_count() or 1))
 

@@ -28,7 +28,6 @@ import shutil
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -111,7 +110,7 @@ def local_channel_path(url: str) -> Path | None:
     parsed = urllib.parse.urlsplit(url)
     if parsed.scheme != "file":
         return None
-    return Path(urllib.request.url2pathname(parsed.path))
+    return Path(urllib.parse.unquote(parsed.path))  # url2pathname on POSIX, without urllib.request
 
 
 def _leftover(prefix: Path) -> bool:

@@ -16,6 +16,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
 from fastconda.errors import WheelError
+from fastconda.wheel.scripts import safe_script_name
 from fastconda.wheel.source import WheelContents
 from fastconda.wheel.specs import check_conda_name, conda_name, conda_version_spec, python_spec
 from fastconda.wheel.target import Target
@@ -51,17 +52,6 @@ class PackageMetadata:
     about: dict[str, Any]
     license: str | None
     warnings: tuple[str, ...]
-
-
-def safe_script_name(name: str) -> bool:
-    """A console script's name becomes a file in ``bin/`` and a line in ``link.json``: a plain, visible
-    file name (no path separators, ``..``, leading dot or dash, whitespace or control characters)."""
-    return (
-        0 < len(name) <= 255
-        and not name.startswith((".", "-"))
-        and ".." not in name
-        and not any(c in "/\\" or c.isspace() or not c.isprintable() for c in name)
-    )
 
 
 def _dotted(target: str) -> bool:
