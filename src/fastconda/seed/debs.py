@@ -105,16 +105,20 @@ def deb_version(deb: Path) -> str:
     return unquote(deb.name.split("_")[1])
 
 
+def _unpack(deb: Path, dest: Path) -> None:
+    try:
+        _proc.run(["dpkg-deb", "-x", deb, dest], timeout=600)
+    except CommandError as exc:
+        msg = f"{deb}: cannot unpack this .deb (delete it from the deb cache and retry):\n{exc}"
+        raise SeedError(msg) from None
+
+
 def pc_version(debs: Sequence[Path], module: str) -> str:
     """The ``Version:`` of the pkg-config module *module* that one of *debs* holds."""
     require_tools("dpkg-deb")
     with tempfile.TemporaryDirectory(prefix="fastconda-deb-") as scratch:
         for deb in debs:
-            try:
-                _proc.run(["dpkg-deb", "-x", deb, scratch], timeout=600)
-            except CommandError as exc:
-                msg = f"{deb}: cannot unpack this .deb (delete it from the deb cache and retry):\n{exc}"
-                raise SeedError(msg) from None
+            _unpack(deb, Path(scratch))
         for pc in Path(scratch).glob(f"usr/*/**/pkgconfig/{module}.pc"):
             text = pc.resolve().read_text(encoding="utf-8", errors="replace")
             if match := re.search(r"^Version:\s*(\d+(?:\.\d+)*)", text, re.MULTILINE):
@@ -201,11 +205,7 @@ def unpack(debs: Sequence[Path], tree: Path, licenses: Path, drop: Sequence[str]
     with tempfile.TemporaryDirectory(prefix="fastconda-deb-") as scratch:
         raw = Path(scratch)
         for deb in debs:
-            try:
-                _proc.run(["dpkg-deb", "-x", deb, raw], timeout=600)
-            except CommandError as exc:
-                msg = f"{deb}: cannot unpack this .deb (delete it from the deb cache and retry):\n{exc}"
-                raise SeedError(msg) from None
+            _unpack(deb, raw)
             package = deb.name.split("_")[0]
             copyright_file = raw / "usr" / "share" / "doc" / package / "copyright"
             if copyright_file.is_file():
