@@ -62,6 +62,11 @@ class Server:
     start_note: str = ""
     mysql: bool = False  # built against MySQL's client library
     routes: tuple[str, ...] = ("recipe", "wheel")  # the routes the slow tests build it by
+    executable: str = ""  # what its Makefile.am builds, when that is not the class name
+
+    @property
+    def program(self) -> str:
+        return self.executable or self.name
 
 
 TANGOTEST = Server(
@@ -79,7 +84,13 @@ STARTER = Server(
 # no MySQL server here: both stop in init_device with the Tango exception CANNOT_CONNECT_MYSQL
 NO_MYSQL = "CANNOT_CONNECT_MYSQL: Failed to connect to TANGO database"
 DATABASE = Server(  # its CMakeLists.txt: MAJOR_VERSION 5, MINOR_VERSION 16
-    "database", "DataBase", "5.16", start_note=NO_MYSQL, mysql=True, routes=("recipe",)
+    "database",
+    "DataBase",
+    "5.16",
+    start_note=NO_MYSQL,
+    mysql=True,
+    routes=("recipe",),
+    executable="DataBaseds",  # its Makefile.am's bin_PROGRAMS
 )
 ACCESS = Server("tangoaccesscontrol", "TangoAccessControl", "2.1", start_note=NO_MYSQL, mysql=True)
 BUILDABLE = (TANGOTEST, STARTER, DATABASE, ACCESS)
@@ -162,6 +173,13 @@ def test_database_needs_mysql_for_its_include_of_mysql_h(tmp_path: Path) -> None
     assert database.project.spec.libraries == ("mysql",)
     assert any("#include <mysql.h> in DataBase.h" in note for note in database.project.notes)
     assert "pkg_search_module(MYSQL REQUIRED IMPORTED_TARGET mysqlclient libmariadb)" in database.text
+    # no Pogo Makefile: the name its users run is automake's (bin_PROGRAMS=DataBaseds), not the class's
+    assert database.project.spec.executable == "DataBaseds"
+    said = "Makefile.am: bin_PROGRAMS = DataBaseds: the executable is built as DataBaseds"
+    assert said in database.project.notes
+    starter = migrate(copy_server(STARTER, tmp_path), version=STARTER.version, force=True)
+    assert starter.project.spec.executable == "Starter"  # the same name: nothing to say
+    assert not any("bin_PROGRAMS" in note for note in starter.project.notes)
 
 
 def test_migration_in_debians_layout_says_the_inherited_class_is_missing(tmp_path: Path) -> None:
@@ -235,7 +253,7 @@ def test_builds_offline_and_its_package_tests_pass(
     depends = read_conda(result.package).json("index.json")["depends"]
     assert any(d.startswith("cpptango >=9.3.4") for d in depends), depends
     assert any(d.startswith("mariadb-connector-c >=3.") for d in depends) == server.mysql, depends
-    check = f"bash tango_server_check.sh {server.name}"
+    check = f"bash tango_server_check.sh {server.program}"
     assert [(t.command, t.passed) for t in result.tests] == [(check, True)]
     notes = [n for n in result.notes if "Tango exception" in n]  # the start check's
     if server.start_note:
@@ -253,7 +271,7 @@ def test_installed_server_answers_help(
     bin_dir = _install(build(server, route), cxx_channel, tmp_path / "env")
     env = {k: v for k, v in os.environ.items() if k not in {"LD_LIBRARY_PATH", "TANGO_HOST"}}
     done = subprocess.run(
-        [bin_dir / server.name, "--help"], capture_output=True, text=True, timeout=60, env=env, check=False
+        [bin_dir / server.program, "--help"], capture_output=True, text=True, timeout=60, env=env, check=False
     )
     assert "usage" in (done.stdout + done.stderr).lower(), done.stdout + done.stderr
 

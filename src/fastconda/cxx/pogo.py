@@ -19,7 +19,14 @@ from fastconda.cxx.cmake import ServerSpec, render_cmakelists
 from fastconda.cxx.make_expand import Expander, is_goal, is_referenced, reachable, referenced
 from fastconda.cxx.makefile import REFERENCE, Unmapped, parse_makefile
 from fastconda.cxx.pogo_flags import POGO6_FLAGS, map_flags, pogo6_user_flags, relative
-from fastconda.cxx.pogo_identity import VERSION, choose_version, find_xmi, read_xmi, renamed_executable
+from fastconda.cxx.pogo_identity import (
+    VERSION,
+    automake_program,
+    choose_version,
+    find_xmi,
+    read_xmi,
+    renamed_executable,
+)
 from fastconda.cxx.pogo_vars import (
     BUILD_TYPES,
     DROPPED,
@@ -267,7 +274,10 @@ class _Reader:
 
     def executable(self, name: str) -> str:
         """The executable's name: the server's, unless POST_PROCESSING renames it (what else it does is
-        reported: post-build commands are not CMake's)."""
+        reported: post-build commands are not CMake's), or, with no Pogo Makefile, automake names it."""
+        if self.xmi_only and (program := automake_program(self.root)) not in {None, name}:
+            self.notes.append(f"Makefile.am: bin_PROGRAMS = {program}: the executable is built as {program}")
+            return str(program)
         written = self.parsed.values.get("POST_PROCESSING", "")
         post = self._expander(
             "POST_PROCESSING", []

@@ -21,6 +21,7 @@ from fastconda.errors import SettingsError, TangoError
 #: what CMake's ``project(... VERSION x)`` accepts: one to four numbers
 VERSION = re.compile(r"\d+(\.\d+){0,3}")
 DEFAULT_VERSION = "0.1.0"
+MAX_MAKEFILE_AM = 1 << 20  # characters of a Makefile.am read
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +99,20 @@ def renamed_executable(post_processing: str, name: str) -> str | None:
     same_folder = posixpath.dirname(source) == posixpath.dirname(target)
     if same_folder and posixpath.basename(source) == name and re.fullmatch(r"[A-Za-z_]\w*", new):
         return new
+    return None
+
+
+def automake_program(root: Path) -> str | None:
+    """The one program ``Makefile.am`` in *root* builds (``bin_PROGRAMS = DataBaseds``): cppTango's own
+    servers have no Pogo Makefile, and automake's name is the one their users run. None without one."""
+    try:
+        text = (root / "Makefile.am").read_text(encoding="utf-8", errors="replace")[:MAX_MAKEFILE_AM]
+    except OSError:
+        return None
+    found = re.findall(r"^[ \t]*bin_PROGRAMS[ \t]*\+?=[ \t]*([^\n#]*)", text, re.MULTILINE)
+    programs: list[str] = [word for line in found for word in str(line).split()]
+    if len(programs) == 1 and re.fullmatch(r"[A-Za-z_]\w*", programs[0]):
+        return programs[0]
     return None
 
 
