@@ -183,12 +183,37 @@ def test_database_needs_mysql_for_its_include_of_mysql_h(tmp_path: Path) -> None
 
 
 def test_migration_in_debians_layout_says_the_inherited_class_is_missing(tmp_path: Path) -> None:
-    root = Path(shutil.copytree(SERVERS / ACCESS.folder, tmp_path / "tangoaccesscontrol"))
+    # two levels of its own: the search for the class near the project sees no other test's files
+    root = Path(shutil.copytree(SERVERS / ACCESS.folder, tmp_path / "a" / "b" / "tangoaccesscontrol"))
     warnings = group([u for u in migrate(root, version=ACCESS.version).unmapped if u.affects_build])
     assert warnings == [
         "TangoAccessControl.xmi: inherits AccessControl (sourcePath '../AbstractClasses') (the parent "
         "class's sources were not found: add them to the CMakeLists.txt)"
     ]  # true: Debian moved it to ../AbstractClass/AccessControl, and the build would not link
+
+
+def test_migration_in_debians_layout_finds_the_inherited_class_in_its_new_folder(tmp_path: Path) -> None:
+    """The .xmi's sourcePath (../AbstractClasses) is the upstream layout; Debian's source package has
+    the class in ../AbstractClass/AccessControl. The one folder near the project that holds
+    AccessControl.h and its source is taken, and the note says which; two such folders are not
+    guessed between."""
+    cppserver = tmp_path / "source" / "cppserver"  # the search goes two levels up: to source/
+    root = Path(shutil.copytree(SERVERS / ACCESS.folder, cppserver / "tangoaccesscontrol"))
+    shutil.copytree(SERVERS / "AbstractClass", cppserver / "AbstractClass")
+    migrated = migrate(root, version=ACCESS.version)
+    assert [u for u in migrated.unmapped if u.affects_build] == []
+    spec = migrated.project.spec
+    assert "../AbstractClass/AccessControl" in spec.include_dirs
+    assert "../AbstractClass/AccessControl/AccessControl.cpp" in spec.sources
+    assert (
+        "inherits AccessControl: sourcePath '../AbstractClasses' does not exist here; its sources are "
+        "taken from ../AbstractClass/AccessControl"
+    ) in migrated.project.notes
+    shutil.copytree(cppserver / "AbstractClass", cppserver.parent / "AbstractClass")  # a second copy
+    again = migrate(root, version=ACCESS.version, force=True)
+    warnings = group([u for u in again.unmapped if u.affects_build])
+    assert len(warnings) == 1 and "found in several folders: " in warnings[0], warnings
+    assert "../../AbstractClass/AccessControl, ../AbstractClass/AccessControl" in warnings[0]
 
 
 def test_cli_exit_status_says_whether_anything_is_left(

@@ -75,3 +75,37 @@ def makefile_from_xmi(xmi: Path, class_name: str) -> Makefile:
     objects += ["ClassFactory.o", "main.o"]
     makefile.values.update(PACKAGE_NAME=class_name, SVC_OBJS=" ".join(dict.fromkeys(objects)))
     return makefile
+
+
+#: how far the search for an inherited class's folder goes: levels above the project, folders read
+PARENT_SEARCH_LEVELS = 2
+PARENT_SEARCH_FOLDERS = 2000
+
+
+def find_parent_folder(root: Path, parent: str, suffixes: tuple[str, ...]) -> list[Path]:
+    """Folders near *root* holding the inherited class *parent* (``<parent>.h`` and a source), for an
+    .xmi whose sourcePath does not exist here (a path on the author's machine, or a packager's new
+    layout): the folders up to :data:`PARENT_SEARCH_LEVELS` levels above *root*, and two levels of
+    their subfolders, at most :data:`PARENT_SEARCH_FOLDERS` folders read."""
+    found: list[Path] = []
+    seen: set[Path] = set()
+    budget = PARENT_SEARCH_FOLDERS
+    for base in list(root.parents)[:PARENT_SEARCH_LEVELS]:
+        level = [base]
+        for _depth in range(3):  # base, its subfolders, theirs
+            below: list[Path] = []
+            for folder in level:
+                if folder in seen or budget <= 0 or folder == root or folder.name.startswith("."):
+                    continue
+                seen.add(folder)
+                budget -= 1
+                if (folder / f"{parent}.h").is_file() and any(
+                    (folder / f"{parent}{s}").is_file() for s in suffixes
+                ):
+                    found.append(folder)
+                try:
+                    below += sorted(p for p in folder.iterdir() if p.is_dir() and not p.is_symlink())
+                except OSError:
+                    continue
+            level = below
+    return sorted(set(found))
