@@ -28,7 +28,7 @@ import pytest
 from fastconda._files import file_lock, is_ready
 from fastconda.channel import local as channels
 from fastconda.cli import ExitCode, main
-from fastconda.cxx.pogo import migrate
+from fastconda.cxx.migrate import migrate
 from fastconda.errors import BuildFailed
 from fastconda.pipeline.build import build_project
 from fastconda.settings import Caches, load_settings

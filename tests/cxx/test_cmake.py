@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fastconda.cxx.pogo import migrate
+from fastconda.cxx.migrate import migrate
 from fastconda.cxx.scaffold import new_server
 from fastconda.errors import TangoError
 

@@ -14,7 +14,7 @@ import pytest
 from ruamel.yaml import YAML
 
 from fastconda.cxx.libraries import detect, host_requirements
-from fastconda.cxx.pogo import migrate
+from fastconda.cxx.migrate import migrate
 from fastconda.cxx.recipe_route import read_server, write_server_recipe
 from fastconda.errors import ProjectError
 

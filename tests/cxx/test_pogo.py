@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from fastconda.cli import main
-from fastconda.cxx.pogo import MARKER, migrate, read_project
+from fastconda.cxx.migrate import migrate
+from fastconda.cxx.pogo import MARKER, read_project
 from fastconda.errors import TangoError
 
 from .conftest import EXAMPLE

@@ -29,7 +29,7 @@ import pytest
 
 from fastconda.cli import ExitCode, main
 from fastconda.cxx.makefile import group
-from fastconda.cxx.pogo import migrate
+from fastconda.cxx.migrate import migrate
 from fastconda.errors import BuildFailed
 from fastconda.pipeline.build import build_project
 from fastconda.pipeline.options import BuildResult

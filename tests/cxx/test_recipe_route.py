@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from fastconda.cli import ExitCode, main
-from fastconda.cxx.pogo import migrate
+from fastconda.cxx.migrate import migrate
 from fastconda.cxx.recipe_route import read_server
 from fastconda.errors import BuildFailed, ProjectError
 from fastconda.pipeline.build import build_project

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fastconda._failure import failed_checks
-from fastconda.cxx.pogo import migrate
+from fastconda.cxx.migrate import migrate
 from fastconda.cxx.server_check import check_command, check_notes
 from fastconda.templates import template_path
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from fastconda.channel.local import add_packages
-from fastconda.cxx.pogo import migrate
+from fastconda.cxx.migrate import migrate
 from fastconda.cxx.recipe_route import read_server
 from fastconda.cxx.wheel_route import WheelRoute, build_server_package
 from fastconda.errors import BuildFailed

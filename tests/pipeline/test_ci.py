@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from fastconda.cli import ExitCode, main
-from fastconda.cxx.pogo import migrate
+from fastconda.cxx.migrate import migrate
 from fastconda.pipeline.ci import CiError, CiOptions, init_pipeline, render_pipeline
 from tests.conftest import REPO, needs_debian
 from tests.helpers import assert_consistent, expand_vars

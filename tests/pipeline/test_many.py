@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from fastconda.cli import ExitCode, main
-from fastconda.cxx.pogo import migrate
+from fastconda.cxx.migrate import migrate
 from fastconda.errors import ProjectError
 from fastconda.pipeline.many import Outcome, SetOptions, build_set
 from fastconda.pipeline.project_set import Member, changed_since, find_projects, plan, read_member

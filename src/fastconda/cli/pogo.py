@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from fastconda.cxx.pogo import MigrationResult
+    from fastconda.cxx.migrate import MigrationResult
 
 from fastconda.cli._ui import ExitCode, Ui
 from fastconda.cxx.makefile import Unmapped, group
@@ -46,7 +46,7 @@ def register(subparsers: Any, common: argparse.ArgumentParser) -> None:
 
 
 def _handler(args: argparse.Namespace, ui: Ui) -> int:
-    from fastconda.cxx.pogo import migrate  # loaded when the command runs: the CLI starts fast
+    from fastconda.cxx.migrate import migrate  # loaded when the command runs: the CLI starts fast
 
     result = migrate(args.directory, dry_run=args.dry_run, force=args.force, version=args.server_version)
     for note in result.project.notes:

@@ -5,7 +5,8 @@ Pogo's Makefile sets a handful of variables and includes ``$(MAKE_ENV)/tango.opt
 (sources from ``SVC_OBJS``, the flags through :mod:`fastconda.cxx.pogo_flags`, the class and the
 version through :mod:`fastconda.cxx.pogo_identity`); the two includes are what the template replaces.
 Everything else (rules, conditionals, unknown variables, flags with no CMake meaning) is reported as
-unmapped, with its line, and never silently dropped. Sources are never touched.
+unmapped, with its line, and never silently dropped. Sources are never touched; writing the
+CMakeLists.txt is :mod:`fastconda.cxx.migrate`'s.
 """
 
 from __future__ import annotations
@@ -13,9 +14,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from fastconda._files import write_text_atomic
 from fastconda.cxx import libraries
-from fastconda.cxx.cmake import ServerSpec, render_cmakelists
+from fastconda.cxx.cmake import ServerSpec
 from fastconda.cxx.make_expand import Expander, is_goal, is_referenced, reachable, referenced
 from fastconda.cxx.makefile import REFERENCE, Unmapped, parse_makefile
 from fastconda.cxx.pogo_flags import POGO6_FLAGS, map_flags, pogo6_user_flags, relative
@@ -55,20 +55,6 @@ class PogoProject:
     unmapped: tuple[Unmapped, ...]
     notes: tuple[str, ...]  # what was dropped on purpose, and why
     version_from: str = "Makefile"  # --version, Makefile, the .xmi's name, git tag, or default
-
-
-@dataclasses.dataclass(frozen=True)
-class MigrationResult:
-    project: PogoProject
-    path: Path
-    text: str
-    changed: bool  # False when the file already had exactly this content (or with dry_run)
-    written: bool
-    backup: Path | None  # Pogo's own CMakeLists.txt, moved aside
-
-    @property
-    def unmapped(self) -> tuple[Unmapped, ...]:
-        return self.project.unmapped
 
 
 def read_project(root: Path, *, requested_version: str | None = None) -> PogoProject:
@@ -390,36 +376,3 @@ def _find_source(stem: str, folders: list[Path]) -> Path | None:
             if (folder / f"{stem}{suffix}").is_file():
                 return folder / f"{stem}{suffix}"
     return None
-
-
-def migrate(
-    root: Path, *, dry_run: bool = False, force: bool = False, version: str | None = None
-) -> MigrationResult:
-    """Write ``CMakeLists.txt`` for the Pogo project in *root* (idempotent; sources untouched).
-
-    An existing CMakeLists.txt is replaced when fastconda generated it, moved aside to
-    ``CMakeLists.txt.pogo`` when Pogo generated it (it includes ``cmake_tango.opt``), and otherwise
-    kept unless *force*: then the migration stops with an error.
-    """
-    project = read_project(root, requested_version=version)
-    text = render_cmakelists(project.spec)
-    target = project.root / "CMakeLists.txt"
-    backup: Path | None = None
-    if target.is_file():
-        existing = target.read_text(encoding="utf-8", errors="replace")
-        if existing == text:
-            return MigrationResult(project, target, text, changed=False, written=False, backup=None)
-        if "cmake_tango.opt" in existing or "MAKE_ENV" in existing:
-            backup = target.with_name("CMakeLists.txt.pogo")
-        elif MARKER not in existing.split("\n", 1)[0] and not force:
-            msg = (
-                f"{target} exists and was not written by fastconda pogo-migrate: move it away, "
-                "or pass --force to replace it"
-            )
-            raise TangoError(msg)
-    if dry_run:
-        return MigrationResult(project, target, text, changed=True, written=False, backup=backup)
-    if backup is not None and not backup.exists():
-        target.rename(backup)
-    write_text_atomic(target, text)
-    return MigrationResult(project, target, text, changed=True, written=True, backup=backup)
