@@ -5,7 +5,7 @@ The benchmark generates the channel itself: real (tiny) ``.tar.bz2`` packages, N
 once, kept under ``.cache/bench-channels/`` (the 150k channel took 7 minutes to generate the first time
 on a busy 2-core machine). Each measured run works on a hard-linked copy. Per size:
 
-- ``fastconda channel add`` of one package: copy it in and re-index (rattler's indexer) atomically;
+- ``fastconda channel add`` of one package: copy it in and re-index atomically (only its record is read);
 - ``rattler solve``: ``synth-app`` and ``python`` from the big channel plus the seed channel;
 - ``fastconda build`` of the bundled PyTango server against the seed plus the big channel (not with
   ``--quick``), next to the same build against the seed alone: what channel size costs a build;

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import os
 import secrets
 import shutil
@@ -24,6 +25,16 @@ SCRATCH_PREFIX = ".tmp-"
 #: the file in a finished folder (made by :func:`build_into`, or in place by :func:`mark_ready`)
 READY = ".fastconda-ready"
 _FICLONE = 0x40049409  # linux/fs.h: share the source's extents (btrfs, xfs, ...), copy-on-write
+
+
+def file_digests(path: Path, *algorithms: str) -> tuple[str, ...]:
+    """The hex digests of *path*'s content, one per hashlib algorithm name, in one pass."""
+    digests = [hashlib.new(name, usedforsecurity=name != "md5") for name in algorithms]
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            for digest in digests:
+                digest.update(block)
+    return tuple(d.hexdigest() for d in digests)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

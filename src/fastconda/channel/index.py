@@ -9,7 +9,6 @@ index. This module imports nothing from ``local``, so the two never form a cycle
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -17,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from fastconda._files import write_text_atomic
+from fastconda._files import file_digests, write_text_atomic
 from fastconda.errors import ChannelError
 
 PACKAGE_SUFFIXES = (".conda", ".tar.bz2")
@@ -66,9 +65,9 @@ def index_locked(
 
     Files named in *exclude* are left out of the new index (they are about to be deleted); only
     the *touched* subdirs are looked at (None: all of them). With
-    *full*, rattler's indexer reads every package file (the repair). Otherwise only the files the
-    current index does not list, and the *changed* ones (replaced under the same name), are read —
-    by the indexer, in a staging folder holding just them — and their records are merged into the
+    *full*, every package file is read again (the repair). Otherwise only the files the current
+    index does not list, and the *changed* ones (replaced under the same name), are read (by
+    :func:`package_record`) and their records are merged into the
     current index: adding one package to a subdir of 150k entries costs a JSON load and dump, not
     a pass over 150k files. *loaded* holds indexes the caller has read already (subdir → index).
     """
@@ -153,12 +152,7 @@ def package_record(path: Path) -> dict[str, Any]:
         and (kept := {k: v for k, v in exports.items() if v})
     ):
         record["run_exports"] = kept
-    md5, sha256, size = hashlib.md5(usedforsecurity=False), hashlib.sha256(), 0
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            md5.update(block)
-            sha256.update(block)
-            size += len(block)
-    record |= {"md5": md5.hexdigest(), "sha256": sha256.hexdigest(), "size": size}
+    md5, sha256 = file_digests(path, "md5", "sha256")
+    record |= {"md5": md5, "sha256": sha256, "size": path.stat().st_size}
     record["indexed_timestamp"] = int(time.time() * 1000)
     return dict(sorted(record.items()))

@@ -4,8 +4,9 @@ The one mechanism that keeps a channel consistent for readers at every instant:
 
 1. package files are written under a temporary name in their subdir and renamed into place
    (a reader that uses the old repodata never looks at them);
-2. ``repodata.json`` is produced by rattler's indexer in a staging copy (hard links) and
-   renamed over the old one, so readers see either the old or the new index, never half of one;
+2. ``repodata.json`` is written to a temporary file (records as rattler's indexer makes them,
+   :mod:`fastconda.channel.index`) and renamed over the old one, so readers see either the old or
+   the new index, never half of one;
 3. files that leave the channel are deleted only after the new index is in place.
 
 Every write happens under an exclusive ``flock`` on ``<channel>/.fastconda.lock``, so two
@@ -17,14 +18,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import json
 import shutil
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from fastconda._files import TEMP_PREFIX, copy_file_atomic, file_lock, write_text_atomic
+from fastconda._files import TEMP_PREFIX, copy_file_atomic, file_digests, file_lock, write_text_atomic
 from fastconda.channel.index import (
     PACKAGE_SUFFIXES,
     RECORD_KEYS,
@@ -130,11 +130,7 @@ def _package_files(folder: Path) -> list[Path]:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digests(path, "sha256")[0]
 
 
 def read_package(path: Path) -> PackageInfo:

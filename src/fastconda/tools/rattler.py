@@ -33,6 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from fastconda._files import file_digests
 from fastconda.errors import EnvError, Unsolvable
 
 #: marks a prefix whose install has not finished; a prefix with it can be removed and made again
@@ -172,14 +173,6 @@ def _claimed(prefix: Path) -> Iterator[None]:
         (prefix / IN_PROGRESS).unlink(missing_ok=True)
 
 
-def _file_digest(path: Path, algorithm: str) -> str:
-    digest = hashlib.new(algorithm)
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _check_local(record: Any) -> None:
     """Refuse a package file of a local channel that is not the one its index entry describes."""
     path = local_channel_path(str(record.url))
@@ -192,7 +185,7 @@ def _check_local(record: Any) -> None:
     if expected is None:
         return
     try:
-        actual = _file_digest(path, algorithm)
+        (actual,) = file_digests(path, algorithm)
     except OSError as exc:
         msg = f"cannot read {path}, listed in its channel's index: {exc.strerror or exc}"
         raise EnvError(msg) from None

@@ -11,7 +11,6 @@ with ``os.replace``.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import shutil
@@ -30,6 +29,7 @@ try:  # what conda_package_streaming compresses with
 except ImportError:
     from backports import zstd  # type: ignore[no-redef, unused-ignore]
 
+from fastconda._files import file_digests
 from fastconda.errors import WheelError
 from fastconda.wheel.layout import PLACEHOLDER, PackageFile
 
@@ -198,10 +198,7 @@ def write_conda(
             components.append((f"{component}-{stem}.tar.zst", compressed))
         staged = workdir / f"{stem}.fixed"
         _zip(staged, components)
-        digest = hashlib.sha256()
-        with staged.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
+        (sha256,) = file_digests(staged, "sha256")
         staged.chmod(0o644)
         staged.replace(final)
     except OSError as exc:
@@ -209,4 +206,4 @@ def write_conda(
         raise WheelError(msg) from exc
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    return final, digest.hexdigest()
+    return final, sha256
