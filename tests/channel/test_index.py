@@ -99,3 +99,4 @@ def test_a_file_that_is_not_a_package_is_refused_with_its_name(
     with pytest.raises(ChannelError, match=error) as caught:
         package_record(tmp_path / "broken-1-0.conda")
     assert "broken-1-0.conda" in str(caught.value)
+    assert str(caught.value).endswith("rebuild it, or remove it from the channel")  # the way on

@@ -199,6 +199,7 @@ def test_dependencies_that_conflict_after_the_fill_are_named_with_the_solvers_re
     err = capsys.readouterr().err
     assert "clash-app: still not satisfiable after the fill (its dependencies conflict)" in err, err
     assert "clash-core" in err.partition("its dependencies conflict")[2]
+    assert "change or pin the requirements the solver names" in err
     assert "nothing was added to the channel" in err
     assert list_packages(channel) == []
 

@@ -135,13 +135,19 @@ def package_record(path: Path) -> dict[str, Any]:
                 handle = tar.extractfile(member)
                 members[member.name] = json.load(handle) if handle is not None else None
     except Exception as exc:
-        msg = f"indexing {path}: not a valid conda package ({type(exc).__name__}: {exc})"
+        msg = (
+            f"indexing {path}: not a valid conda package ({type(exc).__name__}: {exc}): "
+            "rebuild it, or remove it from the channel"
+        )
         raise ChannelError(msg) from None
     index = members.get("info/index.json")
     if not isinstance(index, dict) or not all(
         isinstance(index.get(k), str) for k in ("name", "version", "build")
     ):
-        msg = f"indexing {path}: its info/index.json is missing or has no name, version and build"
+        msg = (
+            f"indexing {path}: its info/index.json is missing or has no name, version and build: "
+            "rebuild it, or remove it from the channel"
+        )
         raise ChannelError(msg)
     record = dict(index)
     exports = members.get("info/run_exports.json")

@@ -297,7 +297,8 @@ class _Run:
         if not made or want.name in self.provided:  # converted under its own name: its dependencies clash
             why = why_unsolvable([want.spec], search, platform=self.platform)
             return (
-                f"{want.spec}: still not satisfiable after the fill (its dependencies conflict):\n"
+                f"{want.spec}: still not satisfiable after the fill (its dependencies conflict): "
+                "change or pin the requirements the solver names:\n"
                 + "\n".join(f"    {line}" for line in why)
             )
         return (
