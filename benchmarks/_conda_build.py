@@ -19,7 +19,7 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks._core import Context, Row, measure, run, skipped
+from benchmarks._core import Context, Row, Series, measure_interleaved, run, skipped
 
 CONDARC = "channels: []\noffline: true\nsolver: rattler\npkgs_dirs:\n  - {pkgs}\n"
 MISSING = (
@@ -59,11 +59,27 @@ def row(
     warmup: bool | None = None,
 ) -> Row:
     """conda-build on *recipe_dir* against *channels* only; skipped with the reason when it cannot run."""
+    found = series(ctx, name, recipe_dir, channels, group=group, variant_config=variant_config, warmup=warmup)
+    return measure_interleaved([found], runs)[0]
+
+
+def series(
+    ctx: Context,
+    name: str,
+    recipe_dir: Path,
+    channels: Sequence[Path],
+    *,
+    group: str = "",
+    variant_config: Path | None = None,
+    warmup: bool | None = None,
+) -> Series:
+    """The measurement of conda-build on *recipe_dir* against *channels* only, to interleave with the
+    rows it is compared with; its row is skipped with the reason when conda-build cannot run."""
     exe = ctx.conda_build
     if exe is None:
-        return skipped(name, MISSING, group)
+        return Series(skipped(name, MISSING, group), _nothing)
     if not os.access(exe, os.X_OK):
-        return skipped(name, f"{exe} is not an executable file", group)
+        return Series(skipped(name, f"{exe} is not an executable file", group), _nothing)
     scratch = Path(tempfile.mkdtemp(prefix="conda-build-", dir=ctx.scratch))
     pkgs = scratch / "pkgs"
     condarc = scratch / "condarc"
@@ -79,4 +95,8 @@ def row(
         run([*command, "--croot", croot, "--no-anaconda-upload"], env=env)
         shutil.rmtree(croot, ignore_errors=True)
 
-    return measure(Row(name, group=group), once, runs, warmup=not ctx.quick if warmup is None else warmup)
+    return Series(Row(name, group=group), once, warmup=not ctx.quick if warmup is None else warmup)
+
+
+def _nothing() -> None:
+    """What a skipped series would run (it is not run)."""

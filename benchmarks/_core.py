@@ -125,6 +125,18 @@ def describe(doc: str | None) -> str:
     return parts[1].strip() if len(parts) > 1 else ""
 
 
+@dataclasses.dataclass
+class Series:
+    """How one row is measured: *fn* (which may return its phases), *setup* untimed before every run
+    (a fresh copy of an input, for instance), a warm-up run first when asked. A series whose row is
+    already skipped (its tool is missing) is not run."""
+
+    row: Row
+    fn: Callable[[], Mapping[str, float] | None]
+    warmup: bool = False
+    setup: Callable[[], object] | None = None
+
+
 def measure(
     row: Row,
     fn: Callable[[], Mapping[str, float] | None],
@@ -133,34 +145,48 @@ def measure(
     warmup: bool = False,
     setup: Callable[[], object] | None = None,
 ) -> Row:
-    """Run *fn* ``runs`` times into *row* (a warm-up first when asked); *fn* may return its phases.
+    """Run *fn* ``runs`` times into *row* (see :class:`Series`)."""
+    return measure_interleaved([Series(row, fn, warmup, setup)], runs)[0]
 
-    *setup* runs before every run, untimed (a fresh copy of an input, for instance).
 
-    A :class:`Failed` (or a failing command) ends the row as skipped with the reason, never a number.
+def measure_interleaved(series: Sequence[Series], runs: int) -> list[Row]:
+    """Measure rows that are compared with each other in turns: every warm-up, then run 1 of each
+    series, run 2 of each, and so on. This machine's speed drifts by tens of percent over minutes
+    (and after sustained load): measured one block after the other, the rows measured last would pay
+    for it and a ratio between them would say more about the order than about the tools.
+
+    A :class:`Failed` (or a failing command) ends that series' row as skipped with the reason, never a
+    number; the other series go on.
     """
-    phase_samples: dict[str, list[float]] = {}
-    try:
-        if warmup:
-            if setup:
-                setup()
-            fn()
-        for _ in range(runs):
-            if setup:
-                setup()
-            start = time.perf_counter()
-            phases = fn() or {}
-            row.samples.append(time.perf_counter() - start)
+    phase_samples: dict[int, dict[str, list[float]]] = {id(s): {} for s in series}
+    live = [s for s in series if not s.row.skipped]
+
+    def once(item: Series, *, timed: bool) -> None:
+        if item.setup:
+            item.setup()
+        start = time.perf_counter()
+        phases = item.fn() or {}
+        if timed:
+            item.row.samples.append(time.perf_counter() - start)
             for key, value in phases.items():
-                phase_samples.setdefault(key, []).append(value)
-    except Failed as exc:
-        row.samples.clear()
-        row.skipped = f"failed: {exc.reason}"
-        return row
+                phase_samples[id(item)].setdefault(key, []).append(value)
+
+    for number in range(-1, runs):
+        for item in list(live):
+            if number < 0 and not item.warmup:
+                continue
+            try:
+                once(item, timed=number >= 0)
+            except Failed as exc:
+                item.row.samples.clear()
+                item.row.skipped = f"failed: {exc.reason}"
+                live.remove(item)
     order = {name: i for i, name in enumerate(PHASE_ORDER)}
-    ordered = sorted(phase_samples, key=lambda k: order.get(k, len(order)))
-    row.phases = {k: statistics.median(phase_samples[k]) for k in ordered}
-    return row
+    for item in live:
+        samples = phase_samples[id(item)]
+        ordered = sorted(samples, key=lambda k: order.get(k, len(order)))
+        item.row.phases = {k: statistics.median(samples[k]) for k in ordered}
+    return [item.row for item in series]
 
 
 def skipped(name: str, reason: str, group: str = "") -> Row:

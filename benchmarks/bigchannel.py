@@ -35,10 +35,12 @@ from benchmarks._core import (
     Failed,
     Row,
     Scenario,
+    Series,
     compare,
     describe,
     fastconda,
     measure,
+    measure_interleaved,
     seed_channel,
 )
 from benchmarks._routes import PYTANGO_EXAMPLE, fastconda_build
@@ -147,16 +149,13 @@ def run_scenario(ctx: Context) -> Scenario:
     meta = None if ctx.quick else grayskull_recipe(work).parent
     if meta is not None:
         ctx.log("fastconda build and conda-build against the seed channel alone ...")
-        alone = Row(FASTCONDA_ALONE, group="seed only")
-        scenario.rows.append(
-            measure(
-                alone,
-                lambda: fastconda_build(EXAMPLE, [seed], work / "out", "--force", "--replace"),
-                runs,
-                warmup=True,
-            )
+        ours = Series(
+            Row(FASTCONDA_ALONE, group="seed only"),
+            lambda: fastconda_build(EXAMPLE, [seed], work / "out", "--force", "--replace"),
+            warmup=True,
         )
-        scenario.rows.append(conda_build.row(ctx, CONDA_BUILD_ALONE, meta, [seed], runs, group="seed only"))
+        theirs = conda_build.series(ctx, CONDA_BUILD_ALONE, meta, [seed], group="seed only")
+        scenario.rows += measure_interleaved([ours, theirs], runs)
         scenario.headline.append(("seed only", CONDA_BUILD_ALONE, FASTCONDA_ALONE))
     for entries in (10_000,) if ctx.quick else (10_000, 150_000):
         group = f"{entries // 1000}k entries"
@@ -171,14 +170,13 @@ def run_scenario(ctx: Context) -> Scenario:
         scenario.rows.append(measure(solve, partial(_solve, [channel, seed]), runs, warmup=True))
         if meta is not None:
             ctx.log(f"{group}: fastconda build and conda-build against it ...")
-            row = Row(FASTCONDA_BIG, group=group)
             build = partial(fastconda_build, EXAMPLE, [seed, channel], work / "out", "--force", "--replace")
             # warm like conda-build's row (its package cache): the first build against a new channel
             # pays the requirement check and rattler's repodata cache once. Both builds get every run
             # (conda-build ~40 s each against 150k): one run of each made the ratio swing 24-28x
-            scenario.rows.append(measure(row, build, runs, warmup=True))
-            baseline = conda_build.row(ctx, CONDA_BUILD_BIG, meta, [seed, channel], runs, group=group)
-            scenario.rows.append(baseline)
+            ours = Series(Row(FASTCONDA_BIG, group=group), build, warmup=True)
+            theirs = conda_build.series(ctx, CONDA_BUILD_BIG, meta, [seed, channel], group=group)
+            scenario.rows += measure_interleaved([ours, theirs], runs)
             scenario.headline.append((group, CONDA_BUILD_BIG, FASTCONDA_BIG))
     if ctx.conda_build is not None and meta is not None:
         scenario.notes.append(conda_build.network_note())

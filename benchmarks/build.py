@@ -24,9 +24,10 @@ from benchmarks._core import (
     Failed,
     Row,
     Scenario,
+    Series,
     compare,
     describe,
-    measure,
+    measure_interleaved,
     seed_channel,
 )
 from benchmarks._routes import PYTANGO_EXAMPLE, backend_python, build_wheel, fastconda_build, wheel_fast_path
@@ -56,7 +57,7 @@ def grayskull_recipe(work: Path) -> Path:
     return meta
 
 
-def engine_row(meta: Path, seed: str, work: Path, runs: int) -> Row:
+def engine_series(meta: Path, seed: str, work: Path) -> Series:
     from fastconda.convert import convert
     from fastconda.errors import FastcondaError
     from fastconda.tools import rattler_build as engine
@@ -73,7 +74,7 @@ def engine_row(meta: Path, seed: str, work: Path, runs: int) -> Row:
             raise Failed(str(exc).splitlines()[0]) from None
         shutil.rmtree(out, ignore_errors=True)
 
-    return measure(Row(ENGINE), once, runs, warmup=True)
+    return Series(Row(ENGINE), once, warmup=True)
 
 
 def run_scenario(ctx: Context) -> Scenario:
@@ -83,38 +84,27 @@ def run_scenario(ctx: Context) -> Scenario:
     work.mkdir(parents=True, exist_ok=True)
     meta = grayskull_recipe(work)
     runs, warm = ctx.repeat, not ctx.quick
-    ctx.log(f"{CONDA_BUILD} ...")
-    scenario.rows.append(conda_build.row(ctx, CONDA_BUILD, meta.parent, [seed], runs))
-    if ctx.conda_build is not None:
-        scenario.notes.append(conda_build.network_note())
+    series = [conda_build.series(ctx, CONDA_BUILD, meta.parent, [seed])]
     if ctx.quick:
         scenario.notes.append("--quick: the rattler-build engine alone is not run")
     else:
-        ctx.log(f"{ENGINE} ...")
-        scenario.rows.append(engine_row(meta, seed.as_uri(), work, runs))
-    ctx.log(f"{FASTCONDA} ...")
+        series.append(engine_series(meta, seed.as_uri(), work))
     output = work / "channel"
-    scenario.rows.append(
-        measure(
-            Row(FASTCONDA),
-            lambda: fastconda_build(EXAMPLE, [seed], output, "--force", "--replace"),
-            runs,
-            warmup=warm,
-        )
+    series.append(
+        Series(Row(FASTCONDA), lambda: fastconda_build(EXAMPLE, [seed], output, "--force", "--replace"), warm)
     )
-    ctx.log(f"{FAST_PATH} ...")
     backend = backend_python(EXAMPLE)
-    scenario.rows.append(
-        measure(
-            Row(FAST_PATH), lambda: wheel_fast_path(EXAMPLE, work / "fast", seed, backend), runs, warmup=warm
-        )
-    )
-    ctx.log(f"{FLOOR} ...")
+    fast_path = Series(Row(FAST_PATH), lambda: wheel_fast_path(EXAMPLE, work / "fast", seed, backend), warm)
+    series.append(fast_path)
 
     def floor() -> None:
         build_wheel(EXAMPLE, work / "floor", backend)
 
-    scenario.rows.append(measure(Row(FLOOR), floor, runs, warmup=warm))
+    series.append(Series(Row(FLOOR), floor, warm))
+    ctx.log(f"{', '.join(s.row.name for s in series)}: in turns ...")
+    scenario.rows += measure_interleaved(series, runs)
+    if ctx.conda_build is not None:
+        scenario.notes.append(conda_build.network_note())
     scenario.headline += [("", CONDA_BUILD, route) for route in (FASTCONDA, FAST_PATH, ENGINE)]
     compare(scenario, FASTCONDA, [CONDA_BUILD, ENGINE])
     compare(scenario, FAST_PATH, [CONDA_BUILD, FASTCONDA])
