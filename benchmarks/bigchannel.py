@@ -10,7 +10,9 @@ on a busy 2-core machine). Each measured run works on a hard-linked copy. Per si
 - ``fastconda build`` of the bundled PyTango server against the seed plus the big channel (not with
   ``--quick``), next to the same build against the seed alone: what channel size costs a build;
 - ``conda-build`` on the same server's grayskull meta.yaml (as in the ``build`` scenario), against the same
-  channels in the same run, when a conda-build is given (``--conda-build``): the ratio at each size.
+  channels in the same run, when a conda-build is given (``--conda-build``): the ratio at each size. At
+  each size the two builds run in turns (fastconda, conda-build, fastconda, ...): this machine's speed
+  drifts over minutes, and the rows measured last would pay for it.
 
 ``--quick``: 10k only, no builds.
 """

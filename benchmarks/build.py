@@ -10,6 +10,8 @@ On the same project, the same grayskull ``meta.yaml`` and the same local seed ch
 - ``fastconda build``: the command line (sdist, grayskull, convert, rules, build, test, index), warm caches.
 - ``wheel fast path``: ``python -m build --wheel`` + ``fastconda wheel --channel`` + ``fastconda test``.
 - ``python -m build --wheel``: the backend alone, the floor of every route.
+
+The routes run in turns (every warm-up, then one run of each, again): this machine's speed drifts.
 """
 
 from __future__ import annotations

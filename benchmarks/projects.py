@@ -10,6 +10,8 @@ against the same channels:
   licence placeholders removed, as a person must, nothing else changed), built by conda-build against the
   same fill channel and the seed (``benchmarks/_conda_build.py``), after one unmeasured warm-up build.
 
+The two routes' runs of a project alternate (fastconda, conda-build, fastconda, ...).
+
 Each route's outcome is in the per-project table: a route that fails on a project has no time there, and
 the project gives no ratio. Needs ``python -m tests.fetch_corpus`` once; ``--quick`` builds one project
 once, without a warm-up.
@@ -17,6 +19,7 @@ once, without a warm-up.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import statistics
@@ -27,7 +30,16 @@ from pathlib import Path
 from tests.corpus.corpus import WHEELS, CorpusError, Project, build, build_env, load_fetched, unpack
 
 from benchmarks import _conda_build as conda_build
-from benchmarks._core import Context, Failed, Row, Scenario, describe, measure, seed_channel
+from benchmarks._core import (
+    Context,
+    Failed,
+    Row,
+    Scenario,
+    Series,
+    describe,
+    measure_interleaved,
+    seed_channel,
+)
 
 TITLE = "Real facility projects: grayskull + conda-build against fastconda build"
 PROJECTS = ("tangods-achtung", "facadedevice", "dsconfig", "tango-gateway", "sardana-icepap", "pytango-db")
@@ -83,18 +95,20 @@ def run_scenario(ctx: Context) -> Scenario:
         work = ctx.scratch / "projects" / project.id
         work.mkdir(parents=True)
         fill = work / "fill"
-        ours = Row(FASTCONDA, group=project.id)
-        scenario.rows.append(
-            measure(ours, partial(_fastconda, project, work, seed, fill), runs, warmup=not ctx.quick)
-        )
+        build_ours = Series(Row(FASTCONDA, group=project.id), partial(_fastconda, project, work, seed, fill))
+        if not ctx.quick:  # the warm-up fills the fill channel, which conda-build's runs use too
+            with contextlib.suppress(Failed):  # a build that fails fails again in its measured runs
+                build_ours.fn()
         try:
             meta = grayskull_meta(project, work)
         except Failed as exc:
-            theirs = Row(CONDA_BUILD, group=project.id, skipped=exc.reason)
+            build_theirs = Series(Row(CONDA_BUILD, group=project.id, skipped=exc.reason), lambda: None)
         else:
             channels = [fill, seed] if fill.is_dir() else [seed]
-            theirs = conda_build.row(ctx, CONDA_BUILD, meta, channels, runs, group=project.id)
-        scenario.rows.append(theirs)
+            build_theirs = conda_build.series(ctx, CONDA_BUILD, meta, channels, group=project.id)
+        # in turns, so that the machine's drift does not favour either
+        ours, theirs = measure_interleaved([build_ours, build_theirs], runs)
+        scenario.rows += [ours, theirs]
         scenario.headline.append((project.id, CONDA_BUILD, FASTCONDA))
         table.append({
             "project": project.id,
