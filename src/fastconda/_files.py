@@ -19,11 +19,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
+from fastconda.errors import ProjectError
+
 TEMP_PREFIX = ".fastconda-tmp-"
 #: a folder being made by :func:`build_into` is ``<SCRATCH_PREFIX><target name>-<random>``, next to its target
 SCRATCH_PREFIX = ".tmp-"
 #: the file in a finished folder (made by :func:`build_into`, or in place by :func:`mark_ready`)
 READY = ".fastconda-ready"
+#: bytes of a project's build file read whole (a Makefile, a CMakeLists.txt, a Pogo .xmi): real ones have kB
+MAX_PROJECT_FILE = 4 << 20
 _FICLONE = 0x40049409  # linux/fs.h: share the source's extents (btrfs, xfs, ...), copy-on-write
 
 
@@ -35,6 +39,34 @@ def file_digests(path: Path, *algorithms: str) -> tuple[str, ...]:
             for digest in digests:
                 digest.update(block)
     return tuple(d.hexdigest() for d in digests)
+
+
+def read_text_head(path: Path, limit: int) -> tuple[str, bool]:
+    """The first *limit* bytes of *path* as text (UTF-8, undecodable bytes replaced) and whether that is
+    all of it. Files of a project under build are read this way: a huge or endless one (a merge request
+    from anyone, a link to /dev/zero) costs *limit* bytes, never all the memory."""
+    data = _head(path, limit)
+    return data[:limit].decode("utf-8", errors="replace"), len(data) <= limit
+
+
+def read_project_file(
+    path: Path, what: str, limit: int = MAX_PROJECT_FILE, *, errors: str = "replace"
+) -> str:
+    """The whole text of a project file that is only understood whole (*what*: "a Pogo Makefile");
+    a larger one is refused with a :class:`ProjectError` that names it. OSError passes through, and
+    with ``errors="strict"`` (TOML must be UTF-8) UnicodeDecodeError too."""
+    data = _head(path, limit)
+    if len(data) > limit:
+        size = f"{limit / (1 << 20):g} MiB" if limit >= 1 << 20 else f"{limit} bytes"
+        msg = f"{path}: over {size}, too large for {what} (real ones have a few kB): replace or remove it"
+        raise ProjectError(msg)
+    return data.decode("utf-8", errors=errors)
+
+
+def _head(path: Path, limit: int) -> bytes:
+    """At most *limit* + 1 bytes of *path*: one more than allowed says it is too long."""
+    with path.open("rb") as handle:
+        return handle.read(limit + 1)
 
 
 def write_text_atomic(path: Path, text: str) -> None:

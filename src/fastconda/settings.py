@@ -23,6 +23,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from fastconda._files import read_project_file
 from fastconda.errors import SettingsError
 
 ENV_PREFIX = "FASTCONDA_"
@@ -205,8 +206,8 @@ def from_pyproject(path: Path) -> dict[str, Any]:
     own = path.name == SETTINGS_FILE
     where = "" if own else "tool.fastconda"
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        data = tomllib.loads(read_project_file(path, f"a {path.name}", errors="strict"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         msg = f"{path}: cannot read {'it' if own else '[tool.fastconda]'}: {exc}"
         raise SettingsError(msg) from None
     table = data if own else data.get("tool", {}).get("fastconda", {})

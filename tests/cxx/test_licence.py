@@ -5,25 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastconda.cxx.licence import project_licence, recognise
-
-MIT = """MIT License
-
-Copyright (c) 2026 Example Lab
-
-Permission is hereby granted, free of charge, to any person obtaining a copy
-of this software and associated documentation files (the "Software"), to deal
-in the Software without restriction, including without limitation the rights
-to use, copy, modify, merge, publish, distribute, sublicense, and/or sell
-copies of the Software, and to permit persons to whom the Software is
-furnished to do so, subject to the following conditions:
-
-The above copyright notice and this permission notice shall be included in all
-copies or substantial portions of the Software.
-
-THE SOFTWARE IS PROVIDED "AS IS", WITHOUT WARRANTY OF ANY KIND, EXPRESS OR
-IMPLIED, INCLUDING BUT NOT LIMITED TO THE WARRANTIES OF MERCHANTABILITY,
-FITNESS FOR A PARTICULAR PURPOSE AND NONINFRINGEMENT.
-"""
+from tests.helpers import MIT_LICENCE as MIT
 
 GPL3 = """                    GNU GENERAL PUBLIC LICENSE
                        Version 3, 29 June 2007

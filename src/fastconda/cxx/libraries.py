@@ -18,10 +18,12 @@ import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 
+from fastconda._files import read_text_head
 from fastconda.errors import TemplateError
 from fastconda.templates import read_template
 
 TABLE = "server/libraries.toml"
+MAX_SCANNED = 1 << 20  # bytes of a source file scanned for #include lines (they come first)
 _INCLUDE = re.compile(r"^[ \t]*#[ \t]*include[ \t]*[<\"]([^>\"]+)[>\"]", re.MULTILINE)
 _PKG_LOOKUP = re.compile(r"\bpkg_(?:check|search)_modules?\s*\(([^)]*)\)", re.IGNORECASE)
 _LOOKUP_KEYWORDS = frozenset({"REQUIRED", "QUIET", "NO_CMAKE_PATH", "NO_CMAKE_ENVIRONMENT_PATH",
@@ -95,7 +97,7 @@ def detect(
         if not pending:
             break
         try:
-            text = file.read_text(encoding="utf-8", errors="replace")
+            text, _ = read_text_head(file, MAX_SCANNED)
         except OSError:
             continue
         included = set(_INCLUDE.findall(text))

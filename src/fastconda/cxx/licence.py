@@ -18,6 +18,8 @@ import fnmatch
 import re
 from pathlib import Path
 
+from fastconda._files import read_text_head
+
 #: scikit-build-core's default ``wheel.license-files``
 FILE_PATTERNS = ("LICEN[CS]E*", "COPYING*", "NOTICE*", "AUTHORS*")
 #: of those, the ones that hold a licence's text
@@ -83,7 +85,7 @@ def project_licence(root: Path) -> ProjectLicence:
         note = f"several licence files ({', '.join(texts)}): the package ships them but names no licence"
         return ProjectLicence(tuple(names), None, note)
     try:
-        text = (root / texts[0]).read_text(encoding="utf-8", errors="replace")
+        text, _ = read_text_head(root / texts[0], _MAX_READ * 4)  # UTF-8: 4 bytes a character at most
     except OSError:
         text = ""
     spdx = recognise(text)

@@ -14,6 +14,7 @@ import platform
 import re
 from pathlib import Path
 
+from fastconda._files import read_project_file
 from fastconda.errors import TangoError
 
 _ASSIGN = re.compile(r"^(?:override\s+)?([A-Za-z_][A-Za-z0-9_.]*)\s*(\+=|:=|::=|\?=|=)\s*(.*)$")
@@ -283,7 +284,7 @@ def _expand_text(text: str, values: dict[str, str], problems: list[str], depth: 
 
 def parse_makefile(path: Path) -> Makefile:
     parser = _Parser(path.name)
-    for number, line in _logical_lines(path.read_text(encoding="utf-8", errors="replace")):
+    for number, line in _logical_lines(read_project_file(path, "a Pogo Makefile")):
         parser.line(number, line)
     if parser.define is not None:  # no endef: make would stop; report the block as it is
         parser.parsed.unmapped.append(parser.define)

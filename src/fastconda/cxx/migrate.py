@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-from fastconda._files import write_text_atomic
+from fastconda._files import MAX_PROJECT_FILE, read_text_head, write_text_atomic
 from fastconda.cxx.cmake import render_cmakelists
 from fastconda.cxx.makefile import Unmapped
 from fastconda.cxx.pogo import MARKER, PogoProject, read_project
@@ -43,7 +43,7 @@ def migrate(
     target = project.root / "CMakeLists.txt"
     backup: Path | None = None
     if target.is_file():
-        existing = target.read_text(encoding="utf-8", errors="replace")
+        existing, _ = read_text_head(target, MAX_PROJECT_FILE)  # a longer one differs from ours anyway
         if existing == text:
             return MigrationResult(project, target, text, changed=False, written=False, backup=None)
         if "cmake_tango.opt" in existing or "MAKE_ENV" in existing:

@@ -13,9 +13,10 @@ import posixpath
 import re
 import shlex
 import subprocess
-import xml.etree.ElementTree as ET
 from pathlib import Path
 
+from fastconda._files import read_text_head
+from fastconda.cxx.pogo_xmi import parse_xmi
 from fastconda.errors import SettingsError, TangoError
 
 #: what CMake's ``project(... VERSION x)`` accepts: one to four numbers
@@ -77,7 +78,7 @@ def changelog_version(root: Path) -> tuple[str, str] | None:
     release or lag behind it."""
     for name in _CHANGELOGS:
         try:
-            head = (root / name).read_text(encoding="utf-8", errors="replace")[:4000]
+            head, _ = read_text_head(root / name, 4000)
         except OSError:
             continue
         if match := _CHANGELOG_ENTRY.search(head):
@@ -106,7 +107,7 @@ def automake_program(root: Path) -> str | None:
     """The one program ``Makefile.am`` in *root* builds (``bin_PROGRAMS = DataBaseds``): cppTango's own
     servers have no Pogo Makefile, and automake's name is the one their users run. None without one."""
     try:
-        text = (root / "Makefile.am").read_text(encoding="utf-8", errors="replace")[:MAX_MAKEFILE_AM]
+        text, _ = read_text_head(root / "Makefile.am", MAX_MAKEFILE_AM)
     except OSError:
         return None
     found = re.findall(r"^[ \t]*bin_PROGRAMS[ \t]*\+?=[ \t]*([^\n#]*)", text, re.MULTILINE)
@@ -125,11 +126,7 @@ def find_xmi(root: Path, name: str | None) -> Path | None:
 
 def read_xmi(path: Path) -> tuple[str, list[tuple[str, str]]]:
     """The class name and the inherited classes (name, sourcePath) of a Pogo .xmi."""
-    try:
-        root = ET.parse(path).getroot()
-    except ET.ParseError as exc:
-        msg = f"{path}: not a readable Pogo .xmi file: {exc}"
-        raise TangoError(msg) from None
+    root = parse_xmi(path)
     classes = root.find("classes")
     if classes is None or not classes.get("name"):
         kind = root.tag.rsplit("}", 1)[-1]
@@ -147,8 +144,8 @@ def xmi_version(path: Path) -> str:
     """A version the .xmi records for the class (a ``version`` attribute on the class, its description or
     identification); ``pogoRevision`` is Pogo's own version and is not used."""
     try:
-        classes = ET.parse(path).getroot().find("classes")
-    except ET.ParseError:
+        classes = parse_xmi(path).find("classes")
+    except TangoError:
         return ""
     if classes is None:
         return ""

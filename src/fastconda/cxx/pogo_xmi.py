@@ -19,17 +19,24 @@ import re
 import xml.etree.ElementTree as ET
 from pathlib import Path, PureWindowsPath
 
+from fastconda._files import read_project_file
 from fastconda.cxx.makefile import Makefile
 from fastconda.errors import TangoError
 
 
-def additional_stems(xmi: Path) -> list[str]:
-    """The file stems of the ``<additionalFiles name=... path=...>`` entries (``DataBaseUtils``)."""
+def parse_xmi(xmi: Path) -> ET.Element:
+    """The root element of a Pogo .xmi (read whole, at most :data:`~fastconda._files.MAX_PROJECT_FILE`;
+    expat expands no external entity and bounds entity expansion)."""
     try:
-        classes = ET.parse(xmi).getroot().find("classes")
+        return ET.fromstring(read_project_file(xmi, "a Pogo .xmi file"))
     except ET.ParseError as exc:
         msg = f"{xmi}: not a readable Pogo .xmi file: {exc}"
         raise TangoError(msg) from None
+
+
+def additional_stems(xmi: Path) -> list[str]:
+    """The file stems of the ``<additionalFiles name=... path=...>`` entries (``DataBaseUtils``)."""
+    classes = parse_xmi(xmi).find("classes")
     stems: list[str] = []
     for element in classes.iter("additionalFiles") if classes is not None else ():
         path = element.get("path", "").strip()
@@ -50,7 +57,7 @@ def pogo_cmakelists(root: Path) -> Path | None:
     """Pogo's own CMakeLists.txt in *root* (it includes ``cmake_tango.opt``), or its copy moved aside."""
     for name in ("CMakeLists.txt", "CMakeLists.txt.pogo"):
         path = root / name
-        if path.is_file() and "cmake_tango.opt" in path.read_text(encoding="utf-8", errors="replace"):
+        if path.is_file() and "cmake_tango.opt" in read_project_file(path, "a Pogo CMakeLists.txt"):
             return path
     return None
 
@@ -62,7 +69,7 @@ def makefile_from_xmi(xmi: Path, class_name: str) -> Makefile:
     objects += [f"{stem}.o" for stem in additional_stems(xmi)]
     makefile = Makefile()
     if cmakelists := pogo_cmakelists(xmi.parent):
-        text = cmakelists.read_text(encoding="utf-8", errors="replace")
+        text = read_project_file(cmakelists, "a Pogo CMakeLists.txt")
         for match in _SET.finditer(text):
             name, words = match.group(1), match.group(2).split()
             line = text.count("\n", 0, match.start()) + 1

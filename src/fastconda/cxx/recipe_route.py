@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fastconda._files import read_project_file
 from fastconda.cxx import libraries, server_check
 from fastconda.cxx.licence import project_licence
 from fastconda.errors import ProjectError
@@ -103,8 +104,8 @@ def read_server(root: Path) -> CMakeServer:
     """Name, version and executable of the CMake project in *root*, or what is missing and how to add it."""
     cmakelists = root / "CMakeLists.txt"
     try:
-        text = _COMMENT.sub("", cmakelists.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
+        text = _COMMENT.sub("", read_project_file(cmakelists, "a CMakeLists.txt"))
+    except OSError as exc:
         msg = f"{cmakelists}: cannot read it: {exc}"
         raise ProjectError(msg) from None
     project = _PROJECT.search(text)

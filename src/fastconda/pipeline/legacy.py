@@ -24,6 +24,9 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from fastconda._files import read_project_file
+from fastconda.errors import ProjectError
+
 FALLBACK_REQUIRES = ("setuptools >=40.8.0", "wheel")
 MAX_SETUP_PY = 2_000_000  # bytes; a larger setup.py is not parsed
 MAX_DEPTH = 8  # names resolved through assignments, at most this deep
@@ -39,8 +42,8 @@ class DeclaredScripts:
 
 def _pyproject(root: Path) -> dict[str, Any]:
     try:
-        return tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return tomllib.loads(read_project_file(root / "pyproject.toml", "a pyproject.toml", errors="strict"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, ProjectError):
         return {}
 
 
@@ -70,8 +73,8 @@ def _from_pyproject(root: Path) -> DeclaredScripts | None:
 def _from_setup_cfg(path: Path) -> DeclaredScripts | None:
     parser = configparser.ConfigParser(interpolation=None)
     try:
-        parser.read_string(path.read_text(encoding="utf-8"), source=str(path))
-    except (OSError, UnicodeDecodeError, configparser.Error):
+        parser.read_string(read_project_file(path, "a setup.cfg", errors="strict"), source=str(path))
+    except (OSError, UnicodeDecodeError, configparser.Error, ProjectError):
         return None
     value = parser.get("options", "scripts", fallback="")
     names = tuple(n.strip() for n in value.replace(",", "\n").splitlines() if n.strip())

@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from fastconda._files import MAX_PROJECT_FILE, read_project_file, read_text_head
 from fastconda.errors import ProjectError
 
 
@@ -49,8 +50,9 @@ def detect(root: Path) -> Project:
     table: dict[str, Any] = {}
     if pyproject.is_file():
         try:
-            table = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {})
-        except tomllib.TOMLDecodeError as exc:
+            text = read_project_file(pyproject, "a pyproject.toml", errors="strict")
+            table = tomllib.loads(text).get("project", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             msg = f"{pyproject}: invalid TOML: {exc}"
             raise ProjectError(msg) from None
     if pyproject.is_file() or (root / "setup.py").is_file() or (root / "setup.cfg").is_file():
@@ -95,7 +97,7 @@ _POGO_CMAKE = re.compile(r"^[ \t]*include\s*\([^)\n]*cmake_tango\.opt", re.MULTI
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8", errors="replace")
+        return read_text_head(path, MAX_PROJECT_FILE)[0]  # what says it is Pogo's comes first
     except OSError:
         return ""
 
