@@ -2,7 +2,7 @@
 
     .venv/bin/python -m benchmarks [--out DIR] [--quick] [--repeat N] [--only SCENARIO ...]
                                    [--conda-build PATH] [--whl2conda PATH] [--recipes DIR]
-                                   [--sample N]
+                                   [--sample N] [--cxx-server DIR]
 
 Writes ``report.json``, ``report.md`` and one PNG chart per scenario into ``--out`` (default
 ``benchmarks/out/<timestamp>``, also linked as ``benchmarks/out/latest``). ``--quick`` runs a small subset
@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
                              "scenario (skipped without)")  # fmt: skip
     parser.add_argument("--sample", type=int, default=1000,
                         help="recipes the recipes scenario draws from --recipes (default 1000)")  # fmt: skip
+    parser.add_argument("--cxx-server", type=Path,
+                        help="a Pogo server folder for the cxx scenario instead of the bundled "
+                             "examples/pogo-powermeter (copied, then migrated)")  # fmt: skip
     return parser
 
 
@@ -105,6 +108,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.recipes is not None and not args.recipes.is_dir():
         print(f"error: --recipes {args.recipes}: no such folder", file=sys.stderr)
         return 2
+    if args.cxx_server is not None and not args.cxx_server.is_dir():
+        print(f"error: --cxx-server {args.cxx_server}: no such folder", file=sys.stderr)
+        return 2
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="fastconda-bench-") as scratch:
         ctx = Context(
@@ -116,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             whl2conda=tool(args.whl2conda, "whl2conda"),
             recipes=args.recipes.resolve() if args.recipes is not None else None,
             sample=args.sample,
+            cxx_server=args.cxx_server.resolve() if args.cxx_server is not None else None,
         )
         info = machine(ctx)
         results = [_run_one(ctx, name) for name in (args.only or SCENARIOS)]

@@ -114,6 +114,7 @@ class Context:
     whl2conda: Path | None
     recipes: Path | None  # --recipes: a folder of recipes, when given
     sample: int = 1000  # --sample: how many of them the corpus scenario draws
+    cxx_server: Path | None = None  # --cxx-server: the cxx scenario's Pogo server, when not the bundled one
 
     def log(self, message: str) -> None:
         print(f"  {message}", file=sys.stderr, flush=True)

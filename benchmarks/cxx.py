@@ -1,9 +1,10 @@
 """Scenario ``cxx``: a C++ Tango server (the bundled Pogo project, migrated to plain CMake).
 
-On a copy of ``examples/pogo-powermeter`` after ``fastconda pogo-migrate``, against a seed channel
-bootstrapped with ``fastconda channel bootstrap DIR --profile cxx``, for each route a full build, a
-rebuild of unchanged sources and a rebuild after a one-line change (a new line in ``PowerMeter.cpp``,
-the device's own file, before every run):
+On a copy of ``examples/pogo-powermeter`` (or of the Pogo server folder ``--cxx-server DIR`` names: one
+of Debian's ``cppserver/`` folders that ``python -m tests.fetch_pogo`` gets, say) after
+``fastconda pogo-migrate``, against a seed channel bootstrapped with ``fastconda channel bootstrap DIR
+--profile cxx``, for each route a full build, a rebuild of unchanged sources and a rebuild after a
+one-line change (a new line in ``<Class>.cpp``, the device's own file, before every run):
 
 - ``fastconda build (recipe route)``: ``fastconda build DIR`` (CMake recipe, rattler-build engine,
   tests); it compiles through ccache (its cache under fastconda's cache folder): the full build runs
@@ -21,6 +22,7 @@ line of its error, never as a number.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import time
@@ -57,23 +59,51 @@ VIA_WHEEL_EDIT = "fastconda build --via wheel, one-line change"
 CONDA_BUILD = "conda-build"
 FLOOR = "cmake + ninja (the floor, no package, no tests), full build"
 FLOOR_EDIT = "cmake + ninja, one-line change"
-EDITED = "PowerMeter.cpp"
 
 
-def _edit(source: Path) -> None:
+@dataclasses.dataclass(frozen=True)
+class _Server:
+    """The migrated copy of the server and what conda-build's recipe needs to know of it."""
+
+    source: Path
+    name: str  # the package's
+    version: str
+    executable: str
+    edited: str  # the device's own source file, which the one-line change goes into
+    units: int  # its source files
+    host: tuple[str, ...]  # conda packages besides cpptango (the MySQL client library, ...)
+
+
+def _edit(file: Path) -> None:
     """A one-line change that a compiler sees (a comment would hit ccache's preprocessed cache), new
     in every run of every benchmark: the compiler cache outlives the run."""
     mark = time.time_ns()
-    with (source / EDITED).open("a", encoding="utf-8") as stream:
+    with file.open("a", encoding="utf-8") as stream:
         stream.write(f"int fastconda_benchmark_edit_{mark}() {{ return {mark % 1000}; }}\n")
 
 
-def _prepare(work: Path) -> Path:
+def _prepare(work: Path, origin: Path) -> _Server:
+    """*origin* copied and migrated (``fastconda pogo-migrate``, as a user runs it)."""
+    from fastconda.cxx.libraries import table
+    from fastconda.cxx.pogo import read_project
+    from fastconda.errors import FastcondaError
+
     source = work / "src"
     shutil.rmtree(source, ignore_errors=True)
-    shutil.copytree(EXAMPLE, source)
+    shutil.copytree(origin, source, symlinks=True)
     fastconda("pogo-migrate", source, ok=(0, 3))  # 3: done, with a report of what was not carried over
-    return source
+    try:
+        spec = read_project(source).spec
+    except FastcondaError as exc:
+        raise Failed(str(exc).splitlines()[0]) from None
+    edited = f"{spec.name}.cpp"
+    if edited not in spec.sources:
+        msg = f"{origin}: no {edited} among the sources the migration found, for the one-line change"
+        raise Failed(msg)
+    known = table()
+    host = tuple(known[name].conda for name in spec.libraries if name in known)
+    executable = spec.executable or spec.name
+    return _Server(source, spec.name.lower(), spec.version, executable, edited, len(spec.sources), host)
 
 
 def _wheel_build_trees() -> Path:
@@ -83,18 +113,28 @@ def _wheel_build_trees() -> Path:
     return load_settings().cache_dir / "cxx-wheel"
 
 
-def _conda_build_recipe(source: Path, work: Path) -> tuple[Path, Path]:
+def _conda_build_recipe(server: _Server, work: Path) -> tuple[Path, Path]:
     """conda-build's recipe folder for the migrated server, and its variant config."""
     recipe = work / "conda-build-recipe"
     shutil.rmtree(recipe, ignore_errors=True)
     shutil.copytree(TEMPLATES / "cxx-conda-build", recipe)
     meta = recipe / "meta.yaml"
-    meta.write_text(meta.read_text(encoding="utf-8").replace("SOURCE_DIR", str(source)), encoding="utf-8")
+    text = meta.read_text(encoding="utf-8")
+    host = "".join(f"    - {package}\n" for package in ("cpptango", *server.host))
+    for placeholder, value in (
+        ("SOURCE_DIR", str(server.source)),
+        ("PACKAGE_NAME", server.name),
+        ("PACKAGE_VERSION", server.version),
+        ("EXECUTABLE", server.executable),
+        ("    - cpptango\n", host),
+    ):
+        text = text.replace(placeholder, value)
+    meta.write_text(text, encoding="utf-8")
     shutil.copy2(REPO / "recipe_templates" / "cxx" / "tango_server_check.sh", recipe)
     return recipe, recipe / "conda_build_config.yaml"
 
 
-def _floor_rows(source: Path, work: Path, runs: int) -> list[Row]:
+def _floor_rows(source: Path, edited: Path, work: Path, runs: int) -> list[Row]:
     cmake = tool(None, "cmake")
     if cmake is None:
         return [skipped(name, "no cmake executable") for name in (FLOOR, FLOOR_EDIT)]
@@ -113,27 +153,30 @@ def _floor_rows(source: Path, work: Path, runs: int) -> list[Row]:
         run([cmake, "--build", build, "--parallel"])
         return {"configure": configured - start, "compile": time.perf_counter() - configured}
 
-    def edited() -> dict[str, float]:
+    def rebuild() -> dict[str, float]:
         start = time.perf_counter()
         run([cmake, "--build", build, "--parallel"])
         return {"compile": time.perf_counter() - start}
 
     return [
         measure(Row(FLOOR), full, runs),
-        measure(Row(FLOOR_EDIT), edited, runs, setup=lambda: _edit(source)),
+        measure(Row(FLOOR_EDIT), rebuild, runs, setup=lambda: _edit(edited)),
     ]
 
 
 def run_scenario(ctx: Context) -> Scenario:
-    scenario = Scenario("cxx", TITLE, describe(__doc__))
+    origin = ctx.cxx_server or EXAMPLE
+    title = TITLE if ctx.cxx_server is None else f"C++ Tango server ({origin.name}, migrated to CMake)"
+    scenario = Scenario("cxx", title, describe(__doc__))
     work = ctx.scratch / "cxx"
     work.mkdir(parents=True, exist_ok=True)
     runs, warm = min(ctx.repeat, 3), not ctx.quick  # a C++ compile takes ~30 s on 2 cores: 3 runs at most
     try:
-        source = _prepare(work)
+        server = _prepare(work, origin)
     except Failed as exc:
-        scenario.skipped = f"fastconda pogo-migrate failed: {exc.reason}"
+        scenario.skipped = f"fastconda pogo-migrate of {origin} failed: {exc.reason}"
         return scenario
+    source, edited = server.source, server.source / server.edited
     try:
         seed: Path | None = seed_channel("cxx")
         why = ""
@@ -144,13 +187,14 @@ def run_scenario(ctx: Context) -> Scenario:
     routes: list[tuple[str, tuple[str, ...], Callable[[], object] | None]] = [
         (RECIPE_FULL, ("--no-compiler-cache",), None),
         (RECIPE, (), None),
-        (RECIPE_EDIT, (), lambda: _edit(source)),
+        (RECIPE_EDIT, (), lambda: _edit(edited)),
         (VIA_WHEEL_COLD, ("--via", "wheel"), lambda: shutil.rmtree(wheel_trees, ignore_errors=True)),
         (VIA_WHEEL, ("--via", "wheel"), None),
-        (VIA_WHEEL_EDIT, ("--via", "wheel"), lambda: _edit(source)),
+        (VIA_WHEEL_EDIT, ("--via", "wheel"), lambda: _edit(edited)),
     ]
     scenario.notes.append(
-        f"rebuilds: 'unchanged' builds the same sources again; 'one-line change' adds a line to {EDITED} "
+        f"rebuilds: 'unchanged' builds the same sources again; 'one-line change' adds a line to "
+        f"{server.edited} (one of {server.units} source files) "
         "before every run. The recipe route's full build runs with --no-compiler-cache (every unit "
         "compiles), its rebuilds with ccache; --via wheel's full build deletes its kept CMake build tree"
     )
@@ -177,7 +221,7 @@ def run_scenario(ctx: Context) -> Scenario:
         scenario.rows.append(skipped(CONDA_BUILD, why))
     else:
         ctx.log(f"{CONDA_BUILD} ...")
-        recipe, variants = _conda_build_recipe(source, work)
+        recipe, variants = _conda_build_recipe(server, work)
         scenario.rows.append(conda_build.row(ctx, CONDA_BUILD, recipe, [seed], runs, variant_config=variants))
         scenario.headline += [
             ("", CONDA_BUILD, route) for route in (RECIPE_FULL, RECIPE_EDIT, VIA_WHEEL_COLD, VIA_WHEEL_EDIT)
@@ -185,7 +229,7 @@ def run_scenario(ctx: Context) -> Scenario:
         if ctx.conda_build is not None:
             scenario.notes.append(conda_build.network_note())
     ctx.log(f"{FLOOR} ...")
-    scenario.rows += _floor_rows(source, work, runs)
+    scenario.rows += _floor_rows(source, edited, work, runs)
     compare(scenario, RECIPE_FULL, [RECIPE, RECIPE_EDIT, VIA_WHEEL_COLD, CONDA_BUILD])
     compare(scenario, VIA_WHEEL_COLD, [VIA_WHEEL, VIA_WHEEL_EDIT])
     compare(scenario, FLOOR, [FLOOR_EDIT, RECIPE_FULL, VIA_WHEEL_COLD])
