@@ -61,19 +61,29 @@ def fastconda_build(
     output: Path,
     *extra: str,
     env: Mapping[str, str] | None = None,
+    reports: list[dict[str, Any]] | None = None,
 ) -> dict[str, float]:
     """``fastconda build PROJECT -c ... -o OUTPUT --offline --json`` (with *env* added to the
-    environment): its phases (``{}`` when skipped)."""
+    environment): its phases (``{}`` when skipped); its whole ``--json`` report is added to *reports*."""
     flags = [arg for c in channels for arg in ("-c", str(c))]
     printed = fastconda("build", project, *flags, "-o", output, "--offline", "--json", *extra, env=env)
     result = json.loads(printed)
+    if reports is not None:
+        reports.append(result)
     return {k: float(v) for k, v in result.get("phases", {}).items()}
 
 
 def wheel_fast_path(
-    project: Path, work: Path, seed: Path, backend: Path, *, test: bool = True
+    project: Path,
+    work: Path,
+    seed: Path,
+    backend: Path,
+    *,
+    test: bool = True,
+    reports: list[dict[str, Any]] | None = None,
 ) -> dict[str, float]:
-    """Wheel, ``fastconda wheel --channel``, ``fastconda test`` of the package, into a fresh *work*."""
+    """Wheel, ``fastconda wheel --channel``, ``fastconda test`` of the package, into a fresh *work*;
+    its phases, and (to *reports*) the phases with ``fastconda test``'s ``--json`` report."""
     shutil.rmtree(work, ignore_errors=True)
     phases: dict[str, float] = {}
     start = time.perf_counter()
@@ -82,18 +92,24 @@ def wheel_fast_path(
     fastconda("wheel", wheel, "--channel", work / "channel", ok=(0, 3))
     phases["convert"], start = time.perf_counter() - start, time.perf_counter()
     if test:
-        test_package(_package_of(wheel, work / "channel"), [work / "channel", seed], work)
+        tested = test_package(_package_of(wheel, work / "channel"), [work / "channel", seed], work)
         phases["test"] = time.perf_counter() - start
+        if reports is not None:
+            reports.append({"phases": dict(phases), "test": tested})
     return phases
 
 
-def test_package(package: Path, channels: Sequence[Path], work: Path, *extra: str) -> None:
-    """``fastconda test PACKAGE -c ... --junit FILE``: a fresh prefix, then the checks."""
+def test_package(package: Path, channels: Sequence[Path], work: Path, *extra: str) -> dict[str, Any]:
+    """``fastconda test PACKAGE -c ... --junit FILE --json``: a fresh prefix, then the checks; the
+    ``--json`` report."""
     flags = [arg for c in channels for arg in ("-c", str(c))]
     work.mkdir(parents=True, exist_ok=True)
     fd, junit = tempfile.mkstemp(prefix="junit-", suffix=".xml", dir=work)
     os.close(fd)
-    fastconda("test", package, *flags, "--junit", junit, *extra)
+    report: dict[str, Any] = json.loads(
+        fastconda("test", package, *flags, "--junit", junit, "--json", *extra)
+    )
+    return report
 
 
 def _package_of(wheel: Path, channel: Path) -> Path:

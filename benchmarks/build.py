@@ -19,8 +19,10 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from benchmarks import _conda_build as conda_build
+from benchmarks import _where as where
 from benchmarks._core import (
     Context,
     Failed,
@@ -92,11 +94,18 @@ def run_scenario(ctx: Context) -> Scenario:
     else:
         series.append(engine_series(meta, seed.as_uri(), work))
     output = work / "channel"
-    series.append(
-        Series(Row(FASTCONDA), lambda: fastconda_build(EXAMPLE, [seed], output, "--force", "--replace"), warm)
+    built: list[dict[str, Any]] = []  # each run's --json, for where the time goes
+    ours = Series(
+        Row(FASTCONDA),
+        lambda: fastconda_build(EXAMPLE, [seed], output, "--force", "--replace", reports=built),
+        warm,
     )
+    series.append(ours)
     backend = backend_python(EXAMPLE)
-    fast_path = Series(Row(FAST_PATH), lambda: wheel_fast_path(EXAMPLE, work / "fast", seed, backend), warm)
+    fast: list[dict[str, Any]] = []
+    fast_path = Series(
+        Row(FAST_PATH), lambda: wheel_fast_path(EXAMPLE, work / "fast", seed, backend, reports=fast), warm
+    )
     series.append(fast_path)
 
     def floor() -> None:
@@ -105,6 +114,12 @@ def run_scenario(ctx: Context) -> Scenario:
     series.append(Series(Row(FLOOR), floor, warm))
     ctx.log(f"{', '.join(s.row.name for s in series)}: in turns ...")
     scenario.rows += measure_interleaved(series, runs)
+    for row, reports, split in (
+        (ours.row, built, where.fastconda_build_parts),
+        (fast_path.row, fast, where.fast_path_parts),
+    ):
+        if found := where.table(row, reports, split):
+            scenario.extra[f"Where the time of {row.name} goes (medians, largest first)"] = found
     if ctx.conda_build is not None:
         scenario.notes.append(conda_build.network_note())
     scenario.headline += [("", CONDA_BUILD, route) for route in (FASTCONDA, FAST_PATH, ENGINE)]

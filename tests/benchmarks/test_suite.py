@@ -88,6 +88,25 @@ def test_quick_run_measures_the_fastconda_routes(report: Path) -> None:
 
 
 @pytest.mark.slow
+def test_quick_run_says_where_the_time_of_each_fastconda_route_goes(report: Path) -> None:
+    data = json.loads((report / "report.json").read_text(encoding="utf-8"))
+    build = next(s for s in data["scenarios"] if s["name"] == "build")
+    rows = {r["name"]: r for r in build["rows"]}
+    for route in ("fastconda build", "wheel fast path (build + fastconda wheel + fastconda test)"):
+        table = build["extra"][f"Where the time of {route} goes (medians, largest first)"]
+        parts = {item["part"]: float(item["median"].removesuffix(" ms")) for item in table}
+        total = parts.pop(f"**{route}** (median of {rows[route]['runs']})")
+        covered = parts.pop("sum of the parts' medians")
+        assert total == pytest.approx(rows[route]["median"] * 1000, abs=1)
+        assert covered == pytest.approx(total, rel=0.1)  # one run in --quick: the parts add up to it
+        assert all(value >= -5 for value in parts.values()), parts  # a part below zero is a wrong split
+        assert len(parts) >= 6
+    text = (report / "report.md").read_text(encoding="utf-8")
+    assert "**Where the time of fastconda build goes (medians, largest first)**" in text
+    assert "| engine: test `PowerSupply --help` |" in text
+
+
+@pytest.mark.slow
 def test_quick_run_writes_a_markdown_report_with_its_sections(report: Path) -> None:
     text = (report / "report.md").read_text(encoding="utf-8")
     for section in SECTIONS:

@@ -143,6 +143,15 @@ def test_cli_json_and_junit_report_package_phases_and_each_test_command(
         "python fastconda_check.py --dist tango-powersupply",
         "PowerSupply --help",
     ]
+    # where the engine's time went, in the order it ran, adding up to its build and test phases
+    steps = [step["step"] for step in data["engine_steps"]]
+    assert steps == [
+        "environments", "build script", "packaging", "after packaging", "test environment", "test commands",
+    ]  # fmt: skip
+    engine_seconds = sum(step["seconds"] for step in data["engine_steps"])
+    assert 0.5 < engine_seconds / (data["phases"]["build"] + data["phases"]["test"]) <= 1.01
+    commands = next(s["seconds"] for s in data["engine_steps"] if s["step"] == "test commands")
+    assert commands >= sum(t["seconds"] for t in data["tests"]) - 0.01
     cases = junit_cases(tmp_path / "reports" / "build.xml")
     assert cases["sdist"] == ("tango-powersupply.build", "passed")
     assert cases["index"] == ("tango-powersupply.build", "passed")

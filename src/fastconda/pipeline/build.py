@@ -141,6 +141,7 @@ def _build(
         notes=tuple(notes),
         tests=tests,
         compiler_cache=clock.compiler_cache,
+        engine_steps=clock.engine_steps,
     )
     record_file.parent.mkdir(parents=True, exist_ok=True)
     record_file.write_text(json.dumps({**result.to_json(), "recipe": recipe_text}), encoding="utf-8")

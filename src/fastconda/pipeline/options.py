@@ -80,6 +80,7 @@ class BuildResult:
     notes: tuple[str, ...] = ()
     tests: tuple[engine.TestStep, ...] = ()  # the package test commands that ran
     compiler_cache: dict[str, Any] | None = None  # a C++ recipe build's ccache counts
+    engine_steps: dict[str, float] = dataclasses.field(default_factory=dict)  # the engine's own spans
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -95,7 +96,12 @@ class BuildResult:
             ],
             "notes": list(self.notes),
             **({"compiler_cache": self.compiler_cache} if self.compiler_cache is not None else {}),
+            **({"engine_steps": self._engine_steps()} if self.engine_steps else {}),
         }
+
+    def _engine_steps(self) -> list[dict[str, Any]]:
+        """The engine's spans in the order they ran (a JSON object's keys may come out sorted)."""
+        return [{"step": k, "seconds": round(v, 3)} for k, v in self.engine_steps.items()]
 
 
 class Clock:
@@ -104,6 +110,7 @@ class Clock:
         self.progress = progress
         self.interrupted = False  # a Ctrl-C arrived while the package was being added (the commit)
         self.compiler_cache: dict[str, Any] | None = None  # what a C++ build's ccache found
+        self.engine_steps: dict[str, float] = {}  # where the engine's time went (recipe builds)
 
     @contextmanager
     def phase(self, name: str, message: str) -> Iterator[None]:

@@ -73,6 +73,7 @@ def via_recipe(
     if (stats := ccache.read_stats(options.cache_dir, work)) is not None:
         notes.append(stats.note())
         clock.compiler_cache = stats.to_json()
+    clock.engine_steps = dict(outcome.spans)
     split = _split_build_and_test(outcome, clock.phases.pop("build"))
     clock.phases["build"] = split["build"]
     clock.phases["test"] = clock.phases.get("test", 0.0) + split["test"]

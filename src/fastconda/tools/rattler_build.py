@@ -59,6 +59,7 @@ class BuildOutcome:
     seconds: float
     test_seconds: float = 0.0  # the part of ``seconds`` spent testing the package
     tests: tuple[TestStep, ...] = ()
+    spans: tuple[tuple[str, float], ...] = ()  # where ``seconds`` went, from the engine's log
 
     def move_packages(self, folder: Path) -> list[Path]:
         """Move the built package files out of the engine's work folder into *folder*."""

@@ -32,6 +32,7 @@ from fastconda.tools.rattler_build_log import (
     INDEXING,
     UNSOLVABLE,
     EngineEvents,
+    engine_spans,
     test_steps,
     with_error,
     write_log,
@@ -187,6 +188,7 @@ def _build_recipe_here(
         seconds=finished - started,
         test_seconds=finished - test_start if test_start is not None else 0.0,
         tests=test_steps(events, finished, failed=False) if test else (),
+        spans=engine_spans(events, started, finished),
     )
 
 

@@ -116,6 +116,48 @@ def test_steps(events: EngineEvents, end: float, *, failed: bool) -> tuple[TestS
     return tuple(steps)
 
 
+# the engine's log lines that end each span of a build, in order (py-rattler-build 0.73's wording)
+_BUILD_SPANS = (
+    ("environments", "Successfully updated the host environment"),  # source, build and host envs
+    ("build script", "Copying done!"),  # the script, then the new files collected
+    ("packaging", "Archive written to"),
+)
+_TEST_SPANS = (("test environment", "Successfully updated the test environment"),)
+
+
+def engine_spans(events: EngineEvents, started: float, finished: float) -> tuple[tuple[str, float], ...]:
+    """Where the engine's time went, from the arrival times of its log lines: source and
+    environments, build script, packaging, what follows it; then, when it tested, the test
+    environment and the test commands. Spans sum to *finished* - *started*. A marker line the log
+    lacks (another engine version's wording) joins its span to the next one's name, never to a
+    wrong one."""
+    test_start = events.test_started()
+    build_end = test_start if test_start is not None else finished
+    spans: list[tuple[str, float]] = []
+
+    def walk(marks: tuple[tuple[str, str], ...], begin: float, end: float, rest: str) -> None:
+        at, pending, index = begin, [], 0
+        for name, marker in marks:
+            pending.append(name)
+            found = next(
+                (
+                    i
+                    for i in range(index, len(events.log))
+                    if marker in events.log[i] and begin <= events.times[i] <= end
+                ),
+                None,
+            )
+            if found is not None:
+                spans.append((" and ".join(pending), events.times[found] - at))
+                at, pending, index = events.times[found], [], found + 1
+        spans.append((" and ".join([*pending, rest]), end - at))
+
+    walk(_BUILD_SPANS, started, build_end, "after packaging")
+    if test_start is not None:
+        walk(_TEST_SPANS, test_start, finished, "test commands")
+    return tuple((name, max(seconds, 0.0)) for name, seconds in spans)
+
+
 @dataclasses.dataclass(frozen=True)
 class ScriptFailure:
     """The command of a build or test script that failed, and what it printed.
