@@ -11,7 +11,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from benchmarks._core import Context, Row, Scenario, first_line
+from benchmarks._core import REPO, Context, Row, Scenario, first_line
 
 SCHEMA = 1
 PYTHON_TOOLS = ("fastconda", "py-rattler", "py-rattler-build", "grayskull", "matplotlib")
@@ -34,6 +34,27 @@ def _version_of(command: Sequence[str]) -> str:
     if done.returncode:
         return f"cannot run: {first_line(text)}"
     return first_line(text)
+
+
+def _checkout() -> str:
+    """The commit of the fastconda checkout measured, and whether its code had uncommitted changes
+    (an editable install's version number is the one of the commit it was installed at)."""
+    git = ["git", "-C", str(REPO)]
+    try:
+        head = subprocess.run(
+            [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+        )
+        changed = subprocess.run(
+            [*git, "status", "--porcelain", "--", "src", "benchmarks"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    except OSError:
+        return "unknown (no git)"
+    if head.returncode:
+        return "not a git checkout"
+    return f"commit {head.stdout.strip()}" + (", with uncommitted changes" if changed.stdout.strip() else "")
 
 
 def _memory_gib() -> float:
@@ -63,6 +84,7 @@ def machine(ctx: Context) -> dict[str, Any]:
             tools[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             tools[name] = "absent"
+    tools["fastconda checkout"] = _checkout()
     cmake = tool(None, "cmake")
     tools["cmake"] = _version_of([str(cmake), "--version"]) if cmake else "absent"
     for name, explicit in (("whl2conda", ctx.whl2conda), ("conda-build", ctx.conda_build)):

@@ -30,6 +30,7 @@ SECTIONS = ("# fastconda benchmark report", "## Machine", "## Summary", "## Skip
 TOOLS = {
     "python",
     "fastconda",
+    "fastconda checkout",
     "py-rattler",
     "py-rattler-build",
     "grayskull",
@@ -58,6 +59,8 @@ def test_quick_run_writes_a_report_json_with_every_scenario(report: Path) -> Non
     assert data["quick"] is True
     assert data["wall_seconds"] > 0
     assert set(data["machine"]["tools"]) >= TOOLS
+    checkout = data["machine"]["tools"]["fastconda checkout"]  # which code was measured
+    assert checkout.startswith("commit ") or checkout == "not a git checkout", checkout
     assert data["machine"]["cores"] >= 1
     assert {s["name"] for s in data["scenarios"]} == SCENARIOS
     for scenario in data["scenarios"]:
