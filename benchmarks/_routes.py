@@ -112,6 +112,13 @@ def test_package(package: Path, channels: Sequence[Path], work: Path, *extra: st
     return report
 
 
+def test_phases(package: Path, channels: Sequence[Path], work: Path, *extra: str) -> dict[str, float]:
+    """:func:`test_package`, as phases: solve, install (link), and the checks with the rest."""
+    report = test_package(package, channels, work, *extra)
+    solve, install = float(report["solve_seconds"]), float(report["install_seconds"])
+    return {"solve": solve, "install": install, "checks": float(report["seconds"]) - solve - install}
+
+
 def _package_of(wheel: Path, channel: Path) -> Path:
     stem = wheel.name.split("-")[0].lower().replace("_", "-")
     found = [p for p in channel.glob("*/*.conda") if p.name.lower().replace("_", "-").startswith(stem + "-")]

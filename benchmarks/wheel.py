@@ -34,7 +34,7 @@ from benchmarks._core import (
     seed_channel,
     skipped,
 )
-from benchmarks._routes import test_package
+from benchmarks._routes import test_package, test_phases
 
 PURE = ("hatchling", "pip")
 BINARY = ("numpy", "pytango")
@@ -123,9 +123,9 @@ def run_scenario(ctx: Context) -> Scenario:
         ctx.log(f"fastconda test {short} ...")
         test_package(package, [seed], work / "warm")  # rattler's cache warm, not measured
         imports = Row("fastconda test: solve + install + imports", group=short)
-        only_imports = partial(test_package, package, [seed], work, "--no-pip-check", "--no-entry-points")
+        only_imports = partial(test_phases, package, [seed], work, "--no-pip-check", "--no-entry-points")
         scenario.rows.append(measure(imports, only_imports, ctx.repeat))
         if not ctx.quick:
             full = Row("fastconda test: all default checks", group=short)
-            scenario.rows.append(measure(full, partial(test_package, package, [seed], work), ctx.repeat))
+            scenario.rows.append(measure(full, partial(test_phases, package, [seed], work), ctx.repeat))
     return scenario
