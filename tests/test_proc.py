@@ -110,3 +110,42 @@ def test_without_a_signal_the_command_runs_and_its_folder_is_removed(tmp_path: P
     with pytest.raises(CommandError, match="exit"):
         _proc.run([sys.executable, "-c", "raise SystemExit(3)"])
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are back
+
+
+# A Ctrl-C that lands while the private folder is being removed (it stands for that moment, which
+# cannot be timed: the first removal raises KeyboardInterrupt after deleting part of the folder).
+INTERRUPTED_REMOVAL = """
+import os, shutil, sys
+from fastconda import _proc
+real = shutil.rmtree
+def interrupted(path, *args, **kwargs):
+    shutil.rmtree = real
+    os.remove(os.path.join(path, "first"))
+    raise KeyboardInterrupt
+def command():
+    try:
+        with _proc.private_tmpdir() as env:
+            print(env["TMPDIR"], flush=True)
+            for name in ("first", "second"):
+                open(os.path.join(env["TMPDIR"], name), "w").close()
+            shutil.rmtree = interrupted
+    except KeyboardInterrupt:
+        return 130
+if sys.argv[1] == "cli":  # as the console script ends: os._exit, no exit handlers
+    import fastconda.cli
+    fastconda.cli.main = command
+    fastconda.cli.run()
+sys.exit(command())
+"""
+
+
+@pytest.mark.parametrize("how", ["cli", "library"])
+def test_a_private_folder_whose_removal_was_interrupted_is_removed_at_exit(tmp_path: Path, how: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_REMOVAL, how], capture_output=True, text=True, check=False,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+    )  # fmt: skip
+    assert done.returncode == 130, done.stderr
+    folder = Path(done.stdout.strip())
+    assert folder.parent == tmp_path
+    assert not folder.exists()  # removed when the interpreter exited

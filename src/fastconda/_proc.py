@@ -9,6 +9,7 @@ its ``pip-*`` folders itself.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import shutil
@@ -49,12 +50,33 @@ def run(
 
 @contextlib.contextmanager
 def private_tmpdir(env: Mapping[str, str] | None = None) -> Iterator[dict[str, str]]:
-    """*env* (default: this process's) with ``TMPDIR`` pointing at a new folder, removed after the block."""
-    scratch = tempfile.mkdtemp(prefix="fastconda-run-")
+    """*env* (default: this process's) with ``TMPDIR`` pointing at a new folder, removed after the block.
+
+    A folder whose removal did not happen or did not finish (a Ctrl-C in the middle of it, a thread
+    still in its block when fastconda exits) is removed when the interpreter exits.
+    """
+    with signals_held() as held:  # made and noted as one step: a Ctrl-C cannot come in between
+        scratch = tempfile.mkdtemp(prefix="fastconda-run-")
+        _LEFT.add(scratch)
     try:
+        if held:
+            signal.raise_signal(held[0])  # its handler raises (KeyboardInterrupt) right here
         yield {**(os.environ if env is None else env), "TMPDIR": scratch, "TEMP": scratch, "TMP": scratch}
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        _LEFT.discard(scratch)
+
+
+_LEFT: set[str] = set()  # private folders not removed yet
+
+
+@atexit.register
+def remove_left_folders() -> None:
+    """Remove the private folders whose removal did not happen or did not finish. Runs at the
+    interpreter's exit; the CLI, which ends with ``os._exit`` (no exit handlers), calls it itself."""
+    for scratch in list(_LEFT):
+        shutil.rmtree(scratch, ignore_errors=True)
+        _LEFT.discard(scratch)
 
 
 def _run(

@@ -181,6 +181,8 @@ def run() -> None:
         code = ExitCode.OK
         with contextlib.suppress(OSError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    if (proc := sys.modules.get("fastconda._proc")) is not None:  # not loaded: it made no folder
+        proc.remove_left_folders()  # what an interrupted command could not remove (no exit handlers run)
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(Exception):
